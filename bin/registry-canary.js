@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Thin launcher: the CLI is compiled to dist/ by `npm install` (the prepare script).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+const entry = new URL('../dist/cli/src/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(entry))) {
+  process.stderr.write('registry-canary: dist/ is missing; run `npm install` (or `npm run build`) in the checkout first.\n');
+  process.exit(70);
+}
+const { main } = await import(entry.href);
+process.exitCode = await main(process.argv);

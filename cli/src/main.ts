@@ -1,0 +1,45 @@
+import { Command, CommanderError } from 'commander';
+import { CliError, ExitCode } from './exit-codes.js';
+import { commands } from './commands/index.js';
+
+/** Command context: where each command writes, so tests can capture output without a subprocess. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('registry-canary')
+    .description('Redirector for registry.k8s.io, plus the conformance and canary harness that checks any such redirector.')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+  for (const register of commands) register(program, io, setExit);
+  return program;
+}
+
+/** Runs the CLI and resolves to the process exit code (never calls process.exit itself). */
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = buildProgram(io, (c) => { code = c; });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end with exitCode 0; every other commander error is a usage error.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (err instanceof CliError) {
+      io.stderr.write(`registry-canary: ${err.message}\n`);
+      return err.exitCode;
+    }
+    io.stderr.write(`registry-canary: ${(err as Error)?.stack ?? String(err)}\n`);
+    return ExitCode.failed;
+  }
+}
