@@ -6,9 +6,9 @@
  * being evidently right over being fast.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
 import type { Cloud, Semantics } from '../target/target-description.js';
+import { fromPackageRoot } from '../package-root.js';
 
 export interface PublishedPrefix {
   cloud: Cloud;
@@ -28,9 +28,9 @@ export interface RangeFiles {
 
 /** The snapshots bundled with the project (copied from the clouds' publications; see fixtures/ip-ranges/raw). */
 export const BUNDLED_RANGE_FILES: RangeFiles = {
-  aws: fileURLToPath(new URL('../../../fixtures/ip-ranges/raw/aws-ip-ranges.json', import.meta.url)),
-  gcp: fileURLToPath(new URL('../../../fixtures/ip-ranges/raw/gcp-cloud.json', import.meta.url)),
-  azure: fileURLToPath(new URL('../../../fixtures/ip-ranges/raw/azure-service-tags.json', import.meta.url)),
+  aws: fromPackageRoot('fixtures', 'ip-ranges', 'raw', 'aws-ip-ranges.json'),
+  gcp: fromPackageRoot('fixtures', 'ip-ranges', 'raw', 'gcp-cloud.json'),
+  azure: fromPackageRoot('fixtures', 'ip-ranges', 'raw', 'azure-service-tags.json'),
 };
 
 /** Address → integer. Accepts dotted IPv4 and any RFC 4291 IPv6 text form (zone ids are not addresses: rejected). */
@@ -74,6 +74,14 @@ function toPrefix(cloud: Cloud, region: string, cidr: string): PublishedPrefix {
   const hostBits = BigInt(bits - length);
   const network = (value >> hostBits) << hostBits;
   return { cloud, region, prefix: cidr, family, network, length };
+}
+
+let bundled: readonly PublishedPrefix[] | undefined;
+
+/** The bundled snapshots, read once per process (they never change while it runs). */
+export function bundledPublishedRanges(): readonly PublishedPrefix[] {
+  bundled ??= readPublishedRanges();
+  return bundled;
 }
 
 /** Reads the three publications as published (AWS ip-ranges.json, GCP cloud.json, Azure Service Tags). */
