@@ -1,18 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
-// Test tiers (docs/testing.md): *.test.ts beside the code (unit), *.int.test.ts (spawns processes),
-// suites/** (the harness suites bound to the local stack).
+// Test tiers (docs/testing.md), one vitest project each, named by the file name (style.md guidance #14):
+//   unit    *.test.ts beside the code: no processes, no network beyond 127.0.0.1 servers the test starts itself
+//   int     *.int.test.ts: spawn processes (the local stack, the redirector, clients); slower, own timeouts
+//   suites  suites/**/*.test.ts: the harness suites bound to ONE local stack that the global setup starts and
+//           provides (suites/support/global-setup.ts; REGISTRY_CANARY_TARGET_CONFIG binds them to another target)
+// `vitest run` runs all three; `vitest run --project unit` (npm run test:unit) only the first.
+const excluded = ['node_modules/**', 'dist/**'];
+
 export default defineConfig({
   test: {
-    include: [
-      'redirector/**/*.test.ts',
-      'harness/**/*.test.ts',
-      'cli/**/*.test.ts',
-      'fixtures/**/*.test.ts',
-      'bench/**/*.test.ts',
-      'suites/**/*.test.ts',
-    ],
-    exclude: ['node_modules/**', 'dist/**'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
@@ -23,5 +20,36 @@ export default defineConfig({
       reporter: ['text-summary', 'json-summary'],
       thresholds: { lines: 95 },
     },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['redirector/**/*.test.ts', 'harness/**/*.test.ts', 'cli/**/*.test.ts', 'fixtures/**/*.test.ts', 'bench/**/*.test.ts'],
+          exclude: [...excluded, '**/*.int.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'int',
+          include: ['redirector/**/*.int.test.ts', 'harness/**/*.int.test.ts', 'cli/**/*.int.test.ts', 'bench/**/*.int.test.ts', 'suites/**/*.int.test.ts'],
+          exclude: excluded,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'suites',
+          include: ['suites/**/*.test.ts'],
+          exclude: [...excluded, '**/*.int.test.ts'],
+          globalSetup: ['suites/support/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
   },
 });

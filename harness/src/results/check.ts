@@ -70,6 +70,12 @@ export interface CheckContext {
   signal: AbortSignal;
   /** progress or debug text for the run log */
   log(message: string): void;
+  /**
+   * Attach evidence to the result whatever its status: the hops a passing check made, and details such as the
+   * expected and actual first hop (the HTML report's routing map is drawn from these). Calls accumulate. Optional so
+   * hand-made contexts in tests need not provide it; the runner always does.
+   */
+  record?(hops: readonly Hop[], details?: Record<string, unknown>): void;
 }
 
 export interface Check {
@@ -94,7 +100,13 @@ export interface CheckResult {
   message?: string;
   /** known issue link, when status is known-failure */
   knownIssue?: string;
+  /** the known issue's reason, when status is known-failure */
+  knownIssueReason?: string;
+  /** a known issue listed for this check that no longer reproduces: the check passed (remove it from the target) */
+  fixedKnownIssue?: string;
   hops: Hop[];
   details?: Record<string, unknown>;
   durationMs: number;
+  /** ms from the start of the run to the start of this check */
+  startMs?: number;
 }

@@ -1,0 +1,164 @@
+/**
+ * `registry-canary explain [IP ...]`: which cloud, region and published prefix an address belongs to, and which
+ * base its blob requests are checked against (null: they go upstream). IPs come from the arguments, or from stdin
+ * one per line (blank lines and `#` comments skipped).
+ *
+ * Both semantics are always computed. Text mode shows both, and the shadowing prefix, when they disagree (150 IPv4
+ * and 97 IPv6 AWS regional prefixes sit inside AWS GLOBAL ones, anchors §B.5); `--json` prints one object per line
+ * with ip, cloud, region, prefix, blobBase, and `other` (the other semantics' answer) when they disagree. An invalid
+ * IP gets an error line and exit 1; the others are still answered.
+ *
+ * The answer comes from the redirector's own classifier and router (blobBaseFor runs the serving planBlob), so
+ * explain cannot disagree with serve.
+ */
+import type { Command } from 'commander';
+import { CliError, ExitCode } from '../exit-codes.js';
+import type { CliIo } from '../main.js';
+import type { RegisterCommand } from './index.js';
+import { ConfigError, loadConfig } from '../../../redirector/src/config.js';
+import { describeStartError } from '../../../redirector/src/main.js';
+import { BUNDLED_RANGE_SOURCES, IpClassifier, loadRangeData, type Semantics } from '../../../redirector/src/ranges/index.js';
+import { BucketRouter, blobBaseFor, buildRoutingTable, createRouter, loadBucketMap, withDefaultBase, type ClientFacts, type Router } from '../../../redirector/src/routing/index.js';
+import { clientFactsFor, ExplainError } from '../../../redirector/src/server/index.js';
+
+export interface IpAnswer {
+  semantics: Semantics;
+  cloud: ClientFacts['cloud'];
+  region: string | null;
+  prefix: string | null;
+  blobBase: string | null;
+}
+
+export interface IpExplanation extends IpAnswer {
+  ip: string;
+  /** the other semantics' answer, only when it differs */
+  other?: IpAnswer;
+  /** the prefix that shadows `prefix` under archeio's shortest-prefix rule, when that is why they differ */
+  shadowedBy?: string;
+}
+
+export interface Explainer {
+  /** throws ExplainError for text that is not an IP address */
+  explain(ip: string): IpExplanation;
+}
+
+/** Builds classifiers for both semantics over one parse of the data, and the serving router for blob bases. */
+export function createExplainer(opts: { env: Record<string, string | undefined> }): Explainer {
+  const config = loadConfig(opts.env);
+  const data = loadRangeData({
+    aws: config.awsRanges || BUNDLED_RANGE_SOURCES.aws,
+    gcp: config.gcpRanges || BUNDLED_RANGE_SOURCES.gcp,
+    azure: config.azureRanges || BUNDLED_RANGE_SOURCES.azure,
+  });
+  let map = loadBucketMap(config.bucketMap);
+  if (config.defaultAwsBaseUrl !== null) map = withDefaultBase(map, config.defaultAwsBaseUrl);
+  const router: Router = createRouter(
+    buildRoutingTable({
+      upstreamEndpoint: config.upstreamEndpoint,
+      upstreamPath: config.upstreamPath,
+      signatureEndpoint: config.signatureEndpoint,
+      infoUrl: config.infoUrl,
+      privacyUrl: config.privacyUrl,
+      preserveQuery: config.preserveQuery,
+      buckets: new BucketRouter(map),
+    }),
+  );
+  const chosen = config.routingSemantics;
+  const otherSemantics: Semantics = chosen === 'archeio' ? 'most-specific' : 'archeio';
+  const classifiers = { [chosen]: IpClassifier.build(data, chosen), [otherSemantics]: IpClassifier.build(data, otherSemantics) } as Record<Semantics, IpClassifier>;
+
+  const answer = (ip: string, semantics: Semantics): IpAnswer => {
+    const c = classifiers[semantics];
+    const facts = clientFactsFor(ip, (a) => c.classify(a), semantics === 'most-specific');
+    return { semantics, cloud: facts.cloud, region: facts.region, prefix: facts.prefix, blobBase: blobBaseFor(router, facts) };
+  };
+  return {
+    explain(ip) {
+      const main = answer(ip, chosen);
+      const other = answer(ip, otherSemantics);
+      const out: IpExplanation = { ip, ...main };
+      if (other.cloud !== main.cloud || other.region !== main.region || other.prefix !== main.prefix || other.blobBase !== main.blobBase) {
+        out.other = other;
+        const archeio = chosen === 'archeio' ? main : other;
+        const specific = chosen === 'archeio' ? other : main;
+        // shadowing: archeio's match is a shorter prefix that contains most-specific's
+        if (archeio.prefix !== null && specific.prefix !== null && archeio.prefix !== specific.prefix) out.shadowedBy = archeio.prefix;
+      }
+      return out;
+    },
+  };
+}
+
+function describe(a: IpAnswer): string {
+  const who = a.cloud === null ? 'unknown (no cloud publishes it)' : `${a.cloud} ${a.region} ${a.prefix}`;
+  return `${who}; blobs → ${a.blobBase ?? 'upstream'}`;
+}
+
+/** The text-mode rendering of one explanation (one or two lines). */
+export function formatExplanation(e: IpExplanation): string {
+  if (e.other === undefined) return `${e.ip}  ${describe(e)}\n`;
+  const pad = ' '.repeat(e.ip.length);
+  const why =
+    e.shadowedBy !== undefined
+      ? `  (${e.semantics === 'archeio' ? e.other.prefix : e.prefix} is shadowed by ${e.shadowedBy} under archeio's shortest-prefix rule)`
+      : '  (archeio does not unmap IPv4-mapped IPv6)';
+  return `${e.ip}  ${e.semantics}: ${describe(e)}\n${pad}  ${e.other.semantics}: ${describe(e.other)}${why}\n`;
+}
+
+async function readLines(stream: NodeJS.ReadableStream): Promise<string[]> {
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+export const registerExplain: RegisterCommand = (program: Command, io: CliIo, setExit) => {
+  program
+    .command('explain')
+    .description('Show which cloud, region and prefix an IP belongs to, and where its blob requests go. IPs from the arguments, or stdin one per line.')
+    .argument('[ip...]', 'IPv4 or IPv6 addresses')
+    .option('--json', 'one JSON object per line: ip, cloud, region, prefix, blobBase (and other, when the two semantics disagree)')
+    .option('--aws-ranges <file>', 'AWS ip-ranges.json [env AWS_IP_RANGES; default: bundled]')
+    .option('--gcp-ranges <file>', 'GCP cloud.json [env GCP_IP_RANGES; default: bundled]')
+    .option('--azure-ranges <file>', 'Azure Service Tags JSON [env AZURE_IP_RANGES; default: bundled]')
+    .option('--bucket-map <file>', 'bucket map JSON [env BUCKET_MAP; default: bundled production map]')
+    .option('--default-aws-base-url <url>', "overrides the map's default [env DEFAULT_AWS_BASE_URL]")
+    .option('--semantics <name>', 'most-specific or archeio [env ROUTING_SEMANTICS; default most-specific]')
+    .action(async (ips: string[], opts: Record<string, string | boolean | undefined>) => {
+      const env: Record<string, string | undefined> = { ...io.env };
+      const set = (name: string, v: unknown): void => {
+        if (typeof v === 'string') env[name] = v;
+      };
+      set('AWS_IP_RANGES', opts.awsRanges);
+      set('GCP_IP_RANGES', opts.gcpRanges);
+      set('AZURE_IP_RANGES', opts.azureRanges);
+      set('BUCKET_MAP', opts.bucketMap);
+      set('DEFAULT_AWS_BASE_URL', opts.defaultAwsBaseUrl);
+      set('ROUTING_SEMANTICS', opts.semantics);
+      let explainer: Explainer;
+      try {
+        explainer = createExplainer({ env });
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliError(`invalid option: ${err.message.replace(/^ROUTING_SEMANTICS/, '--semantics (ROUTING_SEMANTICS)')}`, ExitCode.usage);
+        throw new CliError(describeStartError(err), ExitCode.unreachable);
+      }
+      const inputs = ips.length > 0 ? ips : await readLines(io.stdin);
+      if (inputs.length === 0) throw new CliError('explain: give IP addresses as arguments or on stdin, one per line', ExitCode.usage);
+      let failed = false;
+      for (const ip of inputs) {
+        try {
+          const e = explainer.explain(ip);
+          io.stdout.write(opts.json ? JSON.stringify(e) + '\n' : formatExplanation(e));
+        } catch (err) {
+          if (!(err instanceof ExplainError)) throw err;
+          failed = true;
+          const message = `${JSON.stringify(ip)} is not an IP address`;
+          if (opts.json) io.stdout.write(JSON.stringify({ ip, error: message }) + '\n');
+          io.stderr.write(`registry-canary explain: ${message}\n`);
+        }
+      }
+      setExit(failed ? ExitCode.failed : ExitCode.ok);
+    });
+};

@@ -1,0 +1,72 @@
+/**
+ * `registry-canary serve`: starts the redirector in this process until SIGTERM/SIGINT, then drains and exits 0.
+ *
+ * Every setting of the redirector's config table is a flag named after its environment variable
+ * (`UPSTREAM_REGISTRY_ENDPOINT` → `--upstream-registry-endpoint`); a flag beats the environment, the environment
+ * beats the default. Invalid configuration, unreadable data or a busy port exit 2 with the setting named.
+ */
+import type { Command } from 'commander';
+import { CliError, ExitCode } from '../exit-codes.js';
+import type { CliIo } from '../main.js';
+import type { RegisterCommand } from './index.js';
+import { ConfigError, SETTINGS, loadConfig } from '../../../redirector/src/config.js';
+import { describeStartError, untilSignal } from '../../../redirector/src/main.js';
+import { startRedirector, type StartedRedirector } from '../../../redirector/src/server/index.js';
+
+/** `PORT` → `port`, `UPSTREAM_REGISTRY_ENDPOINT` → `upstream-registry-endpoint`. */
+export function flagFor(env: string): string {
+  return env.toLowerCase().replace(/_/g, '-');
+}
+
+/** commander's attribute name for a flag: kebab-case to camelCase. */
+function attributeFor(flag: string): string {
+  return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The environment serve runs with: flags over `env`. */
+export function envWithFlags(env: NodeJS.ProcessEnv, opts: Record<string, unknown>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env };
+  for (const s of Object.values(SETTINGS)) {
+    const v = opts[attributeFor(flagFor(s.env))];
+    if (typeof v === 'string') out[s.env] = v;
+  }
+  return out;
+}
+
+/**
+ * Starts from `env` (flags already merged), waits for `until`, drains. Throws CliError for bad configuration or a
+ * failed start. `onStarted` lets a caller (a test) see the running server.
+ */
+export async function runServe(
+  env: Record<string, string | undefined>,
+  io: CliIo,
+  until: () => Promise<unknown> = untilSignal,
+  onStarted?: (s: StartedRedirector) => void,
+): Promise<void> {
+  let started: StartedRedirector;
+  try {
+    const config = loadConfig(env);
+    started = await startRedirector(config, io.stdout === process.stdout ? {} : { logDestination: io.stdout });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(`invalid configuration: ${err.message}`, ExitCode.unreachable);
+    throw new CliError(`cannot start the redirector: ${describeStartError(err)}`, ExitCode.unreachable);
+  }
+  onStarted?.(started);
+  await until();
+  await started.close();
+}
+
+export const registerServe: RegisterCommand = (program: Command, io: CliIo, setExit) => {
+  const cmd = program
+    .command('serve')
+    .description(
+      'Start the redirector (registry.k8s.io request handling). Prints one JSON log line per decision; the "listening" line carries url and adminUrl. Stops, draining, on SIGTERM/SIGINT. Every flag defaults to its environment variable.',
+    );
+  for (const s of Object.values(SETTINGS)) {
+    cmd.option(`--${flagFor(s.env)} <value>`, `${s.doc} [env ${s.env}; default ${s.default === '' ? 'unset' : s.default}]`);
+  }
+  cmd.action(async (opts: Record<string, unknown>) => {
+    await runServe(envWithFlags(io.env, opts), io);
+    setExit(ExitCode.ok);
+  });
+};

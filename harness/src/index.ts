@@ -1,0 +1,104 @@
+/**
+ * The harness's public surface: what suites, the CLI and CI scripts use (style.md guidance #16: a directory's
+ * index.ts is its public surface). Suites import from here, never from redirector/.
+ */
+
+// target descriptions
+export {
+  parseTargetDescription,
+  TargetDescriptionError,
+  type BucketMap,
+  type Cloud,
+  type ImageRef,
+  type IpMode,
+  type MirrorPlan,
+  type Semantics,
+  type TargetDescription,
+  type Vantage,
+} from './target/target-description.js';
+
+// checks and results
+export {
+  CheckFailure,
+  NotApplicable,
+  STATUS_ORDER,
+  rollUp,
+  type Check,
+  type CheckContext,
+  type CheckResult,
+  type FailureClass,
+  type Hop,
+  type Status,
+} from './results/check.js';
+export { findKnownIssue, globMatches, knownIssuesOf, type KnownIssue } from './results/known-issue.js';
+export { redactTarget } from './results/redact-target.js';
+export {
+  FAILURE_CLASSES,
+  countResults,
+  decideVerdict,
+  isRed,
+  rollUpAll,
+  type Preflight,
+  type PreflightVantage,
+  type RunCounts,
+  type RunReport,
+  type Verdict,
+} from './results/run-report.js';
+export { routingEvidenceOf, type RoutingEvidence } from './results/routing-evidence.js';
+
+// the routing oracle
+export {
+  REQUEST_KINDS,
+  OracleError,
+  RoutingOracle,
+  SYNTHETIC_ABSENT_DIGEST,
+  blobObjectUrl,
+  findShadowedPrefixes,
+  loadMirrorPlan,
+  locationMatches,
+  primaryImage,
+  routingOracleFor,
+  splitRef,
+  type BlobPresenceProbe,
+  type ExpectedFirstHop,
+  type ExpectedReason,
+  type KnownBlob,
+  type LocationMatchOptions,
+  type OracleRequest,
+  type RequestKind,
+  type RoutingOracleOptions,
+  type RoutingProbe,
+  type ShadowedPrefix,
+} from './oracle/routing-oracle.js';
+export { classifyByScan, readPublishedRanges, type OracleClassification, type PublishedPrefix } from './oracle/published-ranges.js';
+
+// running checks
+export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_CONCURRENCY, runCheck, runChecks, type RunCheckOptions, type RunChecksOptions } from './run/run-checks.js';
+export { CheckTimeoutError, Inconclusive, RunAbortedError, classifyOutcome, transportClassOf, type Outcome } from './run/classify-outcome.js';
+export { DEFAULT_LB_IP, clientForRoute, egressVantageName, vantageRoute, type RouteOptions, type VantageRoute } from './run/vantage-route.js';
+export { judgeFirstHop, locationMatchOptions, type JudgeInput } from './run/first-hop-judge.js';
+export { imageCatalogFor, knownBlobsOf, readImageCatalog, type CatalogBlob, type CatalogManifest, type ImageCatalog } from './run/image-catalog.js';
+export { targetOracle } from './run/target-oracle.js';
+export { preflight } from './run/preflight.js';
+export { createProgress, silentProgress, type ProgressSink } from './run/progress.js';
+export { resolveEgressVantage, selectVantages, VantageSelectionError } from './run/vantage-selection.js';
+
+// reports
+export { formatHop, formatTrace } from './report/hop-trace.js';
+export { htmlReport } from './report/html-report.js';
+export { junitXml } from './report/junit-xml.js';
+export { destinationOf, routingMap, type Destination, type RoutingMap } from './report/routing-map.js';
+export { terminalSummary, type SummaryOptions } from './report/terminal-summary.js';
+export { defaultReportDir, resultsJson, writeReports, type WrittenReports } from './report/write-reports.js';
+
+// the OCI client (harness/src/oci)
+export { OciClient, createOciClient, type OciClientOptions } from './oci/oci-client.js';
+export { OciError, failureClassOf, isOciError, type OciErrorCode } from './oci/oci-error.js';
+export type { OciHop } from './oci/hop.js';
+export { pullImage, type PullOptions, type PullResult, type PulledBlob, type PulledManifest } from './oci/pull-image.js';
+
+// the local stack (harness/src/stack)
+export { startStack, stackSpec, type Engine, type StackOptions, type StartedStack, type StoppedStack } from './stack/stack.js';
+export { StackError, type StackErrorCode } from './stack/stack-error.js';
+export type { Fault, FaultTarget } from './stack/fault-proxy.js';
+export type { FaultControl } from './stack/fault-control.js';

@@ -1,0 +1,235 @@
+/**
+ * The blob existence check: "is `<base>/containers/images/<digest>` in the bucket?", answered by HEAD.
+ *
+ * archeio (anchors §B.7, quirk Q14): a positive-only, unbounded sync.Map; every miss costs a fresh HEAD; no
+ * coalescing (a thundering herd after a release); a hung bucket costs 5 s per request. Here (anchors §(e)5-6):
+ *  - a HEAD with a deadline (BLOB_CHECK_TIMEOUT_MS), through an injected fetcher;
+ *  - a positive and a negative cache, each an LRU with its own TTL and size bound (blobs are content-addressed, so a
+ *    hit is stable; a miss may be filled by the mirror later, so it expires sooner);
+ *  - single-flight: one HEAD per URL in flight, however many requests wait on it;
+ *  - a breaker per bucket (its base URL; in production each bucket has its own host), see circuit-breaker.ts.
+ *
+ * What counts as what: 200 is a hit. 4xx is a miss (S3 answers an anonymous HEAD for a missing key with 403 when the
+ * bucket denies listing, 404 otherwise), negatively cached, and proof the bucket is healthy, except 408 and 429,
+ * which are the bucket asking us to back off. Everything else (transport errors, timeouts, 5xx, 1xx/3xx and other
+ * 2xx) is an error: not cached, counted by the breaker, routed upstream like a miss.
+ */
+import { LRUCache } from 'lru-cache';
+import type { ProbeVerdict } from '../routing/decision.js';
+import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
+import type { Clock } from './clock.js';
+
+/** Sends one HEAD and resolves to its status code; rejects on a transport error or when `signal` aborts. */
+export type HeadFetcher = (url: string, signal: AbortSignal) => Promise<number>;
+
+export type ProbeOutcome =
+  /** answered from the positive cache */
+  | 'cache-hit'
+  /** answered from the negative cache */
+  | 'cache-miss'
+  | 'hit'
+  | 'miss'
+  | 'error'
+  | 'timeout'
+  | 'breaker-open';
+
+export interface ProbeResult {
+  readonly verdict: ProbeVerdict;
+  readonly outcome: ProbeOutcome;
+  /** HTTP status of the HEAD this answer came from, when one was sent */
+  readonly status: number | null;
+  /** duration of that HEAD in ms (for a coalesced waiter: of the HEAD it waited on) */
+  readonly headMs: number | null;
+  /** true when this caller waited on another caller's HEAD */
+  readonly coalesced: boolean;
+}
+
+/** Reported after every HEAD (not for cache answers): feeds the latency histogram and outcome counters. */
+export interface HeadEvent {
+  readonly base: string;
+  readonly url: string;
+  readonly outcome: 'hit' | 'miss' | 'error' | 'timeout';
+  readonly status: number | null;
+  readonly ms: number;
+  readonly error?: string;
+}
+
+export interface CacheOptions {
+  /** entry lifetime in ms; 0 disables the cache */
+  ttlMs: number;
+  /** bound on the number of entries; 0 disables the cache */
+  max: number;
+}
+
+export interface BlobProbeOptions {
+  fetcher: HeadFetcher;
+  clock: Clock;
+  timeoutMs: number;
+  positive: CacheOptions;
+  negative: CacheOptions;
+  breaker: { threshold: number; cooldownMs: number };
+  onHead?: (event: HeadEvent) => void;
+  onBreakerChange?: (base: string, state: BreakerState) => void;
+}
+
+const CACHE_HIT: ProbeResult = Object.freeze({ verdict: 'hit', outcome: 'cache-hit', status: null, headMs: null, coalesced: false });
+const CACHE_MISS: ProbeResult = Object.freeze({ verdict: 'miss', outcome: 'cache-miss', status: null, headMs: null, coalesced: false });
+const BREAKER_OPEN: ProbeResult = Object.freeze({ verdict: 'breaker-open', outcome: 'breaker-open', status: null, headMs: null, coalesced: false });
+
+/** An LRU whose entries expire on the injected clock (lru-cache's own TTL reads performance.now directly). */
+class ExpiringSet {
+  private readonly lru: LRUCache<string, number> | null;
+
+  constructor(
+    private readonly opts: CacheOptions,
+    private readonly clock: Clock,
+  ) {
+    this.lru = opts.ttlMs > 0 && opts.max > 0 ? new LRUCache<string, number>({ max: opts.max }) : null;
+  }
+
+  has(key: string, now: number): boolean {
+    if (this.lru === null) return false;
+    const expires = this.lru.get(key);
+    if (expires === undefined) return false;
+    if (expires > now) return true;
+    this.lru.delete(key);
+    return false;
+  }
+
+  add(key: string): void {
+    this.lru?.set(key, this.clock.now() + this.opts.ttlMs);
+  }
+
+  delete(key: string): void {
+    this.lru?.delete(key);
+  }
+
+  get size(): number {
+    return this.lru?.size ?? 0;
+  }
+
+  get max(): number {
+    return this.lru === null ? 0 : this.opts.max;
+  }
+}
+
+export class BlobProbe {
+  private readonly positive: ExpiringSet;
+  private readonly negative: ExpiringSet;
+  private readonly inflight = new Map<string, Promise<ProbeResult>>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
+
+  constructor(private readonly opts: BlobProbeOptions) {
+    this.positive = new ExpiringSet(opts.positive, opts.clock);
+    this.negative = new ExpiringSet(opts.negative, opts.clock);
+  }
+
+  /**
+   * The answer when it is known without I/O (open breaker, cached hit or miss), else undefined. Synchronous, so a
+   * cached decision costs no promise on the hot path.
+   */
+  peek(base: string, url: string): ProbeResult | undefined {
+    const breaker = this.breakers.get(base);
+    if (breaker !== undefined && breaker.blocked()) return BREAKER_OPEN;
+    const now = this.opts.clock.now();
+    if (this.positive.has(url, now)) return CACHE_HIT;
+    if (this.negative.has(url, now)) return CACHE_MISS;
+    return undefined;
+  }
+
+  /** The full check: cache, then single-flight HEAD guarded by the bucket's breaker. Never rejects. */
+  check(base: string, url: string): Promise<ProbeResult> {
+    const known = this.peek(base, url);
+    if (known !== undefined) return Promise.resolve(known);
+    const pending = this.inflight.get(url);
+    if (pending !== undefined) return pending.then(asCoalesced);
+    const breaker = this.breakerFor(base);
+    if (!breaker.allow()) return Promise.resolve(BREAKER_OPEN);
+    const p = this.head(base, url, breaker);
+    this.inflight.set(url, p);
+    void p.then(() => this.inflight.delete(url));
+    return p;
+  }
+
+  /** Sizes for the cache gauges. */
+  stats(): { positive: number; negative: number; inflight: number; positiveMax: number; negativeMax: number } {
+    return {
+      positive: this.positive.size,
+      negative: this.negative.size,
+      inflight: this.inflight.size,
+      positiveMax: this.positive.max,
+      negativeMax: this.negative.max,
+    };
+  }
+
+  /** The state of every bucket's breaker that has seen a HEAD. */
+  breakerStates(): { base: string; state: BreakerState }[] {
+    return [...this.breakers].map(([base, b]) => ({ base, state: b.state }));
+  }
+
+  private breakerFor(base: string): CircuitBreaker {
+    let b = this.breakers.get(base);
+    if (b === undefined) {
+      const onChange = this.opts.onBreakerChange;
+      b = new CircuitBreaker(this.opts.breaker.threshold, this.opts.breaker.cooldownMs, this.opts.clock, onChange && ((s) => onChange(base, s)));
+      this.breakers.set(base, b);
+    }
+    return b;
+  }
+
+  private async head(base: string, url: string, breaker: CircuitBreaker): Promise<ProbeResult> {
+    const { clock, timeoutMs } = this.opts;
+    const started = clock.now();
+    const controller = new AbortController();
+    let cancelTimer: () => void = () => {};
+    // The race guarantees the deadline even if a fetcher ignores its signal.
+    const deadline = new Promise<'timeout'>((resolve) => {
+      cancelTimer = clock.setTimeout(() => {
+        controller.abort();
+        resolve('timeout');
+      }, timeoutMs);
+    });
+    let status: number | null = null;
+    let outcome: HeadEvent['outcome'];
+    let error: string | undefined;
+    try {
+      const answer = await Promise.race([this.opts.fetcher(url, controller.signal), deadline]);
+      if (answer === 'timeout') {
+        outcome = 'timeout';
+      } else {
+        status = answer;
+        outcome = classifyStatus(answer);
+      }
+    } catch (err) {
+      outcome = controller.signal.aborted ? 'timeout' : 'error';
+      error = (err as Error)?.message ?? String(err);
+    } finally {
+      cancelTimer();
+    }
+    const ms = clock.now() - started;
+    if (outcome === 'hit') {
+      this.positive.add(url);
+      this.negative.delete(url);
+      breaker.success();
+    } else if (outcome === 'miss') {
+      this.negative.add(url);
+      breaker.success();
+    } else {
+      breaker.failure();
+    }
+    this.opts.onHead?.({ base, url, outcome, status, ms, ...(error === undefined ? {} : { error }) });
+    const verdict: ProbeVerdict = outcome === 'hit' ? 'hit' : outcome === 'miss' ? 'miss' : 'error';
+    return { verdict, outcome, status, headMs: ms, coalesced: false };
+  }
+}
+
+/** 200 → hit; 4xx but 408/429 → miss; anything else → error (see the module comment). */
+export function classifyStatus(status: number): 'hit' | 'miss' | 'error' {
+  if (status === 200) return 'hit';
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return 'miss';
+  return 'error';
+}
+
+function asCoalesced(r: ProbeResult): ProbeResult {
+  return { ...r, coalesced: true };
+}

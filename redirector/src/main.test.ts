@@ -1,0 +1,52 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { BUNDLED_RANGE_SOURCES, loadRangeData } from './ranges/index.js';
+import { describeStartError, serve, untilSignal } from './main.js';
+
+describe('serve', () => {
+  it('exits 2 with a message naming the setting', async () => {
+    const err = new PassThrough();
+    let text = '';
+    err.on('data', (c) => (text += c));
+    expect(await serve({ ROUTING_SEMANTICS: 'longest' }, err)).toBe(2);
+    expect(text).toBe('redirector: ROUTING_SEMANTICS: expected one of most-specific, archeio, got "longest" (CONFIG_INVALID)\n');
+  });
+
+  it('exits 2 naming a missing data file', async () => {
+    const err = new PassThrough();
+    let text = '';
+    err.on('data', (c) => (text += c));
+    expect(await serve({ BUCKET_MAP: '/nonexistent/map.json', PORT: '0', ADMIN_PORT: '0' }, err)).toBe(2);
+    expect(text).toMatch(/^redirector: BUCKET_MAP \/nonexistent\/map.json: cannot read \(ENOENT\) \(BUCKET_MAP_INVALID\)/);
+  });
+
+  it('serves until told to stop, then drains and exits 0', async () => {
+    const lines: string[] = [];
+    const code = await serve({ PORT: '0', ADMIN_PORT: '0' }, process.stderr, () => Promise.resolve('test'), {
+      rangeData: loadRangeData(BUNDLED_RANGE_SOURCES),
+      logDestination: { write: (l: string) => void lines.push(l) },
+    });
+    expect(code).toBe(0);
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['listening', 'stopping', 'draining', 'stopped']);
+  });
+});
+
+describe('describeStartError', () => {
+  it('uses coded messages as they are, stacks otherwise', () => {
+    expect(describeStartError(Object.assign(new Error('PORT: bad'), { code: 'CONFIG_INVALID' }))).toBe('PORT: bad (CONFIG_INVALID)');
+    expect(describeStartError(new Error('boom'))).toMatch(/^Error: boom\n/);
+    expect(describeStartError('text')).toBe('text');
+  });
+});
+
+describe('untilSignal', () => {
+  it('is a promise that a signal would settle', () => {
+    const before = process.listenerCount('SIGTERM');
+    void untilSignal();
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    // hand-deliver to our listener only: the worker's own handlers must not see a SIGTERM
+    const ours = process.listeners('SIGTERM').at(-1) as () => void;
+    ours();
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+});

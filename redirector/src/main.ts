@@ -1,0 +1,75 @@
+/**
+ * `node dist/redirector/src/main.js`: the deployable entry point (Cloud Run runs this; so does the local stack).
+ * Reads the environment (the only place besides the CLI that touches process.env), starts, and on SIGTERM/SIGINT
+ * drains and exits. Invalid configuration exits 2 with a message naming the setting.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from './config.js';
+import { startRedirector, type RedirectorDeps } from './server/index.js';
+
+export { loadConfig, ConfigError, SETTINGS, MUTANTS, configTableMarkdown } from './config.js';
+export type { Config, MutantName } from './config.js';
+export { startRedirector } from './server/index.js';
+export type { StartedRedirector } from './server/index.js';
+
+/** Exit code for configuration and start-up data errors (cli/src/exit-codes.ts `unreachable`: misconfigured). */
+export const EXIT_MISCONFIGURED = 2;
+
+/** Resolves on the first SIGTERM or SIGINT (Cloud Run sends SIGTERM, then SIGKILL 10 s later). */
+export function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => () => {
+      process.off('SIGTERM', term);
+      process.off('SIGINT', int);
+      resolve(sig);
+    };
+    const term = on('SIGTERM');
+    const int = on('SIGINT');
+    process.once('SIGTERM', term);
+    process.once('SIGINT', int);
+  });
+}
+
+/**
+ * Runs the server until `until` resolves (by default a termination signal), then drains. Resolves to the exit code:
+ * 0, or 2 when the configuration or the start-up data is invalid (the message names the setting or file).
+ */
+export async function serve(
+  env: Readonly<Record<string, string | undefined>>,
+  stderr: NodeJS.WritableStream = process.stderr,
+  until: () => Promise<string> = untilSignal,
+  deps: RedirectorDeps = {},
+): Promise<number> {
+  let started;
+  try {
+    started = await startRedirector(loadConfig(env), deps);
+  } catch (err) {
+    stderr.write(`redirector: ${describeStartError(err)}\n`);
+    return EXIT_MISCONFIGURED;
+  }
+  const reason = await until();
+  started.redirector.logger.info({ reason }, 'stopping');
+  await started.close();
+  return 0;
+}
+
+/** A start-up failure as one line: configuration and data errors carry their own precise message. */
+export function describeStartError(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && typeof e.message === 'string') return `${e.message} (${e.code})`;
+  return (err as Error)?.stack ?? String(err);
+}
+
+function isMain(): boolean {
+  if (process.argv[1] === undefined) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  process.exitCode = await serve(process.env);
+}

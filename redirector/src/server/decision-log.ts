@@ -1,0 +1,98 @@
+/**
+ * One JSON line per decision (issue 2 "Explain and observe"; anchors §(e)9): reason and rule, client IP and where it
+ * came from, cloud, region, matched prefix, target, cache outcome and HEAD time.
+ *
+ * Cost: this runs once per request, so it must stay cheap (docs/performance.md: the log was the largest cost above
+ * bare node:http). pino serialises a flat object, and the default destination is an asynchronous sonic-boom on
+ * fd 1 that gathers lines into writes of at least 4 KiB (one write(2) per ~8 decisions instead of one per line)
+ * and flushes whatever is pending every 250 ms, so a quiet server's lines still appear promptly. Shutdown flushes
+ * synchronously. Nothing is sampled: LOG_LEVEL=warn (or higher) is the only way to turn the lines off, and that is
+ * the operator's explicit choice.
+ */
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { Reason } from '../routing/index.js';
+import type { LogLevel } from '../config.js';
+import type { Decision } from './request-handler.js';
+
+/** The rule number (docs/request-handling.md) each reason belongs to. */
+export const RULE_OF: Readonly<Record<Reason, number>> = {
+  'method-not-allowed': 1,
+  info: 2,
+  privacy: 2,
+  'not-found': 2,
+  'v2-ping': 3,
+  'catalog-unsupported': 3,
+  'bad-path': 4,
+  'signature-upstream': 5,
+  upstream: 5,
+  'bad-blob': 6,
+  'blob-gcp-client': 6,
+  'blob-bucket-hit': 6,
+  'blob-bucket-miss': 6,
+  'blob-bucket-error': 6,
+  'blob-breaker-open': 6,
+  'client-ip-invalid': 6,
+};
+
+/** stdout, asynchronously buffered (see the module comment). */
+export function defaultLogDestination(): DestinationStream {
+  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 });
+  // a crash must not lose the buffered lines either
+  process.once('exit', () => {
+    try {
+      dest.flushSync();
+    } catch {
+      // stdout already gone: nothing left to save
+    }
+  });
+  return dest;
+}
+
+export function createLogger(level: LogLevel, destination: DestinationStream): Logger {
+  // no pid/hostname: Cloud Run and the local stack label the stream already, and each byte is paid per request
+  return pino({ level, base: undefined }, destination);
+}
+
+/**
+ * The per-decision log writer. The line is built by hand rather than by `logger.info(obj)`: the fields and their
+ * types are fixed, and building the string directly costs about a third of pino's generic serialisation, on the one
+ * line every request writes. It has pino's shape (`level`, `time`, `msg`) and goes to the logger's destination, so
+ * the stream stays one uniform pino log.
+ */
+export function decisionLogger(level: LogLevel, destination: DestinationStream): (d: Decision) => void {
+  if (!INFO_ENABLED.has(level)) return () => {};
+  return (d) => {
+    let line = `{"level":30,"time":${Date.now()},"msg":"decision","reason":"${d.reason}","rule":${RULE_OF[d.reason]},"method":${str(d.method)},"path":${str(d.target)},"status":${d.status},"target":${d.location === null ? 'null' : str(d.location)}`;
+    const c = d.client;
+    if (c !== null) {
+      line += `,"ip":${nullable(c.ip)},"ipSource":${nullable(d.ipSource)}`;
+      if (c.problem !== undefined) line += `,"ipProblem":${str(c.problem)}`;
+      line += `,"cloud":${nullable(c.cloud)},"region":${nullable(c.region)},"prefix":${nullable(c.prefix)}`;
+    }
+    // on a hit the probed URL is the target: log it once
+    if (d.probeUrl !== null && d.probeUrl !== d.location) line += `,"probeUrl":${str(d.probeUrl)}`;
+    const p = d.probe;
+    if (p !== null) {
+      line += `,"cache":"${p.outcome}"`;
+      if (p.status !== null) line += `,"headStatus":${p.status}`;
+      if (p.headMs !== null) line += `,"headMs":${Math.round(p.headMs * 100) / 100}`;
+      if (p.coalesced) line += ',"coalesced":true';
+    }
+    destination.write(line + '}\n');
+  };
+}
+
+const INFO_ENABLED: ReadonlySet<LogLevel> = new Set(['trace', 'debug', 'info']);
+
+/** A JSON string literal: the common case (nothing to escape) without JSON.stringify's generality. */
+function str(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
+function nullable(s: string | null): string {
+  return s === null ? 'null' : str(s);
+}

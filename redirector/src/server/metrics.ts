@@ -1,0 +1,215 @@
+/**
+ * Prometheus metrics on the admin listener (anchors §(e)10, modelled on GitLab's labelled `cdnRedirect` counter).
+ *
+ * The per-request counter is a plain Map tally flushed into prom-client at scrape time (`collect`), because
+ * prom-client's labelled `inc` hashes its label object on every call, and this runs once per request on the hot
+ * path. Everything else is either off the hot path (HEAD latency, breaker transitions, refreshes) or read at scrape
+ * time from its owner (cache sizes, breaker states, range data).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BreakerState, HeadEvent } from '../blobs/index.js';
+import { countPrefixes, type RangeData } from '../ranges/index.js';
+import type { Decision } from './request-handler.js';
+
+export interface MetricsSources {
+  probeStats(): { positive: number; negative: number; inflight: number; positiveMax: number; negativeMax: number };
+  breakerStates(): { base: string; state: BreakerState }[];
+  rangeData(): RangeData;
+  info: { semantics: string; protocolCompat: string; clientIpRule: string };
+  mutant: string | null;
+}
+
+export interface RedirectorMetrics {
+  readonly registry: Registry;
+  decision(d: Decision): void;
+  head(e: HeadEvent): void;
+  breakerChange(base: string, state: BreakerState): void;
+  rangeRefresh(result: 'swap' | 'reject'): void;
+}
+
+const BREAKER_STATES: BreakerState[] = ['closed', 'open', 'half-open'];
+
+interface Tally {
+  n: number;
+}
+
+export function createMetrics(src: MetricsSources): RedirectorMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  // reason → cloud → region → count. Nested maps of strings that come from constants and the range data, whose
+  // hashes V8 caches, instead of a key concatenated (and hashed afresh) per request.
+  const decisions = new Map<string, Map<string, Map<string, Tally>>>();
+  const checks = new Map<string, Tally>();
+  let coalesced = 0;
+  let ipProblems = 0;
+
+  new Counter({
+    name: 'redirector_decisions_total',
+    help: 'Answered requests by decision reason (a flowchart leaf of docs/request-handling.md) and, for blobs, client cloud and region.',
+    labelNames: ['reason', 'cloud', 'region'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, byCloud] of decisions) {
+        for (const [cloud, byRegion] of byCloud) for (const [region, t] of byRegion) this.inc({ reason, cloud, region }, t.n);
+      }
+    },
+  });
+  new Counter({
+    name: 'redirector_blob_checks_total',
+    help: 'Blob existence answers by outcome: cache-hit, cache-miss, hit, miss, error, timeout, breaker-open.',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [outcome, t] of checks) this.inc({ outcome }, t.n);
+    },
+  });
+  new Counter({
+    name: 'redirector_blob_checks_coalesced_total',
+    help: 'Blob checks that waited on a HEAD already in flight for the same URL (single-flight).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(coalesced);
+    },
+  });
+  new Counter({
+    name: 'redirector_client_ip_problems_total',
+    help: 'Blob requests whose client IP could not be determined (treated as unknown clients).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(ipProblems);
+    },
+  });
+  const heads = new Counter({ name: 'redirector_blob_heads_total', help: 'HEADs sent to buckets, by bucket and outcome.', labelNames: ['bucket', 'outcome'], registers: [registry] });
+  const headSeconds = new Histogram({
+    name: 'redirector_blob_head_seconds',
+    help: 'Latency of blob existence HEADs.',
+    labelNames: ['outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'redirector_blob_cache_entries',
+    help: 'Entries in the blob existence caches.',
+    labelNames: ['cache'],
+    registers: [registry],
+    collect() {
+      const s = src.probeStats();
+      this.set({ cache: 'positive' }, s.positive);
+      this.set({ cache: 'negative' }, s.negative);
+    },
+  });
+  new Gauge({
+    name: 'redirector_blob_cache_capacity',
+    help: 'Configured bound of each blob existence cache (0: disabled).',
+    labelNames: ['cache'],
+    registers: [registry],
+    collect() {
+      const s = src.probeStats();
+      this.set({ cache: 'positive' }, s.positiveMax);
+      this.set({ cache: 'negative' }, s.negativeMax);
+    },
+  });
+  new Gauge({
+    name: 'redirector_blob_heads_in_flight',
+    help: 'HEADs currently in flight (one per URL at most).',
+    registers: [registry],
+    collect() {
+      this.set(src.probeStats().inflight);
+    },
+  });
+  new Gauge({
+    name: 'redirector_breaker_state',
+    help: 'Per bucket: 1 for the state its breaker is in (closed, open, half-open).',
+    labelNames: ['bucket', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { base, state } of src.breakerStates()) for (const s of BREAKER_STATES) this.set({ bucket: base, state: s }, s === state ? 1 : 0);
+    },
+  });
+  const transitions = new Counter({ name: 'redirector_breaker_transitions_total', help: 'Breaker state changes per bucket.', labelNames: ['bucket', 'to'], registers: [registry] });
+  const versionsCache = new WeakMap<RangeData, ReturnType<typeof countPrefixes>>();
+  new Gauge({
+    name: 'redirector_range_data_info',
+    help: 'The range publication in use per cloud (value 1, version in the label).',
+    labelNames: ['cloud', 'version'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const v = src.rangeData().versions;
+      this.set({ cloud: 'AWS', version: v.aws }, 1);
+      this.set({ cloud: 'GCP', version: v.gcp }, 1);
+      this.set({ cloud: 'Azure', version: v.azure }, 1);
+    },
+  });
+  new Gauge({
+    name: 'redirector_range_prefixes',
+    help: 'Published prefixes in use, per cloud and family.',
+    labelNames: ['cloud', 'family'],
+    registers: [registry],
+    collect() {
+      const data = src.rangeData();
+      let counts = versionsCache.get(data);
+      if (counts === undefined) {
+        counts = countPrefixes(data);
+        versionsCache.set(data, counts);
+      }
+      for (const [cloud, c] of Object.entries(counts)) {
+        this.set({ cloud, family: 'v4' }, c.v4);
+        this.set({ cloud, family: 'v6' }, c.v6);
+      }
+    },
+  });
+  const refreshes = new Counter({
+    name: 'redirector_range_refresh_total',
+    help: 'Range refresh attempts by result: swap (validated and in use) or reject (the last good table keeps serving).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'redirector_info',
+    help: 'Routing behaviour in force (value 1).',
+    labelNames: ['semantics', 'protocol_compat', 'client_ip_rule'],
+    registers: [registry],
+  }).set({ semantics: src.info.semantics, protocol_compat: src.info.protocolCompat, client_ip_rule: src.info.clientIpRule }, 1);
+  const mutant = new Gauge({ name: 'redirector_mutant', help: 'A deliberately broken mutant is active (value 1, name in the label).', labelNames: ['name'], registers: [registry] });
+  if (src.mutant !== null) mutant.set({ name: src.mutant }, 1);
+
+  return {
+    registry,
+    decision(d) {
+      const c = d.client;
+      const cloud = c?.cloud ?? '';
+      const region = c?.region ?? '';
+      let byCloud = decisions.get(d.reason);
+      if (byCloud === undefined) decisions.set(d.reason, (byCloud = new Map()));
+      let byRegion = byCloud.get(cloud);
+      if (byRegion === undefined) byCloud.set(cloud, (byRegion = new Map()));
+      let t = byRegion.get(region);
+      if (t === undefined) byRegion.set(region, (t = { n: 0 }));
+      t.n++;
+      if (d.probe !== null) {
+        let ct = checks.get(d.probe.outcome);
+        if (ct === undefined) checks.set(d.probe.outcome, (ct = { n: 0 }));
+        ct.n++;
+        if (d.probe.coalesced) coalesced++;
+      }
+      if (c !== null && c.problem !== undefined) ipProblems++;
+    },
+    head(e) {
+      heads.inc({ bucket: e.base, outcome: e.outcome });
+      headSeconds.observe({ outcome: e.outcome }, e.ms / 1000);
+    },
+    breakerChange(base, state) {
+      transitions.inc({ bucket: base, to: state });
+    },
+    rangeRefresh(result) {
+      refreshes.inc({ result });
+    },
+  };
+}

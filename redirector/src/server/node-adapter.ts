@@ -1,0 +1,149 @@
+/**
+ * The only module that imports node:http (style.md Guidance 6): it turns IncomingMessage into the handler's
+ * HttpRequest facts, writes the handler's Reply back, and owns the listener's lifecycle.
+ *
+ * Timeouts (archeio: ReadHeaderTimeout 2 s, ReadTimeout 10 s; anchors §B.1): `headersTimeout` and `requestTimeout`
+ * close slow-loris clients, `keepAliveTimeout` idle ones; node checks them every `connectionsCheckingInterval`
+ * (30 s by default, far too coarse for a 2 s header timeout, so it is derived from the header timeout).
+ *
+ * Drain (SIGTERM/SIGINT): stop accepting, close idle keep-alive connections, answer in-flight requests with
+ * `Connection: close`, and after all have finished, or the drain deadline passed, close every connection.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Reply } from './reply.js';
+import type { HttpRequest } from './request-handler.js';
+
+export type Handler = (req: HttpRequest) => Reply | Promise<Reply>;
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  /** a handler bug (it threw or rejected); the client gets a 500 */
+  onError?: (err: unknown, req: HttpRequest) => void;
+}
+
+export interface Listener {
+  /** e.g. http://127.0.0.1:8080: connectable, even when bound to a wildcard address */
+  readonly url: string;
+  readonly port: number;
+  inFlight(): number;
+  /** Stops accepting; in-flight requests get up to `drainMs` to finish; then every connection is closed. */
+  close(drainMs?: number): Promise<void>;
+}
+
+/** The request facts, read lazily from the IncomingMessage: only blob requests look at X-Forwarded-For. */
+class NodeRequest implements HttpRequest {
+  readonly method: string;
+  readonly target: string;
+  constructor(private readonly req: IncomingMessage) {
+    this.method = req.method ?? 'GET';
+    this.target = req.url ?? '/';
+  }
+  get xff(): string | undefined {
+    // Read from rawHeaders rather than `headers`, which builds an object of every header on first access. Repeated
+    // lines are joined with ", " as node's `headers` does for this field (RFC 9110 §5.3: a list field's lines
+    // are equivalent to one combined line).
+    const raw = this.req.rawHeaders;
+    let value: string | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === 15 && name.toLowerCase() === 'x-forwarded-for') value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
+    }
+    return value;
+  }
+  get remoteAddress(): string | undefined {
+    return this.req.socket.remoteAddress;
+  }
+}
+
+const CONNECTION_CLOSE = ['Connection', 'close'];
+
+export function listen(handler: Handler, opts: ListenOptions): Promise<Listener> {
+  let inflight = 0;
+  let closing = false;
+  let onIdle: (() => void) | null = null;
+
+  const send = (res: ServerResponse, reply: Reply): void => {
+    res.writeHead(reply.status, closing ? reply.headers.concat(CONNECTION_CLOSE) : reply.headers);
+    res.end(reply.body);
+  };
+  const fail = (res: ServerResponse, req: HttpRequest, err: unknown): void => {
+    opts.onError?.(err, req);
+    if (!res.headersSent) send(res, { status: 500, headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '22'], body: 'internal server error\n' });
+    else res.destroy();
+  };
+  const done = (): void => {
+    if (--inflight === 0 && onIdle !== null) onIdle();
+  };
+
+  const headersTimeout = opts.headersTimeoutMs ?? 60_000;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: opts.requestTimeoutMs ?? 300_000,
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 2))),
+    },
+    (req, res) => {
+      inflight++;
+      res.on('close', done);
+      const facts = new NodeRequest(req);
+      let reply: Reply | Promise<Reply>;
+      try {
+        reply = handler(facts);
+      } catch (err) {
+        fail(res, facts, err);
+        return;
+      }
+      if (reply instanceof Promise) {
+        reply.then(
+          (r) => send(res, r),
+          (err) => fail(res, facts, err),
+        );
+      } else {
+        send(res, reply);
+      }
+    },
+  );
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://${connectableHost(opts.host)}:${port}`,
+        port,
+        inFlight: () => inflight,
+        async close(drainMs = 0) {
+          if (closing) return;
+          closing = true;
+          const closed = new Promise<void>((r) => server.close(() => r()));
+          server.closeIdleConnections();
+          if (inflight > 0) {
+            await new Promise<void>((r) => {
+              const timer = setTimeout(r, drainMs);
+              onIdle = () => {
+                clearTimeout(timer);
+                r();
+              };
+            });
+          }
+          server.closeAllConnections();
+          await closed;
+        },
+      });
+    });
+  });
+}
+
+/** The address to print for a bind address: wildcards become loopback, IPv6 gets brackets. */
+export function connectableHost(host: string): string {
+  if (host === '' || host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}

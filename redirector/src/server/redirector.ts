@@ -1,0 +1,222 @@
+/**
+ * Assembling a redirector from its configuration: range data → classifier (and refresher), bucket map (validated
+ * against the data), routing table → router, blob probe, metrics, logger, mutant wrappers → the public and admin
+ * handlers. No sockets: start-redirector.ts puts these on listeners, tests and benchmarks call them in memory.
+ */
+import type { DestinationStream, Logger } from 'pino';
+import { BlobProbe, createHeadFetcher, systemClock, type Clock, type HeadFetcher } from '../blobs/index.js';
+import { MUTANTS, type Config } from '../config.js';
+import { formatClientIpRule } from '../net/index.js';
+import {
+  BUNDLED_RANGE_SOURCES,
+  IpClassifier,
+  RangeRefresher,
+  awsRegionsIn,
+  loadRangeData,
+  type RangeData,
+  type RangeSources,
+  type ReadRangeText,
+  type RefreshOutcome,
+} from '../ranges/index.js';
+import {
+  BucketRouter,
+  assertBucketCoverage,
+  buildRoutingTable,
+  createArcheioRouter,
+  createRouter,
+  loadBucketMap,
+  unmappedRegions,
+  withDefaultBase,
+  type Router,
+} from '../routing/index.js';
+import { createAdminHandler, type AdminState } from './admin-handler.js';
+import { createLogger, decisionLogger, defaultLogDestination } from './decision-log.js';
+import { createMetrics, type RedirectorMetrics } from './metrics.js';
+import { createMutation } from './mutants.js';
+import { createReplyRenderer, type Reply } from './reply.js';
+import { createRequestHandler, type BlobProber, type Classify, type HttpRequest, type RequestHandler } from './request-handler.js';
+
+/** Effects and preloaded inputs; every field has a production default. */
+export interface RedirectorDeps {
+  /** the HEAD sender; default: undici with a keep-alive Agent */
+  fetcher?: HeadFetcher;
+  clock?: Clock;
+  /** where log lines go; default: stdout through an asynchronous sonic-boom */
+  logDestination?: DestinationStream;
+  /** range data already parsed (tests reuse one parse); default: read AWS/GCP/AZURE_IP_RANGES or the bundled files */
+  rangeData?: RangeData;
+  /** how a refresh reads its sources; default: files, or undici for URLs */
+  readRangeText?: ReadRangeText;
+}
+
+export interface Redirector {
+  readonly config: Config;
+  /** the registry-facing handler */
+  readonly handler: RequestHandler;
+  /** the admin listener's handler */
+  readonly admin: (req: HttpRequest) => Promise<Reply>;
+  readonly router: Router;
+  readonly probe: BlobProbe;
+  readonly metrics: RedirectorMetrics;
+  readonly logger: Logger;
+  readonly state: AdminState;
+  /** the classifier in force */
+  classifier(): IpClassifier;
+  /** runs one range refresh now (null when refresh is off) */
+  refreshRanges(): Promise<RefreshOutcome> | null;
+  /** starts the periodic range refresh, if configured */
+  startBackground(): void;
+  /** stops background work and releases the HEAD agent; flushes the log */
+  dispose(): Promise<void>;
+}
+
+export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): Redirector {
+  const destination = deps.logDestination ?? defaultLogDestination();
+  const logger = createLogger(config.logLevel, destination);
+  const clock = deps.clock ?? systemClock;
+
+  // ---- range data and classifier ----
+  const files: RangeSources = {
+    aws: config.awsRanges || BUNDLED_RANGE_SOURCES.aws,
+    gcp: config.gcpRanges || BUNDLED_RANGE_SOURCES.gcp,
+    azure: config.azureRanges || BUNDLED_RANGE_SOURCES.azure,
+  };
+  const data = deps.rangeData ?? loadRangeData(files);
+  const initial = IpClassifier.build(data, config.routingSemantics);
+
+  // ---- buckets: validated against the AWS regions of the data ----
+  let bucketMap = loadBucketMap(config.bucketMap);
+  if (config.defaultAwsBaseUrl !== null) bucketMap = withDefaultBase(bucketMap, config.defaultAwsBaseUrl);
+  assertBucketCoverage(bucketMap, awsRegionsIn(data), config.allowUnmappedRegions);
+  const correctMap = bucketMap;
+  const mutated = config.mutant === null ? null : createMutation(config.mutant, correctMap);
+  if (mutated?.bucketMap) bucketMap = mutated.bucketMap(bucketMap);
+
+  const table = buildRoutingTable({
+    upstreamEndpoint: config.upstreamEndpoint,
+    upstreamPath: config.upstreamPath,
+    signatureEndpoint: config.signatureEndpoint,
+    infoUrl: config.infoUrl,
+    privacyUrl: config.privacyUrl,
+    preserveQuery: config.preserveQuery,
+    buckets: new BucketRouter(bucketMap),
+  });
+  const router = config.protocolCompat === 'archeio' ? createArcheioRouter(table) : createRouter(table);
+
+  // ---- refresh ----
+  let current = initial;
+  let metrics: RedirectorMetrics | undefined;
+  const refresher =
+    config.rangesRefreshIntervalS > 0
+      ? new RangeRefresher({
+          sources: { aws: config.awsRangesUrl || files.aws, gcp: config.gcpRangesUrl || files.gcp, azure: config.azureRangesUrl || files.azure },
+          semantics: config.routingSemantics,
+          initial,
+          intervalMs: config.rangesRefreshIntervalS * 1000,
+          maxShrink: config.rangesMaxShrink,
+          ...(deps.readRangeText ? { readText: deps.readRangeText } : {}),
+          onSwap(next) {
+            current = next;
+            metrics?.rangeRefresh('swap');
+            logger.info({ versions: next.data.versions }, 'range data swapped');
+            const missing = unmappedRegions(correctMap, awsRegionsIn(next.data), config.allowUnmappedRegions);
+            // at run time a new region cannot stop the server: its clients use the default base until the map grows
+            if (missing.length > 0) logger.warn({ regions: missing }, 'range data has AWS regions without a bucket; their clients use the default base');
+          },
+          onReject(reason) {
+            metrics?.rangeRefresh('reject');
+            logger.warn({ reason }, 'range refresh rejected; the last good table keeps serving');
+          },
+        })
+      : null;
+
+  // ---- blob probe ----
+  const undiciFetcher = deps.fetcher === undefined ? createHeadFetcher({ timeoutMs: config.blobCheckTimeoutMs }) : null;
+  const probe = new BlobProbe({
+    fetcher: deps.fetcher ?? undiciFetcher!.fetch,
+    clock,
+    timeoutMs: config.blobCheckTimeoutMs,
+    positive: { ttlMs: config.positiveTtlS * 1000, max: config.positiveMax },
+    negative: { ttlMs: config.negativeTtlS * 1000, max: config.negativeMax },
+    breaker: { threshold: config.breakerThreshold, cooldownMs: config.breakerCooldownMs },
+    onHead(e) {
+      metrics?.head(e);
+      logger.debug({ bucket: e.base, url: e.url, outcome: e.outcome, status: e.status, ms: e.ms, error: e.error }, 'blob HEAD');
+    },
+    onBreakerChange(base, state) {
+      metrics?.breakerChange(base, state);
+      logger.warn({ bucket: base, state }, `bucket breaker ${state}`);
+    },
+  });
+
+  metrics = createMetrics({
+    probeStats: () => probe.stats(),
+    breakerStates: () => probe.breakerStates(),
+    rangeData: () => current.data,
+    info: { semantics: config.routingSemantics, protocolCompat: config.protocolCompat, clientIpRule: formatClientIpRule(config.clientIpRule) },
+    mutant: config.mutant,
+  });
+  const m = metrics;
+
+  // ---- handlers ----
+  const classifyCurrent: Classify = (ip) => current.classify(ip);
+  const classify: Classify = mutated?.classify ? mutated.classify(classifyCurrent) : classifyCurrent;
+  const prober: BlobProber = mutated?.probe ? mutated.probe(probe) : probe;
+  const log = decisionLogger(config.logLevel, destination);
+  const unmapV4 = config.routingSemantics === 'most-specific';
+  let handler = createRequestHandler({
+    router,
+    classify: () => classify,
+    clientIpRule: config.clientIpRule,
+    unmapV4,
+    probe: prober,
+    renderer: createReplyRenderer(config.protocolCompat === 'archeio' ? 'archeio' : 'default'),
+    onDecision(d) {
+      log(d);
+      m.decision(d);
+    },
+  });
+  if (mutated?.request || mutated?.reply) handler = wrapHandler(handler, mutated.request, mutated.reply);
+  if (mutated) logger.warn({ mutant: mutated.name, effect: MUTANTS[mutated.name] }, 'MUTANT ACTIVE: this redirector is deliberately broken (REDIRECTOR_MUTANT); never serve real traffic with it');
+
+  const state: AdminState = { ready: true };
+  const admin = createAdminHandler({
+    registry: m.registry,
+    explain: { router, classify: () => classify, unmapV4, probe: prober, semantics: config.routingSemantics },
+    state,
+    mutant: config.mutant,
+    protocolCompat: config.protocolCompat,
+    rangeVersions: () => current.data.versions,
+  });
+
+  return {
+    config,
+    handler,
+    admin,
+    router,
+    probe,
+    metrics: m,
+    logger,
+    state,
+    classifier: () => current,
+    refreshRanges: () => refresher?.refreshOnce() ?? null,
+    startBackground() {
+      refresher?.start();
+    },
+    async dispose() {
+      refresher?.stop();
+      await undiciFetcher?.close();
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    },
+  };
+}
+
+/** Applies a mutant's request/reply wrappers around the correct handler (outside its code path). */
+function wrapHandler(inner: RequestHandler, request?: (r: HttpRequest) => HttpRequest, reply?: (r: Reply, req: HttpRequest) => Reply): RequestHandler {
+  return (req) => {
+    const facts = request ? request(req) : req;
+    const out = inner(facts);
+    if (!reply) return out;
+    return out instanceof Promise ? out.then((r) => reply(r, req)) : reply(out, req);
+  };
+}

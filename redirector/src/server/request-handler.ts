@@ -1,0 +1,103 @@
+/**
+ * The registry-facing request handler: request facts in, reply out, no sockets (Hono's `app.request` idea, style.md
+ * §2). Tests call it in memory; node-adapter.ts is the only thing that connects it to node:http.
+ *
+ * Flow: route() (pure, path only) → for blobs, client facts (client-IP rule, range lookup) → planBlob() (pure) →
+ * for probe plans, the blob probe (the only I/O) → reply. The probe's synchronous `peek` keeps a cached decision
+ * free of promises. Every request ends in exactly one `onDecision` call, which logs and counts it.
+ */
+import { clientIp, type ClientIpRule } from '../net/index.js';
+import type { Classification } from '../ranges/index.js';
+import type { ProbeResult } from '../blobs/index.js';
+import { resolveProbe, UNKNOWN_CLIENT, type ClientFacts, type Plan, type ProbePlan, type Reason, type Router } from '../routing/index.js';
+import type { Reply, ReplyRenderer } from './reply.js';
+
+/** What the handler needs to know about one request. */
+export interface HttpRequest {
+  readonly method: string;
+  /** the raw request-target */
+  readonly target: string;
+  /** the X-Forwarded-For value (several header lines joined with ", "), if any */
+  readonly xff: string | undefined;
+  /** the connection's peer address */
+  readonly remoteAddress: string | undefined;
+}
+
+export type RequestHandler = (req: HttpRequest) => Reply | Promise<Reply>;
+
+/** The blob probe as the handler uses it (BlobProbe, or a mutant's stand-in). */
+export interface BlobProber {
+  peek(base: string, url: string): ProbeResult | undefined;
+  check(base: string, url: string): Promise<ProbeResult>;
+}
+
+export type Classify = (ip: string) => Classification | null;
+
+/** Everything about one answered request that the log line and the metrics need. */
+export interface Decision {
+  readonly method: string;
+  readonly target: string;
+  readonly reason: Reason;
+  readonly status: number;
+  readonly location: string | null;
+  /** client facts; null for non-blob requests, which never look at the client */
+  readonly client: ClientFacts | null;
+  readonly ipSource: 'xff' | 'socket' | null;
+  /** the probed URL and what the probe said, for probe plans */
+  readonly probeUrl: string | null;
+  readonly probe: ProbeResult | null;
+}
+
+export interface RequestHandlerDeps {
+  router: Router;
+  /** the classifier in force (a range refresh swaps it) */
+  classify: () => Classify;
+  clientIpRule: ClientIpRule;
+  /** unmap `::ffff:a.b.c.d` (most-specific semantics) or keep it mapped (archeio semantics) */
+  unmapV4: boolean;
+  probe: BlobProber;
+  renderer: ReplyRenderer;
+  onDecision: (decision: Decision) => void;
+}
+
+export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
+  const { router, renderer, probe, onDecision, clientIpRule } = deps;
+  const ipOpts = { unmapV4: deps.unmapV4 };
+
+  const finish = (req: HttpRequest, plan: Exclude<Plan, ProbePlan>, client: ClientFacts | null, source: Decision['ipSource'], probeUrl: string | null, result: ProbeResult | null): Reply => {
+    const reply = plan.kind === 'redirect' ? renderer.redirect(plan, req.method) : renderer.answer(plan);
+    onDecision({
+      method: req.method,
+      target: req.target,
+      reason: plan.reason,
+      status: reply.status,
+      location: plan.kind === 'redirect' ? plan.location : null,
+      client,
+      ipSource: source,
+      probeUrl,
+      probe: result,
+    });
+    return reply;
+  };
+
+  return (req) => {
+    const route = router.route(req.method, req.target);
+    if (route.kind !== 'blob') {
+      // route() never plans a probe: probes need client facts
+      return finish(req, route as Exclude<Plan, ProbePlan>, null, null, null, null);
+    }
+    const ip = clientIp(clientIpRule, req.xff, req.remoteAddress, ipOpts);
+    let client: ClientFacts;
+    if (ip.ip === null) {
+      client = ip.problem === undefined ? UNKNOWN_CLIENT : { ...UNKNOWN_CLIENT, problem: ip.problem };
+    } else {
+      const c = deps.classify()(ip.ip);
+      client = c === null ? { ip: ip.ip, cloud: null, region: null, prefix: null } : { ip: ip.ip, cloud: c.cloud, region: c.region, prefix: c.prefix };
+    }
+    const plan = router.planBlob(route, client);
+    if (plan.kind !== 'probe') return finish(req, plan, client, ip.source, null, null);
+    const known = probe.peek(plan.base, plan.url);
+    if (known !== undefined) return finish(req, resolveProbe(plan, known.verdict), client, ip.source, plan.url, known);
+    return probe.check(plan.base, plan.url).then((r) => finish(req, resolveProbe(plan, r.verdict), client, ip.source, plan.url, r));
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * Turns what a real client printed when it failed into the run summary's failure class (issue 4), so a skopeo
+ * "Digest did not match" reads as integrity and a connection refused as availability, not all as "conformance".
+ */
+import { CheckFailure, type FailureClass, type Hop } from '../../harness/src/results/check.js';
+import { toolOutputTail, type ToolRun } from '../../harness/src/clients/external-tool.js';
+
+export function clientFailureClass(output: string): FailureClass {
+  const text = output.toLowerCase();
+  if (/digest did not match|unexpected commit digest|unexpected commit size|verification failed|size mismatch|digest mismatch/.test(text)) {
+    return 'integrity';
+  }
+  if (/\b429\b|toomanyrequests|too many requests/.test(text)) return 'rate-limited';
+  if (/connection refused|connection reset|i\/o timeout|deadline exceeded|timed out|no such host|eof\b|\b5\d\d\b/.test(text)) {
+    return 'availability';
+  }
+  if (/\b403\b.*html|<html/.test(text)) return 'blocked';
+  return 'conformance';
+}
+
+/** A CheckFailure for a client command that exited non-zero. */
+export function clientCommandFailure(what: string, run: ToolRun, hops: Hop[] = []): CheckFailure {
+  const tail = toolOutputTail(run);
+  const cls = run.exitCode === null ? 'availability' : clientFailureClass(`${run.stderr}\n${run.stdout}`);
+  return new CheckFailure(cls, `${what} failed (exit ${run.exitCode ?? 'killed: timeout'}): ${tail}`, hops, {
+    command: run.command,
+    exitCode: run.exitCode,
+    durationMs: run.durationMs,
+  });
+}
