@@ -81,7 +81,7 @@ export { imageCatalogFor, knownBlobsOf, readImageCatalog, type CatalogBlob, type
 export { targetOracle } from './run/target-oracle.js';
 export { preflight } from './run/preflight.js';
 export { createProgress, silentProgress, type ProgressSink } from './run/progress.js';
-export { resolveEgressVantage, selectVantages, VantageSelectionError } from './run/vantage-selection.js';
+export { DEFAULT_IP_ECHO_URL, describeVantage, resolveEgressVantage, selectVantages, vantageCoverage, VantageSelectionError, type EgressOptions } from './run/vantage-selection.js';
 
 // reports
 export { formatHop, formatTrace } from './report/hop-trace.js';
@@ -90,12 +90,27 @@ export { junitXml } from './report/junit-xml.js';
 export { destinationOf, routingMap, type Destination, type RoutingMap } from './report/routing-map.js';
 export { terminalSummary, type SummaryOptions } from './report/terminal-summary.js';
 export { defaultReportDir, resultsJson, writeReports, type WrittenReports } from './report/write-reports.js';
+export {
+  MetricsPushError,
+  exportRunMetrics,
+  pushMetrics,
+  pushgatewayUrl,
+  runLabels,
+  runMetricsRegistry,
+  runMetricsText,
+  writeMetricsTextfile,
+  type MetricsExport,
+  type MetricsLabels,
+} from './report/prometheus-metrics.js';
 
 // the OCI client (harness/src/oci)
 export { OciClient, createOciClient, type OciClientOptions } from './oci/oci-client.js';
 export { OciError, failureClassOf, isOciError, type OciErrorCode } from './oci/oci-error.js';
 export type { OciHop } from './oci/hop.js';
 export { pullImage, type PullOptions, type PullResult, type PulledBlob, type PulledManifest } from './oci/pull-image.js';
+export { AnonymousTokenCache, RegistryAuthError, bearerChallengeOf, parseTokenResponse, parseWwwAuthenticate, tokenRequestUrl, type AuthChallenge, type BearerChallenge } from './oci/registry-auth.js';
+
+// the promotion gate and replay (issue 5): harness/src/gate/index.ts and harness/src/replay/index.ts are their surfaces
 
 // the local stack (harness/src/stack)
 export { startStack, stackSpec, type Engine, type StackOptions, type StartedStack, type StoppedStack } from './stack/stack.js';

@@ -57,6 +57,7 @@ export interface Config {
   positiveMax: number;
   negativeTtlS: number;
   negativeMax: number;
+  revalidateMs: number;
   breakerThreshold: number;
   breakerCooldownMs: number;
   headersTimeoutMs: number;
@@ -267,6 +268,12 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     doc: 'Lifetime of a "blob is not in the bucket" answer (the mirror may fill it later); 0 disables the negative cache.',
   },
   negativeMax: { env: 'BLOB_CACHE_NEGATIVE_MAX', default: '50000', parse: integer(0, 10_000_000), doc: 'Entries the negative cache holds (LRU).' },
+  revalidateMs: {
+    env: 'BLOB_CACHE_REVALIDATE_MS',
+    default: '10000',
+    parse: integer(0, 3_600_000),
+    doc: 'While a bucket\'s blob answers come from the positive cache, one of them is re-checked by a background HEAD at most this often (the cached answer is served meanwhile), so a bucket that starts failing is noticed, and skipped, although no request needs a HEAD; 0 turns it off (a failing bucket then keeps receiving clients for up to BLOB_CACHE_POSITIVE_TTL_S).',
+  },
   breakerThreshold: {
     env: 'BREAKER_FAILURE_THRESHOLD',
     default: '5',

@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { BUNDLED_RANGE_SOURCES, loadRangeData } from './ranges/index.js';
 import { describeStartError, serve, untilSignal } from './main.js';
 
+const never = () => new Promise<string>(() => {}) as Promise<string> & { cancel?: () => void };
+
 describe('serve', () => {
   it('exits 2 with a message naming the setting', async () => {
     const err = new PassThrough();
     let text = '';
     err.on('data', (c) => (text += c));
-    expect(await serve({ ROUTING_SEMANTICS: 'longest' }, err)).toBe(2);
+    expect(await serve({ ROUTING_SEMANTICS: 'longest' }, err, never)).toBe(2);
     expect(text).toBe('redirector: ROUTING_SEMANTICS: expected one of most-specific, archeio, got "longest" (CONFIG_INVALID)\n');
   });
 
@@ -16,7 +18,7 @@ describe('serve', () => {
     const err = new PassThrough();
     let text = '';
     err.on('data', (c) => (text += c));
-    expect(await serve({ BUCKET_MAP: '/nonexistent/map.json', PORT: '0', ADMIN_PORT: '0' }, err)).toBe(2);
+    expect(await serve({ BUCKET_MAP: '/nonexistent/map.json', PORT: '0', ADMIN_PORT: '0' }, err, never)).toBe(2);
     expect(text).toMatch(/^redirector: BUCKET_MAP \/nonexistent\/map.json: cannot read \(ENOENT\) \(BUCKET_MAP_INVALID\)/);
   });
 
@@ -40,13 +42,22 @@ describe('describeStartError', () => {
 });
 
 describe('untilSignal', () => {
-  it('is a promise that a signal would settle', () => {
+  it('is a promise that a signal settles, and can be cancelled', async () => {
     const before = process.listenerCount('SIGTERM');
-    void untilSignal();
+    const stop = untilSignal();
     expect(process.listenerCount('SIGTERM')).toBe(before + 1);
     // hand-deliver to our listener only: the worker's own handlers must not see a SIGTERM
-    const ours = process.listeners('SIGTERM').at(-1) as () => void;
-    ours();
+    (process.listeners('SIGTERM').at(-1) as () => void)();
+    expect(await stop).toBe('SIGTERM');
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+    const cancelled = untilSignal();
+    cancelled.cancel?.();
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+
+  it('a failed start releases the signal listeners', async () => {
+    const before = process.listenerCount('SIGTERM');
+    expect(await serve({ PORT: 'x' }, new PassThrough())).toBe(2);
     expect(process.listenerCount('SIGTERM')).toBe(before);
   });
 });

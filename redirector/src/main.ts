@@ -16,20 +16,28 @@ export type { StartedRedirector } from './server/index.js';
 /** Exit code for configuration and start-up data errors (cli/src/exit-codes.ts `unreachable`: misconfigured). */
 export const EXIT_MISCONFIGURED = 2;
 
+/** A stop condition; `cancel` (optional) releases what it holds when the server never started. */
+export type Until = () => Promise<string> & { cancel?: () => void };
+
 /** Resolves on the first SIGTERM or SIGINT (Cloud Run sends SIGTERM, then SIGKILL 10 s later). */
-export function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
+export const untilSignal: Until = () => {
+  let cancel = (): void => {};
+  const p = new Promise<string>((resolve) => {
     const on = (sig: NodeJS.Signals) => () => {
-      process.off('SIGTERM', term);
-      process.off('SIGINT', int);
+      cancel();
       resolve(sig);
     };
     const term = on('SIGTERM');
     const int = on('SIGINT');
+    cancel = () => {
+      process.off('SIGTERM', term);
+      process.off('SIGINT', int);
+    };
     process.once('SIGTERM', term);
     process.once('SIGINT', int);
   });
-}
+  return Object.assign(p, { cancel: () => cancel() });
+};
 
 /**
  * Runs the server until `until` resolves (by default a termination signal), then drains. Resolves to the exit code:
@@ -38,17 +46,21 @@ export function untilSignal(): Promise<string> {
 export async function serve(
   env: Readonly<Record<string, string | undefined>>,
   stderr: NodeJS.WritableStream = process.stderr,
-  until: () => Promise<string> = untilSignal,
+  until: Until = untilSignal,
   deps: RedirectorDeps = {},
 ): Promise<number> {
+  // listen for the signal before announcing readiness: a SIGTERM right after the "listening" line must drain, not
+  // kill the process with the default action
+  const stop = until();
   let started;
   try {
     started = await startRedirector(loadConfig(env), deps);
   } catch (err) {
+    stop.cancel?.();
     stderr.write(`redirector: ${describeStartError(err)}\n`);
     return EXIT_MISCONFIGURED;
   }
-  const reason = await until();
+  const reason = await stop;
   started.redirector.logger.info({ reason }, 'stopping');
   await started.close();
   return 0;

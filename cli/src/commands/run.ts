@@ -31,6 +31,8 @@ import {
   type StartedStack,
   type TargetDescription,
 } from '../../../harness/src/index.js';
+import { vantageCoverage } from '../../../harness/src/run/vantage-selection.js';
+import { exportRunMetrics } from '../../../harness/src/report/prometheus-metrics.js';
 import { projectFile } from '../../../harness/src/run/project-paths.js';
 import { selectSuites, suiteNames, UnknownSuiteError } from '../../../suites/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -51,6 +53,13 @@ export interface RunCommandOptions {
   concurrency?: string;
   checkTimeout?: string;
   json?: boolean;
+  /** issue 5: the IP echo service `--vantage auto` asks */
+  ipEcho?: string;
+  /** issue 5: Prometheus metrics (harness/src/report/prometheus-metrics.ts) */
+  metricsTextfile?: string;
+  pushgateway?: string;
+  pushJob?: string;
+  pushInstance?: string;
 }
 
 const usage = (message: string): never => {
@@ -115,6 +124,7 @@ export function validateRunOptions(opts: RunCommandOptions) {
     throw err;
   }
   if (opts.vantage !== undefined && opts.vantage.trim() === '') usage('--vantage needs a name, cloud[:region] or auto');
+  validateOpsOptions(opts);
   return {
     target,
     local,
@@ -127,9 +137,30 @@ export function validateRunOptions(opts: RunCommandOptions) {
   };
 }
 
-async function applyVantage(target: TargetDescription, spec: string | undefined, local: boolean): Promise<TargetDescription> {
+/** The issue 5 options of `run`: an http(s) URL where one is asked for; push labels only with a gateway. */
+export function validateOpsOptions(opts: Pick<RunCommandOptions, 'ipEcho' | 'pushgateway' | 'pushJob' | 'pushInstance' | 'metricsTextfile'>): void {
+  const httpUrl = (flag: string, v: string | undefined) => {
+    if (v === undefined) return;
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(v).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) usage(`${flag} must be an http(s) URL, not ${JSON.stringify(v)}`);
+  };
+  httpUrl('--ip-echo', opts.ipEcho);
+  httpUrl('--pushgateway', opts.pushgateway);
+  for (const [flag, v] of [['--push-job', opts.pushJob], ['--push-instance', opts.pushInstance]] as const) {
+    if (v !== undefined && opts.pushgateway === undefined) usage(`${flag} applies with --pushgateway only`);
+    if (v !== undefined && v.trim() === '') usage(`${flag} needs a value`);
+  }
+  if (opts.metricsTextfile !== undefined && opts.metricsTextfile.trim() === '') usage('--metrics-textfile needs a file name');
+}
+
+async function applyVantage(target: TargetDescription, spec: string | undefined, local: boolean, ipEcho?: string): Promise<TargetDescription> {
   try {
-    if (target.ipMode === 'egress') return await resolveEgressVantage(target, spec ?? 'auto');
+    if (target.ipMode === 'egress') return await resolveEgressVantage(target, spec ?? 'auto', ipEcho !== undefined ? { ipEchoUrl: ipEcho } : {});
     return spec === undefined ? target : selectVantages(target, spec);
   } catch (err) {
     if (err instanceof VantageSelectionError) {
@@ -173,9 +204,10 @@ export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<nu
     } else {
       target = await loadTargetFile(opts.targetConfig!);
     }
-    target = await applyVantage(target, opts.vantage, v.local);
+    target = await applyVantage(target, opts.vantage, v.local, opts.ipEcho);
     const checks = v.suites.flatMap((s) => s.checks(target));
     say(`target ${target.name}: ${target.url} (${target.ipMode}, ${target.semantics}); suites ${v.suites.map((s) => s.name).join(', ')}; ${target.vantages.length} vantages`);
+    for (const line of vantageCoverage(target, checks)) say(line);
     const report = await runChecks({
       target,
       checks,
@@ -196,6 +228,14 @@ export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<nu
       io.stdout.write(summary);
     }
     say(`reports: ${written.indexHtml}, ${written.junitXml}, ${written.resultsJson}`);
+    const metrics = await exportRunMetrics(report, {
+      ...(opts.metricsTextfile !== undefined ? { textfile: opts.metricsTextfile } : {}),
+      ...(opts.pushgateway !== undefined ? { pushgateway: opts.pushgateway } : {}),
+      ...(opts.pushJob !== undefined ? { job: opts.pushJob } : {}),
+      ...(opts.pushInstance !== undefined ? { instance: opts.pushInstance } : {}),
+    });
+    for (const m of metrics.written) say(`metrics: ${m}`);
+    for (const p of metrics.problems) say(`registry-canary: metrics: ${p}`);
     return report.verdict.exitCode;
   } finally {
     process.removeListener('SIGINT', onSignal);
@@ -223,6 +263,11 @@ export const registerRun: RegisterCommand = (program: Command, io: CliIo, setExi
     .option('--concurrency <n>', 'checks in flight (default 4)')
     .option('--check-timeout <seconds>', 'deadline per check (default 120)')
     .option('--json', 'print results.json on stdout (the summary goes to stderr)')
+    .option('--ip-echo <url>', 'IP echo service --vantage auto asks for the public address (default: the target\'s ipEchoUrl, else https://checkip.amazonaws.com)')
+    .option('--metrics-textfile <file>', 'also write Prometheus metrics for node_exporter\'s textfile collector (written atomically)')
+    .option('--pushgateway <url>', 'also push Prometheus metrics to this Pushgateway (PUT, replacing the job/instance group)')
+    .option('--push-job <name>', 'Pushgateway job label (default registry-canary)')
+    .option('--push-instance <name>', 'Pushgateway instance label (default <target>-<vantage>)')
     .action(async (opts: RunCommandOptions) => {
       setExit(await runCommand(opts, io));
     });

@@ -30,17 +30,26 @@ describe('registry-canary serve', () => {
 
   it('serves until told to stop, logging to the CLI stdout', async () => {
     const io = captureIo();
-    let url = '';
-    await runServe({ PORT: '0', ADMIN_PORT: '0' }, io, async () => {
-      const res = await request(`${url}/v2/`);
-      expect(res.statusCode).toBe(200);
-      await res.body.dump();
-    }, (s) => (url = s.url));
+    let announce: (url: string) => void = () => {};
+    const started = new Promise<string>((r) => (announce = r));
+    await runServe(
+      { PORT: '0', ADMIN_PORT: '0' },
+      io,
+      async () => {
+        const res = await request(`${await started}/v2/`);
+        expect(res.statusCode).toBe(200);
+        await res.body.dump();
+        return 'test';
+      },
+      (s) => announce(s.url),
+    );
     const msgs = io.out().trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(msgs).toEqual(['listening', 'decision', 'draining', 'stopped']);
   });
 
   it('runServe reports bad configuration as a CliError', async () => {
+    const before = process.listenerCount('SIGTERM');
     await expect(runServe({ PORT: 'x' }, captureIo())).rejects.toBeInstanceOf(CliError);
+    expect(process.listenerCount('SIGTERM')).toBe(before);
   });
 });

@@ -10,7 +10,7 @@ import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../main.js';
 import type { RegisterCommand } from './index.js';
 import { ConfigError, SETTINGS, loadConfig } from '../../../redirector/src/config.js';
-import { describeStartError, untilSignal } from '../../../redirector/src/main.js';
+import { describeStartError, untilSignal, type Until } from '../../../redirector/src/main.js';
 import { startRedirector, type StartedRedirector } from '../../../redirector/src/server/index.js';
 
 /** `PORT` → `port`, `UPSTREAM_REGISTRY_ENDPOINT` → `upstream-registry-endpoint`. */
@@ -40,19 +40,22 @@ export function envWithFlags(env: NodeJS.ProcessEnv, opts: Record<string, unknow
 export async function runServe(
   env: Record<string, string | undefined>,
   io: CliIo,
-  until: () => Promise<unknown> = untilSignal,
+  until: Until = untilSignal,
   onStarted?: (s: StartedRedirector) => void,
 ): Promise<void> {
+  // listen for the signal before the "listening" line goes out (see redirector/src/main.ts)
+  const stop = until();
   let started: StartedRedirector;
   try {
     const config = loadConfig(env);
     started = await startRedirector(config, io.stdout === process.stdout ? {} : { logDestination: io.stdout });
   } catch (err) {
+    stop.cancel?.();
     if (err instanceof ConfigError) throw new CliError(`invalid configuration: ${err.message}`, ExitCode.unreachable);
     throw new CliError(`cannot start the redirector: ${describeStartError(err)}`, ExitCode.unreachable);
   }
   onStarted?.(started);
-  await until();
+  await stop;
   await started.close();
 }
 

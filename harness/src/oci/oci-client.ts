@@ -10,6 +10,9 @@
  * - `Accept-Encoding: identity` is sent unless the caller overrides it, so the bytes hashed are the bytes stored
  *   (§3.2 item 5). Bodies are verified while they stream (body-verifier.ts).
  * - The first hop's path can be sent byte for byte (`raw`), so `..`, `%2e` and `//` reach the server (§4 E13).
+ * - A 401 with a `Bearer` challenge is answered like Docker and containerd do: an anonymous token from the realm, then
+ *   the same request again with `Authorization: Bearer`, sent only to the origin that challenged (registry-auth.ts).
+ *   Artifact Registry, registry.k8s.io's upstream, needs it for every pull (field-failures.md U1).
  *
  * One method per endpoint; pullImage (pull-image.ts) composes them.
  */
@@ -23,6 +26,7 @@ import { headerValue, pickRecordedHeaders, redactRequestHeaders, type OciHop } f
 import { nextLink } from './link-header.js';
 import { acceptHeader, essenceOf, MANIFEST_ACCEPT, MediaType } from './media-types.js';
 import { OciError, type OciErrorBodyEntry } from './oci-error.js';
+import { AnonymousTokenCache, RegistryAuthError, bearerChallengeOf, parseTokenResponse, tokenRequestUrl, type BearerChallenge } from './registry-auth.js';
 
 export interface OciClientOptions {
   /** scheme://host[:port] of the registry (or redirector) the client talks to; a path part is ignored */
@@ -48,6 +52,11 @@ export interface OciClientOptions {
   highWaterMark?: number;
   /** clock for hop timings, in ms; default performance.now */
   now?: () => number;
+  /**
+   * answer a 401 `Bearer` challenge with an anonymous token from its realm and retry (default true; registry-auth.ts).
+   * Only for followed chains: a first hop fetched without following is reported as it came.
+   */
+  anonymousAuth?: boolean;
 }
 
 /** Request headers; an array value is sent as repeated header lines. */
@@ -62,6 +71,8 @@ export interface ExchangeOptions {
   maxRedirects?: number;
   /** request body (push); a stream body cannot be replayed, so a redirect then fails with BAD_RESPONSE */
   body?: Buffer | string | Readable;
+  /** run the anonymous token flow on a 401 Bearer challenge (default: the client's `anonymousAuth`, when following) */
+  auth?: boolean;
 }
 
 /** The final response of a chain. Its body must be consumed or dumped by the caller. */
@@ -276,6 +287,8 @@ export class OciClient {
   private readonly maxManifestBytes: number;
   private readonly highWaterMark: number;
   private readonly now: () => number;
+  private readonly anonymousAuth: boolean;
+  private readonly tokens = new AnonymousTokenCache();
 
   constructor(options: OciClientOptions) {
     const u = new URL(options.baseUrl);
@@ -296,6 +309,7 @@ export class OciClient {
     this.maxManifestBytes = options.maxManifestBytes ?? 8 * 1024 * 1024;
     this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.now = options.now ?? (() => performance.now());
+    this.anonymousAuth = options.anonymousAuth ?? true;
   }
 
   // ---------------------------------------------------------------- transport
@@ -323,8 +337,22 @@ export class OciClient {
     }
     let currentMethod = method.toUpperCase();
     let body = options.body;
+    const auth = options.auth ?? (this.anonymousAuth && follow);
+    const replayable = (b: ExchangeOptions['body']) => b === undefined || typeof b === 'string' || Buffer.isBuffer(b);
+    let challenged = false; // this hop's request already went out again with a fresh token
+    // tokens used in this chain, by origin: a same-origin redirect (AR's relative blob download URL, U6) keeps its
+    // token, as Go's client keeps Authorization on a same-host redirect
+    const chainTokens = new Map<string, string>();
     for (let redirects = 0; ; redirects++) {
       const headers = this.headersFor(origin, requestHeaders, body !== undefined);
+      if (auth && headers.authorization === undefined) {
+        // a token learnt from this origin's challenge goes to this origin only (never across hosts: spec §2.1)
+        const token = this.tokens.get(origin, path, this.now()) ?? chainTokens.get(origin);
+        if (token !== undefined) {
+          headers.authorization = `Bearer ${token}`;
+          chainTokens.set(origin, token);
+        }
+      }
       const url = `${origin}${path}`;
       const start = this.now();
       let res: Dispatcher.ResponseData;
@@ -367,6 +395,19 @@ export class OciClient {
         headersMs: elapsed,
       };
       hops.push(hop);
+      if (auth && res.statusCode === 401 && !challenged && replayable(body)) {
+        const challenge = bearerChallengeOf(headerValue(res.headers, 'www-authenticate'));
+        if (challenge !== null) {
+          hop.bodyBytes = await this.drain(res.body, hops, url);
+          const token = await this.anonymousToken(challenge, url, hops, chainStart);
+          this.tokens.set(origin, path, token);
+          chainTokens.delete(origin); // the old one was refused
+          challenged = true;
+          redirects--; // the same request again: not a redirect
+          continue;
+        }
+      }
+      challenged = false;
       if (!follow || !REDIRECT_STATUSES.has(res.statusCode) || location === undefined) {
         return { hops, final: hop, url, status: res.statusCode, headers: res.headers, body: res.body, startedAt: start };
       }
@@ -397,6 +438,61 @@ export class OciClient {
 
   private resolve(target: string): URL {
     return new URL(target, `${this.origin}/`);
+  }
+
+  /**
+   * GET the challenge's realm without credentials for an anonymous token (the token request is a hop of the chain).
+   * A realm that refuses (U1: a regional AR answering 403) ends the chain with HTTP_STATUS and that status.
+   */
+  private async anonymousToken(challenge: BearerChallenge, challengedUrl: string, hops: OciHop[], chainStart: number) {
+    let url: URL;
+    try {
+      url = tokenRequestUrl(challenge, challengedUrl);
+    } catch (e) {
+      throw new OciError('BAD_RESPONSE', `401 from ${challengedUrl}: ${(e as Error).message}`, { hops, status: 401, cause: e });
+    }
+    const headers: HeaderInput = { 'user-agent': this.defaultHeaders['user-agent']!, accept: 'application/json' };
+    const start = this.now();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'GET',
+        headers,
+        headersTimeout: this.headersTimeout,
+        bodyTimeout: this.bodyTimeout,
+        signal: this.signal ?? null,
+      });
+    } catch (e) {
+      hops.push({ method: 'GET', url: url.href, status: 0, headers: {}, requestHeaders: redactRequestHeaders(headers), startMs: start - chainStart, durationMs: this.now() - start, headersMs: this.now() - start });
+      throw this.transportError(e, hops, url.href);
+    }
+    const hop: OciHop = {
+      method: 'GET',
+      url: url.href,
+      status: res.statusCode,
+      headers: pickRecordedHeaders(res.headers),
+      requestHeaders: redactRequestHeaders(headers),
+      startMs: start - chainStart,
+      durationMs: this.now() - start,
+      headersMs: this.now() - start,
+    };
+    hops.push(hop);
+    const { body } = await this.readCapped({ hops, final: hop, url: url.href, status: res.statusCode, headers: res.headers, body: res.body, startedAt: start }, ERROR_BODY_LIMIT);
+    if (res.statusCode !== 200) {
+      throw new OciError('HTTP_STATUS', `failed to fetch an anonymous token: ${url.origin}${url.pathname} answered HTTP ${res.statusCode} (asked for by the 401 from ${challengedUrl})`, {
+        hops,
+        status: res.statusCode,
+        details: { body: body.toString('utf8').slice(0, 4096), realm: challenge.realm, scopes: challenge.scopes },
+      });
+    }
+    try {
+      return parseTokenResponse(body.toString('utf8'), this.now());
+    } catch (e) {
+      if (e instanceof RegistryAuthError) throw new OciError('BAD_RESPONSE', `token from ${url.origin}${url.pathname}: ${e.message}`, { hops, status: 200, cause: e });
+      throw e;
+    }
   }
 
   /** Headers for one hop: origin-bound ones only while talking to the base URL's origin. */
@@ -556,7 +652,8 @@ export class OciClient {
 
   /** `GET /v2/` (spec §2.2): 200, or 401 with a challenge. Anything else is HTTP_STATUS. */
   async ping(headers?: Record<string, string>): Promise<PingResult> {
-    const ex = await this.exchange('GET', '/v2/', headers ? { headers } : {});
+    // no token flow: a ping reports the challenge as it is (spec §2.2; registry.k8s.io must not send one, #78)
+    const ex = await this.exchange('GET', '/v2/', { ...(headers ? { headers } : {}), auth: false });
     await this.expectStatus(ex, [200, 401], 'ping');
     await this.readCapped(ex, ERROR_BODY_LIMIT);
     const apiVersion = headerValue(ex.headers, 'docker-distribution-api-version');

@@ -1,6 +1,8 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { TargetDescription, Vantage } from '../target/target-description.js';
-import { resolveEgressVantage, selectVantages, VantageSelectionError } from './vantage-selection.js';
+import { resolveEgressVantage, selectVantages, vantageCoverage, VantageSelectionError } from './vantage-selection.js';
 
 const v = (name: string, ip: string, cloud: Vantage['cloud'], region: string | null): Vantage => ({ name, ip, cloud, region, url: null });
 const vantages = [v('aws-us-east-1', '44.192.0.1', 'AWS', 'us-east-1'), v('aws-eu-west-3', '35.180.1.1', 'AWS', 'eu-west-3'), v('gcp-v4', '104.154.113.1', 'GCP', 'us-central1'), v('internet-v4', '192.0.2.1', null, null)];
@@ -43,5 +45,80 @@ describe('resolveEgressVantage (egress targets)', () => {
     expect(t.vantages.at(-1)).toMatchObject({ ip: '35.180.1.1', cloud: 'AWS', region: 'eu-west-3' });
     await expect(resolveEgressVantage(remote, 'auto', { fetchText: async () => '<html>' })).rejects.toThrow(/not an IP address/);
     await expect(resolveEgressVantage(remote, 'auto', { fetchText: async () => Promise.reject(new Error('offline')) })).rejects.toThrow(/cannot learn .* offline/);
+  });
+});
+
+/** A plain-text IP echo service on 127.0.0.1 (checkip.amazonaws.com's shape: the address and a newline). */
+async function withEcho<T>(answer: string, status: number, fn: (url: string, asked: string[]) => Promise<T>): Promise<T> {
+  const asked: string[] = [];
+  const server = createServer((req, res) => {
+    asked.push(req.url ?? '');
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    res.end(answer);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}/ip`, asked);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+describe('--vantage auto against a local echo service (--ip-echo)', () => {
+  it('asks the --ip-echo URL over HTTP, in preference to the target\'s ipEchoUrl', async () => {
+    await withEcho('35.180.1.1\n', 200, async (url, asked) => {
+      const t = await resolveEgressVantage({ ...remote, ipEchoUrl: 'http://127.0.0.1:9/never' }, 'auto', { ipEchoUrl: url });
+      expect(asked).toEqual(['/ip']);
+      expect(t.vantages.at(-1)).toMatchObject({ name: 'egress-auto', ip: '35.180.1.1', cloud: 'AWS', region: 'eu-west-3', tags: ['egress', 'detected', 'aws-region'] });
+    });
+  });
+
+  it('tags a GLOBAL-shadowed AWS address, an IPv6 address and an internet address', async () => {
+    await withEcho('15.193.0.5', 200, async (url) => {
+      const v = (await resolveEgressVantage(remote, 'auto', { ipEchoUrl: url })).vantages.at(-1)!;
+      expect(v).toMatchObject({ cloud: 'AWS', region: 'ap-south-1' });
+      expect(v.tags).toContain('shadowed-by-global');
+    });
+    await withEcho('2600:1f14::1', 200, async (url) => {
+      const v = (await resolveEgressVantage(remote, 'auto', { ipEchoUrl: url })).vantages.at(-1)!;
+      expect(v).toMatchObject({ cloud: 'AWS', region: 'us-west-2' });
+      expect(v.tags).toContain('ipv6');
+    });
+    await withEcho('192.0.2.77', 200, async (url) => {
+      const v = (await resolveEgressVantage(remote, 'auto', { ipEchoUrl: url })).vantages.at(-1)!;
+      expect(v).toMatchObject({ cloud: null, region: null, tags: ['egress', 'detected', 'internet', 'default-route'] });
+    });
+  });
+
+  it('an echo service that fails or answers something else is an error naming it', async () => {
+    await withEcho('busy', 503, async (url) => {
+      await expect(resolveEgressVantage(remote, 'auto', { ipEchoUrl: url })).rejects.toThrow(new RegExp(`cannot learn .* from ${url}: .*503`));
+    });
+    await withEcho('<html>hi</html>', 200, async (url) => {
+      await expect(resolveEgressVantage(remote, 'auto', { ipEchoUrl: url })).rejects.toThrow(/not an IP address/);
+    });
+  });
+
+  it('an explicit place overrides detection: no echo request at all', async () => {
+    await withEcho('35.180.1.1', 200, async (url, asked) => {
+      const t = await resolveEgressVantage(remote, 'aws:eu-west-1', { ipEchoUrl: url });
+      expect(t.egressVantage).toBe('egress-aws-eu-west-1');
+      expect(asked).toEqual([]);
+    });
+  });
+});
+
+describe('vantageCoverage: what the run cannot cover from its vantage', () => {
+  const check = (id: string, vantage?: Vantage) => ({ id, ...(vantage ? { vantage } : {}) });
+  it('egress: names the speaking vantage and the checks and places it cannot cover', async () => {
+    const t = await resolveEgressVantage(remote, 'gcp-v4');
+    const lines = vantageCoverage(t, [check('a@gcp', vantages[2]), check('b@aws', vantages[0]), check('c@aws', vantages[0]), check('d@eu', vantages[1]), check('e')]);
+    expect(lines[0]).toBe('speaking from gcp-v4 (104.154.113.1: GCP us-central1, declared): 1 checks from this vantage, 1 without a vantage');
+    expect(lines[1]).toMatch(/GCP client is always sent to the upstream/);
+    expect(lines[2]).toBe('  not covered: 3 checks bound to 2 other vantages, because egress mode cannot pose as another client; run the canary from: aws-us-east-1 (AWS us-east-1), aws-eu-west-3 (AWS eu-west-3)');
+  });
+  it('xff, and egress without a vantage', () => {
+    expect(vantageCoverage(local, [])).toEqual(['xff mode: the harness poses as each of 4 vantages']);
+    expect(vantageCoverage(remote, [])[0]).toMatch(/without a declared vantage/);
   });
 });

@@ -66,6 +66,8 @@ export interface EgressOptions {
   /** GET a URL and return its body text (default: undici, 10 s) */
   fetchText?: (url: string) => Promise<string>;
   prefixes?: readonly PublishedPrefix[];
+  /** the echo service `auto` asks (`--ip-echo`); overrides the target's `ipEchoUrl` and the default */
+  ipEchoUrl?: string;
 }
 
 async function defaultFetchText(url: string): Promise<string> {
@@ -86,7 +88,7 @@ export async function resolveEgressVantage(target: TargetDescription, spec: stri
   const named = target.vantages.find((v) => v.name === term);
   if (named) return declare(named);
   if (term === 'auto') {
-    const echo = typeof target.ipEchoUrl === 'string' ? target.ipEchoUrl : DEFAULT_IP_ECHO_URL;
+    const echo = options.ipEchoUrl ?? (typeof target.ipEchoUrl === 'string' ? target.ipEchoUrl : DEFAULT_IP_ECHO_URL);
     let ip: string;
     try {
       ip = (await (options.fetchText ?? defaultFetchText)(echo)).trim();
@@ -94,9 +96,15 @@ export async function resolveEgressVantage(target: TargetDescription, spec: stri
       throw new VantageSelectionError(`--vantage auto: cannot learn this machine's public address from ${echo}: ${(err as Error).message}; declare it instead (e.g. --vantage aws:us-east-1 or --vantage internet)`);
     }
     if (isIP(ip) === 0) throw new VantageSelectionError(`--vantage auto: ${echo} answered ${JSON.stringify(ip.slice(0, 60))}, not an IP address`);
-    // The declaration is what the publications say of the address (longest prefix: its owner).
-    const c = classifyByScan(options.prefixes ?? readPublishedRanges(projectRangeFiles()), ip, 'most-specific');
-    return declare({ name: 'egress-auto', ip, cloud: c?.cloud ?? null, region: c?.region ?? null, url: null, tags: ['egress', 'detected'] });
+    // The declaration is what the publications say of the address (longest prefix: its owner). Under archeio's
+    // shortest-prefix rule a regional AWS address inside a GLOBAL prefix is GLOBAL instead (anchors §B.5): tagged, so
+    // the routing suite's shadowed-prefix check runs from it.
+    const prefixes = options.prefixes ?? readPublishedRanges(projectRangeFiles());
+    const c = classifyByScan(prefixes, ip, 'most-specific');
+    const a = classifyByScan(prefixes, ip, 'archeio');
+    const shadowed = c !== null && a !== null && (c.cloud !== a.cloud || c.region !== a.region);
+    const tags = ['egress', 'detected', ...(isIP(ip) === 6 ? ['ipv6'] : []), ...(shadowed ? ['shadowed-by-global'] : []), ...placeTags(c?.cloud ?? null, c?.region ?? null)];
+    return declare({ name: 'egress-auto', ip, cloud: c?.cloud ?? null, region: c?.region ?? null, url: null, tags });
   }
   const place = parsePlace(term);
   if (!place) throw new VantageSelectionError(`--vantage ${term}: not a vantage of "${target.name}", "auto", or cloud[:region] (cloud aws, gcp, azure, internet)`);
@@ -111,4 +119,51 @@ export async function resolveEgressVantage(target: TargetDescription, spec: stri
     url: null,
     tags: ['egress', 'declared-without-ip'],
   });
+}
+
+/** The vantage tags (docs/target-description.md) a place implies. */
+function placeTags(cloud: Cloud | null, region: string | null): string[] {
+  if (cloud === null) return ['internet', 'default-route'];
+  if (cloud === 'GCP') return ['gcp'];
+  if (cloud === 'Azure' || region === 'GLOBAL' || region?.startsWith('us-gov-') || region?.startsWith('eusc-')) return ['default-route', ...(region?.startsWith('us-gov-') ? ['govcloud'] : [])];
+  return ['aws-region'];
+}
+
+/** One line of what a vantage is, for the run's opening statement. */
+export function describeVantage(v: Vantage): string {
+  const where = v.cloud === null ? 'plain internet' : `${v.cloud} ${v.region ?? '?'}`;
+  const how = v.tags?.includes('detected') ? 'detected' : v.tags?.includes('declared-without-ip') ? 'declared, no address' : 'declared';
+  return `${v.name} (${v.ip || 'no address'}: ${where}, ${how}${v.tags?.includes('shadowed-by-global') ? '; GLOBAL under archeio semantics' : ''})`;
+}
+
+/**
+ * What the run's vantage(s) cannot cover, and why, before anything runs (issue 5: "the run states which checks its
+ * vantage cannot cover and why"). In egress mode the harness is one client: checks bound to other vantages cannot
+ * be exercised from here and will be not applicable; their vantages' places are listed so an operator knows where
+ * else to run the canary. Other reasons (a check needing an edge URL, a blob kind the bucket cannot supply) are only
+ * known once a check runs; the summary groups those by reason.
+ */
+export function vantageCoverage(target: TargetDescription, checks: readonly { id: string; vantage?: Vantage }[]): string[] {
+  const lines: string[] = [];
+  if (target.ipMode !== 'egress') {
+    lines.push(`${target.ipMode} mode: the harness poses as each of ${target.vantages.length} vantages`);
+    return lines;
+  }
+  const egress = typeof target.egressVantage === 'string' ? target.vantages.find((v) => v.name === target.egressVantage) : undefined;
+  if (!egress) {
+    lines.push('egress mode without a declared vantage: every check bound to a vantage is not applicable (use --vantage)');
+    return lines;
+  }
+  const mine = checks.filter((c) => c.vantage?.name === egress.name).length;
+  const others = new Map<string, number>();
+  for (const c of checks) if (c.vantage && c.vantage.name !== egress.name) others.set(c.vantage.name, (others.get(c.vantage.name) ?? 0) + 1);
+  lines.push(`speaking from ${describeVantage(egress)}: ${mine} checks from this vantage, ${checks.length - mine - [...others.values()].reduce((a, b) => a + b, 0)} without a vantage`);
+  if (egress.cloud === 'GCP') lines.push('  a GCP client is always sent to the upstream for blobs: bucket routing and bucket content are not exercised from here');
+  if (egress.tags?.includes('declared-without-ip')) lines.push('  declared without an address: the range data cannot confirm the place, and checks that need the address (shadowed prefixes) cannot run');
+  if (others.size > 0) {
+    const total = [...others.values()].reduce((a, b) => a + b, 0);
+    const places = target.vantages.filter((v) => others.has(v.name)).map((v) => `${v.name} (${v.cloud ?? 'internet'}${v.region ? ` ${v.region}` : ''})`);
+    lines.push(`  not covered: ${total} checks bound to ${others.size} other vantages, because egress mode cannot pose as another client; run the canary from: ${places.join(', ')}`);
+  }
+  return lines;
 }

@@ -11,11 +11,12 @@
  * is stopped and removed by the engine itself.
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { GenericContainer as GenericContainerType, StartedTestContainer } from 'testcontainers';
 import { findRepoRoot } from '../images/fixture-cache.js';
+import { buildFingerprint, buildImageSquashed, containerfileSources } from './image-build.js';
 import type { ManagedProcess, ProcessInfo } from './managed-process.js';
 import { startPodmanService, type StartedPodmanService } from './podman-service.js';
 import { parseListeningLine } from './redirector-process.js';
@@ -64,7 +65,13 @@ export interface ContainerServices {
 
 export const REGISTRY_IMAGE = 'localhost/registry-canary/docker-registry:rootfs';
 export const NODE_BASE_IMAGE = 'localhost/registry-canary/node-base:local';
+/** the tag is replaced by the build's fingerprint (image-build.ts) */
 export const REDIRECTOR_IMAGE = 'localhost/registry-canary/redirector:local';
+
+async function fileIdentity(path: string): Promise<string> {
+  const st = await stat(path);
+  return `${path}:${st.size}:${Math.round(st.mtimeMs)}`;
+}
 
 /** A port the kernel considers free right now (host networking needs it up front; the race is on loopback only). */
 export function freePort(): Promise<number> {
@@ -98,20 +105,12 @@ const REGISTRY_CONFIG = [
  * The redirector's build context: the Containerfile and exactly the paths its COPY lines name (a whole checkout
  * with node_modules and .cache would be sent to the builder otherwise).
  */
-async function stageRedirectorContext(repoRoot: string, containerfile: string, stage: string): Promise<void> {
-  const text = await readFile(containerfile, 'utf8');
+async function stageRedirectorContext(repoRoot: string, containerfile: string, sources: readonly string[], stage: string): Promise<void> {
   await mkdir(stage, { recursive: true });
   await cp(containerfile, join(stage, 'Containerfile'));
-  for (const line of text.split('\n')) {
-    const m = /^\s*(?:COPY|ADD)\s+(.*)$/i.exec(line);
-    if (!m || /--from=/.test(m[1]!)) continue;
-    const words = m[1]!.split(/\s+/).filter((w) => w !== '' && !w.startsWith('--'));
-    for (const src of words.slice(0, -1)) {
-      const from = join(repoRoot, src);
-      if (!existsSync(from)) throw new StackError('STACK_ENGINE_UNAVAILABLE', `redirector image: ${containerfile} copies ${src}, which does not exist (run \`npm run build\` first?)`);
-      await mkdir(dirname(join(stage, src)), { recursive: true });
-      await cp(from, join(stage, src), { recursive: true, dereference: true });
-    }
+  for (const src of sources) {
+    await mkdir(dirname(join(stage, src)), { recursive: true });
+    await cp(join(repoRoot, src), join(stage, src), { recursive: true, dereference: true });
   }
 }
 
@@ -167,24 +166,31 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
     })());
 
   let redirectorImage: Promise<void> | null = null;
+  let redirectorImageName = REDIRECTOR_IMAGE;
   const ensureRedirectorImage = () =>
     (redirectorImage ??= (async () => {
-      if (await imageExists(socketPath, REDIRECTOR_IMAGE)) return;
       const repoRoot = findRepoRoot();
       const containerfile = opts.redirectorContainerfile ?? join(repoRoot, 'redirector', 'Containerfile');
       if (!existsSync(containerfile)) throw new StackError('STACK_ENGINE_UNAVAILABLE', `the redirector image is built from ${containerfile}, which does not exist`);
+      const text = await readFile(containerfile, 'utf8');
+      const sources = containerfileSources(text);
+      for (const src of sources) {
+        if (!existsSync(join(repoRoot, src))) throw new StackError('STACK_ENGINE_UNAVAILABLE', `redirector image: ${containerfile} copies ${src}, which does not exist (run \`npm run build\` first?)`);
+      }
+      const key = await buildFingerprint(repoRoot, text, sources, { base: await fileIdentity(process.execPath) });
+      redirectorImageName = `${REDIRECTOR_IMAGE.split(':')[0]}:${key}`;
+      if (await imageExists(socketPath, redirectorImageName)) return;
+      const started = opts.clock.now();
       if (!(await imageExists(socketPath, NODE_BASE_IMAGE))) {
         const tar = await buildRootfsTar({ binaries: [process.execPath], dirs: ['/tmp'] }, join(opts.dir, 'node-image'));
         await importRootfs(socketPath, tar, NODE_BASE_IMAGE.split(':')[0]!, 'local', [`ENV PATH=${dirname(process.execPath)}:/usr/bin:/bin`]);
         await rm(join(opts.dir, 'node-image'), { recursive: true, force: true });
       }
       const stage = join(opts.dir, 'redirector-context');
-      await stageRedirectorContext(repoRoot, containerfile, stage);
-      const started = opts.clock.now();
-      const builder = GenericContainer.fromDockerfile(stage, 'Containerfile').withBuildArgs({ BASE_IMAGE: NODE_BASE_IMAGE });
-      await builder.build(REDIRECTOR_IMAGE, { deleteOnExit: false });
+      await stageRedirectorContext(repoRoot, containerfile, sources, stage);
+      await buildImageSquashed({ socketPath, contextDir: stage, dockerfile: 'Containerfile', tag: redirectorImageName, buildArgs: { BASE_IMAGE: NODE_BASE_IMAGE } });
       await rm(stage, { recursive: true, force: true });
-      opts.log(`container engine: built ${REDIRECTOR_IMAGE} (${Math.round(opts.clock.now() - started)} ms)`);
+      opts.log(`container engine: built ${redirectorImageName} (${Math.round(opts.clock.now() - started)} ms)`);
     })());
 
   // the two images are independent; build the redirector's while the registries start
@@ -225,7 +231,7 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
       await redirectorImageReady;
       const c = await run(
         'redirector',
-        new GenericContainer(REDIRECTOR_IMAGE)
+        new GenericContainer(redirectorImageName)
           .withNetworkMode('host')
           .withEnvironment({ ...env, HOST: '127.0.0.1', ADMIN_HOST: '127.0.0.1' })
           .withBindMounts(files.map((f) => ({ source: f, target: f, mode: 'ro' as const })))

@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { readProcessTable } from './process-tree.js';
 import type { LineSource } from './wait.js';
 
 export interface ProcessSpec {
@@ -77,6 +78,10 @@ export function findExecutable(command: string, env: NodeJS.ProcessEnv): string 
     }
   }
   return null;
+}
+
+async function groupMembersAlive(pgid: number): Promise<boolean> {
+  return (await readProcessTable()).some((p) => p.pgid === pgid && p.state !== 'Z');
 }
 
 export class ManagedProcess implements LineSource {
@@ -200,6 +205,10 @@ export class ManagedProcess implements LineSource {
     }
     signalGroup('SIGKILL');
     this.child.stdin?.destroy();
+    // SIGKILL is delivered asynchronously: return only once no live member of the group is left, so a caller that
+    // checks /proc right after stop() finds nothing (zombies re-parented to an init that does not reap are ignored)
+    const deadline = Date.now() + 2_000;
+    while ((await groupMembersAlive(this.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     return { killed };
   }
 }

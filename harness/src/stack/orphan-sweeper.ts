@@ -43,6 +43,7 @@ export async function ownerAlive(tag: string): Promise<boolean> {
 
 export interface SweepResult {
   killed: number[];
+  /** temp dirs (and stale podman sockets) removed */
   removedDirs: string[];
 }
 
@@ -80,12 +81,20 @@ export async function sweepOrphans(tmpRoot: string): Promise<SweepResult> {
       // already gone
     }
   }
-  let entries: string[] = [];
+  let all: string[] = [];
   try {
-    entries = (await readdir(tmpRoot)).filter((n) => n.startsWith(STACK_TEMP_PREFIX));
+    all = await readdir(tmpRoot);
   } catch {
     return result;
   }
+  // the container engine's podman API sockets are named by the owning PID (container-engine.ts)
+  for (const name of all) {
+    const m = /^rc-podman-(\d+)\.sock$/.exec(name);
+    if (!m || (await startTime(Number(m[1]))) !== null) continue;
+    await rm(join(tmpRoot, name), { force: true }).catch(() => {});
+    result.removedDirs.push(join(tmpRoot, name));
+  }
+  const entries = all.filter((n) => n.startsWith(STACK_TEMP_PREFIX));
   for (const name of entries) {
     const dir = join(tmpRoot, name);
     let tag: string;

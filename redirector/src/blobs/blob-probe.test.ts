@@ -250,6 +250,106 @@ describe('BlobProbe breaker', () => {
   });
 });
 
+// Resilience finding (docs/reliability.md): a bucket that starts failing after its blobs were cached as present was
+// never asked again, so clients kept being sent to it for the positive TTL. Revalidation notices it.
+describe('BlobProbe revalidation of cached hits', () => {
+  const warm = async (probe: BlobProbe, calls: ReturnType<typeof controlledFetcher>['calls'], n: number) => {
+    const p = probe.check(BASE, url(n));
+    calls.at(-1)!.resolve(200);
+    expect((await p).verdict).toBe('hit');
+  };
+
+  it('a bucket failing behind a warm cache: one background HEAD per interval notices, then cached hits are asked again until the breaker opens', async () => {
+    const clock = new ManualClock();
+    const { fetcher, calls } = controlledFetcher();
+    const { probe, breakers } = probeWith(fetcher, clock, { revalidateMs: 1000 });
+    await warm(probe, calls, 1);
+    await warm(probe, calls, 2);
+    expect(calls).toHaveLength(2);
+    // within the interval: cached answers, no HEAD
+    clock.advance(999);
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
+    expect(calls).toHaveLength(2);
+    // the interval passed: the cached answer is still served, and ONE background HEAD goes out
+    clock.advance(1);
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
+    expect(probe.peek(BASE, url(2))?.outcome).toBe('cache-hit');
+    expect(calls.map((c) => c.url)).toEqual([url(1), url(2), url(1)]);
+    // the bucket now fails: its cached hits are no longer answers
+    calls[2]!.resolve(503);
+    await flush();
+    expect(probe.peek(BASE, url(2))).toBeUndefined();
+    // each check asks again (blocking) and goes upstream; after the threshold the breaker opens
+    const p2 = probe.check(BASE, url(2));
+    calls[3]!.resolve(503);
+    expect(await p2).toMatchObject({ verdict: 'error' });
+    const p1 = probe.check(BASE, url(1));
+    calls[4]!.resolve(503);
+    expect(await p1).toMatchObject({ verdict: 'error' });
+    expect(breakers).toEqual([[BASE, 'open']]);
+    expect(probe.peek(BASE, url(1))?.verdict).toBe('breaker-open');
+    // recovered after the cool-down: the trial succeeds, the cache serves again
+    clock.advance(30_000);
+    const trial = probe.check(BASE, url(1));
+    calls[5]!.resolve(200);
+    expect((await trial).verdict).toBe('hit');
+    expect(probe.peek(BASE, url(2))?.outcome).toBe('cache-hit');
+  });
+
+  it('a revalidation that finds the object gone drops the cached yes', async () => {
+    const clock = new ManualClock();
+    const { fetcher, calls } = controlledFetcher();
+    const { probe } = probeWith(fetcher, clock, { revalidateMs: 1000 });
+    await warm(probe, calls, 1);
+    clock.advance(1000);
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
+    calls[1]!.resolve(404);
+    await flush();
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-miss');
+    expect(probe.stats()).toMatchObject({ positive: 0, negative: 1 });
+  });
+
+  it('at most one background HEAD per bucket per interval, however many cached URLs are asked for', async () => {
+    const clock = new ManualClock();
+    const { fetcher, calls } = controlledFetcher();
+    const { probe } = probeWith(fetcher, clock, { revalidateMs: 1000 });
+    for (let i = 0; i < 5; i++) await warm(probe, calls, i);
+    clock.advance(1000);
+    for (let k = 0; k < 100; k++) expect(probe.peek(BASE, url(k % 5))?.outcome).toBe('cache-hit');
+    expect(calls).toHaveLength(6);
+    calls[5]!.resolve(200);
+    await flush();
+    clock.advance(500);
+    for (let k = 0; k < 100; k++) probe.peek(BASE, url(k % 5));
+    expect(calls).toHaveLength(6);
+  });
+
+  it('revalidateMs 0 (or absent) never re-checks a cached hit', async () => {
+    const clock = new ManualClock();
+    const { fetcher, calls } = controlledFetcher();
+    const { probe } = probeWith(fetcher, clock);
+    await warm(probe, calls, 1);
+    clock.advance(59_000);
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
+    expect(calls).toHaveLength(1);
+  });
+
+  it('one failed HEAD makes the bucket suspect: its cached hits are asked again, and a success ends that', async () => {
+    const clock = new ManualClock();
+    const { fetcher, calls } = controlledFetcher();
+    const { probe } = probeWith(fetcher, clock);
+    await warm(probe, calls, 1);
+    const failing = probe.check(BASE, url(2));
+    calls[1]!.resolve(500);
+    await failing;
+    expect(probe.peek(BASE, url(1))).toBeUndefined();
+    const again = probe.check(BASE, url(1));
+    calls[2]!.resolve(200);
+    expect((await again).outcome).toBe('hit');
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
+  });
+});
+
 describe('CircuitBreaker on its own', () => {
   it('reports state and works without a listener', () => {
     const clock = new ManualClock();

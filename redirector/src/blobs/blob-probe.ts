@@ -7,7 +7,13 @@
  *  - a positive and a negative cache, each an LRU with its own TTL and size bound (blobs are content-addressed, so a
  *    hit is stable; a miss may be filled by the mirror later, so it expires sooner);
  *  - single-flight: one HEAD per URL in flight, however many requests wait on it;
- *  - a breaker per bucket (its base URL; in production each bucket has its own host), see circuit-breaker.ts.
+ *  - a breaker per bucket (its base URL; in production each bucket has its own host), see circuit-breaker.ts;
+ *  - revalidation (`revalidateMs`): a cached "yes" needs no HEAD, so a bucket that starts failing while every answer
+ *    for it is cached would never tell its breaker, and clients would be sent to it for the positive TTL (an hour;
+ *    archeio: for the life of the instance). So a cached hit starts one background HEAD for its bucket when the
+ *    bucket's last HEAD is older than `revalidateMs` (the cached answer is served meanwhile), and once a bucket's
+ *    last HEAD failed, its cached hits are asked again (blocking, single-flight) until it answers or its breaker
+ *    opens (resilience finding, docs/reliability.md).
  *
  * What counts as what: 200 is a hit. 4xx is a miss (S3 answers an anonymous HEAD for a missing key with 403 when the
  * bucket denies listing, 404 otherwise), negatively cached, and proof the bucket is healthy, except 408 and 429,
@@ -68,6 +74,8 @@ export interface BlobProbeOptions {
   positive: CacheOptions;
   negative: CacheOptions;
   breaker: { threshold: number; cooldownMs: number };
+  /** at most one background re-check per bucket per this many ms while its answers come from the positive cache; 0 or absent: never */
+  revalidateMs?: number;
   onHead?: (event: HeadEvent) => void;
   onBreakerChange?: (base: string, state: BreakerState) => void;
 }
@@ -118,6 +126,8 @@ export class BlobProbe {
   private readonly negative: ExpiringSet;
   private readonly inflight = new Map<string, Promise<ProbeResult>>();
   private readonly breakers = new Map<string, CircuitBreaker>();
+  /** base → when its last HEAD started (for revalidation) */
+  private readonly lastHead = new Map<string, number>();
 
   constructor(private readonly opts: BlobProbeOptions) {
     this.positive = new ExpiringSet(opts.positive, opts.clock);
@@ -125,14 +135,22 @@ export class BlobProbe {
   }
 
   /**
-   * The answer when it is known without I/O (open breaker, cached hit or miss), else undefined. Synchronous, so a
-   * cached decision costs no promise on the hot path.
+   * The answer when it is known without waiting (open breaker, cached hit or miss), else undefined. Synchronous, so
+   * a cached decision costs no promise on the hot path. A cached hit may start a background revalidation HEAD (see
+   * the module comment); a cached hit of a bucket whose last HEAD failed is not an answer (undefined: ask again).
    */
   peek(base: string, url: string): ProbeResult | undefined {
     const breaker = this.breakers.get(base);
     if (breaker !== undefined && breaker.blocked()) return BREAKER_OPEN;
     const now = this.opts.clock.now();
-    if (this.positive.has(url, now)) return CACHE_HIT;
+    if (this.positive.has(url, now)) {
+      if (breaker !== undefined && breaker.suspect()) return undefined;
+      const every = this.opts.revalidateMs ?? 0;
+      if (every > 0 && now - (this.lastHead.get(base) ?? 0) >= every && !this.inflight.has(url) && breaker !== undefined && breaker.allow()) {
+        void this.startHead(base, url, breaker);
+      }
+      return CACHE_HIT;
+    }
     if (this.negative.has(url, now)) return CACHE_MISS;
     return undefined;
   }
@@ -145,6 +163,11 @@ export class BlobProbe {
     if (pending !== undefined) return pending.then(asCoalesced);
     const breaker = this.breakerFor(base);
     if (!breaker.allow()) return Promise.resolve(BREAKER_OPEN);
+    return this.startHead(base, url, breaker);
+  }
+
+  /** One HEAD for `url`, registered for single-flight until it settles. */
+  private startHead(base: string, url: string, breaker: CircuitBreaker): Promise<ProbeResult> {
     const p = this.head(base, url, breaker);
     this.inflight.set(url, p);
     void p.then(() => this.inflight.delete(url));
@@ -180,6 +203,7 @@ export class BlobProbe {
   private async head(base: string, url: string, breaker: CircuitBreaker): Promise<ProbeResult> {
     const { clock, timeoutMs } = this.opts;
     const started = clock.now();
+    this.lastHead.set(base, started);
     const controller = new AbortController();
     let cancelTimer: () => void = () => {};
     // The race guarantees the deadline even if a fetcher ignores its signal.
@@ -212,6 +236,8 @@ export class BlobProbe {
       this.negative.delete(url);
       breaker.success();
     } else if (outcome === 'miss') {
+      // (a revalidation can find a cached object gone: the "yes" must go too)
+      this.positive.delete(url);
       this.negative.add(url);
       breaker.success();
     } else {

@@ -37,6 +37,14 @@ export class CircuitBreaker {
     return this.clock.now() < this.openUntil;
   }
 
+  /**
+   * True when the bucket's last answer was a failure (or a trial is due or out): its cached "yes" answers are not
+   * to be trusted until it answers sensibly again (blob-probe.ts asks again instead of serving them).
+   */
+  suspect(): boolean {
+    return this.current !== 'closed' || this.failures > 0;
+  }
+
   /** Asks to send a HEAD now. In half-open state only the first caller gets to (the trial). */
   allow(): boolean {
     if (this.current === 'closed') return true;

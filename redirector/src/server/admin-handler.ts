@@ -6,11 +6,11 @@
  *  - `/explain?ip=&path=&method=[&probe=1]`: the JSON decision trace (explain.ts).
  * In-memory like the request handler; node-adapter.ts serves it.
  */
-import type { Registry } from 'prom-client';
 import type { RangeVersions } from '../ranges/index.js';
 import { explainRequest, ExplainError, type ExplainDeps } from './explain.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
+import type { RedirectorMetrics } from './metrics.js';
 
 export interface AdminState {
   /** false once draining */
@@ -18,7 +18,7 @@ export interface AdminState {
 }
 
 export interface AdminDeps {
-  registry: Registry;
+  metrics: Pick<RedirectorMetrics, 'scrape'>;
   explain: ExplainDeps;
   state: AdminState;
   mutant: string | null;
@@ -44,8 +44,10 @@ export function createAdminHandler(deps: AdminDeps): (req: HttpRequest) => Promi
     }
     const url = new URL(req.target, 'http://admin.invalid');
     switch (url.pathname) {
-      case '/metrics':
-        return text(200, await deps.registry.metrics(), deps.registry.contentType);
+      case '/metrics': {
+        const m = await deps.metrics.scrape();
+        return text(200, m.body, m.contentType);
+      }
       case '/healthz':
         return text(200, 'ok\n');
       case '/readyz':

@@ -3,13 +3,13 @@
  * came from, cloud, region, matched prefix, target, cache outcome and HEAD time.
  *
  * Cost: this runs once per request, so it must stay cheap (docs/performance.md: the log was the largest cost above
- * bare node:http). pino serialises a flat object, and the default destination is an asynchronous sonic-boom on
- * fd 1 that gathers lines into writes of at least 4 KiB (one write(2) per ~8 decisions instead of one per line)
- * and flushes whatever is pending every 250 ms, so a quiet server's lines still appear promptly. Shutdown flushes
- * synchronously. Nothing is sampled: LOG_LEVEL=warn (or higher) is the only way to turn the lines off, and that is
- * the operator's explicit choice.
+ * bare node:http). The line is built directly (below), and the default destination batches lines into 64 KiB
+ * writes, flushing at least every 250 ms so a quiet server's lines still appear promptly, and at exit (log-sink.ts).
+ * Nothing is sampled: LOG_LEVEL=warn (or higher) is the only way to turn the lines off, and that is the operator's
+ * explicit choice.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { createLogSink } from './log-sink.js';
 import type { Reason } from '../routing/index.js';
 import type { LogLevel } from '../config.js';
 import type { Decision } from './request-handler.js';
@@ -34,18 +34,9 @@ export const RULE_OF: Readonly<Record<Reason, number>> = {
   'client-ip-invalid': 6,
 };
 
-/** stdout, asynchronously buffered (see the module comment). */
+/** stdout through the batching LogSink (log-sink.ts explains why not sonic-boom). */
 export function defaultLogDestination(): DestinationStream {
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 });
-  // a crash must not lose the buffered lines either
-  process.once('exit', () => {
-    try {
-      dest.flushSync();
-    } catch {
-      // stdout already gone: nothing left to save
-    }
-  });
-  return dest;
+  return createLogSink();
 }
 
 export function createLogger(level: LogLevel, destination: DestinationStream): Logger {

@@ -1,12 +1,15 @@
 /**
  * Prometheus metrics on the admin listener (anchors §(e)10, modelled on GitLab's labelled `cdnRedirect` counter).
  *
- * The per-request counter is a plain Map tally flushed into prom-client at scrape time (`collect`), because
+ * The per-request counters are plain Map tallies flushed into prom-client at scrape time (`collect`), because
  * prom-client's labelled `inc` hashes its label object on every call, and this runs once per request on the hot
  * path. Everything else is either off the hot path (HEAD latency, breaker transitions, refreshes) or read at scrape
  * time from its owner (cache sizes, breaker states, range data).
+ *
+ * prom-client itself is loaded after the server is ready (`attach`, called in the background once listening, or
+ * by the first scrape), which keeps its import off the start-up path; events that arrive before are queued.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import type { BreakerState, HeadEvent } from '../blobs/index.js';
 import { countPrefixes, type RangeData } from '../ranges/index.js';
 import type { Decision } from './request-handler.js';
@@ -20,8 +23,11 @@ export interface MetricsSources {
 }
 
 export interface RedirectorMetrics {
-  readonly registry: Registry;
   decision(d: Decision): void;
+  /** loads prom-client and builds the registry; idempotent */
+  attach(): Promise<Registry>;
+  /** the exposition text (attaching first if needed) */
+  scrape(): Promise<{ contentType: string; body: string }>;
   head(e: HeadEvent): void;
   breakerChange(base: string, state: BreakerState): void;
   rangeRefresh(result: 'swap' | 'reject'): void;
@@ -34,15 +40,89 @@ interface Tally {
 }
 
 export function createMetrics(src: MetricsSources): RedirectorMetrics {
+  const t: Tallies = { decisions: new Map(), checks: new Map(), coalesced: 0, ipProblems: 0 };
+  let live: Live | null = null;
+  const queued: (() => void)[] = [];
+  let attaching: Promise<Registry> | null = null;
+  // before prom-client is loaded, off-hot-path events wait here (bounded: a start-up burst, not a leak)
+  const later = (f: () => void): void => {
+    if (queued.length < 10_000) queued.push(f);
+  };
+  const attach = (): Promise<Registry> =>
+    (attaching ??= import('prom-client').then((prom) => {
+      const built = buildRegistry(prom, src, t);
+      live = built.live;
+      for (const f of queued.splice(0)) f();
+      return built.registry;
+    }));
+
+  return {
+    attach,
+    async scrape() {
+      const registry = await attach();
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+    decision(d) {
+      const c = d.client;
+      const cloud = c?.cloud ?? '';
+      const region = c?.region ?? '';
+      let byCloud = t.decisions.get(d.reason);
+      if (byCloud === undefined) t.decisions.set(d.reason, (byCloud = new Map()));
+      let byRegion = byCloud.get(cloud);
+      if (byRegion === undefined) byCloud.set(cloud, (byRegion = new Map()));
+      let n = byRegion.get(region);
+      if (n === undefined) byRegion.set(region, (n = { n: 0 }));
+      n.n++;
+      if (d.probe !== null) {
+        let ct = t.checks.get(d.probe.outcome);
+        if (ct === undefined) t.checks.set(d.probe.outcome, (ct = { n: 0 }));
+        ct.n++;
+        if (d.probe.coalesced) t.coalesced++;
+      }
+      if (c !== null && c.problem !== undefined) t.ipProblems++;
+    },
+    head(e) {
+      const record = (): void => {
+        live!.heads.inc({ bucket: e.base, outcome: e.outcome });
+        live!.headSeconds.observe({ outcome: e.outcome }, e.ms / 1000);
+      };
+      if (live === null) later(record);
+      else record();
+    },
+    breakerChange(base, state) {
+      const record = (): void => void live!.transitions.inc({ bucket: base, to: state });
+      if (live === null) later(record);
+      else record();
+    },
+    rangeRefresh(result) {
+      const record = (): void => void live!.refreshes.inc({ result });
+      if (live === null) later(record);
+      else record();
+    },
+  };
+}
+
+/** The plain tallies the hot path updates; read by the registry at scrape time. */
+interface Tallies {
+  /** reason → cloud → region → count: nested maps of strings from constants and the range data, whose hashes V8
+   * caches, instead of a key concatenated (and hashed afresh) per request */
+  decisions: Map<string, Map<string, Map<string, Tally>>>;
+  checks: Map<string, Tally>;
+  coalesced: number;
+  ipProblems: number;
+}
+
+interface Live {
+  heads: Counter;
+  headSeconds: Histogram;
+  transitions: Counter;
+  refreshes: Counter;
+}
+
+function buildRegistry(prom: typeof import('prom-client'), src: MetricsSources, t: Tallies): { registry: Registry; live: Live } {
+  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = prom;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-
-  // reason → cloud → region → count. Nested maps of strings that come from constants and the range data, whose
-  // hashes V8 caches, instead of a key concatenated (and hashed afresh) per request.
-  const decisions = new Map<string, Map<string, Map<string, Tally>>>();
-  const checks = new Map<string, Tally>();
-  let coalesced = 0;
-  let ipProblems = 0;
 
   new Counter({
     name: 'redirector_decisions_total',
@@ -51,8 +131,8 @@ export function createMetrics(src: MetricsSources): RedirectorMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const [reason, byCloud] of decisions) {
-        for (const [cloud, byRegion] of byCloud) for (const [region, t] of byRegion) this.inc({ reason, cloud, region }, t.n);
+      for (const [reason, byCloud] of t.decisions) {
+        for (const [cloud, byRegion] of byCloud) for (const [region, n] of byRegion) this.inc({ reason, cloud, region }, n.n);
       }
     },
   });
@@ -63,7 +143,7 @@ export function createMetrics(src: MetricsSources): RedirectorMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const [outcome, t] of checks) this.inc({ outcome }, t.n);
+      for (const [outcome, c] of t.checks) this.inc({ outcome }, c.n);
     },
   });
   new Counter({
@@ -72,7 +152,7 @@ export function createMetrics(src: MetricsSources): RedirectorMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(coalesced);
+      this.inc(t.coalesced);
     },
   });
   new Counter({
@@ -81,7 +161,7 @@ export function createMetrics(src: MetricsSources): RedirectorMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(ipProblems);
+      this.inc(t.ipProblems);
     },
   });
   const heads = new Counter({ name: 'redirector_blob_heads_total', help: 'HEADs sent to buckets, by bucket and outcome.', labelNames: ['bucket', 'outcome'], registers: [registry] });
@@ -179,37 +259,5 @@ export function createMetrics(src: MetricsSources): RedirectorMetrics {
   }).set({ semantics: src.info.semantics, protocol_compat: src.info.protocolCompat, client_ip_rule: src.info.clientIpRule }, 1);
   const mutant = new Gauge({ name: 'redirector_mutant', help: 'A deliberately broken mutant is active (value 1, name in the label).', labelNames: ['name'], registers: [registry] });
   if (src.mutant !== null) mutant.set({ name: src.mutant }, 1);
-
-  return {
-    registry,
-    decision(d) {
-      const c = d.client;
-      const cloud = c?.cloud ?? '';
-      const region = c?.region ?? '';
-      let byCloud = decisions.get(d.reason);
-      if (byCloud === undefined) decisions.set(d.reason, (byCloud = new Map()));
-      let byRegion = byCloud.get(cloud);
-      if (byRegion === undefined) byCloud.set(cloud, (byRegion = new Map()));
-      let t = byRegion.get(region);
-      if (t === undefined) byRegion.set(region, (t = { n: 0 }));
-      t.n++;
-      if (d.probe !== null) {
-        let ct = checks.get(d.probe.outcome);
-        if (ct === undefined) checks.set(d.probe.outcome, (ct = { n: 0 }));
-        ct.n++;
-        if (d.probe.coalesced) coalesced++;
-      }
-      if (c !== null && c.problem !== undefined) ipProblems++;
-    },
-    head(e) {
-      heads.inc({ bucket: e.base, outcome: e.outcome });
-      headSeconds.observe({ outcome: e.outcome }, e.ms / 1000);
-    },
-    breakerChange(base, state) {
-      transitions.inc({ bucket: base, to: state });
-    },
-    rangeRefresh(result) {
-      refreshes.inc({ result });
-    },
-  };
+  return { registry, live: { heads, headSeconds, transitions, refreshes } };
 }

@@ -9,8 +9,9 @@
  * Drain (SIGTERM/SIGINT): stop accepting, close idle keep-alive connections, answer in-flight requests with
  * `Connection: close`, and after all have finished, or the drain deadline passed, close every connection.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 
@@ -89,8 +90,6 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listener>
       connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 2))),
     },
     (req, res) => {
-      inflight++;
-      res.on('close', done);
       const facts = new NodeRequest(req);
       let reply: Reply | Promise<Reply>;
       try {
@@ -100,15 +99,42 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listener>
         return;
       }
       if (reply instanceof Promise) {
+        // Only answers that wait (on a blob HEAD) are counted as in flight for the drain: a synchronous answer is
+        // handed to the socket before this function returns, so there is nothing to wait for, and the common
+        // (cached) path pays for no listener.
+        inflight++;
         reply.then(
-          (r) => send(res, r),
-          (err) => fail(res, facts, err),
+          (r) => {
+            send(res, r);
+            done();
+          },
+          (err) => {
+            fail(res, facts, err);
+            done();
+          },
         );
       } else {
         send(res, reply);
       }
     },
   );
+
+  // CONNECT never reaches the 'request' listener, and without a 'connect' listener node closes the connection in
+  // silence. Rule 1 says any method but GET and HEAD gets a 405 with Allow: ask the handler, write its answer on the
+  // raw socket, close (resilience finding, docs/reliability.md).
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => {});
+    const facts = new NodeRequest(req);
+    Promise.resolve()
+      .then(() => handler(facts))
+      .then(
+        (reply) => writeRaw(socket, reply),
+        (err: unknown) => {
+          opts.onError?.(err, facts);
+          writeRaw(socket, { status: 500, headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '22'], body: 'internal server error\n' });
+        },
+      );
+  });
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -139,6 +165,19 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listener>
       });
     });
   });
+}
+
+/** Writes a reply on a socket node no longer parses (CONNECT), then closes it. */
+function writeRaw(socket: Duplex, reply: Reply): void {
+  let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ''}\r\n`;
+  for (let i = 0; i + 1 < reply.headers.length; i += 2) {
+    const name = reply.headers[i]!;
+    const value = reply.headers[i + 1]!;
+    // what writeHead would refuse must not reach the wire here either
+    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) continue;
+    head += `${name}: ${value}\r\n`;
+  }
+  socket.end(`${head}Connection: close\r\n\r\n${reply.body}`);
 }
 
 /** The address to print for a bind address: wildcards become loopback, IPv6 gets brackets. */

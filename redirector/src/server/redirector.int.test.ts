@@ -243,3 +243,14 @@ describe('the entry point as a process', () => {
     expect(p.err()).toMatch(/^redirector: PORT: expected a whole number from 0 to 65535, got "eighty" \(CONFIG_INVALID\)/);
   });
 });
+
+describe('the undici HEAD fetcher, lazily loaded', () => {
+  it('can be closed before it was ever used, and preloads on request', async () => {
+    const unused = createHeadFetcher({ timeoutMs: 100 });
+    await unused.close();
+    const f = createHeadFetcher({ timeoutMs: 2000 });
+    f.preload();
+    expect(await f.fetch(`${bucket.url}/b/containers/images/${ABSENT}`, new AbortController().signal)).toBe(404);
+    await f.close();
+  });
+});

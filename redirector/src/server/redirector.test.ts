@@ -297,3 +297,11 @@ describe('mutants', () => {
     expect((await r.handler(req('/v2/'))).status).toBe(200);
   });
 });
+
+describe('announce', () => {
+  it('writes the listening line even when LOG_LEVEL silences everything else', () => {
+    const { r, lines } = build({ LOG_LEVEL: 'silent' });
+    r.announce({ url: 'http://127.0.0.1:1', adminUrl: 'http://127.0.0.1:2' });
+    expect(lines).toEqual([{ level: 30, time: expect.any(Number), url: 'http://127.0.0.1:1', adminUrl: 'http://127.0.0.1:2', msg: 'listening' }]);
+  });
+});

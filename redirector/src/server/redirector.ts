@@ -64,6 +64,8 @@ export interface Redirector {
   classifier(): IpClassifier;
   /** runs one range refresh now (null when refresh is off) */
   refreshRanges(): Promise<RefreshOutcome> | null;
+  /** writes the `"msg":"listening"` line (pino's shape, info level) whatever the log level */
+  announce(fields: Record<string, unknown>): void;
   /** starts the periodic range refresh, if configured */
   startBackground(): void;
   /** stops background work and releases the HEAD agent; flushes the log */
@@ -139,6 +141,7 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
     positive: { ttlMs: config.positiveTtlS * 1000, max: config.positiveMax },
     negative: { ttlMs: config.negativeTtlS * 1000, max: config.negativeMax },
     breaker: { threshold: config.breakerThreshold, cooldownMs: config.breakerCooldownMs },
+    revalidateMs: config.revalidateMs,
     onHead(e) {
       metrics?.head(e);
       logger.debug({ bucket: e.base, url: e.url, outcome: e.outcome, status: e.status, ms: e.ms, error: e.error }, 'blob HEAD');
@@ -181,7 +184,7 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
 
   const state: AdminState = { ready: true };
   const admin = createAdminHandler({
-    registry: m.registry,
+    metrics: m,
     explain: { router, classify: () => classify, unmapV4, probe: prober, semantics: config.routingSemantics },
     state,
     mutant: config.mutant,
@@ -200,8 +203,14 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
     state,
     classifier: () => current,
     refreshRanges: () => refresher?.refreshOnce() ?? null,
+    announce(fields) {
+      destination.write(JSON.stringify({ level: 30, time: Date.now(), ...fields, msg: 'listening' }) + '\n');
+    },
     startBackground() {
       refresher?.start();
+      // off the start-up path: load undici and prom-client now that the listeners are up
+      undiciFetcher?.preload();
+      m.attach().catch((err: unknown) => logger.error({ err }, 'metrics unavailable'));
     },
     async dispose() {
       refresher?.stop();

@@ -4,7 +4,7 @@
  *
  *   {"level":30,"time":...,"msg":"listening","url":"http://127.0.0.1:PORT","adminUrl":"http://127.0.0.1:ADMIN_PORT",...}
  *
- * (PORT=0 / ADMIN_PORT=0 report the ports actually bound.) `close()` drains: /readyz turns 503, the public listener
+ * (PORT=0 / ADMIN_PORT=0 report the ports actually bound; the line is written at any LOG_LEVEL.) `close()` drains: /readyz turns 503, the public listener
  * stops accepting and in-flight requests get DRAIN_TIMEOUT_MS to finish, then everything stops.
  */
 import type { Config } from '../config.js';
@@ -45,19 +45,17 @@ export async function startRedirector(config: Config, deps: RedirectorDeps = {})
     },
   );
   r.startBackground();
-  r.logger.info(
-    {
-      url: server.url,
-      adminUrl: admin.url,
-      semantics: config.routingSemantics,
-      protocolCompat: config.protocolCompat,
-      mutant: config.mutant,
-      upstream: r.router.table.upstreamPrefix,
-      ranges: r.classifier().data.versions,
-    },
-    'listening',
-  );
-  // tools wait for this line: do not leave it in the log buffer
+  // Written whatever LOG_LEVEL says (even `silent`): tools wait for this line, it is part of the interface.
+  r.announce({
+    url: server.url,
+    adminUrl: admin.url,
+    semantics: config.routingSemantics,
+    protocolCompat: config.protocolCompat,
+    mutant: config.mutant,
+    upstream: r.router.table.upstreamPrefix,
+    ranges: r.classifier().data.versions,
+  });
+  // do not leave it in the log buffer
   await new Promise<void>((resolve) => r.logger.flush(() => resolve()));
 
   let closing: Promise<void> | null = null;

@@ -1,0 +1,113 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogSink } from './log-sink.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'log-sink-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** a fake write(2) that records what was written, in slices of at most `chunk` bytes */
+function recorder(chunk = Infinity) {
+  const out: Buffer[] = [];
+  return {
+    out,
+    text: () => Buffer.concat(out).toString('utf8'),
+    writeSync: (_fd: number, buf: Buffer, off: number, len: number) => {
+      const n = Math.min(len, chunk);
+      out.push(Buffer.from(buf.subarray(off, off + n)));
+      return n;
+    },
+  };
+}
+
+// the sink's own exit hook (the last one registered): emitting 'exit' would run the test worker's hooks too
+const ownExitHook = () => process.listeners('exit').at(-1) as () => void;
+
+describe('LogSink', () => {
+  it('batches lines and writes them whole, in order, when the buffer would overflow or on flush', () => {
+    const r = recorder();
+    const sink = createLogSink({ maxPending: 64, flushIntervalMs: 0, writeSync: r.writeSync });
+    sink.write('a'.repeat(10) + '\n');
+    sink.write('b'.repeat(10) + '\n');
+    expect(r.out).toHaveLength(0);
+    sink.write('c'.repeat(20) + '\n');
+    expect(r.text()).toBe('a'.repeat(10) + '\n' + 'b'.repeat(10) + '\n');
+    let called = false;
+    sink.flush(() => (called = true));
+    expect(called).toBe(true);
+    expect(r.text()).toBe('a'.repeat(10) + '\nbbbbbbbbbb\n' + 'c'.repeat(20) + '\n');
+    sink.flush();
+    sink.close();
+  });
+
+  it('encodes UTF-8, and writes a line larger than the buffer on its own', () => {
+    const r = recorder();
+    const sink = createLogSink({ maxPending: 16, flushIntervalMs: 0, writeSync: r.writeSync });
+    sink.write('é\n');
+    sink.write('x'.repeat(40) + '\n');
+    sink.close();
+    expect(r.text()).toBe('é\n' + 'x'.repeat(40) + '\n');
+  });
+
+  it('finishes partial writes and retries EAGAIN', () => {
+    const r = recorder(3);
+    let eagain = 2;
+    const sleeps: number[] = [];
+    const sink = createLogSink({
+      flushIntervalMs: 0,
+      sleep: (ms) => sleeps.push(ms),
+      writeSync: (fd, buf, off, len) => {
+        if (eagain-- > 0) throw Object.assign(new Error('try again'), { code: 'EAGAIN' });
+        return r.writeSync(fd, buf, off, len);
+      },
+    });
+    sink.write('hello world\n');
+    sink.flush();
+    expect(r.text()).toBe('hello world\n');
+    expect(sleeps).toEqual([1, 1]);
+    sink.close();
+  });
+
+  it('reports other write errors to the flush callback, or throws without one', () => {
+    const sink = createLogSink({
+      flushIntervalMs: 0,
+      writeSync: () => {
+        throw Object.assign(new Error('broken pipe'), { code: 'EPIPE' });
+      },
+    });
+    sink.write('x\n');
+    let got: Error | undefined;
+    sink.flush((err) => (got = err));
+    expect(got?.message).toBe('broken pipe');
+    sink.write('y\n');
+    expect(() => sink.flush()).toThrow('broken pipe');
+    sink.close();
+  });
+
+  it('flushes on its timer and at exit, to a real file descriptor', async () => {
+    const file = join(tmp, 'out.log');
+    const fd = openSync(file, 'w');
+    const sink = createLogSink({ fd, flushIntervalMs: 5 });
+    sink.write('{"msg":"one"}\n');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(readFileSync(file, 'utf8')).toBe('{"msg":"one"}\n');
+    sink.write('{"msg":"two"}\n');
+    ownExitHook()();
+    expect(readFileSync(file, 'utf8')).toBe('{"msg":"one"}\n{"msg":"two"}\n');
+    sink.close();
+    closeSync(fd);
+  });
+
+  it('an exit after the reader is gone is survived', () => {
+    const sink = createLogSink({
+      flushIntervalMs: 0,
+      writeSync: () => {
+        throw Object.assign(new Error('gone'), { code: 'EPIPE' });
+      },
+    });
+    sink.write('x\n');
+    expect(() => ownExitHook()()).not.toThrow();
+    sink.close();
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * Slow and idle clients (issue 6): 1,000 idle or slowly-sending connections do not stop other clients being served
+ * (p99 under 20 ms for them), and the header and request timeouts close the slow ones.
+ *
+ * A redirector of our own with HEADERS_TIMEOUT_MS=2000 (the default, archeio's ReadHeaderTimeout) and
+ * REQUEST_TIMEOUT_MS=5000 (default 10 s, archeio's ReadTimeout; shortened to keep the run short). Raw sockets, so nothing in between completes or times out a request for us:
+ *  - idle: connect and send nothing;
+ *  - slow headers (slowloris): a request line, then one header byte every 300 ms, never the blank line;
+ *  - slow body: complete headers of a GET announcing a 1 MiB body, then one body byte every 300 ms.
+ * While they are open, a well-behaved client sends blob and manifest requests; afterwards, each slow connection's
+ * lifetime is compared with the timeout that should have ended it.
+ */
+import { connect, type Socket } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FigureLog } from './support/figures.js';
+import { startOwnRedirector, type OwnRedirector } from './support/own-redirector.js';
+import { TimedClient, round, runPool, sleep, summarize } from './support/timed-client.js';
+import { bucketBaseOf, digestsIn, vantage, world, xffFor } from './support/world.js';
+
+const W = world();
+const target = W.target;
+const figures = new FigureLog('slow-clients');
+const HEADERS_TIMEOUT_MS = 2_000;
+const REQUEST_TIMEOUT_MS = 5_000;
+/** node checks its timeouts every min(1 s, headers timeout / 2) (node-adapter.ts) */
+const CHECK_INTERVAL_MS = 500;
+const PER_KIND = { idle: 400, 'slow-headers': 300, 'slow-body': 300 } as const;
+type Kind = keyof typeof PER_KIND;
+
+let dir: string;
+let r: OwnRedirector;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'registry-canary-resilience-slow-'));
+  r = await startOwnRedirector(target, dir, {
+    name: 'slow',
+    env: { HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), LOG_LEVEL: 'warn' },
+  });
+});
+
+afterAll(async () => {
+  await r?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+interface SlowConnection {
+  kind: Kind;
+  socket: Socket;
+  opened: number;
+  closedAfter: number | null;
+  /** what the server wrote before closing (e.g. a 408) */
+  answer: string;
+}
+
+function open(port: number, kind: Kind): Promise<SlowConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    const c: SlowConnection = { kind, socket, opened: 0, closedAfter: null, answer: '' };
+    let timer: NodeJS.Timeout | undefined;
+    socket.setNoDelay(true);
+    socket.on('data', (d) => (c.answer += d.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearInterval(timer);
+      if (c.opened > 0) c.closedAfter = performance.now() - c.opened;
+    });
+    socket.once('connect', () => {
+      c.opened = performance.now();
+      if (kind === 'slow-headers') {
+        socket.write('GET /v2/pause/manifests/latest HTTP/1.1\r\nHost: registry.k8s.io\r\nX-Slow: ');
+        timer = setInterval(() => socket.writable && socket.write('a'), 300);
+      } else if (kind === 'slow-body') {
+        socket.write('GET /v2/pause/manifests/latest HTTP/1.1\r\nHost: registry.k8s.io\r\nContent-Length: 1048576\r\n\r\n');
+        timer = setInterval(() => socket.writable && socket.write('b'), 300);
+      }
+      resolve(c);
+    });
+    socket.once('error', reject);
+  });
+}
+
+describe.sequential('slow and idle clients', () => {
+  it('1,000 idle and slow connections: other clients keep being served, and the timeouts close the slow ones', async () => {
+    const port = Number(new URL(r.url).port);
+    const client = new TimedClient(r.url, { connections: 2 });
+    const v = vantage(target, 'aws-us-east-1');
+    const base = bucketBaseOf(target, v)!;
+    const digests = digestsIn(target, base);
+    const headers = { 'x-forwarded-for': xffFor(target, v) };
+    const request = (i: number) => client.send(i % 2 === 0 ? `/v2/pause/blobs/${digests[i % digests.length]}` : '/v2/pause/manifests/latest', { headers });
+    const conns: SlowConnection[] = [];
+    try {
+      // warm: the cache holds the blobs, the connections are open, the JIT has run
+      await runPool(400, 2, request);
+      const quiet = summarize((await runPool(600, 2, request)).map((a) => a.ms));
+
+      // 1,000 connections, opened 100 at a time (the listen backlog is node's default 511), kinds interleaved
+      const kinds = (Object.keys(PER_KIND) as Kind[]).flatMap((k) => Array.from({ length: PER_KIND[k] }, () => k));
+      kinds.sort((a, b) => a.localeCompare(b));
+      const order = kinds.map((k, i) => ({ k, key: (i * 7919) % kinds.length })).sort((a, b) => a.key - b.key).map((x) => x.k);
+      for (let i = 0; i < order.length; i += 100) conns.push(...(await Promise.all(order.slice(i, i + 100).map((k) => open(port, k)))));
+      const firstOpened = Math.min(...conns.map((c) => c.opened));
+
+      // the well-behaved client, while all of them are open (the first ones close HEADERS_TIMEOUT_MS after opening)
+      const during: number[] = [];
+      const failed: string[] = [];
+      while (performance.now() < firstOpened + HEADERS_TIMEOUT_MS - 200 && during.length < 5_000) {
+        const batch = await runPool(50, 2, request);
+        for (const a of batch) {
+          during.push(a.ms);
+          if (a.status !== 307) failed.push(`${a.status} ${a.error ?? ''}`);
+        }
+      }
+      const openDuring = conns.filter((c) => c.closedAfter === null).length;
+      const lat = summarize(during);
+      figures.record({
+        check: 'slow clients: the others are still served',
+        figure: `p99 ${round(lat.p99)} ms, p50 ${round(lat.p50)} ms over ${lat.n} requests while ${openDuring} idle/slow connections were open (same client, quiet: p99 ${round(quiet.p99)} ms); ${failed.length} failed`,
+        value: round(lat.p99),
+        unit: 'ms',
+        bar: '< 20 ms, 0 failed',
+        ok: lat.p99 < 20 && failed.length === 0,
+        details: { during: lat, quiet, openDuring },
+      });
+      expect(failed.slice(0, 5)).toEqual([]);
+      expect(openDuring).toBeGreaterThanOrEqual(900);
+      expect(lat.p99).toBeLessThan(20);
+
+      // the slow ones are closed by the server's timeouts
+      const deadline = performance.now() + REQUEST_TIMEOUT_MS + 3_000;
+      while (conns.some((c) => c.closedAfter === null) && performance.now() < deadline) await sleep(100);
+      for (const kind of Object.keys(PER_KIND) as Kind[]) {
+        const of = conns.filter((c) => c.kind === kind);
+        const open = of.filter((c) => c.closedAfter === null).length;
+        const lifetimes = of.filter((c) => c.closedAfter !== null).map((c) => c.closedAfter!);
+        const s = summarize(lifetimes);
+        const timeout = kind === 'slow-body' ? REQUEST_TIMEOUT_MS : HEADERS_TIMEOUT_MS;
+        const bound = timeout + CHECK_INTERVAL_MS + 500;
+        const answers = new Map<string, number>();
+        for (const c of of) {
+          const status = c.answer === '' ? '(nothing)' : (c.answer.split('\r\n')[0] ?? '');
+          answers.set(status, (answers.get(status) ?? 0) + 1);
+        }
+        figures.record({
+          check: `slow clients: ${kind} connections closed by the server`,
+          figure: `${of.length - open}/${of.length} closed, after ${round(s.p50 / 1000, 2)} s (p50) to ${round(s.max / 1000, 2)} s (max); ${timeout === REQUEST_TIMEOUT_MS ? 'REQUEST' : 'HEADERS'}_TIMEOUT_MS ${timeout}; answers: ${[...answers].map(([a, n]) => `${n}× ${a}`).join(', ')}`,
+          value: round(s.max, 0),
+          unit: 'ms',
+          bar: `all closed within ${bound} ms`,
+          ok: open === 0 && s.max <= bound,
+          details: { lifetimes: s, answers: Object.fromEntries(answers) },
+        });
+        expect(open, `${kind} connections still open`).toBe(0);
+        expect(s.max).toBeLessThanOrEqual(bound);
+      }
+    } finally {
+      for (const c of conns) c.socket.destroy();
+      await client.close();
+    }
+  });
+});
