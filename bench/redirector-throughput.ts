@@ -2,7 +2,8 @@
  * Redirects per second for a cached blob decision, against nginx `return 307` and a bare node:http server that
  * answers every request with a fixed 307, on this machine, in the same run, one worker each.
  *
- *   npx tsx bench/redirector-throughput.ts        (ROUNDS=5 DURATION_S=5 CONNECTIONS=50 NODE_ARGS=; SKIP_BUILD=1 reuses dist/)
+ *   npx tsx bench/redirector-throughput.ts   (ROUNDS=5 DURATION_S=5 CONNECTIONS=50 NODE_ARGS= REDIRECTOR_ENV={};
+ *                                             SKIP_BUILD=1 reuses dist/)
  *
  * Method:
  *  - the redirector is the built server (`node dist/redirector/src/main.js`), one process, its per-decision JSON log
@@ -35,6 +36,8 @@ const DIGEST = 'sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe
 const XFF = '35.180.1.1, 130.211.0.1';
 /** extra node flags for the redirector, e.g. the Containerfile's NODE_ARGS="--max-old-space-size=160 --max-semi-space-size=8" */
 const NODE_ARGS = (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+/** extra redirector environment as JSON, e.g. REDIRECTOR_ENV='{"LOG_LEVEL":"warn"}' to price the decision log */
+const REDIRECTOR_ENV = JSON.parse(process.env.REDIRECTOR_ENV ?? '{}') as Record<string, string>;
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
 function cpuSeconds(pid: number): number {
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
     const map = join(tmp, 'bucket-map.json');
     writeFileSync(map, JSON.stringify({ default: `${bucket.url}/default`, regions: { 'eu-west-3': base } }));
 
-    const red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*' }, join(tmp, 'redirector.log'), NODE_ARGS);
+    const red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', ...REDIRECTOR_ENV }, join(tmp, 'redirector.log'), NODE_ARGS);
     stops.push(() => red.stop());
     const blobUrl = `${red.url}/v2/pause/blobs/${DIGEST}`;
     const warm = await fetch(blobUrl, { redirect: 'manual', headers: { 'x-forwarded-for': XFF } });
@@ -138,7 +141,7 @@ http {
     ];
     process.stdout.write(lines.join('\n') + '\n');
     process.stdout.write(
-      JSON.stringify({ bench: 'redirector-throughput', nodeArgs: NODE_ARGS, connections: CONNECTIONS, durationS: DURATION_S, rps, perCpu, ratioWall: wall.redirector! / wall.nginx!, ratioPerCpu: cost.redirector! / cost.nginx! }) + '\n',
+      JSON.stringify({ bench: 'redirector-throughput', nodeArgs: NODE_ARGS, env: REDIRECTOR_ENV, connections: CONNECTIONS, durationS: DURATION_S, rps, perCpu, ratioWall: wall.redirector! / wall.nginx!, ratioPerCpu: cost.redirector! / cost.nginx! }) + '\n',
     );
   } finally {
     for (const stop of stops.reverse()) await stop();

@@ -2,14 +2,15 @@
  * Bucket faults (issue 6): a bucket answers 403, 500 or 503, hangs, or resets connections.
  *
  * Per fault, against a fresh redirector (cold caches, closed breakers) configured like the stack's
- * (RESILIENCE_REDIRECTOR_ENV: 250 ms HEAD deadline, breaker after 5 failures, 3 s cool-down):
+ * (RESILIENCE_REDIRECTOR_ENV: 250 ms HEAD deadline, breaker after 5 failures, 2 s cool-down):
  *  1. every measured blob request is followed by a control request on the same connection pool: a redirect that
  *     needs no HEAD (a manifest). "Added latency at p99" is p99(blob redirects) − p99(controls), so the noise of a
  *     shared 2-core machine is in both and cancels;
- *  2. the fault goes on every bucket (`bucket:*`); while failing, every blob request (one vantage per bucket, each
- *     bucket's requests in sequence, 4 buckets at a time) must be a 307 upstream, and the latency a HEAD adds, p99,
- *     must stay within BLOB_CHECK_TIMEOUT_MS + 50 ms; a full pull through another vantage must succeed;
- *  3. once a bucket's breaker is open: no HEAD reaches the bucket and the added latency is under 5 ms, p99;
+ *  2. the fault goes on every bucket (`bucket:*`); while failing, every blob request (one vantage per bucket, all
+ *     buckets at once, each bucket's first 5 blobs in sequence) must be a 307 upstream, and the latency a HEAD adds,
+ *     p99, must stay within BLOB_CHECK_TIMEOUT_MS + 50 ms; a full pull through another vantage must succeed;
+ *  3. then, every breaker being open: 40 more blobs per bucket, 4 requests at a time, well inside the cool-down: no
+ *     HEAD reaches a bucket and the added latency is under 5 ms, p99;
  *  4. the fault is cleared: every bucket's blob redirects go back to the bucket (its breaker closes after the
  *     cool-down's trial HEAD); the time that takes is the figure.
  * A 403 is S3's "no such key" for anonymous clients, so it is a miss, not a failure: the breaker stays closed and
@@ -35,7 +36,9 @@ const THRESHOLD = Number(W.redirectorEnv.BREAKER_FAILURE_THRESHOLD);
 const COOLDOWN_MS = Number(W.redirectorEnv.BREAKER_COOLDOWN_MS);
 const NEGATIVE_TTL_MS = Number(W.redirectorEnv.BLOB_CACHE_NEGATIVE_TTL_S) * 1000;
 const CONCURRENCY = 4;
-/** blob requests per bucket after its breaker opened (about 30 ms of work, far inside the cool-down) */
+/** delay between the starts of the buckets' failing-phase streams */
+const STAGGER_MS = 10;
+/** blob requests per bucket after its breaker opened (all of them take well under the cool-down) */
 const OPEN_PER_BUCKET = 40;
 
 /** the vantage whose pull must succeed while its bucket fails; its bucket is left out of the latency samples */
@@ -75,6 +78,14 @@ async function sendFrom(client: TimedClient, v: Vantage, path: string): Promise<
 
 const sign = (x: number) => (x >= 0 ? '+' : '');
 
+interface Sample {
+  answer: TimedAnswer;
+  control: TimedAnswer;
+  /** the blob's position in its bucket's sequence: below THRESHOLD it paid a HEAD */
+  k: number;
+  bucket: string;
+}
+
 function isUpstream(a: TimedAnswer): boolean {
   return a.status === 307 && a.location !== null && a.location.startsWith(`${target.upstream}/v2/`);
 }
@@ -98,27 +109,38 @@ describe.sequential('bucket faults: blob redirects fall back upstream, the break
   for (const { label, fault, opensBreaker } of FAULTS) {
     it(`bucket ${label}`, async () => {
       const r: OwnRedirector = await startOwnRedirector(target, dir, { name: `faults-${label}`, env: W.redirectorEnv });
-      const client = new TimedClient(r.url, { connections: CONCURRENCY + 2 });
+      const client = new TimedClient(r.url, { connections: measured.length + 2 });
       try {
         // warm the connections and the JIT before anything is measured
         await runPool(200, CONCURRENCY, (i) => control(client, measured[i % measured.length]!.vantage));
         await faults.resetLog();
         await faults.set('bucket:*', fault);
 
-        // 2 + 3: per bucket, in sequence: THRESHOLD distinct blobs pay a failing HEAD (for 403: a miss), then
-        // OPEN_PER_BUCKET more find the breaker open; the stream ends long before that breaker's cool-down, so
-        // no half-open trial falls into it. Meanwhile a full pull through PULL_VANTAGE.
-        const perBucket = THRESHOLD + OPEN_PER_BUCKET;
+        // 2: every bucket at once, each in sequence: THRESHOLD distinct blobs pay a failing HEAD (for 403: a miss),
+        // which opens its breaker. Meanwhile a full pull through PULL_VANTAGE.
         const pullV = vantage(r.target, PULL_VANTAGE);
         const pullP = pullImage(clientForRoute(vantageRoute(r.target, pullV), { headersTimeoutMs: 10_000 }), REPO, TAG, { failFast: false });
-        const streams = await runPool(measured.length, CONCURRENCY, async (b) => {
+        const phaseA = performance.now();
+        const streams = await runPool(measured.length, measured.length, async (b) => {
+          // staggered starts: clients do not arrive in lock-step, and 31 HEAD deadlines expiring in the same
+          // millisecond would measure the burst, not the deadline
+          await sleep(b * STAGGER_MS);
           const { vantage: v, base: bucket } = measured[b]!;
           const digests = digestsIn(target, bucket);
-          const out: { answer: TimedAnswer; control: TimedAnswer; k: number; bucket: string }[] = [];
-          for (let k = 0; k < perBucket; k++) out.push({ answer: await sendFrom(client, v, blobPath(digests[k % digests.length]!)), control: await control(client, v), k, bucket });
+          const out: Sample[] = [];
+          for (let k = 0; k < THRESHOLD; k++) out.push({ answer: await sendFrom(client, v, blobPath(digests[k]!)), control: await control(client, v), k, bucket });
           return out;
         });
-        const samples = streams.flat();
+        // 3: right after, OPEN_PER_BUCKET more per bucket, CONCURRENCY at a time: every breaker is open now, and
+        // this phase ends long before the first cool-down does, so no half-open trial falls into it
+        const open = await runPool(OPEN_PER_BUCKET * measured.length, CONCURRENCY, async (i): Promise<Sample> => {
+          const { vantage: v, base: bucket } = measured[i % measured.length]!;
+          const digests = digestsIn(target, bucket);
+          const k = THRESHOLD + Math.floor(i / measured.length);
+          return { answer: await sendFrom(client, v, blobPath(digests[k % digests.length]!)), control: await control(client, v), k, bucket };
+        });
+        const phasesMs = performance.now() - phaseA;
+        const samples = [...streams.flat(), ...open];
         const pull = await pullP;
         expect(samples.filter((s) => !isUpstream(s.answer)).map((s) => `${s.bucket} #${s.k}: ${s.answer.status} ${s.answer.location ?? s.answer.error}`)).toEqual([]);
 
@@ -152,7 +174,6 @@ describe.sequential('bucket faults: blob redirects fall back upstream, the break
         const heads = await faults.count({ front: 'buckets', method: 'HEAD' });
         const m = await scrape(r.adminUrl);
         if (opensBreaker) {
-          const open = samples.filter((s) => s.k >= THRESHOLD);
           const p2 = addedAtP99(open.map((s) => s.answer.ms), open.map((s) => s.control.ms));
           // exactly THRESHOLD HEADs per measured bucket reached it; the breaker kept every later request away
           const perBucketHeads = await Promise.all(measured.map((b) => faults.count({ front: 'buckets', method: 'HEAD', scope: bucketNameOf(b.base) })));
@@ -164,14 +185,16 @@ describe.sequential('bucket faults: blob redirects fall back upstream, the break
             unit: 'ms',
             bar: '< 5 ms, 0 HEADs while open',
             ok: p2.added < 5 && extra === 0,
-            details: { ...p2, perBucketHeads },
+            details: { ...p2, perBucketHeads, phasesMs },
           });
+          // (the breakers opened at least THRESHOLD HEADs into phase A, so no cool-down can end before this)
+          expect(phasesMs).toBeLessThan(COOLDOWN_MS);
           expect(perBucketHeads).toEqual(measured.map(() => THRESHOLD));
           expect(p2.added).toBeLessThan(5);
           expect(metricValue(m, 'redirector_breaker_state', { state: 'open' })).toBeGreaterThanOrEqual(measured.length);
         } else {
           // a 4xx is a miss: each distinct blob paid one HEAD (repeats are negative-cache answers); no breaker opened
-          const distinct = measured.reduce((n, b) => n + Math.min(perBucket, digestsIn(target, b.base).length), 0);
+          const distinct = measured.reduce((n, b) => n + Math.min(THRESHOLD + OPEN_PER_BUCKET, digestsIn(target, b.base).length), 0);
           expect(heads).toBeGreaterThanOrEqual(distinct);
           expect(metricValue(m, 'redirector_breaker_state', { state: 'open' })).toBe(0);
           figures.record({

@@ -3,7 +3,8 @@
  * (p99 under 20 ms for them), and the header and request timeouts close the slow ones.
  *
  * A redirector of our own with HEADERS_TIMEOUT_MS=2000 (the default, archeio's ReadHeaderTimeout) and
- * REQUEST_TIMEOUT_MS=5000 (default 10 s, archeio's ReadTimeout; shortened to keep the run short). Raw sockets, so nothing in between completes or times out a request for us:
+ * REQUEST_TIMEOUT_MS=3000 (default 10 s, archeio's ReadTimeout; shortened to keep the run short). Raw sockets, so
+ * nothing in between completes or times out a request for us:
  *  - idle: connect and send nothing;
  *  - slow headers (slowloris): a request line, then one header byte every 300 ms, never the blank line;
  *  - slow body: complete headers of a GET announcing a 1 MiB body, then one body byte every 300 ms.
@@ -24,9 +25,9 @@ const W = world();
 const target = W.target;
 const figures = new FigureLog('slow-clients');
 const HEADERS_TIMEOUT_MS = 2_000;
-const REQUEST_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 3_000;
 /** node checks its timeouts every min(1 s, headers timeout / 2) (node-adapter.ts) */
-const CHECK_INTERVAL_MS = 500;
+const CHECK_INTERVAL_MS = Math.min(1_000, HEADERS_TIMEOUT_MS / 2);
 const PER_KIND = { idle: 400, 'slow-headers': 300, 'slow-body': 300 } as const;
 type Kind = keyof typeof PER_KIND;
 

@@ -4,10 +4,9 @@
  * under a temporary name and renamed into place, and `fixture-set.json` is written last. Concurrent builders (two
  * test workers) race harmlessly: the loser discards its copy.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { packageRoot } from '../package-root.js';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   buildFixtureImages,
   DEFAULT_BIG_LAYER_MIB,
@@ -23,18 +22,9 @@ export interface EnsureFixtureOptions {
 }
 
 /** The directory holding this package's package.json (works from harness/src and from dist/harness/src). */
-export function findRepoRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'registry-canary') return dir;
-      } catch {
-        // not ours; keep walking
-      }
-    }
-    if (path.dirname(dir) === dir) return process.cwd();
-  }
+/** The checkout's root (kept as a name for existing callers; package-root.ts finds it). */
+export function findRepoRoot(): string {
+  return packageRoot();
 }
 
 export function fixtureCacheKey(bigLayerMiB: number): string {

@@ -143,6 +143,51 @@ describe('routing oracle: request handling rules', () => {
     expect((await oracle({ upstreamPath: '' }).expect(at, get('/v2/pause/manifests/3.9'))).location).toBe('http://127.0.0.1:5000/v2/pause/manifests/3.9');
   });
 
+  it('rule 5: a malformed name or reference is answered by the redirector: 400, or 404 for a malformed tag', async () => {
+    const answered = async (path: string, status: number) =>
+      expect(await o.expect(at, get(path))).toEqual({ status, reason: 'bad-reference', location: undefined, classification: null });
+    // malformed digests (G1 pull 13, G2 R21), of each registered algorithm and the generic grammar
+    await answered('/v2/pause/manifests/sha256:totallywrong', 400);
+    await answered('/v2/pause/manifests/sha256:baddigeststring?x=1', 400);
+    await answered(`/v2/pause/manifests/sha256:${'AB'.repeat(32)}`, 400);
+    await answered(`/v2/pause/manifests/sha256:${'ab'.repeat(31)}`, 400);
+    await answered(`/v2/pause/manifests/sha512:${'ab'.repeat(32)}`, 400);
+    await answered(`/v2/pause/manifests/blake3:${'ab'.repeat(33)}`, 400);
+    await answered('/v2/pause/manifests/md5+:abc', 400);
+    await answered('/v2/pause/manifests/a:b.c', 400);
+    // malformed tags: 404, as G1 pull 5/9 require for `.INVALID_MANIFEST_NAME`
+    await answered('/v2/pause/manifests/.INVALID_MANIFEST_NAME', 404);
+    await answered(`/v2/pause/manifests/${'t'.repeat(129)}`, 404);
+    await answered('/v2/pause/manifests/-x', 404);
+    // malformed names, on every endpoint, before the reference
+    await answered('/v2/Pause/manifests/latest', 400);
+    await answered('/v2/Pause/manifests/.bad', 400);
+    await answered(`/v2/pause-/manifests/sha256-${'ab'.repeat(32)}.sig`, 400);
+    await answered('/v2/a//b/tags/list?n=1', 400);
+    await answered('/v2/manifests/latest', 400);
+    await answered(`/v2/A/referrers/${d('1')}`, 400);
+    // referrers take a digest only
+    await answered('/v2/pause/referrers/sha256:baddigeststring', 400);
+    await answered('/v2/pause/referrers/latest', 400);
+    // decoded before judging
+    await answered('/v2/pause/manifests/sha256%3Atotallywrong', 400);
+  });
+
+  it('rule 5: well-formed names and references still go upstream', async () => {
+    const upstream = async (path: string) => expect(await o.expect(at, get(path))).toMatchObject({ status: 307, reason: 'upstream' });
+    await upstream(`/v2/pause/manifests/sha512:${'ab'.repeat(64)}`);
+    await upstream(`/v2/pause/manifests/blake3:${'ab'.repeat(32)}`);
+    await upstream(`/v2/pause/manifests/md5:${'AB'.repeat(16)}`);
+    await upstream('/v2/pause/manifests/sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564=');
+    await upstream(`/v2/pause/manifests/${'t'.repeat(128)}`);
+    await upstream('/v2/pause/manifests/_x');
+    await upstream(`/v2/pause/manifests/sha256-${'ab'.repeat(32)}`);
+    await upstream(`/v2/pause/referrers/${d('1')}?artifactType=x`);
+    await upstream('/v2/a/manifests/b/manifests/latest');
+    await upstream('/v2/pause/tags/list/');
+    await upstream('/v2/pause/blobs/uploads/');
+  });
+
   it('rule 6: blobs from GCP go upstream; others to their bucket when it holds the digest, else upstream', async () => {
     const blob = (digest: string) => get(`/v2/pause/blobs/${digest}`);
     expect(await o.expect(vantages.gcp, blob(d('1')))).toMatchObject({ status: 307, reason: 'blob-gcp-client', location: `http://127.0.0.1:5000/v2/k8s-artifacts-prod/images/pause/blobs/${d('1')}` });

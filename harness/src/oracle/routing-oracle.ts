@@ -10,7 +10,9 @@
  *   4. dot segments → 400; the query string survives on upstream and signature redirects, where registries read it
  *      (tags/list n and last, referrers artifactType, containerd's ns; archeio drops it: its issue #326). Bucket
  *      objects and the info pages take no query, so none is expected there (docs/configuration.md PRESERVE_QUERY);
- *   5. a cosign tag `/manifests/sha256-<64 hex>.sig|.att` → signatureUpstream when set; other non-blob → upstream;
+ *   5. a manifest, tag-list or referrers path with a malformed name or reference → 400 (NAME_INVALID, DIGEST_INVALID),
+ *      or 404 for a malformed tag (G1 pull 5/9 require 404 for `.INVALID_MANIFEST_NAME`); a cosign tag
+ *      `/manifests/sha256-<64 hex>.sig|.att` → signatureUpstream when set; other non-blob → upstream;
  *   6. blobs: GCP client → upstream; otherwise base = the bucket of the client's AWS region, or the default base;
  *      the base holds the digest → 307 `<base>/containers/images/<digest>`, else upstream.
  * Clients are classified by a brute-force scan of the raw publications (published-ranges.ts) under the target's
@@ -48,6 +50,7 @@ export type ExpectedReason =
   | 'ping'
   | 'catalog-not-found'
   | 'dot-segments'
+  | 'bad-reference'
   | 'signature-upstream'
   | 'upstream'
   | 'blob-gcp-client'
@@ -119,6 +122,39 @@ const NAME = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|
 const DIGEST = '[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+';
 const BLOB_PATH = new RegExp(`^/v2/(${NAME})/blobs/(${DIGEST})$`);
 const SIGNATURE_TAG_PATH = new RegExp(`^/v2/(${NAME})/manifests/sha256-[a-f0-9]{64}\\.(?:sig|att)$`);
+const NAME_ONLY = new RegExp(`^${NAME}$`);
+const TAG_ONLY = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+const DIGEST_ONLY = new RegExp(`^${DIGEST}$`);
+/** image-spec's registered algorithms and their encodings: stricter than the generic grammar (no uppercase hex). */
+const REGISTERED_ALGORITHMS: ReadonlyMap<string, RegExp> = new Map([
+  ['sha256', /^[a-f0-9]{64}$/],
+  ['sha512', /^[a-f0-9]{128}$/],
+  ['blake3', /^[a-f0-9]{64}$/],
+]);
+
+function isDigest(s: string): boolean {
+  if (!DIGEST_ONLY.test(s)) return false;
+  const colon = s.indexOf(':');
+  return REGISTERED_ALGORITHMS.get(s.slice(0, colon))?.test(s.slice(colon + 1)) ?? true;
+}
+
+/**
+ * For `/v2/<name>/manifests/<ref>`, `/v2/<name>/tags/list` and `/v2/<name>/referrers/<digest>` (read from the right
+ * on the decoded segments), the redirector's own answer when the name or reference breaks the distribution-spec
+ * grammar: 400 for a name or a digest, 404 for a reference that is no tag (and has no colon). Null otherwise.
+ */
+export function malformedReferenceStatus(segments: readonly string[]): 400 | 404 | null {
+  const n = segments.length;
+  if (n < 4) return null;
+  const endpoint = segments[n - 2];
+  const ref = segments[n - 1];
+  const isTagList = endpoint === 'tags' && ref === 'list';
+  if (endpoint !== 'manifests' && endpoint !== 'referrers' && !isTagList) return null;
+  if (!NAME_ONLY.test(segments.slice(2, n - 2).join('/'))) return 400;
+  if (isTagList) return null;
+  if (endpoint === 'referrers' || ref.includes(':')) return isDigest(ref) ? null : 400;
+  return TAG_ONLY.test(ref) ? null : 404;
+}
 
 const trimSlashes = (s: string) => s.replace(/^\/+|\/+$/g, '');
 const trimTrailingSlash = (s: string) => s.replace(/\/+$/, '');
@@ -287,6 +323,8 @@ export class RoutingOracle {
       }
     });
     if (segments.some((s) => s === '.' || s === '..')) return hop(400, 'dot-segments');
+    const malformed = malformedReferenceStatus(segments);
+    if (malformed !== null) return hop(malformed, 'bad-reference');
 
     const blob = BLOB_PATH.exec(path);
     if (!blob) {

@@ -6,10 +6,14 @@
  * *scope*: for the buckets front the scope is the bucket (the first path segment, since bucket URLs are path-style);
  * for a registry front it is the front's own name (`upstream`, `signature`). The shared registry of faults and
  * counters is FaultBoard; FaultProxy is one listening front that consults it.
+ *
+ * The buckets front also answers Range on object GETs and HEADs itself, as S3 does (bucket-range.ts), because
+ * s3rver's own Range handling is wrong; faults apply to ranged requests exactly as to plain ones.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Transform } from 'node:stream';
+import { isRangedObjectRead, serveBucketRange } from './bucket-range.js';
 import { forwardRequest } from './forward-request.js';
 
 /**
@@ -21,7 +25,7 @@ import { forwardRequest } from './forward-request.js';
  * - reset: destroy the connection with a TCP RST as soon as the request arrives
  * - delay: wait `ms` before forwarding
  * - corrupt: forward, but flip the first byte of every response body for `digest` (length and headers unchanged, so
- *   only a client that verifies digests notices)
+ *   only a client that verifies digests notices); a ranged answer has the first byte of its slice flipped
  * - down: registry fronts only. `refuse` closes the listening socket (connection refused, as when the upstream is
  *   gone); `status` answers 503 to everything (as when the upstream's load balancer has no healthy backend)
  */
@@ -380,12 +384,15 @@ export class FaultProxy {
       return;
     }
     if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
-    await forwardRequest(req, res, {
+    const forward = {
       backend: this.opts.backend,
       agent: this.agent,
-      onStatus: (status) => record(status, fault),
+      onStatus: (status: number) => record(status, fault),
       responseBody: () => (fault?.kind === 'corrupt' ? corruptFirstByte() : null),
-    });
+    };
+    // s3rver's Range handling is wrong (toolchain.md §2): the buckets front answers Range as S3 does
+    if (front === 'buckets' && isRangedObjectRead(req)) await serveBucketRange(req, res, forward);
+    else await forwardRequest(req, res, forward);
   }
 
   /** Closes the listener and every connection (hung ones included). Idempotent. */

@@ -3,7 +3,8 @@
  * is passed on byte for byte (no URL parsing, so `..`, `%2f` and `//` reach the backend as the client sent them),
  * redirects are returned to the client (never followed), and hop-by-hop headers stop here (RFC 9110 §7.6.1).
  *
- * Used by the edge (Google's load balancer stand-in) and the faults front.
+ * Used by the edge (Google's load balancer stand-in) and the faults front; `requestBackend` is the bodiless
+ * building block the buckets front's own Range handling (bucket-range.ts) uses to ask s3rver questions of its own.
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
@@ -84,5 +85,43 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, opts: 
       });
     });
     pipeline(req, upstream).catch(() => upstream.destroy());
+  });
+}
+
+export interface BackendRequestOptions {
+  /** where the request goes: `http://127.0.0.1:<port>` */
+  backend: URL;
+  agent: http.Agent;
+  method: string;
+  /** the raw request-target, passed on byte for byte */
+  path: string;
+  headers: http.OutgoingHttpHeaders;
+  /** aborts the request (and destroys its response) */
+  signal?: AbortSignal;
+}
+
+/**
+ * Sends one request without a body (GET, HEAD) and resolves with the backend's response, its body unread: the
+ * caller consumes or destroys it. Rejects when the backend cannot be reached or the signal aborts first.
+ */
+export function requestBackend(opts: BackendRequestOptions): Promise<IncomingMessage> {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const headers = { ...opts.headers };
+    // no body goes with this request, whatever the client's request carried
+    delete headers['content-length'];
+    delete headers['transfer-encoding'];
+    const upstream = http.request({
+      host: opts.backend.hostname,
+      port: opts.backend.port,
+      method: opts.method,
+      path: opts.path,
+      headers,
+      agent: opts.agent,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    // after the response arrived, errors belong to the response stream; before, they reject
+    upstream.on('error', reject);
+    upstream.on('response', resolve);
+    upstream.end();
   });
 }

@@ -48,7 +48,9 @@ export async function startRedirectorProcess(opts: RedirectorProcessOptions): Pr
   const proc = await ManagedProcess.start({
     name: 'redirector',
     command: process.execPath,
-    args: [entry],
+    // The same heap limits the redirector's Containerfile runs with (docs/performance.md: memory), so the local stack
+    // measures the process production would run.
+    args: ['--max-old-space-size=160', '--max-semi-space-size=8', entry],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', ...opts.env },
     echo: opts.echo,
     keepLines: 500,

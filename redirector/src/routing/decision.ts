@@ -20,6 +20,7 @@ export const REASONS = [
   // rule 4
   'bad-path',
   // rule 5
+  'bad-reference',
   'signature-upstream',
   'upstream',
   // rule 6: blobs
@@ -36,7 +37,7 @@ export const REASONS = [
 export type Reason = (typeof REASONS)[number];
 
 /** OCI distribution-spec error codes this server emits (oci-pull-path.md §2.6). */
-export type OciErrorCode = 'NAME_INVALID' | 'DIGEST_INVALID' | 'NAME_UNKNOWN' | 'UNSUPPORTED';
+export type OciErrorCode = 'NAME_INVALID' | 'DIGEST_INVALID' | 'NAME_UNKNOWN' | 'MANIFEST_UNKNOWN' | 'UNSUPPORTED';
 
 /** An error answer: status plus either an OCI JSON error (on /v2 paths) or a plain-text body. */
 export interface ErrorAnswer {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyPath, isValidDigest, isValidName, normalizeQuery, percentDecode, splitTarget } from './paths.js';
+import { classifyPath, isValidDigest, isValidName, isValidTag, normalizeQuery, percentDecode, splitTarget } from './paths.js';
 
 const HEX = 'a'.repeat(64);
 
@@ -40,14 +40,58 @@ describe('name grammar (distribution-spec)', () => {
   });
 });
 
+const VALID_DIGESTS = [
+  `sha256:${HEX}`,
+  `sha512:${'0'.repeat(128)}`,
+  `blake3:${HEX}`,
+  'foo:bar',
+  'multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8',
+  'a.b_c-d:x==',
+  // unregistered algorithms take the generic encoded grammar, even when they start like a registered one
+  `md5:${'0'.repeat(32)}`,
+  'sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564=',
+  'sha2560:x',
+  'sha.256:X',
+  // an algorithm named after an Object.prototype property is an ordinary unregistered one
+  'constructor:abc',
+];
+const INVALID_DIGESTS = [
+  `sha256:${HEX.toUpperCase()}`,
+  `sha256:${HEX.slice(1)}`,
+  `sha256:${HEX}0`,
+  'sha256:totallywrong',
+  'sha256:baddigeststring',
+  `sha512:${HEX}`,
+  `sha512:${'0'.repeat(127)}`,
+  `sha512:${'A'.repeat(128)}`,
+  `blake3:${HEX}0`,
+  `blake3:${HEX.toUpperCase()}`,
+  'sha256',
+  ':abc',
+  'SHA256:abc',
+  'a:',
+  'a:b/c',
+  'a+:b',
+  '+a:b',
+  'a:b:c',
+  'a:b.c',
+  'a:b c',
+];
+
 describe('digest grammar (image-spec)', () => {
-  it.each([`sha256:${HEX}`, `sha512:${'0'.repeat(128)}`, `blake3:${HEX}`, 'foo:bar', 'multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8', 'a.b_c-d:x=='])('%s is valid', (d) =>
-    expect(isValidDigest(d)).toBe(true),
+  it.each(VALID_DIGESTS)('%s is valid', (d) => expect(isValidDigest(d)).toBe(true));
+  it.each(INVALID_DIGESTS)('%s is invalid', (d) => expect(isValidDigest(d)).toBe(false));
+});
+
+describe('tag grammar (distribution-spec)', () => {
+  const t128 = '_' + 'a.-'.repeat(42) + 'Z';
+  it.each(['latest', '3.9', 'v1.29.0-rc.1', '_x', 'A', '0', 'a_b-c.D', `sha256-${HEX}`, `sha256-${HEX}.sig`, `sha256-${HEX}.att`, `sha512-${HEX}`, t128])('%s is valid', (t) =>
+    expect(isValidTag(t)).toBe(true),
   );
-  it.each([`sha256:${HEX.toUpperCase()}`, `sha256:${HEX.slice(1)}`, `sha512:${HEX}`, `blake3:${HEX}0`, 'sha256', ':abc', 'SHA256:abc', 'a:', 'a:b/c', 'a+:b', 'a:b:c'])(
-    '%s is invalid',
-    (d) => expect(isValidDigest(d)).toBe(false),
-  );
+  it.each(['', '.INVALID_MANIFEST_NAME', '-x', '.x', `${t128}x`, 'a:b', 'a b', 'a/b', 'a+b', 'a~b', 'é'])('%s is invalid', (t) => expect(isValidTag(t)).toBe(false));
+  it('allows exactly 128 characters', () => {
+    expect(t128).toHaveLength(128);
+  });
 });
 
 describe('classifyPath', () => {
@@ -71,7 +115,22 @@ describe('classifyPath', () => {
     ['/v2/x/blobs/uploads/', 'v2'],
     [`/v2/x/manifests/sha256-${HEX}.sig`, 'signature'],
     [`/v2/a/b/manifests/sha256-${HEX}.att`, 'signature'],
-    [`/v2/X/manifests/sha256-${HEX}.sig`, 'v2'],
+    [`/v2/X/manifests/sha256-${HEX}.sig`, 'bad-reference'],
+    [`/v2/x/manifests/sha256-${HEX.toUpperCase()}.sig`, 'v2'],
+    [`/v2/x/manifests/sha256-${HEX}.sbom`, 'v2'],
+    [`/v2/x/manifests/sha256-${HEX}`, 'v2'],
+    [`/v2/x/manifests/sha256:${HEX}`, 'v2'],
+    ['/v2/x/manifests/sha256:totallywrong', 'bad-reference'],
+    ['/v2/x/tags/list', 'v2'],
+    ['/v2/x/tags/list/', 'v2'],
+    ['/v2/x/tags/lists', 'v2'],
+    ['/v2/x/tags/List', 'v2'],
+    ['/v2/X/tags/list', 'bad-reference'],
+    [`/v2/x/referrers/sha256:${HEX}`, 'v2'],
+    ['/v2/x/referrers/latest', 'bad-reference'],
+    ['/v2/x/Manifests/.bad', 'v2'],
+    ['/v2/x/manifest/.bad', 'v2'],
+    ['/v2/x/blobs/uploads/.bad', 'v2'],
     [`/v2/x/blobs/sha256:${HEX}`, 'blob'],
     [`/v2/x/blobs/sha256%3A${HEX}`, 'blob'],
     [`/v2/x/blobs/sha256:${HEX.toUpperCase()}`, 'bad-blob'],
@@ -106,6 +165,79 @@ describe('classifyPath', () => {
   it('names the grammar that failed', () => {
     expect(classifyPath(`/v2/A/blobs/sha256:${HEX}`)).toMatchObject({ kind: 'bad-blob', code: 'NAME_INVALID' });
     expect(classifyPath('/v2/a/blobs/sha256:zz')).toMatchObject({ kind: 'bad-blob', code: 'DIGEST_INVALID' });
+  });
+
+  it('does not trip over Object.prototype names (an unregistered algorithm)', () => {
+    expect(classifyPath('/v2/a/blobs/constructor:abc')).toMatchObject({ kind: 'blob', digest: 'constructor:abc' });
+    expect(classifyPath('/v2/a/manifests/constructor:abc').kind).toBe('v2');
+  });
+});
+
+describe('classifyPath: manifest, tag-list and referrers names and references (rule 5)', () => {
+  // a raw `/` or space would make another path, or a bad one (rule 4)
+  const pathSafe = (d: string) => !/[/ ]/.test(d);
+  const manifest = (ref: string, name = 'e2e-test-images/busybox') => classifyPath(`/v2/${name}/manifests/${ref}`);
+
+  it.each(VALID_DIGESTS)('manifest by digest %s is forwarded', (d) => expect(manifest(d)).toEqual({ kind: 'v2', rest: `/e2e-test-images/busybox/manifests/${d}` }));
+  // without a colon a reference is a tag (`sha256` is a fine tag)
+  it.each(INVALID_DIGESTS.filter((d) => pathSafe(d) && d.includes(':')))('manifest by digest %s is DIGEST_INVALID', (d) =>
+    expect(manifest(d)).toEqual({ kind: 'bad-reference', code: 'DIGEST_INVALID', detail: `invalid digest: ${JSON.stringify(d)}` }),
+  );
+  it.each(VALID_DIGESTS)('referrers of %s are forwarded', (d) => expect(classifyPath(`/v2/a/referrers/${d}`).kind).toBe('v2'));
+  it.each([...INVALID_DIGESTS.filter(pathSafe), 'latest', ''])('referrers of %j are DIGEST_INVALID', (d) =>
+    expect(classifyPath(`/v2/a/referrers/${d}`)).toMatchObject({ kind: 'bad-reference', code: 'DIGEST_INVALID' }),
+  );
+
+  it.each(['latest', '3.9', '_x', 'sha256', `sha256-${HEX}`, `sha512-${HEX}`, '_' + 'a'.repeat(127)])('tag %s is forwarded', (t) => expect(manifest(t).kind).toBe('v2'));
+  it.each(['.INVALID_MANIFEST_NAME', '-x', 'a+b', '', 'a'.repeat(129), 'a%20b', '%C3%A9'])('tag %j is MANIFEST_UNKNOWN (404: no manifest has it)', (t) =>
+    expect(manifest(t)).toMatchObject({ kind: 'bad-reference', code: 'MANIFEST_UNKNOWN', detail: expect.stringContaining('not a valid tag') }),
+  );
+
+  it('keeps cosign tags valid and routes them to the signature upstream', () => {
+    expect(manifest(`sha256-${HEX}.sig`)).toEqual({ kind: 'signature', rest: `/e2e-test-images/busybox/manifests/sha256-${HEX}.sig` });
+    expect(manifest(`sha256-${HEX}.att`).kind).toBe('signature');
+    expect(manifest(`sha256-${HEX}.sbom`).kind).toBe('v2');
+    expect(manifest(`xsha256-${HEX}.sig`).kind).toBe('v2');
+    expect(manifest(`sha256-${HEX.slice(1)}x.sig`).kind).toBe('v2');
+    // the sticky regex is re-anchored on every call
+    expect(manifest(`sha256-${HEX}.att`, 'a/sha256-x').kind).toBe('signature');
+  });
+
+  it.each(['A', 'a/', 'a//b', '.a', 'a..b', 'a___b', '-a', 'a-', '', '/a', 'a/B/c'])('name %j is NAME_INVALID everywhere, before the reference', (n) => {
+    for (const rest of ['manifests/latest', 'manifests/.bad', `manifests/sha256-${HEX}.sig`, 'tags/list', `referrers/sha256:${HEX}`, 'referrers/bad']) {
+      expect(classifyPath(`/v2/${n}/${rest}`)).toEqual({ kind: 'bad-reference', code: 'NAME_INVALID', detail: `invalid repository name: ${JSON.stringify(n)}` });
+    }
+  });
+
+  it('parses from the right: names may contain the endpoint words', () => {
+    expect(classifyPath('/v2/a/manifests/b/manifests/latest').kind).toBe('v2');
+    expect(classifyPath('/v2/manifests/tags/list').kind).toBe('v2');
+    expect(classifyPath('/v2/tags/list/tags/list').kind).toBe('v2');
+    expect(classifyPath(`/v2/referrers/blobs/referrers/sha256:${HEX}`).kind).toBe('v2');
+    expect(classifyPath('/v2/a/manifests/b/manifests/B')).toMatchObject({ kind: 'v2' });
+    expect(classifyPath('/v2/a/Manifests/b/manifests/x')).toMatchObject({ kind: 'bad-reference', code: 'NAME_INVALID', detail: 'invalid repository name: "a/Manifests/b"' });
+    expect(classifyPath('/v2/manifests/latest')).toMatchObject({ kind: 'bad-reference', code: 'NAME_INVALID' });
+  });
+
+  it('judges the decoded path and forwards the raw one', () => {
+    expect(classifyPath('/v2/pa%75se/manifests/3%2E9')).toEqual({ kind: 'v2', rest: '/pa%75se/manifests/3%2E9' });
+    expect(classifyPath('/v2/pause/manifests/sha256%3Atotallywrong')).toMatchObject({ kind: 'bad-reference', code: 'DIGEST_INVALID' });
+    expect(classifyPath('/v2/P%61use/tags/list')).toMatchObject({ kind: 'bad-reference', code: 'NAME_INVALID', detail: 'invalid repository name: "Pause"' });
+  });
+
+  // A ReDoS guard, not a speed measurement: a backtracking grammar would not finish these within the test timeout.
+  it('answers long near-misses (no catastrophic backtracking)', { timeout: 20_000 }, () => {
+    for (const path of [
+      `/v2/${'a-'.repeat(20_000)}/manifests/!`,
+      `/v2/${'a/'.repeat(20_000)}manifests/x:`,
+      `/v2/${'manifests/'.repeat(5_000)}manifests/.x`,
+      `/v2/${'a.b_c__d-e/'.repeat(5_000)}referrers/sha256:x`,
+      `/v2/${'a/'.repeat(20_000)}tags/list`,
+      `/v2/x/manifests/${'a1'.repeat(20_000)}:!`,
+      `/v2/x/referrers/${'a.'.repeat(20_000)}:x`,
+    ]) {
+      expect(classifyPath(path).kind).toMatch(/^(?:v2|bad-reference)$/);
+    }
   });
 });
 

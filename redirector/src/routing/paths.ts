@@ -64,22 +64,42 @@ function hexValue(c: number): number {
 // distribution-spec: <name> = path-component ( "/" path-component )*, path-component = [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
 // The separators never overlap the alphanumerics, so this regex matches in linear time (no catastrophic backtracking).
 const COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
-const NAME = new RegExp(`^${COMPONENT}(?:\\/${COMPONENT})*$`);
+const NAME_SRC = `${COMPONENT}(?:\\/${COMPONENT})*`;
+const NAME = new RegExp(`^${NAME_SRC}$`);
 
 /** True when `name` is a repository name by the distribution-spec grammar. */
 export function isValidName(name: string): boolean {
   return NAME.test(name);
 }
 
+// distribution-spec: a tag is [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}. Cosign's `sha256-<hex>.sig|.att` and the referrers
+// fallback tag `sha256-<hex>` are tags like any other.
+const TAG_SRC = '[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}';
+const TAG = new RegExp(`^${TAG_SRC}$`);
+
+/** True when `tag` is a tag by the distribution-spec grammar. */
+export function isValidTag(tag: string): boolean {
+  return TAG.test(tag);
+}
+
 // image-spec descriptor.md: digest = algorithm ":" encoded; algorithm = component ([+._-] component)*, [a-z0-9]+;
 // encoded = [a-zA-Z0-9=_-]+. Registered algorithms are stricter and uppercase hex MUST NOT be used.
-const DIGEST = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
-const SHA256 = /^sha256:[a-f0-9]{64}$/;
-const REGISTERED: Readonly<Record<string, RegExp>> = {
-  sha256: /^[a-f0-9]{64}$/,
-  sha512: /^[a-f0-9]{128}$/,
-  blake3: /^[a-f0-9]{64}$/,
+const ALGORITHM_SRC = '[a-z0-9]+(?:[+._-][a-z0-9]+)*';
+const ENCODED_SRC = '[a-zA-Z0-9=_-]+';
+const REGISTERED_SRC: Readonly<Record<string, string>> = {
+  sha256: '[a-f0-9]{64}',
+  sha512: '[a-f0-9]{128}',
+  blake3: '[a-f0-9]{64}',
 };
+// The same grammar as one regex source, for whole-path regexes: a registered algorithm with its own encoding, or an
+// unregistered one (the negative lookahead) with the generic encoding. Agrees with isValidDigest (paths.test.ts).
+const DIGEST_SRC = `(?:${Object.entries(REGISTERED_SRC)
+  .map(([alg, enc]) => `${alg}:${enc}`)
+  .join('|')}|(?!(?:${Object.keys(REGISTERED_SRC).join('|')}):)${ALGORITHM_SRC}:${ENCODED_SRC})`;
+const DIGEST = new RegExp(`^(${ALGORITHM_SRC}):(${ENCODED_SRC})$`);
+const SHA256 = /^sha256:[a-f0-9]{64}$/;
+// A Map, not an object: `constructor` is a valid algorithm name, and an object lookup would find Object.prototype's.
+const REGISTERED: ReadonlyMap<string, RegExp> = new Map(Object.entries(REGISTERED_SRC).map(([alg, enc]) => [alg, new RegExp(`^${enc}$`)]));
 
 /**
  * True when `digest` matches the image-spec grammar, and, for a registered algorithm, its encoding rule.
@@ -90,7 +110,7 @@ export function isValidDigest(digest: string): boolean {
   if (SHA256.test(digest)) return true;
   const m = DIGEST.exec(digest);
   if (m === null) return false;
-  const rule = REGISTERED[m[1]];
+  const rule = REGISTERED.get(m[1]);
   return rule === undefined || rule.test(m[2]);
 }
 
@@ -103,6 +123,11 @@ export type PathRoute =
   | { readonly kind: 'catalog' }
   | { readonly kind: 'bad-path'; readonly detail: string }
   | { readonly kind: 'bad-blob'; readonly code: 'NAME_INVALID' | 'DIGEST_INVALID'; readonly detail: string }
+  /**
+   * a manifest, tag-list or referrers path whose name or reference breaks the grammar: `MANIFEST_UNKNOWN` (404) for a
+   * reference that is neither a tag nor digest-shaped, as G1 pull 5/9 require of `.INVALID_MANIFEST_NAME`
+   */
+  | { readonly kind: 'bad-reference'; readonly code: 'NAME_INVALID' | 'DIGEST_INVALID' | 'MANIFEST_UNKNOWN'; readonly detail: string }
   /** `rest` is the raw path after `/v2`, starting with `/` */
   | { readonly kind: 'blob'; readonly name: string; readonly digest: string; readonly rest: string }
   | { readonly kind: 'signature'; readonly rest: string }
@@ -121,14 +146,23 @@ const ENCODED_SLASH_OR_BACKSLASH = /%2f|%5c/i;
 const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
-// cosign: `sha256-<hex>.sig` signatures and `.att` attestations (archeio cb75b65, anchors §B.2 step 3)
-const SIGNATURE = /^\/v2\/(.+)\/manifests\/sha256-[a-f0-9]{64}\.(?:sig|att)$/;
+// The OCI endpoints whose names and references are checked before forwarding, each as one anchored regex over the
+// whole decoded path, so a valid request (nearly all of them) costs one test and allocates nothing. Each character
+// has one place in the name grammar, so backtracking to find `/manifests/` stays linear (paths.test.ts checks).
+const MANIFEST_PATH = new RegExp(`^\\/v2\\/${NAME_SRC}\\/manifests\\/(?:${TAG_SRC}|${DIGEST_SRC})$`);
+const TAG_LIST_PATH = new RegExp(`^\\/v2\\/${NAME_SRC}\\/tags\\/list$`);
+const REFERRERS_PATH = new RegExp(`^\\/v2\\/${NAME_SRC}\\/referrers\\/${DIGEST_SRC}$`);
+// cosign: `sha256-<hex>.sig` signatures and `.att` attestations (archeio cb75b65, anchors §B.2 step 3), matched from
+// the reference's first character (sticky) on a manifest path already known to be valid
+const COSIGN_TAG = /sha256-[a-f0-9]{64}\.(?:sig|att)$/y;
+const COSIGN_TAG_LENGTH = 'sha256-'.length + 64 + '.sig'.length;
 const BLOBS = '/blobs/';
 
 /**
  * Classifies a raw request path. Pure; the rule order is the one in docs/request-handling.md:
- * `/`, `/privacy[/]`, outside-/v2 404, `/v2[/]` ping, `_catalog`, unsafe path 400, blob, signature, other /v2.
- * This runs on every request: the common case (no `%`) costs two regex scans and two short checks.
+ * `/`, `/privacy[/]`, outside-/v2 404, `/v2[/]` ping, `_catalog`, unsafe path 400, blob, malformed name or
+ * reference, signature, other /v2.
+ * This runs on every request: the common case (no `%`) costs three regex scans and a few short checks.
  */
 export function classifyPath(rawPath: string): PathRoute {
   const escaped = rawPath.indexOf('%') >= 0;
@@ -162,9 +196,44 @@ export function classifyPath(rawPath: string): PathRoute {
       return { kind: 'blob', name, digest, rest };
     }
   }
-  const sig = SIGNATURE.exec(d);
-  if (sig !== null && isValidName(sig[1])) return { kind: 'signature', rest };
+  // rule 5: `/v2/<name>/manifests/<reference>`, `/v2/<name>/tags/list`, `/v2/<name>/referrers/<digest>`, told apart
+  // by the last two segments (a name may itself contain `manifests`, `tags` or `referrers`: parse from the right).
+  // `prev` is at least 3, the slash after `/v2`, since d starts with `/v2/` and is longer than that.
+  const last = d.lastIndexOf('/');
+  const prev = d.lastIndexOf('/', last - 1);
+  if (prev >= 3) {
+    if (segmentIs(d, prev, last, 'manifests')) {
+      if (!MANIFEST_PATH.test(d)) return badReference(d, prev, last);
+      const ref = last + 1;
+      if (d.length - ref === COSIGN_TAG_LENGTH) {
+        COSIGN_TAG.lastIndex = ref;
+        if (COSIGN_TAG.test(d)) return { kind: 'signature', rest };
+      }
+    } else if (segmentIs(d, prev, last, 'tags') && segmentIs(d, last, d.length, 'list')) {
+      if (!TAG_LIST_PATH.test(d)) return badReference(d, prev, last);
+    } else if (segmentIs(d, prev, last, 'referrers')) {
+      if (!REFERRERS_PATH.test(d)) return badReference(d, prev, last, true);
+    }
+  }
   return { kind: 'v2', rest };
+}
+
+/** True when d[start] and d[end] are slashes around exactly `word`. */
+function segmentIs(d: string, start: number, end: number, word: string): boolean {
+  return end - start - 1 === word.length && d.startsWith(word, start + 1);
+}
+
+/**
+ * Why a manifest, tag-list or referrers path failed its whole-path regex (the error path only: it slices). The name
+ * is judged first, as for blobs; then a reference with a colon, or any referrers subject, is a malformed digest, and
+ * anything else a malformed tag.
+ */
+function badReference(d: string, prev: number, last: number, digestOnly = false): PathRoute {
+  const name = d.slice(4, prev);
+  if (!isValidName(name)) return { kind: 'bad-reference', code: 'NAME_INVALID', detail: `invalid repository name: ${JSON.stringify(name)}` };
+  const ref = d.slice(last + 1);
+  if (digestOnly || ref.indexOf(':') >= 0) return { kind: 'bad-reference', code: 'DIGEST_INVALID', detail: `invalid digest: ${JSON.stringify(ref)}` };
+  return { kind: 'bad-reference', code: 'MANIFEST_UNKNOWN', detail: `not a valid tag or digest, so no manifest has it: ${JSON.stringify(ref)}` };
 }
 
 /** Why a /v2 path may not be forwarded, or null when it is safe to append to an upstream prefix. */

@@ -69,6 +69,25 @@ describe('default router', () => {
     const noQuery = createRouter(buildRoutingTable({ ...table, upstreamEndpoint: 'https://up.example', upstreamPath: 'k8s/images', preserveQuery: false }));
     expect(plan({ method: 'GET', target: '/v2/a/tags/list?n=1', client: UNKNOWN_CLIENT }, noQuery)).toMatchObject({ location: 'https://up.example/v2/k8s/images/a/tags/list' });
   });
+  it('rule 5: malformed names and references are answered, not redirected', () => {
+    expect(at('GET', '/v2/a/manifests/sha256:totallywrong')).toEqual({
+      kind: 'error',
+      reason: 'bad-reference',
+      status: 400,
+      oci: { code: 'DIGEST_INVALID', message: 'invalid digest', detail: 'invalid digest: "sha256:totallywrong"' },
+    });
+    expect(at('HEAD', '/v2/a/manifests/.INVALID_MANIFEST_NAME')).toEqual({
+      kind: 'error',
+      reason: 'bad-reference',
+      status: 404,
+      oci: { code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: 'not a valid tag or digest, so no manifest has it: ".INVALID_MANIFEST_NAME"' },
+    });
+    expect(at('GET', '/v2/A/tags/list?n=1')).toMatchObject({ reason: 'bad-reference', status: 400, oci: { code: 'NAME_INVALID', message: 'invalid repository name' } });
+    expect(at('GET', '/v2/a/referrers/x?artifactType=y')).toMatchObject({ reason: 'bad-reference', status: 400, oci: { code: 'DIGEST_INVALID' } });
+    expect(at('GET', `/v2/a/manifests/${D}?ns=x`)).toEqual({ kind: 'redirect', reason: 'upstream', location: `https://up.example/v2/k8s/images/a/manifests/${D}?ns=x` });
+    expect(at('GET', `/v2/a/referrers/${D}`)).toMatchObject({ reason: 'upstream' });
+    expect(at('GET', `/v2/a/manifests/sha256-${'e'.repeat(64)}`)).toMatchObject({ reason: 'upstream' });
+  });
   it('rule 6', () => {
     expect(at('GET', `/v2/a/blobs/${D}?ns=x`, gcp)).toEqual({ kind: 'redirect', reason: 'blob-gcp-client', location: `https://up.example/v2/k8s/images/a/blobs/${D}?ns=x` });
     const p = at('GET', `/v2/a/blobs/${D}?ns=x`, paris) as ProbePlan;
@@ -109,6 +128,13 @@ describe('archeio router', () => {
     expect(at('GET', '/v2/../../../x')).toMatchObject({ location: 'https://up.example/x' });
     expect(at('GET', '/v2/a/manifests/\u00e9')).toMatchObject({ location: 'https://up.example/v2/k8s/images/a/manifests/%e9' });
     expect(at('GET', '/v2/a/manifests/x%0d%0ay')).toMatchObject({ location: 'https://up.example/v2/k8s/images/a/manifests/x  y' });
+  });
+  it('redirects malformed names and references upstream, as production does', () => {
+    expect(at('GET', '/v2/a/manifests/sha256:totallywrong')).toEqual({ kind: 'redirect', reason: 'upstream', location: 'https://up.example/v2/k8s/images/a/manifests/sha256:totallywrong' });
+    expect(at('HEAD', '/v2/a/manifests/.INVALID_MANIFEST_NAME')).toMatchObject({ reason: 'upstream' });
+    expect(at('GET', '/v2/A/tags/list')).toMatchObject({ reason: 'upstream', location: 'https://up.example/v2/k8s/images/A/tags/list' });
+    expect(at('GET', '/v2/a/referrers/x')).toMatchObject({ reason: 'upstream' });
+    expect(at('GET', `/v2/A/manifests/sha256-${'e'.repeat(64)}.sig`)).toMatchObject({ reason: 'signature-upstream' });
   });
   it('blob rules', () => {
     expect(at('GET', '/v2/a/blobs/x:y')).toMatchObject({ kind: 'error', reason: 'client-ip-invalid', status: 400, text: 'cannot determine the client IP\n' });

@@ -6,7 +6,8 @@
  *  2. `/` → INFO_URL, `/privacy[/]` → PRIVACY_URL, anything else outside /v2 → 404;
  *  3. `/v2[/]` → 200 ping, `/v2/_catalog` → 404 UNSUPPORTED;
  *  4. an unsafe /v2 path (dot segments, encoded slashes, ...) → 400 OCI error;
- *  5. a cosign `.sig`/`.att` tag → SIGNATURE_UPSTREAM_ENDPOINT when set; every other non-blob /v2 → upstream;
+ *  5. a manifest, tag-list or referrers path with a malformed name or reference → 400 (404 for a malformed tag);
+ *     a cosign `.sig`/`.att` tag → SIGNATURE_UPSTREAM_ENDPOINT when set; every other non-blob /v2 → upstream;
  *  6. a blob → upstream for GCP clients, else a probe of `<bucket base>/containers/images/<digest>`.
  *
  * The work is split in two so the edge only computes client facts (X-Forwarded-For, range lookup) for blob requests,
@@ -81,6 +82,12 @@ const CATALOG: ErrorAnswer = {
   oci: { code: 'UNSUPPORTED', message: 'the catalog API is not supported' },
 };
 
+const OCI_MESSAGE: Readonly<Record<'NAME_INVALID' | 'DIGEST_INVALID' | 'MANIFEST_UNKNOWN', string>> = {
+  NAME_INVALID: 'invalid repository name',
+  DIGEST_INVALID: 'invalid digest',
+  MANIFEST_UNKNOWN: 'manifest unknown',
+};
+
 /** The default (recommended) behaviour: archeio's rules plus the protocol hygiene of anchors §(e)7. */
 export function createRouter(table: RoutingTable): Router {
   const info: RedirectPlan = { kind: 'redirect', reason: 'info', location: table.infoUrl };
@@ -120,12 +127,10 @@ export function createRouter(table: RoutingTable): Router {
         case 'bad-path':
           return { kind: 'error', reason: 'bad-path', status: 400, oci: { code: 'NAME_INVALID', message: 'invalid request path', detail: p.detail } };
         case 'bad-blob':
-          return {
-            kind: 'error',
-            reason: 'bad-blob',
-            status: 400,
-            oci: { code: p.code, message: p.code === 'NAME_INVALID' ? 'invalid repository name' : 'invalid digest', detail: p.detail },
-          };
+        case 'bad-reference':
+          // nothing is redirected that the upstream could only refuse, or answer 500 (Debian's docker-registry 2.8
+          // does for `manifests/sha256:totallywrong`); a malformed tag is a 404, as G1 pull 5/9 require
+          return { kind: 'error', reason: p.kind, status: p.code === 'MANIFEST_UNKNOWN' ? 404 : 400, oci: { code: p.code, message: OCI_MESSAGE[p.code], detail: p.detail } };
       }
     },
     planBlob(blob: BlobRoute, client: ClientFacts): Plan {

@@ -23,6 +23,7 @@ export const RULE_OF: Readonly<Record<Reason, number>> = {
   'v2-ping': 3,
   'catalog-unsupported': 3,
   'bad-path': 4,
+  'bad-reference': 5,
   'signature-upstream': 5,
   upstream: 5,
   'bad-blob': 6,

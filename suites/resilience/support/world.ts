@@ -13,7 +13,7 @@ import type { Fault, MirrorPlan, TargetDescription, Vantage } from '../../../har
 export const RESILIENCE_REDIRECTOR_ENV: Record<string, string> = {
   BLOB_CHECK_TIMEOUT_MS: '250',
   BREAKER_FAILURE_THRESHOLD: '5',
-  BREAKER_COOLDOWN_MS: '3000',
+  BREAKER_COOLDOWN_MS: '2000',
   BLOB_CACHE_NEGATIVE_TTL_S: '2',
   // decision lines (info) cost a write per request; load runs turn them off (docs/local-stack.md)
   LOG_LEVEL: 'warn',
