@@ -6,16 +6,21 @@
  * close slow-loris clients, `keepAliveTimeout` idle ones; node checks them every `connectionsCheckingInterval`
  * (30 s by default, far too coarse for a 2 s header timeout, so it is derived from the header timeout).
  *
- * Drain (SIGTERM/SIGINT): stop accepting, close idle keep-alive connections, answer in-flight requests with
- * `Connection: close`, and after all have finished, or the drain deadline passed, close every connection.
+ * Drain (SIGTERM/SIGINT): stop accepting; for a short grace keep serving requests that arrive on connections already
+ * open, each answer with `Connection: close` (a keep-alive client may have sent one the instant the signal came: closing
+ * its idle connection at once would reset that request); then close the connections that stayed idle, let in-flight
+ * requests finish, and after all have finished, or the drain deadline passed, close every connection.
  */
 import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 
 export type Handler = (req: HttpRequest) => Reply | Promise<Reply>;
+
+/** How long a drain keeps answering requests on already-open connections before closing the idle ones. */
+export const DRAIN_IDLE_GRACE_MS = 1_000;
 
 export interface ListenOptions {
   host: string;
@@ -146,13 +151,19 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listener>
         port,
         inFlight: () => inflight,
         async close(drainMs = 0) {
-          if (closing) return;
           closing = true;
-          const closed = new Promise<void>((r) => server.close(() => r()));
+          // net.Server's close stops accepting; http.Server's close (Node ≥ 19) would also destroy every idle
+          // keep-alive connection at once, resetting a request a client is sending on one at this very moment.
+          const closed = new Promise<void>((r) => NetServer.prototype.close.call(server, () => r()));
+          const graceEnd = Date.now() + Math.min(drainMs, DRAIN_IDLE_GRACE_MS);
+          while (Date.now() < graceEnd && (await openConnections(server)) > 0) {
+            await new Promise((r) => setTimeout(r, 25));
+          }
           server.closeIdleConnections();
+          const remaining = Math.max(0, drainMs - Math.min(drainMs, DRAIN_IDLE_GRACE_MS));
           if (inflight > 0) {
             await new Promise<void>((r) => {
-              const timer = setTimeout(r, drainMs);
+              const timer = setTimeout(r, remaining);
               onIdle = () => {
                 clearTimeout(timer);
                 r();
@@ -165,6 +176,10 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listener>
       });
     });
   });
+}
+
+function openConnections(server: NetServer): Promise<number> {
+  return new Promise((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
 }
 
 /** Writes a reply on a socket node no longer parses (CONNECT), then closes it. */
