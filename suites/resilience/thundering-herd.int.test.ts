@@ -23,7 +23,7 @@ const target = W.target;
 const faults = new FaultsClient(W.faultsUrl);
 const figures = new FigureLog('thundering-herd');
 const HERD = 5_000;
-const BUCKET_DELAY_MS = 2_000;
+const BUCKET_DELAY_MS = 3_000;
 
 let dir: string;
 let r: OwnRedirector;

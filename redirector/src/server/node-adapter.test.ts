@@ -66,3 +66,42 @@ describe('CONNECT', () => {
     expect(second).not.toMatch(/X-Injected|X-Bad/);
   });
 });
+
+describe('drain', () => {
+  const OK: Reply = { status: 200, headers: ['Content-Type', 'text/plain', 'Content-Length', '3'], body: 'ok\n' };
+
+  it('answers a request sent on an idle keep-alive connection right after close() began, with Connection: close', async () => {
+    const l = await listen(() => OK, { host: '127.0.0.1', port: 0 });
+    const s = connect({ port: l.port, host: '127.0.0.1' });
+    s.setEncoding('latin1');
+    let got = '';
+    s.on('data', (d: string) => (got += d));
+    s.on('error', () => {}); // a reset shows up as a missing second answer below
+    const closedSocket = new Promise<void>((r) => s.on('close', () => r()));
+    s.write('GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise<void>((r) => {
+      const poll = () => (got.includes('ok\n') ? r() : setTimeout(poll, 5));
+      poll();
+    });
+    // the connection is now idle; the drain begins, and the client sends its next request at that moment
+    const draining = l.close(5_000);
+    s.write('GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closedSocket;
+    await draining;
+    const answers = got.split('HTTP/1.1 200 OK').length - 1;
+    expect(answers).toBe(2);
+    expect(got.slice(got.lastIndexOf('HTTP/1.1 200 OK'))).toContain('\r\nConnection: close\r\n');
+  });
+
+  it('stops accepting new connections at once', async () => {
+    const l = await listen(() => OK, { host: '127.0.0.1', port: 0 });
+    const draining = l.close(1_000);
+    const refused = await new Promise<string>((resolve) => {
+      const s = connect({ port: l.port, host: '127.0.0.1' });
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      s.on('connect', () => resolve('connected'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+    await draining;
+  });
+});
