@@ -19,12 +19,11 @@
  * semantics, and "does the base hold the digest" comes from the target's mirror plan or, for remote targets without
  * one, from a HEAD on the bucket object (the injected probe).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { request } from 'undici';
 import type { Semantics, TargetDescription, Vantage, MirrorPlan } from '../target/target-description.js';
-import { BUNDLED_RANGE_FILES, bigIntToAddress, classifyByScan, readPublishedRanges, type OracleClassification, type PublishedPrefix, type RangeFiles } from './published-ranges.js';
+import { bigIntToAddress, bundledPublishedRanges, classifyByScan, type OracleClassification, type PublishedPrefix } from './published-ranges.js';
 
 /** The request kinds of the routing matrix (issue 4, routing suite). */
 export const REQUEST_KINDS = [
@@ -159,19 +158,6 @@ export function malformedReferenceStatus(segments: readonly string[]): 400 | 404
 const trimSlashes = (s: string) => s.replace(/^\/+|\/+$/g, '');
 const trimTrailingSlash = (s: string) => s.replace(/\/+$/, '');
 
-let bundledPrefixes: PublishedPrefix[] | undefined;
-function defaultPrefixes(): PublishedPrefix[] {
-  bundledPrefixes ??= readPublishedRanges(bundledRangeFiles());
-  return bundledPrefixes;
-}
-
-/** The bundled snapshots; compiled under dist/ the checkout's fixtures/ sit one directory further up. */
-function bundledRangeFiles(): RangeFiles {
-  if (existsSync(BUNDLED_RANGE_FILES.aws)) return BUNDLED_RANGE_FILES;
-  const up = (f: string) => fileURLToPath(new URL(`../../../../fixtures/ip-ranges/raw/${f}`, import.meta.url));
-  return { aws: up('aws-ip-ranges.json'), gcp: up('gcp-cloud.json'), azure: up('azure-service-tags.json') };
-}
-
 async function headProbe(url: string): Promise<boolean> {
   try {
     const res = await request(url, { method: 'HEAD', headersTimeout: 10_000, bodyTimeout: 10_000 });
@@ -223,7 +209,7 @@ export class RoutingOracle {
 
   constructor(target: TargetDescription, options: RoutingOracleOptions = {}) {
     this.target = target;
-    this.prefixes = options.prefixes ?? defaultPrefixes();
+    this.prefixes = options.prefixes ?? bundledPublishedRanges();
     this.probeBlob = options.probeBlob ?? headProbe;
     this.plan = loadMirrorPlan(target.mirrorPlan, options.baseDir);
     if (this.plan) {
@@ -532,7 +518,7 @@ export interface ShadowedPrefix {
  * the default base, under most-specific their region's bucket (150 IPv4 and 97 IPv6 prefixes in archeio's data,
  * redirector-anchors.md §B.5). Sorted by family, region, prefix.
  */
-export function findShadowedPrefixes(prefixes: readonly PublishedPrefix[] = defaultPrefixes()): ShadowedPrefix[] {
+export function findShadowedPrefixes(prefixes: readonly PublishedPrefix[] = bundledPublishedRanges()): ShadowedPrefix[] {
   const globals = prefixes.filter((p) => p.cloud === 'AWS' && p.region === 'GLOBAL');
   const out: ShadowedPrefix[] = [];
   for (const p of prefixes) {
