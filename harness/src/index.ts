@@ -115,5 +115,6 @@ export { AnonymousTokenCache, RegistryAuthError, bearerChallengeOf, parseTokenRe
 // the local stack (harness/src/stack)
 export { startStack, stackSpec, type Engine, type StackOptions, type StartedStack, type StoppedStack } from './stack/stack.js';
 export { StackError, type StackErrorCode } from './stack/stack-error.js';
+export { resolveBucket, withExtraContent, type ExtraContent } from './stack/extra-content.js';
 export type { Fault, FaultTarget } from './stack/fault-proxy.js';
 export type { FaultControl } from './stack/fault-control.js';

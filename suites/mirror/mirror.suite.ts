@@ -14,9 +14,12 @@
  * - a blob the audit could not decide (5xx, timeout) is an availability error.
  *
  * The blob list is the image catalog, read from the upstream directly (harness/src/run/image-catalog.ts), so a
- * redirector fault cannot hide a gap.
+ * redirector fault cannot hide a gap. It is built from the description's `images`, whatever they are (built-in
+ * fixtures or content seeded by hand). An image the upstream cannot give us leaves its blobs unaudited: with a
+ * mirror plan `mirror/coverage` fails for it (harness: the description lists what the world does not have; an
+ * upstream that did not answer is an availability error); without one it is logged.
  */
-import { CheckFailure, NotApplicable, imageCatalogFor, loadMirrorPlan, type Check, type MirrorPlan, type TargetDescription } from '../../harness/src/index.js';
+import { CheckFailure, Inconclusive, NotApplicable, imageCatalogFor, loadMirrorPlan, type Check, type MirrorPlan, type TargetDescription } from '../../harness/src/index.js';
 import { auditBucket, type AuditedBlob, type BucketAudit } from './bucket-audit.js';
 
 export const MIRROR_SUITE = 'mirror';
@@ -151,9 +154,27 @@ export function mirrorChecks(target: TargetDescription): Check[] {
         if (b.isDefault) perRegion['(default)'] = text;
         for (const r of b.regions) perRegion[r] = text;
       });
-      ctx.record?.([], { coverage: perRegion, bases: perBase });
+      // Images the target lists but the upstream could not give us: their blobs were audited nowhere.
+      const catalog = await imageCatalogFor(target).catch(() => null);
+      const unreadable = catalog?.unreadable ?? [];
+      ctx.record?.([], { coverage: perRegion, bases: perBase, ...(unreadable.length > 0 ? { unreadableImages: unreadable } : {}) });
       const audited = settled.filter((s) => s.status === 'fulfilled').length;
       if (audited === 0) throw new CheckFailure('availability', `no bucket could be audited: ${(settled[0] as PromiseRejectedResult).reason}`);
+      if (unreadable.length > 0) {
+        const what = `${unreadable.length} image(s) of the target could not be read from the upstream, so no bucket was audited for their blobs: ${unreadable
+          .slice(0, 5)
+          .map((u) => `${u.ref} (${u.message})`)
+          .join('; ')}${unreadable.length > 5 ? ` and ${unreadable.length - 5} more` : ''}`;
+        // Without a plan (remote targets) the audit is a coverage report, and an upstream that wants a token the
+        // catalog does not fetch is expected: say so and go on. With a plan the description claims to be complete.
+        if (planOf() === null) {
+          ctx.log(what);
+        } else if (unreadable.some((u) => u.status === undefined || u.status >= 500 || u.status === 429)) {
+          throw new Inconclusive('availability', what);
+        } else {
+          throw new CheckFailure('harness', `${what}; the description lists images its upstream does not have`);
+        }
+      }
     },
   });
   return checks;

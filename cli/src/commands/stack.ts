@@ -90,6 +90,17 @@ export function makeStackCommand(deps: StackCommandDeps): RegisterCommand {
       .option('--no-signature-upstream', 'do not run a second registry as SIGNATURE_UPSTREAM_ENDPOINT')
       .option('--fresh-seed', 'seed registries and buckets the real way (push API, S3 PutObject), ignoring seed snapshots')
       .option('--verbose', 'copy every line the child processes print to stderr')
+      .addHelpText(
+        'after',
+        [
+          '',
+          'Extra content (docs/local-stack.md, "Seeding extra content"): with the docker-registry upstream, `skopeo copy',
+          '--dest-tls-verify=false` an image into the description\'s `upstream`, PutObject its blobs into buckets at',
+          '`containers/images/<digest>` (endpoint `s3.endpoint`, credentials `stack.s3Credentials`), then list the image',
+          'in `images` and the blobs under each bucket\'s base in `mirrorPlan`, and run `registry-canary run',
+          '--target-config FILE`.',
+        ].join('\n'),
+      )
       .action(async (flags: UpFlags) => {
         const closed = { stdout: false, stderr: false };
         const progress = (m: string) => {

@@ -31,7 +31,24 @@ export function fixtureCacheKey(bigLayerMiB: number): string {
   return `v${FIXTURE_GENERATOR_VERSION}-big${bigLayerMiB}mib`;
 }
 
-/** A cached set if every blob and manifest it lists is on disk with the right size, else null. */
+/**
+ * The image refs the generator makes today, from the pinned record (fixtures/images/digests.json; refs do not depend
+ * on the big layer's size), or null when the record cannot be read.
+ */
+async function pinnedRefs(): Promise<string[] | null> {
+  try {
+    const record = JSON.parse(await readFile(path.join(findRepoRoot(), 'fixtures', 'images', 'digests.json'), 'utf8')) as { images: { ref: string }[] };
+    return record.images.map((i) => i.ref).sort();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A cached set if it lists the images the generator makes today (a set cached before an image was added to the
+ * generator is stale, even under the same generator version) and every blob and manifest it lists is on disk with
+ * the right size, else null.
+ */
 export async function loadFixtureSet(dir: string): Promise<FixtureSet | null> {
   let set: FixtureSet;
   try {
@@ -40,6 +57,8 @@ export async function loadFixtureSet(dir: string): Promise<FixtureSet | null> {
     return null;
   }
   if (set.generatorVersion !== FIXTURE_GENERATOR_VERSION) return null;
+  const refs = await pinnedRefs();
+  if (refs !== null && JSON.stringify(set.images.map((i) => i.ref).sort()) !== JSON.stringify(refs)) return null;
   for (const item of [...set.blobs, ...set.manifests]) {
     const [alg, hex] = item.digest.split(':') as [string, string];
     try {

@@ -134,6 +134,21 @@ describe('ensureFixtureImages (cache)', () => {
     expect(readdirSync(third.root)).toContain(FIXTURE_SET_FILE);
   });
 
+  it('rebuilds a complete set cached before the generator gained an image (same generator version)', async () => {
+    const cacheDir = path.join(tmp, 'stale');
+    const first = await ensureFixtureImages({ bigLayerMiB: 1, cacheDir });
+    const file = path.join(first.root, FIXTURE_SET_FILE);
+    const recorded = JSON.parse(await readFile(file, 'utf8')) as { images: { ref: string }[] };
+    const dropped = recorded.images.pop()!;
+    await writeFile(file, JSON.stringify(recorded));
+    const marker = path.join(first.root, 'marker');
+    await writeFile(marker, 'stale');
+    const again = await ensureFixtureImages({ bigLayerMiB: 1, cacheDir });
+    await expect(stat(marker)).rejects.toThrow(); // rebuilt from scratch
+    expect(again.images.map((i) => i.ref)).toContain(dropped.ref);
+    expect(digestRecordOf(again)).toEqual(digestRecordOf(first));
+  });
+
   it('concurrent callers agree on one directory', async () => {
     const cacheDir = path.join(tmp, 'race');
     const [a, b] = await Promise.all([ensureFixtureImages({ bigLayerMiB: 0, cacheDir }), ensureFixtureImages({ bigLayerMiB: 0, cacheDir })]);

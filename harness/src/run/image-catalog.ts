@@ -10,6 +10,7 @@
  */
 import { isImageIndexJson, isImageManifestJson } from '../oci/descriptor.js';
 import { createOciClient, type OciClient } from '../oci/oci-client.js';
+import { isOciError } from '../oci/oci-error.js';
 import type { KnownBlob } from '../oracle/routing-oracle.js';
 import { splitRef } from '../oracle/routing-oracle.js';
 import type { TargetDescription } from '../target/target-description.js';
@@ -31,6 +32,8 @@ export interface ImageCatalog {
   blobs: CatalogBlob[];
   /** images that could not be walked, with the reason (the catalog is then partial) */
   problems: string[];
+  /** the same images, structured: the ref and, when the upstream answered, the HTTP status of the failing request */
+  unreadable: { ref: string; status?: number; message: string }[];
 }
 
 export function knownBlobsOf(target: TargetDescription): CatalogBlob[] {
@@ -49,6 +52,7 @@ export async function readImageCatalog(target: TargetDescription, options: { sig
   const blobs = new Map<string, CatalogBlob>();
   const seen = new Set<string>();
   const problems: string[] = [];
+  const unreadable: ImageCatalog['unreadable'] = [];
   for (const b of knownBlobsOf(target)) blobs.set(b.digest, b);
 
   const walk = async (repository: string, reference: string, depth: number): Promise<void> => {
@@ -72,10 +76,12 @@ export async function readImageCatalog(target: TargetDescription, options: { sig
     try {
       await walk(repository, image.digest, 0);
     } catch (err) {
-      problems.push(`${image.ref}: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      problems.push(`${image.ref}: ${message}`);
+      unreadable.push({ ref: image.ref, ...(isOciError(err) && err.status !== undefined ? { status: err.status } : {}), message });
     }
   }
-  return { manifests, blobs: [...blobs.values()], problems };
+  return { manifests, blobs: [...blobs.values()], problems, unreadable };
 }
 
 const catalogs = new WeakMap<TargetDescription, Promise<ImageCatalog>>();

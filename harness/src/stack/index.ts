@@ -24,3 +24,4 @@ export { BUNDLED_MIRROR_PLAN_FILE, readMirrorPlanSpec, resolveMirrorPlan, type M
 export { Wait, systemClock, type Clock, type WaitStrategy } from './wait.js';
 export { descendantProcesses, isAlive } from './process-tree.js';
 export { blobKey, S3RVER_CREDENTIALS } from './s3-bucket-server.js';
+export { bucketsOf, resolveBucket, withExtraContent, type ExtraContent, type ExtraContentOptions, type ResolvedBucket } from './extra-content.js';
