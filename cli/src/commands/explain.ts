@@ -69,7 +69,7 @@ export function createExplainer(opts: { env: Record<string, string | undefined> 
 
   const answer = (ip: string, semantics: Semantics): IpAnswer => {
     const c = classifiers[semantics];
-    const facts = clientFactsFor(ip, (a) => c.classify(a), semantics === 'most-specific');
+    const facts = clientFactsFor(ip, (a) => c.classifyIp(a), semantics === 'most-specific');
     return { semantics, cloud: facts.cloud, region: facts.region, prefix: facts.prefix, blobBase: blobBaseFor(router, facts) };
   };
   return {

@@ -20,10 +20,12 @@
  * which are the bucket asking us to back off. Everything else (transport errors, timeouts, 5xx, 1xx/3xx and other
  * 2xx) is an error: not cached, counted by the breaker, routed upstream like a miss.
  */
-import { LRUCache } from 'lru-cache';
 import type { ProbeVerdict } from '../routing/decision.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import type { Clock } from './clock.js';
+import { CacheKeys, ExpiringSet, type CacheOptions } from './expiring-set.js';
+
+export type { CacheOptions } from './expiring-set.js';
 
 /** Sends one HEAD and resolves to its status code; rejects on a transport error or when `signal` aborts. */
 export type HeadFetcher = (url: string, signal: AbortSignal) => Promise<number>;
@@ -60,12 +62,6 @@ export interface HeadEvent {
   readonly error?: string;
 }
 
-export interface CacheOptions {
-  /** entry lifetime in ms; 0 disables the cache */
-  ttlMs: number;
-  /** bound on the number of entries; 0 disables the cache */
-  max: number;
-}
 
 export interface BlobProbeOptions {
   fetcher: HeadFetcher;
@@ -84,46 +80,10 @@ const CACHE_HIT: ProbeResult = Object.freeze({ verdict: 'hit', outcome: 'cache-h
 const CACHE_MISS: ProbeResult = Object.freeze({ verdict: 'miss', outcome: 'cache-miss', status: null, headMs: null, coalesced: false });
 const BREAKER_OPEN: ProbeResult = Object.freeze({ verdict: 'breaker-open', outcome: 'breaker-open', status: null, headMs: null, coalesced: false });
 
-/** An LRU whose entries expire on the injected clock (lru-cache's own TTL reads performance.now directly). */
-class ExpiringSet {
-  private readonly lru: LRUCache<string, number> | null;
-
-  constructor(
-    private readonly opts: CacheOptions,
-    private readonly clock: Clock,
-  ) {
-    this.lru = opts.ttlMs > 0 && opts.max > 0 ? new LRUCache<string, number>({ max: opts.max }) : null;
-  }
-
-  has(key: string, now: number): boolean {
-    if (this.lru === null) return false;
-    const expires = this.lru.get(key);
-    if (expires === undefined) return false;
-    if (expires > now) return true;
-    this.lru.delete(key);
-    return false;
-  }
-
-  add(key: string): void {
-    this.lru?.set(key, this.clock.now() + this.opts.ttlMs);
-  }
-
-  delete(key: string): void {
-    this.lru?.delete(key);
-  }
-
-  get size(): number {
-    return this.lru?.size ?? 0;
-  }
-
-  get max(): number {
-    return this.lru === null ? 0 : this.opts.max;
-  }
-}
-
 export class BlobProbe {
   private readonly positive: ExpiringSet;
   private readonly negative: ExpiringSet;
+  private readonly keys = new CacheKeys();
   private readonly inflight = new Map<string, Promise<ProbeResult>>();
   private readonly breakers = new Map<string, CircuitBreaker>();
   /** base → when its last HEAD started (for revalidation) */
@@ -143,7 +103,8 @@ export class BlobProbe {
     const breaker = this.breakers.get(base);
     if (breaker !== undefined && breaker.blocked()) return BREAKER_OPEN;
     const now = this.opts.clock.now();
-    if (this.positive.has(url, now)) {
+    const key = this.keys.key(base, url);
+    if (this.positive.has(key, url, now)) {
       if (breaker !== undefined && breaker.suspect()) return undefined;
       const every = this.opts.revalidateMs ?? 0;
       if (every > 0 && now - (this.lastHead.get(base) ?? 0) >= every && !this.inflight.has(url) && breaker !== undefined && breaker.allow()) {
@@ -151,7 +112,7 @@ export class BlobProbe {
       }
       return CACHE_HIT;
     }
-    if (this.negative.has(url, now)) return CACHE_MISS;
+    if (this.negative.has(key, url, now)) return CACHE_MISS;
     return undefined;
   }
 
@@ -231,14 +192,15 @@ export class BlobProbe {
       cancelTimer();
     }
     const ms = clock.now() - started;
+    const key = this.keys.key(base, url);
     if (outcome === 'hit') {
-      this.positive.add(url);
-      this.negative.delete(url);
+      this.positive.add(key, url);
+      this.negative.delete(key, url);
       breaker.success();
     } else if (outcome === 'miss') {
       // (a revalidation can find a cached object gone: the "yes" must go too)
-      this.positive.delete(url);
-      this.negative.add(url);
+      this.positive.delete(key, url);
+      this.negative.add(key, url);
       breaker.success();
     } else {
       breaker.failure();

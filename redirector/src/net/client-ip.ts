@@ -19,7 +19,7 @@
  * `xff-hops:0` suits one reverse proxy that appends the peer address (nginx's $proxy_add_x_forwarded_for).
  * `socket` ignores the header entirely, for a server that faces clients directly.
  */
-import { formatIp, parseIp, unmapV4 } from './ip.js';
+import { formatIp, parseIp, unmapV4, type Ip } from './ip.js';
 
 export type ClientIpRule = { kind: 'gclb' } | { kind: 'socket' } | { kind: 'xff-hops'; hops: number };
 
@@ -65,6 +65,8 @@ export function formatClientIpRule(rule: ClientIpRule): string {
 export interface ClientIpResult {
   /** the client's address as canonical text (formatIp), or null when it could not be determined */
   ip: string | null;
+  /** the same address parsed (unmapped when asked), so the caller classifies it without parsing the text again */
+  address: Ip | null;
   /** where the address was (or should have been) taken from */
   source: 'xff' | 'socket';
   /** why `ip` is null, for the decision log */
@@ -82,10 +84,19 @@ function ordinal(n: number): string {
   return `${n}${['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`;
 }
 
-function finish(text: string, source: 'xff' | 'socket', unmap: boolean, what: string): ClientIpResult {
-  const ip = parseIp(text);
-  if (ip === null) return { ip: null, source, problem: `${what} ${quote(text)} is not an IP address` };
-  return { ip: formatIp(unmap ? unmapV4(ip) : ip), source };
+/**
+ * Parses the chosen entry. `wanted` (its position from the right, 0 for the socket address) only names it in the
+ * problem text, which is built when there is a problem: this runs on every blob request.
+ */
+function finish(text: string, source: 'xff' | 'socket', unmap: boolean, wanted: number): ClientIpResult {
+  const parsed = parseIp(text);
+  if (parsed === null) {
+    const what = wanted === 0 ? 'socket address' : `X-Forwarded-For entry (${ordinal(wanted)} from the right)`;
+    return { ip: null, address: null, source, problem: `${what} ${quote(text)} is not an IP address` };
+  }
+  const address = unmap ? unmapV4(parsed) : parsed;
+  // parseIp accepts only canonical dotted quads, so an IPv4 address's text is already its canonical form
+  return { ip: address === parsed && address.family === 4 ? text : formatIp(address), address, source };
 }
 
 /**
@@ -100,9 +111,9 @@ export function clientIp(
 ): ClientIpResult {
   if (rule.kind === 'socket' || xff === undefined || xff === '') {
     if (remoteAddress === undefined || remoteAddress === '') {
-      return { ip: null, source: 'socket', problem: 'the connection has no remote address' };
+      return { ip: null, address: null, source: 'socket', problem: 'the connection has no remote address' };
     }
-    return finish(remoteAddress, 'socket', opts.unmapV4, 'socket address');
+    return finish(remoteAddress, 'socket', opts.unmapV4, 0);
   }
   const wanted = (rule.kind === 'gclb' ? 1 : rule.hops) + 1;
   // Go's strings.FieldsFunc(raw, c == ',' || c == ' '): tokens are separated by either, empty tokens are dropped,
@@ -115,12 +126,13 @@ export function clientIp(
     const tokenEnd = i;
     while (i > 0 && !isSeparator(xff.charCodeAt(i - 1))) i--;
     if (++count === wanted) {
-      return finish(xff.slice(i, tokenEnd), 'xff', opts.unmapV4, `X-Forwarded-For entry (${ordinal(wanted)} from the right)`);
+      return finish(xff.slice(i, tokenEnd), 'xff', opts.unmapV4, wanted);
     }
   }
   const have = count === 1 ? '1 entry' : `${count} entries`;
   return {
     ip: null,
+    address: null,
     source: 'xff',
     problem: `X-Forwarded-For ${quote(xff)} has ${have}; rule ${formatClientIpRule(rule)} needs at least ${wanted}`,
   };

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classifyPath, isValidDigest, isValidName, isValidTag, normalizeQuery, percentDecode, splitTarget } from './paths.js';
+import { classifyPath, classifyPathByRules, isValidDigest, isValidName, isValidTag, normalizeQuery, percentDecode, splitTarget } from './paths.js';
 
 const HEX = 'a'.repeat(64);
 
@@ -238,6 +239,30 @@ describe('classifyPath: manifest, tag-list and referrers names and references (r
     ]) {
       expect(classifyPath(path).kind).toMatch(/^(?:v2|bad-reference)$/);
     }
+  });
+});
+
+describe('classifyPath: the sha256 blob shortcut agrees with the rules', () => {
+  const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
+  const component = fc.stringMatching(/^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/);
+  const name = fc.oneof(fc.array(component, { minLength: 1, maxLength: 4 }).map((c) => c.join('/')), fc.string({ maxLength: 12 }), fc.constantFrom('', '.', '..', 'a/./b', 'a/../b', 'A', 'blobs', 'a/blobs', '%2e%2e', 'a%2fb', 'a//b'));
+  const digest = fc.oneof(hex.map((h) => `sha256:${h}`), hex.map((h) => `sha256:${h.toUpperCase()}`), hex.map((h) => `sha256:${h}0`), hex.map((h) => `sha512:${h}${h}`), fc.string({ maxLength: 20 }));
+  const tail = fc.constantFrom('', '/', '/x', '%20', '?');
+
+  it('answers exactly what the rules answer, for blob-shaped and nearby paths', () => {
+    fc.assert(
+      fc.property(name, digest, tail, fc.constantFrom('/v2/', '/v2', '/V2/', '/v2//'), (n, d, t, v2) => {
+        const path = `${v2}${n}/blobs/${d}${t}`;
+        expect(classifyPath(path)).toEqual(classifyPathByRules(path));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('takes the shortcut for the common request', () => {
+    const d = `sha256:${'ab'.repeat(32)}`;
+    expect(classifyPath(`/v2/e2e-test-images/busybox/blobs/${d}`)).toEqual({ kind: 'blob', name: 'e2e-test-images/busybox', digest: d, rest: `/e2e-test-images/busybox/blobs/${d}` });
+    expect(classifyPath(`/v2/a/blobs/blobs/${d}`)).toEqual({ kind: 'blob', name: 'a/blobs', digest: d, rest: `/a/blobs/blobs/${d}` });
   });
 });
 

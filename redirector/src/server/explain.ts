@@ -60,8 +60,9 @@ export function clientFactsFor(ipText: string | null, classify: Classify, unmap:
   if (ipText === null) return UNKNOWN_CLIENT;
   const parsed = parseIp(ipText);
   if (parsed === null) throw new ExplainError(`ip: ${JSON.stringify(ipText)} is not an IP address`);
-  const ip = formatIp(unmap ? unmapV4(parsed) : parsed);
-  const c = classify(ip);
+  const address = unmap ? unmapV4(parsed) : parsed;
+  const ip = formatIp(address);
+  const c = classify(address);
   return c === null ? { ip, cloud: null, region: null, prefix: null } : { ip, cloud: c.cloud, region: c.region, prefix: c.prefix };
 }
 

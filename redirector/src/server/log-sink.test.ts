@@ -27,7 +27,7 @@ const ownExitHook = () => process.listeners('exit').at(-1) as () => void;
 describe('LogSink', () => {
   it('batches lines and writes them whole, in order, when the buffer would overflow or on flush', () => {
     const r = recorder();
-    const sink = createLogSink({ maxPending: 64, flushIntervalMs: 0, writeSync: r.writeSync });
+    const sink = createLogSink({ maxPending: 72, flushIntervalMs: 0, writeSync: r.writeSync });
     sink.write('a'.repeat(10) + '\n');
     sink.write('b'.repeat(10) + '\n');
     expect(r.out).toHaveLength(0);

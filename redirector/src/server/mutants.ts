@@ -63,7 +63,7 @@ export function createMutation(name: MutantName, buckets: BucketMap): Mutation {
         },
       };
     case 'no-ipv6':
-      return { name, classify: (inner) => (ip) => (ip.includes(':') ? null : inner(ip)) };
+      return { name, classify: (inner) => (ip) => (ip.family === 6 ? null : inner(ip)) };
     case 'redirect-302':
       return { name, reply: (reply) => (reply.status === 307 ? { ...reply, status: 302 } : reply) };
   }

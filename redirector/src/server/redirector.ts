@@ -162,7 +162,7 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
   const m = metrics;
 
   // ---- handlers ----
-  const classifyCurrent: Classify = (ip) => current.classify(ip);
+  const classifyCurrent: Classify = (ip) => current.classifyIp(ip);
   const classify: Classify = mutated?.classify ? mutated.classify(classifyCurrent) : classifyCurrent;
   const prober: BlobProber = mutated?.probe ? mutated.probe(probe) : probe;
   const log = decisionLogger(config.logLevel, destination);

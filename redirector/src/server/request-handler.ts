@@ -6,7 +6,7 @@
  * for probe plans, the blob probe (the only I/O) → reply. The probe's synchronous `peek` keeps a cached decision
  * free of promises. Every request ends in exactly one `onDecision` call, which logs and counts it.
  */
-import { clientIp, type ClientIpRule } from '../net/index.js';
+import { clientIp, type ClientIpRule, type Ip } from '../net/index.js';
 import type { Classification } from '../ranges/index.js';
 import type { ProbeResult } from '../blobs/index.js';
 import { resolveProbe, UNKNOWN_CLIENT, type ClientFacts, type Plan, type ProbePlan, type Reason, type Router } from '../routing/index.js';
@@ -31,7 +31,8 @@ export interface BlobProber {
   check(base: string, url: string): Promise<ProbeResult>;
 }
 
-export type Classify = (ip: string) => Classification | null;
+/** Classifies a parsed (and, under most-specific semantics, already unmapped) address. */
+export type Classify = (ip: Ip) => Classification | null;
 
 /** Everything about one answered request that the log line and the metrics need. */
 export interface Decision {
@@ -88,10 +89,10 @@ export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
     }
     const ip = clientIp(clientIpRule, req.xff, req.remoteAddress, ipOpts);
     let client: ClientFacts;
-    if (ip.ip === null) {
+    if (ip.ip === null || ip.address === null) {
       client = ip.problem === undefined ? UNKNOWN_CLIENT : { ...UNKNOWN_CLIENT, problem: ip.problem };
     } else {
-      const c = deps.classify()(ip.ip);
+      const c = deps.classify()(ip.address);
       client = c === null ? { ip: ip.ip, cloud: null, region: null, prefix: null } : { ip: ip.ip, cloud: c.cloud, region: c.region, prefix: c.prefix };
     }
     const plan = router.planBlob(route, client);

@@ -1,0 +1,132 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ProbeResult } from '../blobs/index.js';
+import type { ClientFacts, Reason } from '../routing/index.js';
+import { RULE_OF, decisionLogger, str } from './decision-log.js';
+import type { Decision } from './request-handler.js';
+
+/** The twin: the same line as a plain object through JSON.stringify (what the hand-built line must parse to). */
+function expected(d: Decision): Record<string, unknown> {
+  const o: Record<string, unknown> = { level: 30, msg: 'decision', reason: d.reason, rule: RULE_OF[d.reason], method: d.method, path: d.target, status: d.status, target: d.location };
+  if (d.client !== null) {
+    Object.assign(o, { ip: d.client.ip, ipSource: d.ipSource });
+    if (d.client.problem !== undefined) o.ipProblem = d.client.problem;
+    Object.assign(o, { cloud: d.client.cloud, region: d.client.region, prefix: d.client.prefix });
+  }
+  if (d.probeUrl !== null && d.probeUrl !== d.location) o.probeUrl = d.probeUrl;
+  if (d.probe !== null) {
+    o.cache = d.probe.outcome;
+    if (d.probe.status !== null) o.headStatus = d.probe.status;
+    if (d.probe.headMs !== null) o.headMs = Math.round(d.probe.headMs * 100) / 100;
+    if (d.probe.coalesced) o.coalesced = true;
+  }
+  return JSON.parse(JSON.stringify(o)) as Record<string, unknown>;
+}
+
+function logged(d: Decision): string[] {
+  const lines: string[] = [];
+  decisionLogger('info', { write: (s: string) => void lines.push(s) })(d);
+  return lines;
+}
+
+const DIGEST = 'sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe50ed43e';
+const HIT: Decision = {
+  method: 'GET',
+  target: `/v2/pause/blobs/${DIGEST}`,
+  reason: 'blob-bucket-hit',
+  status: 307,
+  location: `https://prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com/containers/images/${DIGEST}`,
+  client: { ip: '35.180.1.1', cloud: 'AWS', region: 'eu-west-3', prefix: '35.180.0.0/16' },
+  ipSource: 'xff',
+  probeUrl: `https://prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com/containers/images/${DIGEST}`,
+  probe: { verdict: 'hit', outcome: 'cache-hit', status: null, headMs: null, coalesced: false },
+};
+
+describe('decisionLogger', () => {
+  it('writes one JSON line per decision with every field the issue names', () => {
+    const lines = logged(HIT);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.endsWith('}\n')).toBe(true);
+    expect(lines[0]!.indexOf('\n')).toBe(lines[0]!.length - 1);
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(typeof line.time).toBe('number');
+    delete line.time;
+    expect(line).toEqual(expected(HIT));
+    expect(line).toMatchObject({ rule: 6, ip: '35.180.1.1', cloud: 'AWS', region: 'eu-west-3', prefix: '35.180.0.0/16', cache: 'cache-hit' });
+    expect(line).not.toHaveProperty('probeUrl'); // the target already says it
+  });
+
+  it('writes nothing above info', () => {
+    for (const level of ['warn', 'error', 'fatal', 'silent'] as const) {
+      const lines: string[] = [];
+      decisionLogger(level, { write: (s: string) => void lines.push(s) })(HIT);
+      expect(lines).toEqual([]);
+    }
+  });
+
+  it('escapes whatever a client can put in a path, a header or a query, and parses back to the twin', () => {
+    const anyText = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0000', '\u007f', 'é', '\ud800', '\udc00', '/', 'a') }));
+    const client = fc.option(
+      fc.record(
+        {
+          ip: fc.option(anyText, { nil: null }),
+          cloud: fc.constantFrom(null, 'AWS', 'GCP', 'Azure'),
+          region: fc.option(anyText, { nil: null }),
+          prefix: fc.option(anyText, { nil: null }),
+          problem: anyText,
+        },
+        { requiredKeys: ['ip', 'cloud', 'region', 'prefix'] },
+      ),
+      { nil: null },
+    );
+    const probe = fc.option(
+      fc.record({
+        verdict: fc.constantFrom('hit', 'miss', 'error', 'breaker-open'),
+        outcome: fc.constantFrom('cache-hit', 'cache-miss', 'hit', 'miss', 'error', 'timeout', 'breaker-open'),
+        status: fc.option(fc.integer({ min: 100, max: 599 }), { nil: null }),
+        headMs: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: null }),
+        coalesced: fc.boolean(),
+      }),
+      { nil: null },
+    );
+    fc.assert(
+      fc.property(
+        anyText,
+        anyText,
+        fc.constantFrom(...(Object.keys(RULE_OF) as Reason[])),
+        fc.option(anyText, { nil: null }),
+        client,
+        fc.constantFrom('xff', 'socket', null),
+        fc.option(anyText, { nil: null }),
+        probe,
+        (method, target, reason, location, c, ipSource, probeUrl, p) => {
+          const d: Decision = { method, target, reason, status: 307, location, client: c as ClientFacts | null, ipSource: ipSource as Decision['ipSource'], probeUrl, probe: p as ProbeResult | null };
+          const lines = logged(d);
+          expect(lines).toHaveLength(1);
+          // one line: a raw newline inside would split the record for every log reader
+          expect(lines[0]!.indexOf('\n')).toBe(lines[0]!.length - 1);
+          const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+          delete line.time;
+          expect(line).toEqual(expected(d));
+          // and the bytes are valid UTF-8 once written (no lone surrogate left raw)
+          expect(Buffer.from(lines[0]!, 'utf8').toString('utf8')).toBe(lines[0]);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('str', () => {
+  it('passes plain ASCII through and escapes the rest exactly as JSON.stringify', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme-ascii' })), (s) => {
+        expect(str(s)).toBe(JSON.stringify(s));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(str('/v2/a/blobs/sha256:00')).toBe('"/v2/a/blobs/sha256:00"');
+    expect(str('a"b\\c')).toBe('"a\\"b\\\\c"');
+    expect(str('\ud800')).toBe('"\\ud800"');
+  });
+});
