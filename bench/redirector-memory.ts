@@ -16,13 +16,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { listen } from '../redirector/src/server/node-adapter.js';
+import { redirectorNodeFlags } from '../harness/src/stack/redirector-node-flags.js';
 import { build, spawnRedirector } from './redirector-process.js';
 
 const ENTRIES = Number(process.env.ENTRIES ?? 100_000);
 const CONCURRENCY = 50;
 const SETTLE_S = Number(process.env.SETTLE_S ?? 30);
-/** extra node flags for the redirector, e.g. NODE_ARGS="--max-semi-space-size=4" (none by default) */
-const NODE_ARGS = (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+/** node flags for the redirector: by default those it ships with (redirector/Containerfile); NODE_ARGS= for none */
+const NODE_ARGS = process.env.NODE_ARGS === undefined ? redirectorNodeFlags() : process.env.NODE_ARGS.split(' ').filter((a) => a !== '');
 
 function memory(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -32,6 +32,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listen } from '../redirector/src/server/node-adapter.js';
+import { redirectorNodeFlags } from '../harness/src/stack/redirector-node-flags.js';
 import { build, spawnRedirector } from './redirector-process.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -40,8 +41,8 @@ const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const WARMUP_S = Number(process.env.WARMUP_S ?? 2);
 const DIGEST = 'sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe50ed43e';
 const XFF = '35.180.1.1, 130.211.0.1';
-/** extra node flags for the redirector, e.g. the Containerfile's NODE_ARGS="--max-old-space-size=160 --max-semi-space-size=8" */
-const NODE_ARGS = (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+/** node flags for the redirector: by default those it ships with (redirector/Containerfile); NODE_ARGS= for none */
+const NODE_ARGS = process.env.NODE_ARGS === undefined ? redirectorNodeFlags() : process.env.NODE_ARGS.split(' ').filter((a) => a !== '');
 /** extra redirector environment as JSON, e.g. REDIRECTOR_ENV='{"LOG_LEVEL":"warn"}' to price the decision log */
 const REDIRECTOR_ENV = JSON.parse(process.env.REDIRECTOR_ENV ?? '{}') as Record<string, string>;
 

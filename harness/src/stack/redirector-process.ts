@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { distEntry } from './dist-entry.js';
+import { redirectorNodeFlags } from './redirector-node-flags.js';
 import { ManagedProcess } from './managed-process.js';
 import { StackError } from './stack-error.js';
 import { Wait, systemClock, type Clock } from './wait.js';
@@ -50,7 +51,7 @@ export async function startRedirectorProcess(opts: RedirectorProcessOptions): Pr
     command: process.execPath,
     // The same heap limits the redirector's Containerfile runs with (docs/performance.md: memory), so the local stack
     // measures the process production would run.
-    args: ['--max-old-space-size=160', '--max-semi-space-size=8', entry],
+    args: [...redirectorNodeFlags(), entry],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', ...opts.env },
     echo: opts.echo,
     keepLines: 500,

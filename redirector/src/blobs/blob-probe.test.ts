@@ -66,7 +66,8 @@ describe('BlobProbe caches', () => {
     expect(heads).toEqual([{ base: BASE, url: url(1), outcome: 'hit', status: 200, ms: 0 }]);
     expect(probe.peek(BASE, url(1))).toMatchObject({ verdict: 'hit', outcome: 'cache-hit' });
     expect(await probe.check(BASE, url(1))).toMatchObject({ outcome: 'cache-hit' });
-    clock.advance(59_999);
+    // an answer lives for the TTL (inclusive), and is gone a millisecond later
+    clock.advance(60_000);
     expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
     clock.advance(1);
     expect(probe.peek(BASE, url(1))).toBeUndefined();
@@ -82,7 +83,7 @@ describe('BlobProbe caches', () => {
     const { probe } = probeWith(() => (n++, Promise.resolve(status)), clock);
     expect(await probe.check(BASE, url(2))).toMatchObject({ verdict: 'miss', outcome: 'miss', status: 404 });
     expect(probe.peek(BASE, url(2))).toMatchObject({ verdict: 'miss', outcome: 'cache-miss' });
-    clock.advance(10_000);
+    clock.advance(10_001);
     status = 200;
     expect(await probe.check(BASE, url(2))).toMatchObject({ verdict: 'hit', outcome: 'hit' });
     expect(n).toBe(2);

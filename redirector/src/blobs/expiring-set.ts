@@ -5,11 +5,12 @@
  * Keys are numbers, not the URL strings. A cached decision looks its URL up once per request, and that URL is a fresh
  * string every time (built from the request's digest): a string-keyed Map hashes all ~130 characters of it on each
  * lookup, which measured ~250 ns, the largest single cost of a cached decision (docs/performance.md). A CacheKeys
- * number is the base's ordinal and a 32-bit hash of the URL's last 24 characters (for a blob URL, the end of its
+ * number is a 52-bit hash of the base's ordinal and the URL's last 24 characters (for a blob URL, the end of its
  * digest): ~25 ns. Each entry keeps its URL, and a lookup only counts when the URLs are equal, so two URLs that share a
- * number never answer for each other; the later one simply replaces the earlier (as an eviction would). Chance
- * collisions among 100,000 entries of one bucket are about one in a million lookups' worth of extra HEADs, and a
- * client choosing digests to collide gains nothing it could not get from asking for digests that do not exist.
+ * number never answer for each other; the later one simply replaces the earlier (as an eviction would, costing one
+ * more HEAD). Chance collisions are rare (52 bits: about one in 10^6 fills of 100,000 entries), and a client choosing
+ * digests to collide gains nothing it could not get from asking for digests that do not exist.
+ * Expiry: lru-cache's own TTL, on the injected clock (its `perf` option).
  */
 import { LRUCache } from 'lru-cache';
 import type { Clock } from './clock.js';
@@ -30,8 +31,8 @@ export class CacheKeys {
   private readonly baseIds = new Map<string, number>();
 
   constructor(
-    /** the 32-bit hash of a URL (tests pass a colliding one) */
-    private readonly hash: (url: string) => number = tailHash,
+    /** the 52-bit hash of (base ordinal, url); tests pass a colliding one */
+    private readonly hash: (id: number, url: string) => number = tailHash,
   ) {}
 
   key(base: string, url: string): number {
@@ -41,50 +42,60 @@ export class CacheKeys {
       id = this.baseIds.size;
       this.baseIds.set(base, id);
     }
-    // exact in a double while there are fewer than 2^21 bases
-    return id * TWO_32 + (this.hash(url) >>> 0);
+    return this.hash(id, url);
   }
 }
 
-/** FNV-1a over the length and the last TAIL UTF-16 code units. */
-export function tailHash(url: string): number {
-  let h = Math.imul(0x811c9dc5 ^ url.length, 0x01000193);
-  for (let i = Math.max(0, url.length - TAIL); i < url.length; i++) h = Math.imul(h ^ url.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+/**
+ * Two FNV-1a streams (different offsets) over the base's ordinal, the URL's length and its last TAIL UTF-16 code
+ * units, joined into a 52-bit number (exact in a double): chance collisions among 100,000 URLs are about one in a
+ * million runs of filling the cache, not a couple per fill as with 32 bits.
+ */
+export function tailHash(id: number, url: string): number {
+  let a = Math.imul(0x811c9dc5 ^ id, 0x01000193);
+  let b = Math.imul(0x050c5d1f ^ id, 0x01000193);
+  a = Math.imul(a ^ url.length, 0x01000193);
+  b = Math.imul(b ^ url.length, 0x01000193);
+  for (let i = Math.max(0, url.length - TAIL); i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  return (b & 0xfffff) * TWO_32 + (a >>> 0);
 }
 
-interface Entry {
-  readonly url: string;
-  readonly expires: number;
-}
+/**
+ * lru-cache's TTL clock is the injected one, moved by a constant: lru-cache reads a start time of 0 as "no TTL", and
+ * a ManualClock starts at 0. Only differences of the clock matter, so the constant changes nothing else.
+ */
+const CLOCK_OFFSET = 1;
 
 export class ExpiringSet {
-  private readonly lru: LRUCache<number, Entry> | null;
+  /** key → the URL it stands for; lru-cache keeps each entry's start time and TTL in typed arrays (no object per entry) */
+  private readonly lru: LRUCache<number, string> | null;
 
   constructor(
     private readonly opts: CacheOptions,
-    private readonly clock: Clock,
+    clock: Clock,
   ) {
-    this.lru = opts.ttlMs > 0 && opts.max > 0 ? new LRUCache<number, Entry>({ max: opts.max }) : null;
+    this.lru =
+      opts.ttlMs > 0 && opts.max > 0
+        ? new LRUCache<number, string>({ max: opts.max, ttl: opts.ttlMs, ttlResolution: 0, perf: { now: () => clock.now() + CLOCK_OFFSET } })
+        : null;
   }
 
-  /** True when `url` (under `key`, from CacheKeys) was added less than the TTL before `now`; an expired entry goes. */
-  has(key: number, url: string, now: number): boolean {
-    if (this.lru === null) return false;
-    const e = this.lru.get(key);
-    if (e === undefined || e.url !== url) return false;
-    if (e.expires > now) return true;
-    this.lru.delete(key);
-    return false;
+  /** True when `url` (under `key`, from CacheKeys) was added at most the TTL ago; an expired entry goes. */
+  has(key: number, url: string): boolean {
+    return this.lru !== null && this.lru.get(key) === url;
   }
 
   add(key: number, url: string): void {
-    this.lru?.set(key, { url, expires: this.clock.now() + this.opts.ttlMs });
+    this.lru?.set(key, url);
   }
 
   delete(key: number, url: string): void {
-    // peek: neither refreshes recency nor touches another URL's entry under the same key
-    if (this.lru?.peek(key)?.url === url) this.lru.delete(key);
+    // peek: neither refreshes recency nor touches another URL's entry under the same key (expired ones included)
+    if (this.lru?.peek(key, { allowStale: true }) === url) this.lru.delete(key);
   }
 
   get size(): number {
