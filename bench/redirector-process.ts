@@ -1,7 +1,10 @@
 /**
  * Shared by the redirector benchmarks: build once, spawn the built redirector (`node dist/redirector/src/main.js`)
- * with its stdout (the per-decision log, kept ON: it is part of the cost) going to a file, and wait for the
- * "listening" line, which carries the real ports. Every process is stopped and every temp dir removed by the
+ * with its stdout (the per-decision log, kept ON: it is part of the cost) going through a pipe to a collector
+ * process (`cat`, appending to a file), as on Cloud Run, where a logging agent reads the container's stdout: the
+ * redirector pays for its write(2) into the pipe, the collector for storing the lines. `LOG_SINK=file` gives the
+ * redirector the file itself instead (it then also pays for the file system's page-cache work). The benchmark
+ * waits for the "listening" line, which carries the real ports. Every process is stopped and every temp dir removed by the
  * callers' `finally`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -11,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const MAIN = join(ROOT, 'dist', 'redirector', 'src', 'main.js');
+/** where the redirector's stdout goes: `pipe` (default; to a collector process) or `file` */
+export const LOG_SINK = process.env.LOG_SINK === 'file' ? 'file' : 'pipe';
 
 /** `npx tsc -p tsconfig.json`, unless SKIP_BUILD=1 and dist/ exists. */
 export function build(): void {
@@ -31,9 +36,16 @@ export interface RunningRedirector {
 /** Spawns the built redirector; resolves once its listening line is in `logFile`. */
 export async function spawnRedirector(env: Record<string, string>, logFile: string, nodeArgs: string[] = []): Promise<RunningRedirector> {
   const fd = openSync(logFile, 'w');
+  const collector = LOG_SINK === 'pipe' ? spawn('cat', [], { stdio: ['pipe', fd, 'inherit'] }) : null;
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, MAIN], { env: { PATH: process.env.PATH ?? '', PORT: '0', ADMIN_PORT: '0', ...env }, stdio: ['ignore', fd, 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', ADMIN_PORT: '0', ...env },
+    stdio: ['ignore', collector === null ? fd : collector.stdin!, 'pipe'],
+  });
   closeSync(fd);
+  // the redirector holds the pipe's write end now; the collector ends when it closes
+  collector?.stdin!.destroy();
+  const collected = collector === null ? Promise.resolve() : new Promise<void>((r) => (collector.exitCode !== null ? r() : collector.once('exit', () => r())));
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -57,11 +69,14 @@ export async function spawnRedirector(env: Record<string, string>, logFile: stri
     url: line.url as string,
     adminUrl: line.adminUrl as string,
     readyMs,
-    stop: () =>
-      new Promise((resolve) => {
+    stop: async () => {
+      const code = await new Promise<number | null>((resolve) => {
         if (child.exitCode !== null) return resolve(child.exitCode);
-        child.once('exit', (code) => resolve(code));
+        child.once('exit', (c) => resolve(c));
         child.kill('SIGTERM');
-      }),
+      });
+      await collected;
+      return code;
+    },
   };
 }

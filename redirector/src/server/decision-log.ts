@@ -3,13 +3,14 @@
  * came from, cloud, region, matched prefix, target, cache outcome and HEAD time.
  *
  * Cost: this runs once per request, so it must stay cheap (docs/performance.md: the log was the largest cost above
- * bare node:http). The line is built directly (below), and the default destination batches lines into 64 KiB
- * writes, flushing at least every 250 ms so a quiet server's lines still appear promptly, and at exit (log-sink.ts).
+ * bare node:http). The line is built directly (below), all ASCII (anything else is escaped as JSON `\u` escapes), and
+ * the default destination copies it into a batch that goes out in writes of up to 192 KiB, at least every 250 ms so
+ * a quiet server's lines still appear promptly, and at exit (log-sink.ts).
  * Nothing is sampled: LOG_LEVEL=warn (or higher) is the only way to turn the lines off, and that is the operator's
  * explicit choice.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { createLogSink } from './log-sink.js';
+import { createLogSink, type LogSink } from './log-sink.js';
 import type { Reason } from '../routing/index.js';
 import type { LogLevel } from '../config.js';
 import type { Decision } from './request-handler.js';
@@ -53,15 +54,17 @@ export function createLogger(level: LogLevel, destination: DestinationStream): L
  */
 export function decisionLogger(level: LogLevel, destination: DestinationStream): (d: Decision) => void {
   if (!INFO_ENABLED.has(level)) return () => {};
+  const owners = new OwnerFragments();
+  const ascii = destination as DestinationStream & Partial<Pick<LogSink, 'writeAscii'>>;
+  const emit = typeof ascii.writeAscii === 'function' ? (l: string) => ascii.writeAscii!(l) : (l: string) => void destination.write(l);
   return (d) => {
     // reason, rule, status, cache outcome and cloud are from closed sets of plain words; the rest may hold anything
-    let line = `{"level":30,"time":${Date.now()},"msg":"decision","reason":"${d.reason}","rule":${RULE_OF[d.reason]},"method":${str(d.method)},"path":${str(d.target)},"status":${d.status},"target":${d.location === null ? 'null' : str(d.location)}`;
+    let line = `{"level":30,"time":${Date.now()},"msg":"decision","reason":"${d.reason}","rule":${RULE_OF[d.reason]},"method":${d.method === 'GET' || d.method === 'HEAD' ? `"${d.method}"` : str(d.method)},"path":${str(d.target)},"status":${d.status},"target":${d.location === null ? 'null' : str(d.location)}`;
     const c = d.client;
     if (c !== null) {
       line += `,"ip":${nullable(c.ip)},"ipSource":${d.ipSource === null ? 'null' : `"${d.ipSource}"`}`;
       if (c.problem !== undefined) line += `,"ipProblem":${str(c.problem)}`;
-      line += c.cloud === null ? ',"cloud":null' : `,"cloud":"${c.cloud}"`;
-      line += `,"region":${nullable(c.region)},"prefix":${nullable(c.prefix)}`;
+      line += owners.get(c);
     }
     // on a hit the probed URL is the target: log it once
     if (d.probeUrl !== null && d.probeUrl !== d.location) line += `,"probeUrl":${str(d.probeUrl)}`;
@@ -72,8 +75,32 @@ export function decisionLogger(level: LogLevel, destination: DestinationStream):
       if (p.headMs !== null) line += `,"headMs":${Math.round(p.headMs * 100) / 100}`;
       if (p.coalesced) line += ',"coalesced":true';
     }
-    destination.write(line + '}\n');
+    emit(line + '}\n');
   };
+}
+
+/**
+ * The `"cloud","region","prefix"` part of a line, built once per matched prefix rather than escaped again on every
+ * request from the same network. Keyed by the prefix text and checked against the owner (a range refresh may give
+ * a prefix to another region); bounded, so a table swap cannot make it grow without end.
+ */
+class OwnerFragments {
+  private readonly byPrefix = new Map<string, { cloud: string | null; region: string | null; text: string }>();
+  private static readonly MAX = 65_536;
+
+  get(c: { cloud: string | null; region: string | null; prefix: string | null }): string {
+    if (c.prefix === null) return OwnerFragments.render(c);
+    const hit = this.byPrefix.get(c.prefix);
+    if (hit !== undefined && hit.cloud === c.cloud && hit.region === c.region) return hit.text;
+    if (this.byPrefix.size >= OwnerFragments.MAX) this.byPrefix.clear();
+    const text = OwnerFragments.render(c);
+    this.byPrefix.set(c.prefix, { cloud: c.cloud, region: c.region, text });
+    return text;
+  }
+
+  private static render(c: { cloud: string | null; region: string | null; prefix: string | null }): string {
+    return `,"cloud":${c.cloud === null ? 'null' : `"${c.cloud}"`},"region":${nullable(c.region)},"prefix":${nullable(c.prefix)}`;
+  }
 }
 
 const INFO_ENABLED: ReadonlySet<LogLevel> = new Set(['trace', 'debug', 'info']);
@@ -82,13 +109,20 @@ const INFO_ENABLED: ReadonlySet<LogLevel> = new Set(['trace', 'debug', 'info']);
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /**
- * A JSON string literal. The common case (a path, a URL, an address: plain ASCII) is one native regex test, about a
- * third of a charCode loop's cost on the ~250 characters each line checks; anything else goes through JSON.stringify
- * (escapes, non-ASCII kept as UTF-8, lone surrogates as \u escapes).
+ * A JSON string literal, in ASCII. The common case (a path, a URL, an address: plain ASCII) is one native regex test,
+ * about a third of a charCode loop's cost on the ~250 characters each line checks; anything else goes through
+ * JSON.stringify (quotes, backslashes, control characters; lone surrogates as \u escapes), and then every character
+ * beyond ASCII becomes a \u escape too (a pair of them for one outside the BMP), which JSON reads back as the same text.
  */
 export function str(s: string): string {
-  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+  if (PLAIN.test(s)) return `"${s}"`;
+  const json = JSON.stringify(s);
+  return ASCII.test(json) ? json : json.replace(NON_ASCII, escapeUnit);
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
+const NON_ASCII = /[\u0080-\uffff]/g;
+const escapeUnit = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 function nullable(s: string | null): string {
   return s === null ? 'null' : str(s);

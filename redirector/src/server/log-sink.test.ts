@@ -41,6 +41,20 @@ describe('LogSink', () => {
     sink.close();
   });
 
+  it('copies ASCII lines byte for byte, in order with UTF-8 ones, and a long ASCII line on its own', () => {
+    const r = recorder();
+    const sink = createLogSink({ maxPending: 16, flushIntervalMs: 0, writeSync: r.writeSync });
+    sink.writeAscii('a1\n');
+    sink.write('é\n');
+    sink.writeAscii('b'.repeat(10) + '\n');
+    sink.writeAscii('c'.repeat(40) + '\n');
+    sink.writeAscii('d\n');
+    sink.close();
+    expect(r.text()).toBe('a1\né\n' + 'b'.repeat(10) + '\n' + 'c'.repeat(40) + '\nd\n');
+    // 3 + 3 bytes fit; the 11-byte line does not fit after them; the 41-byte one goes alone
+    expect(r.out.map((b) => b.length)).toEqual([6, 11, 41, 2]);
+  });
+
   it('encodes UTF-8, and writes a line larger than the buffer on its own', () => {
     const r = recorder();
     const sink = createLogSink({ maxPending: 16, flushIntervalMs: 0, writeSync: r.writeSync });

@@ -3,10 +3,13 @@
  *
  * Why not sonic-boom (pino.destination): measured on this machine with 450-byte decision lines, its asynchronous
  * mode costs 2.7-3.9 µs of CPU per line (string bookkeeping per write), more than all the routing work; its
- * synchronous mode 1.3 µs (one write(2) per line). Here a line is appended to the pending text (V8 joins strings as
- * a rope: no copy per line), and a batch of about 150 lines is encoded into one reusable buffer in one native call
- * and written with one `writeSync`: about 0.1 µs per line beyond building it (encoding each line into the buffer as
- * it came measured 0.25 µs: a native call and a flattening per line).
+ * synchronous mode 1.3 µs (one write(2) per line). Here each line is encoded into one reusable buffer as it arrives
+ * (one native call, while the just-built line is still in the CPU's cache, and nothing of it outlives the request
+ * to be copied by the next scavenge), and the buffer goes out with one `writeSync` when the next line might not fit.
+ * Lines known to be ASCII (`writeAscii`: the per-decision lines, which escape everything else) are copied byte for
+ * byte, which skips UTF-8's flattening and scanning; anything else (pino's own lines) is encoded as UTF-8.
+ * (Session 2 kept the pending lines as one V8 rope and encoded it per batch; in the server, flattening and encoding
+ * that rope cost more than the per-line copy: docs/performance.md.)
  *
  * Guarantees: lines are written whole and in order; nothing is dropped. A write blocks while the reader is slow
  * (back-pressure, as pino's synchronous default does), retrying EAGAIN on a non-blocking pipe; pending lines are
@@ -16,6 +19,8 @@ import { writeSync as fsWriteSync } from 'node:fs';
 
 export interface LogSink {
   write(line: string): boolean;
+  /** `line` has only ASCII characters (U+0000 to U+007F): the caller guarantees it, nothing checks */
+  writeAscii(line: string): void;
   /** writes everything pending now; `cb` (pino's flush signature) runs after */
   flush(cb?: (err?: Error) => void): void;
   /** flushes and stops the timer and the exit hook */
@@ -43,8 +48,8 @@ export function createLogSink(opts: LogSinkOptions = {}): LogSink {
   const write = opts.writeSync ?? ((f, b, o, l) => fsWriteSync(f, b, o, l));
   const sleep = opts.sleep ?? syncSleep;
   const buf = Buffer.allocUnsafe(opts.maxPending ?? 192 * 1024);
-  // UTF-16 code units waiting; each takes at most 3 bytes in UTF-8, so `pending.length * 3 <= buf.length` always
-  let pending = '';
+  // bytes of whole lines waiting in `buf`
+  let used = 0;
 
   const writeAll = (data: Buffer, length: number): void => {
     let off = 0;
@@ -58,11 +63,11 @@ export function createLogSink(opts: LogSinkOptions = {}): LogSink {
     }
   };
   const drain = (): void => {
-    if (pending.length === 0) return;
-    const text = pending;
+    if (used === 0) return;
+    const length = used;
     // reset first: if the write throws, the lines are not written twice by a later flush
-    pending = '';
-    writeAll(buf, buf.write(text, 0, 'utf8'));
+    used = 0;
+    writeAll(buf, length);
   };
 
   const timer = opts.flushIntervalMs === 0 ? null : setInterval(drain, opts.flushIntervalMs ?? 250);
@@ -79,7 +84,7 @@ export function createLogSink(opts: LogSinkOptions = {}): LogSink {
   return {
     write(line) {
       // a UTF-16 code unit never takes more than 3 bytes in UTF-8
-      if ((pending.length + line.length) * 3 > buf.length) {
+      if (used + line.length * 3 > buf.length) {
         drain();
         if (line.length * 3 > buf.length) {
           const big = Buffer.from(line, 'utf8');
@@ -87,8 +92,19 @@ export function createLogSink(opts: LogSinkOptions = {}): LogSink {
           return true;
         }
       }
-      pending += line;
+      used += buf.write(line, used, 'utf8');
       return true;
+    },
+    writeAscii(line) {
+      if (used + line.length > buf.length) {
+        drain();
+        if (line.length > buf.length) {
+          const big = Buffer.from(line, 'latin1');
+          writeAll(big, big.length);
+          return;
+        }
+      }
+      used += buf.write(line, used, 'latin1');
     },
     flush(cb) {
       try {
