@@ -188,7 +188,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     parse: baseUrl,
     doc: 'Registry that manifests, tags, misses and GCP clients are sent to (archeio default).',
   },
-  upstreamPath: { env: 'UPSTREAM_REGISTRY_PATH', default: 'k8s-artifacts-prod/images', parse: repoPath, doc: 'Repository prefix at the upstream; may be empty.' },
+  upstreamPath: { env: 'UPSTREAM_REGISTRY_PATH', default: 'k8s-artifacts-prod/images', parse: repoPath, doc: 'Repository prefix at the upstream. `/` means none (images at the upstream root); an empty value means the default, as every unset variable does.' },
   signatureEndpoint: {
     env: 'SIGNATURE_UPSTREAM_ENDPOINT',
     default: '',

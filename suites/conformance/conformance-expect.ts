@@ -4,9 +4,14 @@
  * blocked), not as a conformance failure, so the run summary says *why* (issue 4).
  */
 import type { OciHop } from '../../harness/src/oci/hop.js';
-import type { ProbeResult } from '../../harness/src/oci/oci-client.js';
+import type { OciClient, ProbeResult } from '../../harness/src/oci/oci-client.js';
 import { CheckFailure, type Hop } from '../../harness/src/results/check.js';
 import { transportClassOf } from '../../harness/src/run/classify-outcome.js';
+
+/** One request through the redirector, following redirects to the final hop, with every hop recorded. */
+export function probe(client: OciClient, method: string, path: string, headers?: Record<string, string>): Promise<ProbeResult> {
+  return client.rawProbe(method, path, { follow: true, ...(headers ? { headers } : {}) });
+}
 
 /** The error codes distribution-spec §2.6 lists (TOOMANYREQUESTS included; legacy TAG_INVALID and MANIFEST_UNVERIFIED tolerated). */
 export const OCI_ERROR_CODES: readonly string[] = [

@@ -6,6 +6,7 @@
 import type { OciHop } from '../../harness/src/oci/hop.js';
 import type { OciClient } from '../../harness/src/oci/oci-client.js';
 import type { Hop } from '../../harness/src/results/check.js';
+import { conformanceFailure } from './conformance-expect.js';
 import type { ConformanceRoute } from './conformance-routes.js';
 import type { SeededBlob } from './seeded-content.js';
 
@@ -50,4 +51,28 @@ export async function finalHopTargets(routes: readonly ConformanceRoute[], blob:
     out.push({ route, client, finalOrigin, registry, label: `${registry ? 'registry' : 'storage'} ${finalOrigin} (via ${route.label})` });
   }
   return out;
+}
+
+/**
+ * Runs `visit` for each of `blobs` on every distinct final hop it ends on across `routes` (blob by blob, targets in
+ * `finalHopTargets` order). `visit` returns the hops it made and the problems it found; it may also throw, for a
+ * failure that must stop the check at once. Throws a conformance failure listing every problem, with the hops of
+ * every visit, when any was found; otherwise returns those hops, for evidence.
+ */
+export async function sweepFinalHops(
+  routes: readonly ConformanceRoute[],
+  blobs: readonly SeededBlob[],
+  visit: (blob: SeededBlob, target: FinalHopTarget) => Promise<{ hops: readonly Hop[]; problems: readonly string[] }>,
+): Promise<Hop[]> {
+  const problems: string[] = [];
+  const hops: Hop[] = [];
+  for (const blob of blobs) {
+    for (const target of await finalHopTargets(routes, blob)) {
+      const r = await visit(blob, target);
+      hops.push(...r.hops);
+      problems.push(...r.problems);
+    }
+  }
+  if (problems.length > 0) throw conformanceFailure(problems.join('; '), hops);
+  return hops;
 }

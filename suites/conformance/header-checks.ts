@@ -5,12 +5,13 @@
  */
 import { MANIFEST_ACCEPT } from '../../harness/src/oci/media-types.js';
 import { CheckFailure, NotApplicable, type Check, type Hop } from '../../harness/src/results/check.js';
-import { conformanceFailure, expectStatus } from './conformance-expect.js';
+import { conformanceFailure, expectStatus, probe } from './conformance-expect.js';
 import type { ConformanceKit } from './conformance-kit.js';
 import { finalHopRoutes } from './conformance-routes.js';
-import { finalHopTargets, isRegistryHop } from './final-hop-probe.js';
-import { digestHeaderProblem, probe } from './pull-checks.js';
-import { allBlobs, blobsAtLeast, noImages, ociImageManifest, type SeededBlob, type SeededContent } from './seeded-content.js';
+import { isRegistryHop, sweepFinalHops } from './final-hop-probe.js';
+import { sweepManifestProbes, sweepManifestRefs } from './manifest-sweep.js';
+import { digestHeaderProblem } from './pull-checks.js';
+import { allBlobs, blobsAtLeast, ociImageManifest, type SeededBlob, type SeededContent } from './seeded-content.js';
 
 /** A few blobs that cover the kinds: the OCI image's config and its smallest layer, and a gzip layer if any. */
 function sampleBlobs(content: SeededContent): SeededBlob[] {
@@ -29,22 +30,12 @@ export function headerChecks(kit: ConformanceKit): Check[] {
       'dist-spec main §2.4 (c2519f1): Docker-Content-Digest MUST on manifest GET/HEAD (SHOULD in v1.1.1); containerd and crane need it on HEAD (oci-pull-path.md §3.1)',
       async ({ client, content, evidence }) => {
         const c = await content();
-        if (c.images.length === 0) throw noImages(c);
-        const problems: string[] = [];
-        const hops: Hop[] = [];
-        for (const s of c.images) {
-          for (const method of ['HEAD', 'GET']) {
-            for (const ref of [s.tag, s.image.digest]) {
-              const p = await probe(client, method, `/v2/${s.repo}/manifests/${ref}`, { accept: MANIFEST_ACCEPT.join(', ') });
-              hops.push(...p.hops);
-              expectStatus(p, [200], `${method} ${s.repo}:${ref}`);
-              const dcd = p.headers['docker-content-digest']?.trim();
-              if (dcd === undefined) problems.push(`${method} ${s.repo}:${ref}: no Docker-Content-Digest on ${p.hops[p.hops.length - 1]!.url}`);
-              else if (digestHeaderProblem(dcd, s.image.digest) !== null) problems.push(`${method} ${s.repo}:${ref}: Docker-Content-Digest ${dcd}, expected ${s.image.digest}`);
-            }
-          }
-        }
-        if (problems.length > 0) throw conformanceFailure(problems.join('; '), hops);
+        await sweepManifestProbes(client, c, ['HEAD', 'GET'], (p, s, what) => {
+          const dcd = p.headers['docker-content-digest']?.trim();
+          if (dcd === undefined) return [`${what}: no Docker-Content-Digest on ${p.hops[p.hops.length - 1]!.url}`];
+          if (digestHeaderProblem(dcd, s.image.digest) !== null) return [`${what}: Docker-Content-Digest ${dcd}, expected ${s.image.digest}`];
+          return [];
+        });
         evidence([], { images: c.images.length });
       },
     ),
@@ -53,24 +44,22 @@ export function headerChecks(kit: ConformanceKit): Check[] {
       'Blob GET and HEAD: Docker-Content-Digest, when present, equals the digest; a registry final hop must send it (object storage cannot)',
       'dist-spec §2.5: "if present, MUST match" (both versions); main makes it a MUST, which plain object storage never meets (oci-pull-path.md TL;DR), so its absence is tolerated only on a storage final hop',
       async ({ content, evidence }) => {
-        const c = await content();
-        const problems: string[] = [];
-        const hops: Hop[] = [];
-        for (const blob of sampleBlobs(c)) {
-          for (const target of await finalHopTargets(routes(), blob)) {
-            for (const method of ['HEAD', 'GET']) {
-              const p = await probe(target.client, method, `/v2/${blob.repo}/blobs/${blob.digest}`);
-              hops.push(...p.hops);
-              expectStatus(p, [200], `${method} ${blob.repo}@${blob.digest} via ${target.route.label}`);
-              const dcd = p.headers['docker-content-digest']?.trim();
-              const last = p.hops[p.hops.length - 1]!;
-              const problem = digestHeaderProblem(dcd, blob.digest);
-              if (problem !== null) problems.push(`${method} ${blob.digest} on ${target.label}: ${problem}`);
-              if (dcd === undefined && isRegistryHop(last)) problems.push(`${method} ${blob.digest} on ${target.label}: a registry final hop without Docker-Content-Digest`);
-            }
+        const blobs = sampleBlobs(await content());
+        const hops = await sweepFinalHops(routes(), blobs, async (blob, target) => {
+          const probed: Hop[] = [];
+          const problems: string[] = [];
+          for (const method of ['HEAD', 'GET']) {
+            const p = await probe(target.client, method, `/v2/${blob.repo}/blobs/${blob.digest}`);
+            probed.push(...p.hops);
+            expectStatus(p, [200], `${method} ${blob.repo}@${blob.digest} via ${target.route.label}`);
+            const dcd = p.headers['docker-content-digest']?.trim();
+            const last = p.hops[p.hops.length - 1]!;
+            const problem = digestHeaderProblem(dcd, blob.digest);
+            if (problem !== null) problems.push(`${method} ${blob.digest} on ${target.label}: ${problem}`);
+            if (dcd === undefined && isRegistryHop(last)) problems.push(`${method} ${blob.digest} on ${target.label}: a registry final hop without Docker-Content-Digest`);
           }
-        }
-        if (problems.length > 0) throw conformanceFailure(problems.join('; '), hops);
+          return { hops: probed, problems };
+        });
         evidence(hops);
       },
     ),
@@ -80,16 +69,13 @@ export function headerChecks(kit: ConformanceKit): Check[] {
       'oci-pull-path.md §4 E18, §3.2 item 2 (a HEAD redirected to a URL signed for GET fails); dist-spec §2.4 HEAD',
       async ({ client, content, evidence }) => {
         const c = await content();
-        if (c.images.length === 0) throw noImages(c);
-        const problems: string[] = [];
-        for (const s of c.images) {
-          for (const ref of [s.tag, s.image.digest]) {
-            const r = await client.headGetParity('manifest', s.repo, ref, { accept: MANIFEST_ACCEPT });
-            if (r.mismatches.length > 0) problems.push(`${s.repo}:${ref}: ${r.mismatches.join(', ')}`);
-            if (r.get.status !== 200) problems.push(`${s.repo}:${ref}: GET ${r.get.status}`);
-          }
-        }
-        if (problems.length > 0) throw conformanceFailure(problems.join('; '));
+        await sweepManifestRefs(c, async (s, ref) => {
+          const r = await client.headGetParity('manifest', s.repo, ref, { accept: MANIFEST_ACCEPT });
+          const problems: string[] = [];
+          if (r.mismatches.length > 0) problems.push(`${s.repo}:${ref}: ${r.mismatches.join(', ')}`);
+          if (r.get.status !== 200) problems.push(`${s.repo}:${ref}: GET ${r.get.status}`);
+          return problems;
+        });
         evidence([], { images: c.images.length });
       },
     ),
@@ -98,25 +84,21 @@ export function headerChecks(kit: ConformanceKit): Check[] {
       'HEAD and GET of blobs end with the same status, Content-Length and Docker-Content-Digest on every final hop',
       'oci-pull-path.md §4 E18, §3.2 item 2 (S3 presigns are method-bound: HEAD must be served too); dist-spec §2.5 HEAD',
       async ({ content, evidence }) => {
-        const c = await content();
-        const problems: string[] = [];
-        const hops: Hop[] = [];
-        for (const blob of sampleBlobs(c)) {
-          for (const target of await finalHopTargets(routes(), blob)) {
-            const r = await target.client.headGetParity('blob', blob.repo, blob.digest);
-            hops.push(...r.head.hops, ...r.get.hops);
-            // Content-Type of a blob is unspecified; only status, length and digest must agree.
-            const relevant = r.mismatches.filter((m) => !m.startsWith('content-type'));
-            if (relevant.length > 0) problems.push(`${blob.digest} on ${target.label}: ${relevant.join(', ')}`);
-            if (r.get.status === 200 && r.get.bodyDigest !== blob.digest) {
-              throw new CheckFailure('integrity', `${blob.digest} on ${target.label}: GET body hashes to ${r.get.bodyDigest}`, r.get.hops);
-            }
-            if (r.head.status === 200 && r.head.contentLength !== blob.size) {
-              problems.push(`${blob.digest} on ${target.label}: HEAD Content-Length ${r.head.contentLength}, size ${blob.size}`);
-            }
+        const blobs = sampleBlobs(await content());
+        const hops = await sweepFinalHops(routes(), blobs, async (blob, target) => {
+          const r = await target.client.headGetParity('blob', blob.repo, blob.digest);
+          const problems: string[] = [];
+          // Content-Type of a blob is unspecified; only status, length and digest must agree.
+          const relevant = r.mismatches.filter((m) => !m.startsWith('content-type'));
+          if (relevant.length > 0) problems.push(`${blob.digest} on ${target.label}: ${relevant.join(', ')}`);
+          if (r.get.status === 200 && r.get.bodyDigest !== blob.digest) {
+            throw new CheckFailure('integrity', `${blob.digest} on ${target.label}: GET body hashes to ${r.get.bodyDigest}`, r.get.hops);
           }
-        }
-        if (problems.length > 0) throw conformanceFailure(problems.join('; '), hops);
+          if (r.head.status === 200 && r.head.contentLength !== blob.size) {
+            problems.push(`${blob.digest} on ${target.label}: HEAD Content-Length ${r.head.contentLength}, size ${blob.size}`);
+          }
+          return { hops: [...r.head.hops, ...r.get.hops], problems };
+        });
         evidence(hops);
       },
     ),
@@ -128,21 +110,18 @@ export function headerChecks(kit: ConformanceKit): Check[] {
         const c = await content();
         const blobs = [...sampleBlobs(c), ...blobsAtLeast(c, 2048).slice(0, 1)];
         if (blobs.length === 0) throw new NotApplicable('no seeded blobs');
-        const hops: Hop[] = [];
-        for (const blob of blobs) {
-          for (const target of await finalHopTargets(routes(), blob)) {
-            const r = await target.client.getBlob(blob.repo, blob.digest, {
-              expectedSize: blob.size,
-              headers: { 'accept-encoding': 'gzip, br, zstd' },
-            });
-            hops.push(...r.hops);
-            const last = r.hops[r.hops.length - 1]!;
-            const encoding = last.headers['content-encoding'];
-            if (encoding !== undefined && encoding !== 'identity') {
-              throw conformanceFailure(`${blob.digest} on ${target.label}: Content-Encoding ${encoding}`, r.hops);
-            }
+        const hops = await sweepFinalHops(routes(), blobs, async (blob, target) => {
+          const r = await target.client.getBlob(blob.repo, blob.digest, {
+            expectedSize: blob.size,
+            headers: { 'accept-encoding': 'gzip, br, zstd' },
+          });
+          const last = r.hops[r.hops.length - 1]!;
+          const encoding = last.headers['content-encoding'];
+          if (encoding !== undefined && encoding !== 'identity') {
+            throw conformanceFailure(`${blob.digest} on ${target.label}: Content-Encoding ${encoding}`, r.hops);
           }
-        }
+          return { hops: r.hops, problems: [] };
+        });
         evidence(hops);
       },
     ),

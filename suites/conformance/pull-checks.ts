@@ -9,11 +9,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MediaType, MANIFEST_ACCEPT, essenceOf } from '../../harness/src/oci/media-types.js';
-import type { OciClient, ProbeResult } from '../../harness/src/oci/oci-client.js';
-import type { Check, Hop } from '../../harness/src/results/check.js';
-import { conformanceFailure, expectStatus, G1_ERROR_CODES, ociErrorBodyProblem } from './conformance-expect.js';
+import type { ProbeResult } from '../../harness/src/oci/oci-client.js';
+import type { Check } from '../../harness/src/results/check.js';
+import { conformanceFailure, expectStatus, G1_ERROR_CODES, ociErrorBodyProblem, probe } from './conformance-expect.js';
 import type { ConformanceKit } from './conformance-kit.js';
-import { configBlob, noImages, ociImageManifest } from './seeded-content.js';
+import { sweepManifestProbes, sweepManifestRefs } from './manifest-sweep.js';
+import { configBlob, ociImageManifest } from './seeded-content.js';
 
 /** G1's dummyDigest: sha256("hello world"), a blob no registry should hold. */
 export const DUMMY_DIGEST = 'sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9';
@@ -24,9 +25,6 @@ export function randomDigest(): string {
   return `sha256:${randomBytes(32).toString('hex')}`;
 }
 
-export function probe(client: OciClient, method: string, path: string, headers?: Record<string, string>): Promise<ProbeResult> {
-  return client.rawProbe(method, path, { follow: true, ...(headers ? { headers } : {}) });
-}
 
 /** A 404 is right; if its body is JSON it must be an OCI error body (spec §2.6). */
 function expectNotFound(p: ProbeResult, what: string, allowed: readonly number[] = [404]): void {
@@ -201,25 +199,17 @@ export function pullChecks(kit: ConformanceKit): Check[] {
       'G2 R13 manifest-head-by-tag, R14 manifest-head-by-digest; dist-spec §2.4 HEAD (Content-Length SHOULD v1.1.1 / MUST main; Content-Type SHOULD equal the pushed type, no parameters)',
       async ({ client, content, evidence }) => {
         const c = await content();
-        if (c.images.length === 0) throw noImages(c);
-        const problems: string[] = [];
-        const hops: Hop[] = [];
-        for (const s of c.images) {
-          for (const ref of [s.tag, s.image.digest]) {
-            const what = `HEAD ${s.repo}:${ref}`;
-            const p = await probe(client, 'HEAD', `/v2/${s.repo}/manifests/${ref}`, { accept: MANIFEST_ACCEPT.join(', ') });
-            hops.push(...p.hops);
-            expectStatus(p, [200], what);
-            const ct = p.headers['content-type'];
-            const cl = p.headers['content-length'];
-            if (p.bodyBytes !== 0) problems.push(`${what}: ${p.bodyBytes}-byte body`);
-            if (ct !== s.mediaType) problems.push(`${what}: Content-Type ${JSON.stringify(ct)}, the manifest is ${s.mediaType}`);
-            if (cl === undefined) problems.push(`${what}: no Content-Length`);
-            else if (Number(cl) !== s.size) problems.push(`${what}: Content-Length ${cl}, the manifest has ${s.size} bytes`);
-            expectDigestIfPresent(p, s.image.digest, what);
-          }
-        }
-        if (problems.length > 0) throw conformanceFailure(problems.join('; '), hops);
+        await sweepManifestProbes(client, c, ['HEAD'], (p, s, what) => {
+          const problems: string[] = [];
+          const ct = p.headers['content-type'];
+          const cl = p.headers['content-length'];
+          if (p.bodyBytes !== 0) problems.push(`${what}: ${p.bodyBytes}-byte body`);
+          if (ct !== s.mediaType) problems.push(`${what}: Content-Type ${JSON.stringify(ct)}, the manifest is ${s.mediaType}`);
+          if (cl === undefined) problems.push(`${what}: no Content-Length`);
+          else if (Number(cl) !== s.size) problems.push(`${what}: Content-Length ${cl}, the manifest has ${s.size} bytes`);
+          expectDigestIfPresent(p, s.image.digest, what);
+          return problems;
+        });
         evidence([], { images: c.images.length });
       },
     ),
@@ -229,20 +219,17 @@ export function pullChecks(kit: ConformanceKit): Check[] {
       'G2 R15 manifest-by-tag, R16 manifest-by-digest; dist-spec §2.4 GET (Content-Type SHOULD equal the body mediaType; clients reject a mismatch, oci-pull-path.md §3.2 item 1)',
       async ({ client, content, evidence }) => {
         const c = await content();
-        if (c.images.length === 0) throw noImages(c);
-        const problems: string[] = [];
-        for (const s of c.images) {
-          for (const ref of [s.tag, s.image.digest]) {
-            const r = await client.getManifest(s.repo, ref, { acceptAsSeparateLines: true, accept: MANIFEST_ACCEPT, expected: { digest: s.image.digest, size: s.size } });
-            const what = `GET ${s.repo}:${ref}`;
-            if (r.contentType !== s.mediaType) problems.push(`${what}: Content-Type ${JSON.stringify(r.contentType)}, the manifest is ${s.mediaType}`);
-            if (r.bodyMediaType !== undefined && essenceOf(r.contentType) !== r.bodyMediaType) {
-              problems.push(`${what}: Content-Type ${JSON.stringify(r.contentType)} differs from the body's mediaType ${r.bodyMediaType}`);
-            }
-            if (r.size !== s.size) problems.push(`${what}: ${r.size} bytes, expected ${s.size}`);
+        await sweepManifestRefs(c, async (s, ref) => {
+          const r = await client.getManifest(s.repo, ref, { acceptAsSeparateLines: true, accept: MANIFEST_ACCEPT, expected: { digest: s.image.digest, size: s.size } });
+          const what = `GET ${s.repo}:${ref}`;
+          const problems: string[] = [];
+          if (r.contentType !== s.mediaType) problems.push(`${what}: Content-Type ${JSON.stringify(r.contentType)}, the manifest is ${s.mediaType}`);
+          if (r.bodyMediaType !== undefined && essenceOf(r.contentType) !== r.bodyMediaType) {
+            problems.push(`${what}: Content-Type ${JSON.stringify(r.contentType)} differs from the body's mediaType ${r.bodyMediaType}`);
           }
-        }
-        if (problems.length > 0) throw conformanceFailure(problems.join('; '));
+          if (r.size !== s.size) problems.push(`${what}: ${r.size} bytes, expected ${s.size}`);
+          return problems;
+        });
         evidence([], { images: c.images.length });
       },
     ),

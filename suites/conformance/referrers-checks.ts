@@ -9,9 +9,9 @@ import { isImageIndexJson, type Descriptor } from '../../harness/src/oci/descrip
 import { MediaType } from '../../harness/src/oci/media-types.js';
 import type { OciClient } from '../../harness/src/oci/oci-client.js';
 import { CheckFailure, NotApplicable, type Check, type Hop } from '../../harness/src/results/check.js';
-import { conformanceFailure, expectStatus } from './conformance-expect.js';
+import { conformanceFailure, expectStatus, probe } from './conformance-expect.js';
 import type { ConformanceKit } from './conformance-kit.js';
-import { probe, randomDigest } from './pull-checks.js';
+import { randomDigest } from './pull-checks.js';
 import { ociImageManifest, seededReferrers, type SeededReferrer } from './seeded-content.js';
 
 const NO_API =

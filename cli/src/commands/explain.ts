@@ -17,9 +17,9 @@ import type { CliIo } from '../main.js';
 import type { RegisterCommand } from './index.js';
 import { ConfigError, loadConfig } from '../../../redirector/src/config.js';
 import { describeStartError } from '../../../redirector/src/main.js';
-import { BUNDLED_RANGE_SOURCES, IpClassifier, loadRangeData, type Semantics } from '../../../redirector/src/ranges/index.js';
-import { BucketRouter, blobBaseFor, buildRoutingTable, createRouter, loadBucketMap, withDefaultBase, type ClientFacts, type Router } from '../../../redirector/src/routing/index.js';
-import { clientFactsFor, ExplainError } from '../../../redirector/src/server/index.js';
+import { IpClassifier, loadRangeData, type Semantics } from '../../../redirector/src/ranges/index.js';
+import { blobBaseFor, createRouter, type ClientFacts, type Router } from '../../../redirector/src/routing/index.js';
+import { clientFactsFor, configuredBucketMap, configuredRangeSources, configuredRoutingTable, ExplainError } from '../../../redirector/src/server/index.js';
 
 export interface IpAnswer {
   semantics: Semantics;
@@ -45,24 +45,8 @@ export interface Explainer {
 /** Builds classifiers for both semantics over one parse of the data, and the serving router for blob bases. */
 export function createExplainer(opts: { env: Record<string, string | undefined> }): Explainer {
   const config = loadConfig(opts.env);
-  const data = loadRangeData({
-    aws: config.awsRanges || BUNDLED_RANGE_SOURCES.aws,
-    gcp: config.gcpRanges || BUNDLED_RANGE_SOURCES.gcp,
-    azure: config.azureRanges || BUNDLED_RANGE_SOURCES.azure,
-  });
-  let map = loadBucketMap(config.bucketMap);
-  if (config.defaultAwsBaseUrl !== null) map = withDefaultBase(map, config.defaultAwsBaseUrl);
-  const router: Router = createRouter(
-    buildRoutingTable({
-      upstreamEndpoint: config.upstreamEndpoint,
-      upstreamPath: config.upstreamPath,
-      signatureEndpoint: config.signatureEndpoint,
-      infoUrl: config.infoUrl,
-      privacyUrl: config.privacyUrl,
-      preserveQuery: config.preserveQuery,
-      buckets: new BucketRouter(map),
-    }),
-  );
+  const data = loadRangeData(configuredRangeSources(config));
+  const router: Router = createRouter(configuredRoutingTable(config, configuredBucketMap(config)));
   const chosen = config.routingSemantics;
   const otherSemantics: Semantics = chosen === 'archeio' ? 'most-specific' : 'archeio';
   const classifiers = { [chosen]: IpClassifier.build(data, chosen), [otherSemantics]: IpClassifier.build(data, otherSemantics) } as Record<Semantics, IpClassifier>;

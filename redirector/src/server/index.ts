@@ -13,3 +13,4 @@ export { clientFactsFor, explainRequest, ExplainError } from './explain.js';
 export type { ExplainQuery, ExplainTrace } from './explain.js';
 export { createMutation } from './mutants.js';
 export type { Mutation } from './mutants.js';
+export { configuredBucketMap, configuredRangeSources, configuredRoutingTable } from './configured-parts.js';

@@ -7,28 +7,9 @@ import type { DestinationStream, Logger } from 'pino';
 import { BlobProbe, createHeadFetcher, systemClock, type Clock, type HeadFetcher } from '../blobs/index.js';
 import { MUTANTS, type Config } from '../config.js';
 import { formatClientIpRule } from '../net/index.js';
-import {
-  BUNDLED_RANGE_SOURCES,
-  IpClassifier,
-  RangeRefresher,
-  awsRegionsIn,
-  loadRangeData,
-  type RangeData,
-  type RangeSources,
-  type ReadRangeText,
-  type RefreshOutcome,
-} from '../ranges/index.js';
-import {
-  BucketRouter,
-  assertBucketCoverage,
-  buildRoutingTable,
-  createArcheioRouter,
-  createRouter,
-  loadBucketMap,
-  unmappedRegions,
-  withDefaultBase,
-  type Router,
-} from '../routing/index.js';
+import { IpClassifier, RangeRefresher, awsRegionsIn, loadRangeData, type RangeData, type ReadRangeText, type RefreshOutcome } from '../ranges/index.js';
+import { assertBucketCoverage, createArcheioRouter, createRouter, unmappedRegions, type Router } from '../routing/index.js';
+import { configuredBucketMap, configuredRangeSources, configuredRoutingTable } from './configured-parts.js';
 import { createAdminHandler, type AdminState } from './admin-handler.js';
 import { createLogger, decisionLogger, defaultLogDestination } from './decision-log.js';
 import { createMetrics, type RedirectorMetrics } from './metrics.js';
@@ -41,7 +22,7 @@ export interface RedirectorDeps {
   /** the HEAD sender; default: undici with a keep-alive Agent */
   fetcher?: HeadFetcher;
   clock?: Clock;
-  /** where log lines go; default: stdout through an asynchronous sonic-boom */
+  /** where log lines go; default: stdout through the batching LogSink (log-sink.ts) */
   logDestination?: DestinationStream;
   /** range data already parsed (tests reuse one parse); default: read AWS/GCP/AZURE_IP_RANGES or the bundled files */
   rangeData?: RangeData;
@@ -78,31 +59,18 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
   const clock = deps.clock ?? systemClock;
 
   // ---- range data and classifier ----
-  const files: RangeSources = {
-    aws: config.awsRanges || BUNDLED_RANGE_SOURCES.aws,
-    gcp: config.gcpRanges || BUNDLED_RANGE_SOURCES.gcp,
-    azure: config.azureRanges || BUNDLED_RANGE_SOURCES.azure,
-  };
+  const files = configuredRangeSources(config);
   const data = deps.rangeData ?? loadRangeData(files);
   const initial = IpClassifier.build(data, config.routingSemantics);
 
   // ---- buckets: validated against the AWS regions of the data ----
-  let bucketMap = loadBucketMap(config.bucketMap);
-  if (config.defaultAwsBaseUrl !== null) bucketMap = withDefaultBase(bucketMap, config.defaultAwsBaseUrl);
+  let bucketMap = configuredBucketMap(config);
   assertBucketCoverage(bucketMap, awsRegionsIn(data), config.allowUnmappedRegions);
   const correctMap = bucketMap;
   const mutated = config.mutant === null ? null : createMutation(config.mutant, correctMap);
   if (mutated?.bucketMap) bucketMap = mutated.bucketMap(bucketMap);
 
-  const table = buildRoutingTable({
-    upstreamEndpoint: config.upstreamEndpoint,
-    upstreamPath: config.upstreamPath,
-    signatureEndpoint: config.signatureEndpoint,
-    infoUrl: config.infoUrl,
-    privacyUrl: config.privacyUrl,
-    preserveQuery: config.preserveQuery,
-    buckets: new BucketRouter(bucketMap),
-  });
+  const table = configuredRoutingTable(config, bucketMap);
   const router = config.protocolCompat === 'archeio' ? createArcheioRouter(table) : createRouter(table);
 
   // ---- refresh ----
