@@ -6,8 +6,8 @@
  * synchronous mode 1.3 µs (one write(2) per line). Here each line is encoded into one reusable buffer as it arrives
  * (one native call, while the just-built line is still in the CPU's cache, and nothing of it outlives the request
  * to be copied by the next scavenge), and the buffer goes out with one `writeSync` when the next line might not fit.
- * Lines known to be ASCII (`writeAscii`: the per-decision lines, which escape everything else) are copied byte for
- * byte, which skips UTF-8's flattening and scanning; anything else (pino's own lines) is encoded as UTF-8.
+ * Lines known to be ASCII (`writeAscii`: the per-decision lines, which escape everything else) are copied one byte
+ * per character (latin1) with no UTF-8 encoding; anything else (pino's own lines) is encoded as UTF-8.
  * (Session 2 kept the pending lines as one V8 rope and encoded it per batch; in the server, flattening and encoding
  * that rope cost more than the per-line copy: docs/performance.md.)
  *
