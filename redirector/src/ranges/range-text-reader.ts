@@ -4,12 +4,14 @@
  * directly, and a redirect to somewhere else is a reason to stop). Each read has a deadline and a size cap, so a
  * hung or runaway source cannot stall or bloat the server; the refresher keeps the last good table either way.
  *
+ * undici is imported on the first URL read, not with this module: the server imports the refresher at start-up, and
+ * loading undici there cost ~60 ms before the listening line (docs/performance.md), for a read minutes away at best.
+ *
  * Azure has no stable URL: the weekly ServiceTags_Public_<date>.json link must be resolved by whoever configures
  * AZURE_IP_RANGES (or the file downloaded out of band).
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 
 export type ReadRangeText = (source: string, signal: AbortSignal) => Promise<string>;
@@ -50,6 +52,7 @@ export function createRangeTextReader(opts: RangeTextReaderOptions = {}): ReadRa
     }
     let res: Dispatcher.ResponseData;
     try {
+      const { request } = await import('undici');
       res = await request(source, { method: 'GET', signal: deadline, headers: { accept: 'application/json' }, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
     } catch (err) {
       throw new RangeFetchError(`cannot fetch ${source}: ${(err as Error).message}`, { cause: err });
