@@ -20,6 +20,7 @@
  * mirrorPlan: null so blob presence is learnt by HEAD as for the real targets) is the built-in description's.
  */
 import { Edge } from '../stack/edge.js';
+import { upstreamPathSetting } from '../stack/redirector-process.js';
 import { startStack, type StackOptions, type StartedStack } from '../stack/stack.js';
 import { parseTargetDescription, type TargetDescription } from '../target/target-description.js';
 import { bucketNameOf } from './location-shape.js';
@@ -99,7 +100,7 @@ export async function startLoopbackTwin(builtIn: TargetDescription, options: Loo
       semantics,
       redirectorEnv: {
         UPSTREAM_REGISTRY_ENDPOINT: upstreamProxy.url,
-        UPSTREAM_REGISTRY_PATH: builtIn.upstreamPath === '' ? '/' : builtIn.upstreamPath,
+        UPSTREAM_REGISTRY_PATH: upstreamPathSetting(builtIn.upstreamPath),
         SIGNATURE_UPSTREAM_ENDPOINT: signatureProxy.url,
         ...((options.archeioProtocol ?? semantics === 'archeio') ? { PROTOCOL_COMPAT: 'archeio', PRESERVE_QUERY: 'false' } : {}),
         ...(options.redirectorEnv ?? {}),

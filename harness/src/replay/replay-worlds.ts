@@ -7,7 +7,7 @@
  * their answers is the semantics and nothing else.
  */
 import { join } from 'node:path';
-import { startRedirectorProcess } from '../stack/redirector-process.js';
+import { startRedirectorProcess, upstreamPathSetting } from '../stack/redirector-process.js';
 import { startStack, type Engine, type StartedStack } from '../stack/stack.js';
 import type { Semantics, TargetDescription } from '../target/target-description.js';
 
@@ -43,7 +43,7 @@ function worldEnv(stack: StartedStack, semantics: Semantics, extra: Record<strin
     HOST: '127.0.0.1',
     ADMIN_PORT: '0',
     UPSTREAM_REGISTRY_ENDPOINT: t.upstream,
-    UPSTREAM_REGISTRY_PATH: t.upstreamPath === '' ? '/' : t.upstreamPath,
+    UPSTREAM_REGISTRY_PATH: upstreamPathSetting(t.upstreamPath),
     ...(t.signatureUpstream ? { SIGNATURE_UPSTREAM_ENDPOINT: t.signatureUpstream } : {}),
     DEFAULT_AWS_BASE_URL: t.bucketMap.default,
     INFO_URL: t.infoUrl,

@@ -10,6 +10,14 @@ import { ManagedProcess } from './managed-process.js';
 import { StackError } from './stack-error.js';
 import { Wait, systemClock, type Clock } from './wait.js';
 
+/**
+ * UPSTREAM_REGISTRY_PATH for a repository prefix at the upstream: `/` for none, because an empty value means "unset"
+ * to the redirector, which would restore production's prefix (docs/configuration.md).
+ */
+export function upstreamPathSetting(prefix: string): string {
+  return prefix === '' ? '/' : prefix;
+}
+
 export function redirectorEntry(): string {
   return distEntry('redirector/src/main.js');
 }

@@ -33,7 +33,7 @@ import { InfoPages } from './info-pages.js';
 import type { ManagedProcess, ProcessInfo } from './managed-process.js';
 import { readMirrorPlanSpec, resolveMirrorPlan, BUNDLED_MIRROR_PLAN_FILE } from './mirror-plan.js';
 import { OWNER_FILE, ownerTag, STACK_OWNER_ENV, STACK_TEMP_PREFIX, sweepOrphans } from './orphan-sweeper.js';
-import { startRedirectorProcess } from './redirector-process.js';
+import { startRedirectorProcess, upstreamPathSetting } from './redirector-process.js';
 import { S3BucketServer, S3RVER_VERSION } from './s3-bucket-server.js';
 import { SeedSnapshots, snapshotKey } from './seed-snapshots.js';
 import { StackError } from './stack-error.js';
@@ -445,8 +445,7 @@ export async function startStack(options: StackOptions = {}): Promise<StartedSta
       HOST: '127.0.0.1',
       ADMIN_PORT: '0',
       UPSTREAM_REGISTRY_ENDPOINT: upstreamFront.url,
-      // "/" and not "": an empty value means "unset" to the redirector's config, which would restore production's prefix
-      UPSTREAM_REGISTRY_PATH: '/',
+      UPSTREAM_REGISTRY_PATH: upstreamPathSetting(''),
       ...(signatureFront ? { SIGNATURE_UPSTREAM_ENDPOINT: signatureFront.url } : {}),
       DEFAULT_AWS_BASE_URL: buckets.bucketMap.default,
       INFO_URL: pages.infoUrl,

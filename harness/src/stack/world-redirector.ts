@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUNDLED_RANGE_FILES } from '../oracle/published-ranges.js';
 import type { BucketMap, TargetDescription } from '../target/target-description.js';
-import { startRedirectorProcess, type StartedRedirector } from './redirector-process.js';
+import { startRedirectorProcess, upstreamPathSetting, type StartedRedirector } from './redirector-process.js';
 
 export interface WorldRedirectorOptions {
   /** names the bucket-map file in `dir` and the description (`<world>+<name>`) */
@@ -38,8 +38,7 @@ export async function startWorldRedirector(world: TargetDescription, dir: string
       HOST: '127.0.0.1',
       ADMIN_PORT: '0',
       UPSTREAM_REGISTRY_ENDPOINT: world.upstream,
-      // "/" rather than "": empty means unset, which restores production's prefix (docs/configuration.md)
-      UPSTREAM_REGISTRY_PATH: world.upstreamPath === '' ? '/' : world.upstreamPath,
+      UPSTREAM_REGISTRY_PATH: upstreamPathSetting(world.upstreamPath),
       ...(world.signatureUpstream ? { SIGNATURE_UPSTREAM_ENDPOINT: world.signatureUpstream } : {}),
       DEFAULT_AWS_BASE_URL: bucketMap.default,
       INFO_URL: world.infoUrl,
