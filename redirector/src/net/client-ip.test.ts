@@ -4,14 +4,35 @@ import { ClientIpRuleError, MAX_XFF_HOPS, clientIp as clientIpWithAddress, forma
 import type { ClientIpRule } from './client-ip.js';
 import { parseIp } from './ip.js';
 
-/** clientIp, checking that `address` is exactly the parsed `ip` (null with it), then leaving it out of the comparisons */
-function clientIp(...args: Parameters<typeof clientIpWithAddress>): Omit<ReturnType<typeof clientIpWithAddress>, 'address'> {
-  const { address, ...rest } = clientIpWithAddress(...args);
+/**
+ * clientIp with the socket address given as text, checking that `address` is exactly the parsed `ip` (null with it),
+ * then leaving it out of the comparisons
+ */
+function clientIp(rule: ClientIpRule, xff: string | undefined, remoteAddress: string | undefined, opts: { unmapV4: boolean }): Omit<ReturnType<typeof clientIpWithAddress>, 'address'> {
+  const { address, ...rest } = clientIpWithAddress(rule, xff, { remoteAddress }, opts);
   expect(address).toEqual(rest.ip === null ? null : parseIp(rest.ip));
   return rest;
 }
 
 const GCLB: ClientIpRule = { kind: 'gclb' };
+
+describe('clientIp reads the socket address only when the rule uses it', () => {
+  it('asks the peer for it without X-Forwarded-For or under the socket rule, and never when an XFF entry decides', () => {
+    let reads = 0;
+    const peer = {
+      get remoteAddress() {
+        reads++;
+        return '203.0.113.9';
+      },
+    };
+    expect(clientIpWithAddress(GCLB, '35.180.1.1, 130.211.0.1', peer, { unmapV4: true }).ip).toBe('35.180.1.1');
+    expect(clientIpWithAddress(GCLB, 'only-one', peer, { unmapV4: true }).ip).toBeNull();
+    expect(reads).toBe(0);
+    expect(clientIpWithAddress(GCLB, undefined, peer, { unmapV4: true }).ip).toBe('203.0.113.9');
+    expect(clientIpWithAddress({ kind: 'socket' }, '35.180.1.1, 130.211.0.1', peer, { unmapV4: true }).ip).toBe('203.0.113.9');
+    expect(reads).toBe(2);
+  });
+});
 const keep = { unmapV4: false };
 const unmap = { unmapV4: true };
 

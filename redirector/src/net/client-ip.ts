@@ -99,17 +99,19 @@ function finish(text: string, source: 'xff' | 'socket', unmap: boolean, wanted: 
   return { ip: address === parsed && address.family === 4 ? text : formatIp(address), address, source };
 }
 
+/** Where the connection's peer address comes from; read only when the rule needs it (node asks the socket on each access). */
+export interface Peer {
+  /** node's `socket.remoteAddress`: a bare address */
+  readonly remoteAddress: string | undefined;
+}
+
 /**
- * Applies a rule to one request's X-Forwarded-For value and socket address (node's `socket.remoteAddress`, a bare
- * address). Never throws.
+ * Applies a rule to one request's X-Forwarded-For value and its peer's socket address, which is read only when the
+ * rule uses it. Never throws.
  */
-export function clientIp(
-  rule: ClientIpRule,
-  xff: string | undefined,
-  remoteAddress: string | undefined,
-  opts: { unmapV4: boolean },
-): ClientIpResult {
+export function clientIp(rule: ClientIpRule, xff: string | undefined, peer: Peer, opts: { unmapV4: boolean }): ClientIpResult {
   if (rule.kind === 'socket' || xff === undefined || xff === '') {
+    const remoteAddress = peer.remoteAddress;
     if (remoteAddress === undefined || remoteAddress === '') {
       return { ip: null, address: null, source: 'socket', problem: 'the connection has no remote address' };
     }

@@ -99,8 +99,7 @@ export function createRouter(table: RoutingTable): Router {
     mode: 'default',
     table,
     route(method: string, target: string): Route {
-      // origin-form without a query (nearly every request) needs no split
-      const t = target.charCodeAt(0) === 0x2f && target.indexOf('?') < 0 ? { path: target, query: '' } : splitTarget(target);
+      const t = splitTarget(target);
       if (method !== 'GET' && method !== 'HEAD') {
         return t.path === '/v2' || t.path.startsWith('/v2/') ? NOT_ALLOWED_V2 : NOT_ALLOWED_PLAIN;
       }

@@ -55,6 +55,17 @@ describe('LogSink', () => {
     expect(r.out.map((b) => b.length)).toEqual([6, 11, 41, 2]);
   });
 
+  it('counts an ASCII line at one byte per character: two 8-byte lines fill a 16-byte buffer together', () => {
+    const r = recorder();
+    const sink = createLogSink({ maxPending: 16, flushIntervalMs: 0, writeSync: r.writeSync });
+    sink.writeAscii('x'.repeat(7) + '\n');
+    sink.writeAscii('y'.repeat(7) + '\n');
+    sink.writeAscii('z\n');
+    sink.close();
+    expect(r.out.map((b) => b.length)).toEqual([16, 2]);
+    expect(r.text()).toBe('xxxxxxx\nyyyyyyy\nz\n');
+  });
+
   it('encodes UTF-8, and writes a line larger than the buffer on its own', () => {
     const r = recorder();
     const sink = createLogSink({ maxPending: 16, flushIntervalMs: 0, writeSync: r.writeSync });

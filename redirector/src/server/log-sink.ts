@@ -70,6 +70,19 @@ export function createLogSink(opts: LogSinkOptions = {}): LogSink {
     writeAll(buf, length);
   };
 
+  /** adds one line to the batch; `maxBytesPerUnit` bounds its encoded size so a line is never split */
+  const append = (line: string, maxBytesPerUnit: number, encoding: 'utf8' | 'latin1'): void => {
+    if (used + line.length * maxBytesPerUnit > buf.length) {
+      drain();
+      if (line.length * maxBytesPerUnit > buf.length) {
+        const big = Buffer.from(line, encoding);
+        writeAll(big, big.length);
+        return;
+      }
+    }
+    used += buf.write(line, used, encoding);
+  };
+
   const timer = opts.flushIntervalMs === 0 ? null : setInterval(drain, opts.flushIntervalMs ?? 250);
   timer?.unref();
   const onExit = (): void => {
@@ -84,27 +97,11 @@ export function createLogSink(opts: LogSinkOptions = {}): LogSink {
   return {
     write(line) {
       // a UTF-16 code unit never takes more than 3 bytes in UTF-8
-      if (used + line.length * 3 > buf.length) {
-        drain();
-        if (line.length * 3 > buf.length) {
-          const big = Buffer.from(line, 'utf8');
-          writeAll(big, big.length);
-          return true;
-        }
-      }
-      used += buf.write(line, used, 'utf8');
+      append(line, 3, 'utf8');
       return true;
     },
     writeAscii(line) {
-      if (used + line.length > buf.length) {
-        drain();
-        if (line.length > buf.length) {
-          const big = Buffer.from(line, 'latin1');
-          writeAll(big, big.length);
-          return;
-        }
-      }
-      used += buf.write(line, used, 'latin1');
+      append(line, 1, 'latin1');
     },
     flush(cb) {
       try {

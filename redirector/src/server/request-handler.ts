@@ -87,9 +87,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
       // route() never plans a probe: probes need client facts
       return finish(req, route as Exclude<Plan, ProbePlan>, null, null, null, null);
     }
-    const xff = req.xff;
-    // the socket address is only read when the rule can use it (node asks the socket for it on each access)
-    const ip = clientIp(clientIpRule, xff, clientIpRule.kind === 'socket' || xff === undefined || xff === '' ? req.remoteAddress : undefined, ipOpts);
+    const ip = clientIp(clientIpRule, req.xff, req, ipOpts);
     let client: ClientFacts;
     if (ip.ip === null || ip.address === null) {
       client = ip.problem === undefined ? UNKNOWN_CLIENT : { ...UNKNOWN_CLIENT, problem: ip.problem };
