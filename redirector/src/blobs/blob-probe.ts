@@ -104,7 +104,7 @@ export class BlobProbe {
     if (breaker !== undefined && breaker.blocked()) return BREAKER_OPEN;
     const now = this.opts.clock.now();
     const key = this.keys.key(base, url);
-    if (this.positive.has(key, url)) {
+    if (this.positive.has(key, url, now)) {
       if (breaker !== undefined && breaker.suspect()) return undefined;
       const every = this.opts.revalidateMs ?? 0;
       if (every > 0 && now - (this.lastHead.get(base) ?? 0) >= every && !this.inflight.has(url) && breaker !== undefined && breaker.allow()) {
@@ -112,7 +112,7 @@ export class BlobProbe {
       }
       return CACHE_HIT;
     }
-    if (this.negative.has(key, url)) return CACHE_MISS;
+    if (this.negative.has(key, url, now)) return CACHE_MISS;
     return undefined;
   }
 

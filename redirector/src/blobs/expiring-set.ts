@@ -10,7 +10,7 @@
  * number never answer for each other; the later one simply replaces the earlier (as an eviction would, costing one
  * more HEAD). Chance collisions are rare (52 bits: about one in 10^6 fills of 100,000 entries), and a client choosing
  * digests to collide gains nothing it could not get from asking for digests that do not exist.
- * Expiry: lru-cache's own TTL, on the injected clock (its `perf` option).
+ * Expiry: lru-cache's own TTL, on the injected clock (its `perf` option), read once per lookup.
  */
 import { LRUCache } from 'lru-cache';
 import type { Clock } from './clock.js';
@@ -73,24 +73,34 @@ const CLOCK_OFFSET = 1;
 export class ExpiringSet {
   /** key → the URL it stands for; lru-cache keeps each entry's start time and TTL in typed arrays (no object per entry) */
   private readonly lru: LRUCache<number, string> | null;
+  /**
+   * The time lru-cache sees: set from the injected clock before each call into it, or from the time the caller read
+   * once for its whole request (`has(..., now)`), so a lookup reads the clock once, not again inside lru-cache
+   * (~65 ns a read on this machine).
+   */
+  private now = 0;
 
   constructor(
     private readonly opts: CacheOptions,
-    clock: Clock,
+    private readonly clock: Clock,
   ) {
     this.lru =
       opts.ttlMs > 0 && opts.max > 0
-        ? new LRUCache<number, string>({ max: opts.max, ttl: opts.ttlMs, ttlResolution: 0, perf: { now: () => clock.now() + CLOCK_OFFSET } })
+        ? new LRUCache<number, string>({ max: opts.max, ttl: opts.ttlMs, ttlResolution: 0, perf: { now: () => this.now + CLOCK_OFFSET } })
         : null;
   }
 
   /** True when `url` (under `key`, from CacheKeys) was added at most the TTL ago; an expired entry goes. */
-  has(key: number, url: string): boolean {
-    return this.lru !== null && this.lru.get(key) === url;
+  has(key: number, url: string, now: number = this.clock.now()): boolean {
+    if (this.lru === null) return false;
+    this.now = now;
+    return this.lru.get(key) === url;
   }
 
   add(key: number, url: string): void {
-    this.lru?.set(key, url);
+    if (this.lru === null) return;
+    this.now = this.clock.now();
+    this.lru.set(key, url);
   }
 
   delete(key: number, url: string): void {

@@ -3,7 +3,8 @@ export { BucketMapError, BucketRouter, assertBucketCoverage, bundledBucketMapPat
 export type { BucketMap, BucketMapErrorCode, UnmappedAllowance } from './buckets.js';
 export { classifyPath, isValidDigest, isValidName, normalizeQuery, percentDecode, splitTarget } from './paths.js';
 export type { PathRoute, RequestTarget } from './paths.js';
-export { UNKNOWN_CLIENT, blobBaseFor, createRouter, plan } from './plan.js';
+export { BLOB_ROUTE_MEMO_MAX, UNKNOWN_CLIENT, blobBaseFor, createRouter, plan } from './plan.js';
+export { BoundedMemo } from './bounded-memo.js';
 export type { BlobRoute, ClientFacts, RequestFacts, Route, Router } from './plan.js';
 export { createArcheioRouter } from './plan-archeio.js';
 export { allowedLocationPrefixes, buildRoutingTable, normalizeUpstreamPath } from './routing-table.js';

@@ -15,7 +15,8 @@
  * `plan()` composes the two for tests, the explain endpoint and the CLI.
  */
 import type { Cloud } from '../ranges/index.js';
-import type { ErrorAnswer, PingAnswer, Plan, RedirectPlan } from './decision.js';
+import type { ErrorAnswer, PingAnswer, Plan, ProbePlan, RedirectPlan } from './decision.js';
+import { BoundedMemo } from './bounded-memo.js';
 import { classifyPath, normalizeQuery, splitTarget } from './paths.js';
 import type { RoutingTable } from './routing-table.js';
 
@@ -31,7 +32,7 @@ export interface ClientFacts {
   readonly prefix: string | null;
 }
 
-export const UNKNOWN_CLIENT: ClientFacts = { ip: null, cloud: null, region: null, prefix: null };
+export const UNKNOWN_CLIENT: ClientFacts = Object.freeze({ ip: null, cloud: null, region: null, prefix: null });
 
 /** A blob request whose plan still needs the client's facts. */
 export interface BlobRoute {
@@ -88,25 +89,51 @@ const OCI_MESSAGE: Readonly<Record<'NAME_INVALID' | 'DIGEST_INVALID' | 'MANIFEST
   MANIFEST_UNKNOWN: 'manifest unknown',
 };
 
-/** The default (recommended) behaviour: archeio's rules plus the protocol hygiene of anchors §(e)7. */
+/**
+ * How many GET/HEAD blob request-targets the default router remembers its route for, and how many bucket bases it
+ * remembers a probe plan for per blob route. Small on purpose: what repeats is a popular blob (the pause image's
+ * layers are asked for by every node), and each remembered route with its plan holds about 1 KB
+ * (docs/performance.md "Memory").
+ */
+export const BLOB_ROUTE_MEMO_MAX = 1024;
+const PLANS_PER_ROUTE_MAX = 32;
+
+/**
+ * The default (recommended) behaviour: archeio's rules plus the protocol hygiene of anchors §(e)7.
+ *
+ * Both steps are pure, and both remember their blob answers: `route()` by request-target (GET and HEAD), `planBlob()`
+ * by blob route and bucket base. A remembered route or plan is frozen and shared by every request it answers, so a
+ * repeated blob costs two Map lookups instead of a path regex, string joins and four objects, and what is downstream
+ * (the probe cache's key, the log line's escaping, the rendered reply) sees the same strings and objects each time
+ * and can remember its own work by them. plan-memo.test.ts checks the memoised router against a fresh one.
+ */
 export function createRouter(table: RoutingTable): Router {
   const info: RedirectPlan = { kind: 'redirect', reason: 'info', location: table.infoUrl };
   const privacy: RedirectPlan = { kind: 'redirect', reason: 'privacy', location: table.privacyUrl };
   const { upstreamPrefix, signaturePrefix, preserveQuery } = table;
   const querySuffix = (query: string): string => (preserveQuery && query !== '' ? '?' + normalizeQuery(query) : '');
+  const blobRoutes = new BoundedMemo<string, BlobRoute>(BLOB_ROUTE_MEMO_MAX);
+  // keyed by the route object: a plan lives as long as its route is remembered (or held by a caller)
+  const probePlans = new WeakMap<BlobRoute, Map<string, ProbePlan>>();
 
   return {
     mode: 'default',
     table,
     route(method: string, target: string): Route {
-      const t = splitTarget(target);
       if (method !== 'GET' && method !== 'HEAD') {
+        const t = splitTarget(target);
         return t.path === '/v2' || t.path.startsWith('/v2/') ? NOT_ALLOWED_V2 : NOT_ALLOWED_PLAIN;
       }
+      const known = blobRoutes.get(target);
+      if (known !== undefined) return known;
+      const t = splitTarget(target);
       const p = classifyPath(t.path);
       switch (p.kind) {
-        case 'blob':
-          return { kind: 'blob', name: p.name, digest: p.digest, upstream: upstreamPrefix + p.rest + querySuffix(t.query) };
+        case 'blob': {
+          const blob: BlobRoute = Object.freeze({ kind: 'blob', name: p.name, digest: p.digest, upstream: upstreamPrefix + p.rest + querySuffix(t.query) });
+          blobRoutes.set(target, blob);
+          return blob;
+        }
         case 'v2':
           return { kind: 'redirect', reason: 'upstream', location: upstreamPrefix + p.rest + querySuffix(t.query) };
         case 'signature':
@@ -137,11 +164,23 @@ export function createRouter(table: RoutingTable): Router {
       // "stay in GCP": the upstream is Artifact Registry, so GCP clients never leave Google (archeio 296a69d)
       if (client.cloud === 'GCP') return { kind: 'redirect', reason: 'blob-gcp-client', location: blob.upstream };
       const base = table.buckets.baseFor(client.cloud, client.region);
+      let byBase = probePlans.get(blob);
+      const known = byBase?.get(base);
+      if (known !== undefined) return known;
       // The bucket Location carries no query: it names a static object, and S3 reads some query keys as
       // sub-resources (?acl, ?torrent, ?versionId), so a client-chosen query could fetch something other than what
       // the existence check looked at.
       const url = `${base}/containers/images/${blob.digest}`;
-      return { kind: 'probe', base, url, onHit: { kind: 'redirect', reason: 'blob-bucket-hit', location: url }, fallback: blob.upstream };
+      const probe: ProbePlan = Object.freeze({
+        kind: 'probe',
+        base,
+        url,
+        onHit: Object.freeze({ kind: 'redirect', reason: 'blob-bucket-hit', location: url }),
+        fallback: blob.upstream,
+      });
+      if (byBase === undefined) probePlans.set(blob, (byBase = new Map()));
+      if (byBase.size < PLANS_PER_ROUTE_MAX) byBase.set(base, probe);
+      return probe;
     },
   };
 }

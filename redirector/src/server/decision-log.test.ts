@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../blobs/index.js';
-import type { ClientFacts, Reason } from '../routing/index.js';
+import type { BlobRoute, ClientFacts, Reason } from '../routing/index.js';
 import { RULE_OF, decisionLogger, str } from './decision-log.js';
 import { createLogSink } from './log-sink.js';
 import type { Decision } from './request-handler.js';
@@ -35,8 +35,14 @@ function logged(...ds: Decision[]): string[] {
   return text.split(/(?<=\n)/);
 }
 
+/** A decision from its logged fields: the plan it answers (a redirect, or a 404 when there is no location). */
+function decision(d: Omit<Decision, 'plan' | 'blob'> & { blob?: BlobRoute | null }): Decision {
+  const plan: Decision['plan'] = d.location === null ? { kind: 'error', reason: d.reason, status: 404 } : { kind: 'redirect', reason: d.reason, location: d.location };
+  return { blob: null, ...d, plan };
+}
+
 const DIGEST = 'sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe50ed43e';
-const HIT: Decision = {
+const HIT: Decision = decision({
   method: 'GET',
   target: `/v2/pause/blobs/${DIGEST}`,
   reason: 'blob-bucket-hit',
@@ -46,7 +52,7 @@ const HIT: Decision = {
   ipSource: 'xff',
   probeUrl: `https://prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com/containers/images/${DIGEST}`,
   probe: { verdict: 'hit', outcome: 'cache-hit', status: null, headMs: null, coalesced: false },
-};
+});
 
 describe('decisionLogger', () => {
   it('writes one JSON line per decision with every field the issue names', () => {
@@ -67,6 +73,19 @@ describe('decisionLogger', () => {
     const lines = logged(HIT, moved, HIT).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.region)).toEqual(['eu-west-3', 'eu-west-1', 'eu-west-3']);
     expect(lines.map((l) => l.prefix)).toEqual(['35.180.0.0/16', '35.180.0.0/16', '35.180.0.0/16']);
+  });
+
+  it('uses what it remembers of a shared route, plan or client only for the text it was built from', () => {
+    const blob: BlobRoute = Object.freeze({ kind: 'blob', name: 'pause', digest: DIGEST, upstream: '' });
+    const plan = Object.freeze({ kind: 'redirect', reason: 'blob-bucket-hit', location: HIT.location! }) as Decision['plan'];
+    const client = Object.freeze({ ...HIT.client! });
+    const first = { ...HIT, blob, plan, client };
+    // the same objects with another target and location (a caller that reuses them wrongly) and another source
+    const other = { ...first, target: '/v2/other/blobs/' + DIGEST, location: 'https://elsewhere.example/x', ipSource: 'socket' as const };
+    const lines = logged(first, other, first).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.path)).toEqual([HIT.target, other.target, HIT.target]);
+    expect(lines.map((l) => l.target)).toEqual([HIT.location, other.location, HIT.location]);
+    expect(lines.map((l) => l.ipSource)).toEqual(['xff', 'socket', 'xff']);
   });
 
   it('writes through a destination without the ASCII path too (any pino destination)', () => {
@@ -118,9 +137,13 @@ describe('decisionLogger', () => {
         fc.constantFrom('xff', 'socket', null),
         fc.option(anyText, { nil: null }),
         probe,
-        (method, target, reason, location, c, ipSource, probeUrl, p) => {
-          const d: Decision = { method, target, reason, status: 307, location, client: c as ClientFacts | null, ipSource: ipSource as Decision['ipSource'], probeUrl, probe: p as ProbeResult | null };
-          const lines = logged(d);
+        fc.boolean(),
+        (method, target, reason, location, c, ipSource, probeUrl, p, shared) => {
+          const d = decision({ method, target, reason, status: 307, location, client: c as ClientFacts | null, ipSource: ipSource as Decision['ipSource'], probeUrl, probe: p as ProbeResult | null });
+          // shared (frozen) objects are escaped once and remembered: their lines must be the same as fresh ones
+          const blob: BlobRoute = { kind: 'blob', name: 'pause', digest: DIGEST, upstream: '' };
+          const once = shared ? { ...d, blob: Object.freeze(blob), plan: Object.freeze({ ...d.plan }), client: d.client === null ? null : Object.freeze({ ...d.client }) } : d;
+          const lines = logged(once, once).slice(1);
           expect(lines).toHaveLength(1);
           // one line: a raw newline inside would split the record for every log reader
           expect(lines[0]!.indexOf('\n')).toBe(lines[0]!.length - 1);

@@ -11,7 +11,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { createLogSink, type LogSink } from './log-sink.js';
-import type { Reason } from '../routing/index.js';
+import type { BlobRoute, ClientFacts, Reason } from '../routing/index.js';
 import type { LogLevel } from '../config.js';
 import type { Decision } from './request-handler.js';
 
@@ -55,17 +55,21 @@ export function createLogger(level: LogLevel, destination: DestinationStream): L
 export function decisionLogger(level: LogLevel, destination: DestinationStream): (d: Decision) => void {
   if (!INFO_ENABLED.has(level)) return () => {};
   const owners = new OwnerFragments();
+  const shared = new SharedFragments();
   const ascii = destination as DestinationStream & Partial<Pick<LogSink, 'writeAscii'>>;
   const emit = typeof ascii.writeAscii === 'function' ? (l: string) => ascii.writeAscii!(l) : (l: string) => void destination.write(l);
+  const clientPart = (c: ClientFacts, source: Decision['ipSource']): string => {
+    let text = `,"ip":${nullable(c.ip)},"ipSource":${source === null ? 'null' : `"${source}"`}`;
+    if (c.problem !== undefined) text += `,"ipProblem":${str(c.problem)}`;
+    return text + owners.get(c);
+  };
   return (d) => {
     // reason, rule, status, cache outcome and cloud are from closed sets of plain words; the rest may hold anything
-    let line = `{"level":30,"time":${Date.now()},"msg":"decision","reason":"${d.reason}","rule":${RULE_OF[d.reason]},"method":${d.method === 'GET' || d.method === 'HEAD' ? `"${d.method}"` : str(d.method)},"path":${str(d.target)},"status":${d.status},"target":${d.location === null ? 'null' : str(d.location)}`;
+    const path = d.blob === null ? str(d.target) : shared.path(d.blob, d.target);
+    const target = d.location === null ? 'null' : shared.location(d.plan, d.location);
+    let line = `{"level":30,"time":${Date.now()},"msg":"decision",${REASON_RULE[d.reason]},"method":${d.method === 'GET' || d.method === 'HEAD' ? `"${d.method}"` : str(d.method)},"path":${path},"status":${d.status},"target":${target}`;
     const c = d.client;
-    if (c !== null) {
-      line += `,"ip":${nullable(c.ip)},"ipSource":${d.ipSource === null ? 'null' : `"${d.ipSource}"`}`;
-      if (c.problem !== undefined) line += `,"ipProblem":${str(c.problem)}`;
-      line += owners.get(c);
-    }
+    if (c !== null) line += shared.client(c, d.ipSource, clientPart);
     // on a hit the probed URL is the target: log it once
     if (d.probeUrl !== null && d.probeUrl !== d.location) line += `,"probeUrl":${str(d.probeUrl)}`;
     const p = d.probe;
@@ -77,6 +81,50 @@ export function decisionLogger(level: LogLevel, destination: DestinationStream):
     }
     emit(line + '}\n');
   };
+}
+
+/** `"reason":"…","rule":N` for each reason, built once. */
+const REASON_RULE = Object.fromEntries(Object.entries(RULE_OF).map(([reason, rule]) => [reason, `"reason":"${reason}","rule":${rule}`])) as Record<Reason, string>;
+
+/**
+ * The escaped text of the parts of a line that come from objects the router and the handler share between requests
+ * (they freeze what they share: a remembered blob route and its plans, a remembered client): escaped once per object
+ * instead of on every request (a 130-character URL took ~200 ns to check and quote). Weakly keyed, so an entry lives
+ * as long as its object; objects that are not frozen are fresh for one request and are escaped as they come. Each
+ * entry keeps what it was built from and is used only when that is still what the line needs, so a wrong entry can
+ * cost a recomputation, never a wrong line (decision-log.test.ts checks lines against the uncached rendering).
+ */
+class SharedFragments {
+  private readonly paths = new WeakMap<object, { readonly target: string; readonly text: string }>();
+  private readonly locations = new WeakMap<object, { readonly location: string; readonly text: string }>();
+  private readonly clients = new WeakMap<object, { readonly source: Decision['ipSource']; readonly text: string }>();
+
+  /** the request-target of a blob request, as JSON */
+  path(blob: BlobRoute, target: string): string {
+    const hit = this.paths.get(blob);
+    if (hit !== undefined && hit.target === target) return hit.text;
+    const text = str(target);
+    if (Object.isFrozen(blob)) this.paths.set(blob, { target, text });
+    return text;
+  }
+
+  /** a redirect's Location (`plan`'s), as JSON */
+  location(plan: object, location: string): string {
+    const hit = this.locations.get(plan);
+    if (hit !== undefined && hit.location === location) return hit.text;
+    const text = str(location);
+    if (Object.isFrozen(plan)) this.locations.set(plan, { location, text });
+    return text;
+  }
+
+  /** the client part of a line (`"ip"` to `"prefix"`) */
+  client(c: ClientFacts, source: Decision['ipSource'], render: (c: ClientFacts, source: Decision['ipSource']) => string): string {
+    const hit = this.clients.get(c);
+    if (hit !== undefined && hit.source === source) return hit.text;
+    const text = render(c, source);
+    if (Object.isFrozen(c)) this.clients.set(c, { source, text });
+    return text;
+  }
 }
 
 /**

@@ -75,6 +75,8 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
 
   // ---- refresh ----
   let current = initial;
+  // the classifier function in force: assigned below, and again on every swap
+  let classify: Classify;
   let metrics: RedirectorMetrics | undefined;
   const refresher =
     config.rangesRefreshIntervalS > 0
@@ -87,6 +89,7 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
           ...(deps.readRangeText ? { readText: deps.readRangeText } : {}),
           onSwap(next) {
             current = next;
+            classify = classifierOf(next);
             metrics?.rangeRefresh('swap');
             logger.info({ versions: next.data.versions }, 'range data swapped');
             const missing = unmappedRegions(correctMap, awsRegionsIn(next.data), config.allowUnmappedRegions);
@@ -130,8 +133,12 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
   const m = metrics;
 
   // ---- handlers ----
-  const classifyCurrent: Classify = (ip) => current.classifyIp(ip);
-  const classify: Classify = mutated?.classify ? mutated.classify(classifyCurrent) : classifyCurrent;
+  // one function per classifier: a swap gives the handler a new one, which is how its client memo knows to forget
+  const classifierOf = (c: IpClassifier): Classify => {
+    const own: Classify = (ip) => c.classifyIp(ip);
+    return mutated?.classify ? mutated.classify(own) : own;
+  };
+  classify = classifierOf(current);
   const prober: BlobProber = mutated?.probe ? mutated.probe(probe) : probe;
   const log = decisionLogger(config.logLevel, destination);
   const unmapV4 = config.routingSemantics === 'most-specific';

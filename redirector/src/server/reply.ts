@@ -60,9 +60,16 @@ export function createReplyRenderer(flavour: 'default' | 'archeio'): ReplyRender
       answer,
     };
   }
+  // A redirect's reply depends on its plan alone: one reply per shared (frozen) plan, as PING_REPLY is one for all pings.
+  const replies = new WeakMap<RedirectPlan, Reply>();
+  const render = (plan: RedirectPlan): Reply => ({ status: 307, headers: ['Location', plan.location, 'Cache-Control', 'private, no-store', 'Content-Length', '0'], body: '' });
   return {
     redirect(plan) {
-      return { status: 307, headers: ['Location', plan.location, 'Cache-Control', 'private, no-store', 'Content-Length', '0'], body: '' };
+      const known = replies.get(plan);
+      if (known !== undefined && known.headers[1] === plan.location) return known;
+      const reply = render(plan);
+      if (Object.isFrozen(plan)) replies.set(plan, reply);
+      return reply;
     },
     answer,
   };

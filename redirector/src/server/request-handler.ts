@@ -9,7 +9,7 @@
 import { clientIp, type ClientIpRule, type Ip } from '../net/index.js';
 import type { Classification } from '../ranges/index.js';
 import type { ProbeResult } from '../blobs/index.js';
-import { resolveProbe, UNKNOWN_CLIENT, type ClientFacts, type Plan, type ProbePlan, type Reason, type Router } from '../routing/index.js';
+import { BoundedMemo, resolveProbe, UNKNOWN_CLIENT, type BlobRoute, type ClientFacts, type Plan, type ProbePlan, type Reason, type Router } from '../routing/index.js';
 import type { Reply, ReplyRenderer } from './reply.js';
 
 /** What the handler needs to know about one request. */
@@ -39,6 +39,10 @@ export interface Decision {
   readonly method: string;
   readonly target: string;
   readonly reason: Reason;
+  /** the answered plan (its reason and location are the two fields above) */
+  readonly plan: Exclude<Plan, ProbePlan>;
+  /** the blob route, for blob requests */
+  readonly blob: BlobRoute | null;
   readonly status: number;
   readonly location: string | null;
   /** client facts; null for non-blob requests, which never look at the client */
@@ -51,7 +55,7 @@ export interface Decision {
 
 export interface RequestHandlerDeps {
   router: Router;
-  /** the classifier in force (a range refresh swaps it) */
+  /** the classifier in force: a range refresh swaps it for another function (the client memo is tied to one) */
   classify: () => Classify;
   clientIpRule: ClientIpRule;
   /** unmap `::ffff:a.b.c.d` (most-specific semantics) or keep it mapped (archeio semantics) */
@@ -61,20 +65,53 @@ export interface RequestHandlerDeps {
   onDecision: (decision: Decision) => void;
 }
 
+/**
+ * How many X-Forwarded-For values the handler remembers the client facts of. A pull is a burst of requests from one
+ * client (a manifest, then each layer), and nodes behind one NAT share an address, so the same header value repeats;
+ * each entry holds about 200 bytes.
+ */
+export const CLIENT_MEMO_MAX = 4096;
+
+/** The client facts of a request and where its address came from. */
+interface ClientOf {
+  readonly client: ClientFacts;
+  readonly source: 'xff' | 'socket' | null;
+}
+
 export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
   const { router, renderer, probe, onDecision, clientIpRule } = deps;
   const ipOpts = { unmapV4: deps.unmapV4 };
+  // The client facts are a pure function of the X-Forwarded-For value when the rule reads that header and it is
+  // present (the socket address is then never read), for one classifier: remembered by header value, forgotten
+  // when a range refresh swaps the classifier.
+  const memoByXff = clientIpRule.kind !== 'socket';
+  const clients = new BoundedMemo<string, ClientOf>(CLIENT_MEMO_MAX);
+  let clientsFor: Classify | null = null;
 
-  const finish = (req: HttpRequest, plan: Exclude<Plan, ProbePlan>, client: ClientFacts | null, source: Decision['ipSource'], probeUrl: string | null, result: ProbeResult | null): Reply => {
+  const clientOf = (req: HttpRequest, classify: Classify): ClientOf => {
+    const ip = clientIp(clientIpRule, req.xff, req, ipOpts);
+    let client: ClientFacts;
+    if (ip.ip === null || ip.address === null) {
+      client = ip.problem === undefined ? UNKNOWN_CLIENT : Object.freeze({ ...UNKNOWN_CLIENT, problem: ip.problem });
+    } else {
+      const c = classify(ip.address);
+      client = Object.freeze(c === null ? { ip: ip.ip, cloud: null, region: null, prefix: null } : { ip: ip.ip, cloud: c.cloud, region: c.region, prefix: c.prefix });
+    }
+    return { client, source: ip.source };
+  };
+
+  const finish = (req: HttpRequest, plan: Exclude<Plan, ProbePlan>, blob: BlobRoute | null, who: ClientOf | null, probeUrl: string | null, result: ProbeResult | null): Reply => {
     const reply = plan.kind === 'redirect' ? renderer.redirect(plan, req.method) : renderer.answer(plan);
     onDecision({
       method: req.method,
       target: req.target,
       reason: plan.reason,
+      plan,
+      blob,
       status: reply.status,
       location: plan.kind === 'redirect' ? plan.location : null,
-      client,
-      ipSource: source,
+      client: who === null ? null : who.client,
+      ipSource: who === null ? null : who.source,
       probeUrl,
       probe: result,
     });
@@ -87,18 +124,24 @@ export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
       // route() never plans a probe: probes need client facts
       return finish(req, route as Exclude<Plan, ProbePlan>, null, null, null, null);
     }
-    const ip = clientIp(clientIpRule, req.xff, req, ipOpts);
-    let client: ClientFacts;
-    if (ip.ip === null || ip.address === null) {
-      client = ip.problem === undefined ? UNKNOWN_CLIENT : { ...UNKNOWN_CLIENT, problem: ip.problem };
+    const classify = deps.classify();
+    const xff = memoByXff ? req.xff : undefined;
+    let who: ClientOf | undefined;
+    if (xff !== undefined && xff !== '') {
+      if (clientsFor !== classify) {
+        clients.clear();
+        clientsFor = classify;
+      }
+      who = clients.get(xff);
+      if (who === undefined) clients.set(xff, (who = clientOf(req, classify)));
     } else {
-      const c = deps.classify()(ip.address);
-      client = c === null ? { ip: ip.ip, cloud: null, region: null, prefix: null } : { ip: ip.ip, cloud: c.cloud, region: c.region, prefix: c.prefix };
+      who = clientOf(req, classify);
     }
-    const plan = router.planBlob(route, client);
-    if (plan.kind !== 'probe') return finish(req, plan, client, ip.source, null, null);
+    const plan = router.planBlob(route, who.client);
+    if (plan.kind !== 'probe') return finish(req, plan, route, who, null, null);
     const known = probe.peek(plan.base, plan.url);
-    if (known !== undefined) return finish(req, resolveProbe(plan, known.verdict), client, ip.source, plan.url, known);
-    return probe.check(plan.base, plan.url).then((r) => finish(req, resolveProbe(plan, r.verdict), client, ip.source, plan.url, r));
+    if (known !== undefined) return finish(req, resolveProbe(plan, known.verdict), route, who, plan.url, known);
+    const w = who;
+    return probe.check(plan.base, plan.url).then((r) => finish(req, resolveProbe(plan, r.verdict), route, w, plan.url, r));
   };
 }
