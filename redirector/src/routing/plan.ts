@@ -105,7 +105,7 @@ const PLANS_PER_ROUTE_MAX = 32;
  * by blob route and bucket base. A remembered route or plan is frozen and shared by every request it answers, so a
  * repeated blob costs two Map lookups instead of a path regex, string joins and four objects, and what is downstream
  * (the probe cache's key, the log line's escaping, the rendered reply) sees the same strings and objects each time
- * and can remember its own work by them. plan-memo.test.ts checks the memoised router against a fresh one.
+ * and can remember its own work by them. plan.test.ts checks the memoised router against a fresh one.
  */
 export function createRouter(table: RoutingTable): Router {
   const info: RedirectPlan = { kind: 'redirect', reason: 'info', location: table.infoUrl };

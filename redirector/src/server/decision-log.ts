@@ -55,7 +55,6 @@ export function createLogger(level: LogLevel, destination: DestinationStream): L
 export function decisionLogger(level: LogLevel, destination: DestinationStream): (d: Decision) => void {
   if (!INFO_ENABLED.has(level)) return () => {};
   const owners = new OwnerFragments();
-  const shared = new SharedFragments();
   const ascii = destination as DestinationStream & Partial<Pick<LogSink, 'writeAscii'>>;
   const emit = typeof ascii.writeAscii === 'function' ? (l: string) => ascii.writeAscii!(l) : (l: string) => void destination.write(l);
   const clientPart = (c: ClientFacts, source: Decision['ipSource']): string => {
@@ -63,13 +62,14 @@ export function decisionLogger(level: LogLevel, destination: DestinationStream):
     if (c.problem !== undefined) text += `,"ipProblem":${str(c.problem)}`;
     return text + owners.get(c);
   };
+  const shared = new SharedFragments(clientPart);
   return (d) => {
     // reason, rule, status, cache outcome and cloud are from closed sets of plain words; the rest may hold anything
     const path = d.blob === null ? str(d.target) : shared.path(d.blob, d.target);
     const target = d.location === null ? 'null' : shared.location(d.plan, d.location);
     let line = `{"level":30,"time":${Date.now()},"msg":"decision",${REASON_RULE[d.reason]},"method":${d.method === 'GET' || d.method === 'HEAD' ? `"${d.method}"` : str(d.method)},"path":${path},"status":${d.status},"target":${target}`;
     const c = d.client;
-    if (c !== null) line += shared.client(c, d.ipSource, clientPart);
+    if (c !== null) line += shared.client(c, d.ipSource);
     // on a hit the probed URL is the target: log it once
     if (d.probeUrl !== null && d.probeUrl !== d.location) line += `,"probeUrl":${str(d.probeUrl)}`;
     const p = d.probe;
@@ -95,37 +95,44 @@ const REASON_RULE = Object.fromEntries(Object.entries(RULE_OF).map(([reason, rul
  * cost a recomputation, never a wrong line (decision-log.test.ts checks lines against the uncached rendering).
  */
 class SharedFragments {
-  private readonly paths = new WeakMap<object, { readonly target: string; readonly text: string }>();
-  private readonly locations = new WeakMap<object, { readonly location: string; readonly text: string }>();
-  private readonly clients = new WeakMap<object, { readonly source: Decision['ipSource']; readonly text: string }>();
+  private readonly paths = new WeakMap<BlobRoute, Fragment<string>>();
+  private readonly locations = new WeakMap<object, Fragment<string>>();
+  private readonly clients = new WeakMap<ClientFacts, Fragment<Decision['ipSource']>>();
+
+  constructor(private readonly renderClient: (c: ClientFacts, source: Decision['ipSource']) => string) {}
 
   /** the request-target of a blob request, as JSON */
   path(blob: BlobRoute, target: string): string {
-    const hit = this.paths.get(blob);
-    if (hit !== undefined && hit.target === target) return hit.text;
-    const text = str(target);
-    if (Object.isFrozen(blob)) this.paths.set(blob, { target, text });
-    return text;
+    return remembered(this.paths, blob, target, quoteText);
   }
 
   /** a redirect's Location (`plan`'s), as JSON */
   location(plan: object, location: string): string {
-    const hit = this.locations.get(plan);
-    if (hit !== undefined && hit.location === location) return hit.text;
-    const text = str(location);
-    if (Object.isFrozen(plan)) this.locations.set(plan, { location, text });
-    return text;
+    return remembered(this.locations, plan, location, quoteText);
   }
 
   /** the client part of a line (`"ip"` to `"prefix"`) */
-  client(c: ClientFacts, source: Decision['ipSource'], render: (c: ClientFacts, source: Decision['ipSource']) => string): string {
-    const hit = this.clients.get(c);
-    if (hit !== undefined && hit.source === source) return hit.text;
-    const text = render(c, source);
-    if (Object.isFrozen(c)) this.clients.set(c, { source, text });
-    return text;
+  client(c: ClientFacts, source: Decision['ipSource']): string {
+    return remembered(this.clients, c, source, this.renderClient);
   }
 }
+
+/** A rendered fragment and what it was rendered from besides its key. */
+interface Fragment<S> {
+  readonly from: S;
+  readonly text: string;
+}
+
+/** `render(key, from)`, remembered under `key` when the key is shared (frozen) and reused only for the same `from`. */
+function remembered<K extends object, S>(map: WeakMap<K, Fragment<S>>, key: K, from: S, render: (key: K, from: S) => string): string {
+  const hit = map.get(key);
+  if (hit !== undefined && hit.from === from) return hit.text;
+  const text = render(key, from);
+  if (Object.isFrozen(key)) map.set(key, { from, text });
+  return text;
+}
+
+const quoteText = (_key: object, text: string): string => str(text);
 
 /**
  * The `"cloud","region","prefix"` part of a line, built once per matched prefix rather than escaped again on every

@@ -2,7 +2,8 @@
  * The registry-facing request handler: request facts in, reply out, no sockets (Hono's `app.request` idea, style.md
  * §2). Tests call it in memory; node-adapter.ts is the only thing that connects it to node:http.
  *
- * Flow: route() (pure, path only) → for blobs, client facts (client-IP rule, range lookup) → planBlob() (pure) →
+ * Flow: route() (pure, path only) → for blobs, client facts (client-IP rule, range lookup; remembered per
+ * X-Forwarded-For value) → planBlob() (pure) →
  * for probe plans, the blob probe (the only I/O) → reply. The probe's synchronous `peek` keeps a cached decision
  * free of promises. Every request ends in exactly one `onDecision` call, which logs and counts it.
  */
