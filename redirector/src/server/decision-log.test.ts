@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ProbeResult } from '../blobs/index.js';
 import type { BlobRoute, ClientFacts, Reason } from '../routing/index.js';
 import { RULE_OF, decisionLogger, str } from './decision-log.js';
@@ -66,6 +66,25 @@ describe('decisionLogger', () => {
     expect(line).toEqual(expected(HIT));
     expect(line).toMatchObject({ rule: 6, ip: '35.180.1.1', cloud: 'AWS', region: 'eu-west-3', prefix: '35.180.0.0/16', cache: 'cache-hit' });
     expect(line).not.toHaveProperty('probeUrl'); // the target already says it
+  });
+
+  it('stamps each line with the millisecond it was written in (the time text is reused only within one)', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const bytes: Buffer[] = [];
+      const sink = createLogSink({ flushIntervalMs: 0, writeSync: (_fd, buf, off, len) => (bytes.push(Buffer.from(buf.subarray(off, off + len))), len) });
+      const log = decisionLogger('info', sink);
+      const at = [1_765_000_000_000, 1_765_000_000_000, 1_765_000_000_001, 1_765_000_000_000, 1_765_000_100_000];
+      for (const t of at) {
+        vi.setSystemTime(t);
+        log(HIT);
+      }
+      sink.close();
+      const times = Buffer.concat(bytes).toString('utf8').trim().split('\n').map((l) => (JSON.parse(l) as { time: number }).time);
+      expect(times).toEqual(at);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('names the owner a prefix has now: a range refresh that moves a prefix to another region shows at once', () => {

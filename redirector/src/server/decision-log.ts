@@ -63,11 +63,20 @@ export function decisionLogger(level: LogLevel, destination: DestinationStream):
     return text + owners.get(c);
   };
   const shared = new SharedFragments(clientPart);
+  // The time's text, kept for the millisecond it stands for: a 13-digit number took ~250 ns to format (V8's number
+  // cache never holds it), and at tens of thousands of decisions a second most lines share their millisecond.
+  let clockMs = -1;
+  let clockText = '';
   return (d) => {
+    const now = Date.now();
+    if (now !== clockMs) {
+      clockMs = now;
+      clockText = String(now);
+    }
     // reason, rule, status, cache outcome and cloud are from closed sets of plain words; the rest may hold anything
     const path = d.blob === null ? str(d.target) : shared.path(d.blob, d.target);
     const target = d.location === null ? 'null' : shared.location(d.plan, d.location);
-    let line = `{"level":30,"time":${Date.now()},"msg":"decision",${REASON_RULE[d.reason]},"method":${d.method === 'GET' || d.method === 'HEAD' ? `"${d.method}"` : str(d.method)},"path":${path},"status":${d.status},"target":${target}`;
+    let line = `{"level":30,"time":${clockText},"msg":"decision",${REASON_RULE[d.reason]},"method":${d.method === 'GET' || d.method === 'HEAD' ? `"${d.method}"` : str(d.method)},"path":${path},"status":${d.status},"target":${target}`;
     const c = d.client;
     if (c !== null) line += shared.client(c, d.ipSource);
     // on a hit the probed URL is the target: log it once

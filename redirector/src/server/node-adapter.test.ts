@@ -105,3 +105,23 @@ describe('drain', () => {
     await draining;
   });
 });
+
+describe('X-Forwarded-For', () => {
+  it('is read whatever the spelling of its name, repeated lines joined in order, look-alike names ignored', async () => {
+    const seen: (string | undefined)[] = [];
+    listener = await listen(
+      (req) => {
+        seen.push(req.xff);
+        return { status: 200, headers: ['Content-Length', '0'], body: '' };
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    const answer = await exchange(
+      listener.port,
+      'GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 1.1.1.1\r\nx-forwarded-FOR: 2.2.2.2\r\nX-Forwarded-Fox: 9.9.9.9\r\nx-forwarded-for: 3.3.3.3\r\nConnection: close\r\n\r\n' +
+        'GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(answer.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(seen).toEqual(['1.1.1.1, 2.2.2.2, 3.3.3.3']);
+  });
+});

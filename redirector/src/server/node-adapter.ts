@@ -57,7 +57,8 @@ class NodeRequest implements HttpRequest {
     let value: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      if (name.length === 15 && name.toLowerCase() === 'x-forwarded-for') value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
+      // the spelling every proxy sends is compared first: lower-casing allocates a string
+      if (name.length === 15 && (name === 'X-Forwarded-For' || name.toLowerCase() === 'x-forwarded-for')) value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
     }
     return value;
   }
