@@ -3,7 +3,8 @@
  * answers every request with a fixed 307, on this machine, in the same run, one worker each.
  *
  *   npx tsx bench/redirector-throughput.ts   (ROUNDS=5 WARMUP_S=2 DURATION_S=5 CONNECTIONS=50 NODE_ARGS=
- *                                             REDIRECTOR_ENV={}; SKIP_BUILD=1 reuses dist/)
+ *                                             REDIRECTOR_ENV={}; SKIP_BUILD=1 reuses dist/;
+ *                                             INTERLEAVE=1 CYCLES=8 SLICE_S=2: take turns, see below)
  *
  * Method:
  *  - the redirector is the built server (`node dist/redirector/src/main.js`), one process, its per-decision JSON log
@@ -16,7 +17,9 @@
  *    Location of the same length; the bare node server answers a fixed 307 with no routing at all;
  *  - load: wrk, 1 thread, CONNECTIONS keep-alive connections. Each round starts all three servers afresh, warms each
  *    up for WARMUP_S seconds, then measures each for DURATION_S seconds, in an order that rotates from round to
- *    round, and stops them. Fresh processes every round because one node process's speed depends on how its JIT
+ *    round, and stops them. With INTERLEAVE=1 the servers instead take turns within a round: CYCLES turns of SLICE_S
+ *    seconds each, requests and CPU summed per server, so that the machine's slow and fast phases (other VMs on the
+ *    host) fall on all three alike rather than on whichever ran then. Fresh processes every round because one node process's speed depends on how its JIT
  *    happened to warm up: two identical redirector processes measured up to 20% apart for as long as they ran. The
  *    machine has two cores: one for the server under test, one for wrk;
  *  - two figures per server: requests/s (wall clock), and requests per CPU-second the server process used (utime +
@@ -39,6 +42,10 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const DURATION_S = Number(process.env.DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const WARMUP_S = Number(process.env.WARMUP_S ?? 2);
+/** INTERLEAVE=1: measure each server in CYCLES slices of SLICE_S seconds, taking turns, instead of one DURATION_S run each */
+const INTERLEAVE = process.env.INTERLEAVE === '1';
+const CYCLES = Number(process.env.CYCLES ?? 8);
+const SLICE_S = Number(process.env.SLICE_S ?? 2);
 const DIGEST = 'sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe50ed43e';
 const XFF = '35.180.1.1, 130.211.0.1';
 /** node flags for the redirector: by default those it ships with (redirector/Containerfile); NODE_ARGS= for none */
@@ -169,17 +176,28 @@ async function main(): Promise<void> {
       try {
         for (const name of names) await wrk(servers[name].url, WARMUP_S);
         const costs: Record<string, number> = {};
-        // rotate the order so no server always goes first
-        for (let i = 0; i < names.length; i++) {
-          const name = names[(i + round) % names.length]!;
-          const { url, pid } = servers[name];
-          const cpu0 = cpuSeconds(pid);
-          const r = await wrk(url, DURATION_S);
-          const cpu = cpuSeconds(pid) - cpu0;
-          (rps[name] ??= []).push(r);
-          costs[name] = (r * DURATION_S) / cpu;
+        const requests: Record<string, number> = {};
+        const cpuUsed: Record<string, number> = {};
+        // INTERLEAVE=1: CYCLES cycles of SLICE_S seconds per server; otherwise one cycle of DURATION_S each. Either
+        // way the order rotates so no server always goes first.
+        const cycles = INTERLEAVE ? CYCLES : 1;
+        const slice = INTERLEAVE ? SLICE_S : DURATION_S;
+        for (let cycle = 0; cycle < cycles; cycle++) {
+          for (let i = 0; i < names.length; i++) {
+            const name = names[(i + round + cycle) % names.length]!;
+            const { url, pid } = servers[name];
+            const cpu0 = cpuSeconds(pid);
+            const r = await wrk(url, slice);
+            requests[name] = (requests[name] ?? 0) + r * slice;
+            cpuUsed[name] = (cpuUsed[name] ?? 0) + cpuSeconds(pid) - cpu0;
+          }
+        }
+        for (const name of names) {
+          const seconds = cycles * slice;
+          (rps[name] ??= []).push(requests[name]! / seconds);
+          costs[name] = requests[name]! / cpuUsed[name]!;
           (perCpu[name] ??= []).push(costs[name]!);
-          process.stderr.write(`round ${round + 1}: ${name} ${r.toFixed(0)} req/s, ${cpu.toFixed(2)} CPU-s, ${costs[name]!.toFixed(0)} req/CPU-s\n`);
+          process.stderr.write(`round ${round + 1}: ${name} ${(requests[name]! / seconds).toFixed(0)} req/s, ${cpuUsed[name]!.toFixed(2)} CPU-s, ${costs[name]!.toFixed(0)} req/CPU-s\n`);
         }
         for (const name of names) (ratio[name] ??= []).push(costs[name]! / costs.nginx!);
       } finally {
@@ -194,11 +212,11 @@ async function main(): Promise<void> {
       `| server | requests/s | × nginx | requests per CPU-second | × nginx (median of the rounds' ratios) |`,
       '|---|---|---|---|---|',
       ...names.map((k) => `| ${k} | ${wall[k]!.toFixed(0)} | ${(wall[k]! / wall.nginx!).toFixed(2)} | ${cost[k]!.toFixed(0)} | ${paired[k]!.toFixed(2)} (${ratio[k]!.map((x) => x.toFixed(2)).join(', ')}) |`),
-      `(${ROUNDS} rounds, fresh processes each, ${WARMUP_S} s warm-up + ${DURATION_S} s each, wrk -t1 -c${CONNECTIONS}, load average at the end ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
+      `(${ROUNDS} rounds, fresh processes each, ${WARMUP_S} s warm-up + ${INTERLEAVE ? `${CYCLES} turns of ${SLICE_S} s` : `${DURATION_S} s`} each, wrk -t1 -c${CONNECTIONS}, load average at the end ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
     process.stdout.write(
-      JSON.stringify({ bench: 'redirector-throughput', nodeArgs: NODE_ARGS, env: REDIRECTOR_ENV, connections: CONNECTIONS, durationS: DURATION_S, rps, perCpu, ratioWall: wall.redirector! / wall.nginx!, ratioPerCpu: paired.redirector!, ratios: ratio }) + '\n',
+      JSON.stringify({ bench: 'redirector-throughput', nodeArgs: NODE_ARGS, env: REDIRECTOR_ENV, connections: CONNECTIONS, durationS: DURATION_S, interleave: INTERLEAVE ? { cycles: CYCLES, sliceS: SLICE_S } : null, rps, perCpu, ratioWall: wall.redirector! / wall.nginx!, ratioPerCpu: paired.redirector!, ratios: ratio }) + '\n',
     );
   } finally {
     for (const stop of stops.reverse()) await stop();
