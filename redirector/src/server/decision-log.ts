@@ -11,7 +11,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { createLogSink, type LogSink } from './log-sink.js';
-import type { BlobRoute, ClientFacts, Reason } from '../routing/index.js';
+import { BoundedMemo, type BlobRoute, type ClientFacts, type Reason } from '../routing/index.js';
 import type { LogLevel } from '../config.js';
 import type { Decision } from './request-handler.js';
 
@@ -149,14 +149,12 @@ const quoteText = (_key: object, text: string): string => str(text);
  * a prefix to another region); bounded, so a table swap cannot make it grow without end.
  */
 class OwnerFragments {
-  private readonly byPrefix = new Map<string, { cloud: string | null; region: string | null; text: string }>();
-  private static readonly MAX = 65_536;
+  private readonly byPrefix = new BoundedMemo<string, { cloud: string | null; region: string | null; text: string }>(65_536);
 
   get(c: { cloud: string | null; region: string | null; prefix: string | null }): string {
     if (c.prefix === null) return OwnerFragments.render(c);
     const hit = this.byPrefix.get(c.prefix);
     if (hit !== undefined && hit.cloud === c.cloud && hit.region === c.region) return hit.text;
-    if (this.byPrefix.size >= OwnerFragments.MAX) this.byPrefix.clear();
     const text = OwnerFragments.render(c);
     this.byPrefix.set(c.prefix, { cloud: c.cloud, region: c.region, text });
     return text;
