@@ -4,17 +4,17 @@ import type { ProbeResult } from '../blobs/index.js';
 import type { BlobRoute, ClientFacts, Reason } from '../routing/index.js';
 import { RULE_OF, decisionLogger, str } from './decision-log.js';
 import { createLogSink } from './log-sink.js';
-import type { Decision } from './request-handler.js';
+import { decisionLocation, type Decision } from './request-handler.js';
 
 /** The twin: the same line as a plain object through JSON.stringify (what the hand-built line must parse to). */
 function expected(d: Decision): Record<string, unknown> {
-  const o: Record<string, unknown> = { level: 30, msg: 'decision', reason: d.reason, rule: RULE_OF[d.reason], method: d.method, path: d.target, status: d.status, target: d.location };
+  const o: Record<string, unknown> = { level: 30, msg: 'decision', reason: d.plan.reason, rule: RULE_OF[d.plan.reason], method: d.method, path: d.target, status: d.status, target: decisionLocation(d) };
   if (d.client !== null) {
     Object.assign(o, { ip: d.client.ip, ipSource: d.ipSource });
     if (d.client.problem !== undefined) o.ipProblem = d.client.problem;
     Object.assign(o, { cloud: d.client.cloud, region: d.client.region, prefix: d.client.prefix });
   }
-  if (d.probeUrl !== null && d.probeUrl !== d.location) o.probeUrl = d.probeUrl;
+  if (d.probeUrl !== null && d.probeUrl !== decisionLocation(d)) o.probeUrl = d.probeUrl;
   if (d.probe !== null) {
     o.cache = d.probe.outcome;
     if (d.probe.status !== null) o.headStatus = d.probe.status;
@@ -36,8 +36,8 @@ function logged(...ds: Decision[]): string[] {
 }
 
 /** A decision from its logged fields: the plan it answers (a redirect, or a 404 when there is no location). */
-function decision(d: Omit<Decision, 'plan' | 'blob'> & { blob?: BlobRoute | null }): Decision {
-  const plan: Decision['plan'] = d.location === null ? { kind: 'error', reason: d.reason, status: 404 } : { kind: 'redirect', reason: d.reason, location: d.location };
+function decision({ reason, location, ...d }: Omit<Decision, 'plan' | 'blob'> & { reason: Reason; location: string | null; blob?: BlobRoute | null }): Decision {
+  const plan: Decision['plan'] = location === null ? { kind: 'error', reason, status: 404 } : { kind: 'redirect', reason, location };
   return { blob: null, ...d, plan };
 }
 
@@ -96,14 +96,16 @@ describe('decisionLogger', () => {
 
   it('uses what it remembers of a shared route, plan or client only for the text it was built from', () => {
     const blob: BlobRoute = Object.freeze({ kind: 'blob', name: 'pause', digest: DIGEST, upstream: '' });
-    const plan = Object.freeze({ kind: 'redirect', reason: 'blob-bucket-hit', location: HIT.location! }) as Decision['plan'];
+    const hitLocation = decisionLocation(HIT)!;
+    const plan = Object.freeze({ kind: 'redirect', reason: 'blob-bucket-hit', location: hitLocation }) as Decision['plan'];
     const client = Object.freeze({ ...HIT.client! });
     const first = { ...HIT, blob, plan, client };
-    // the same objects with another target and location (a caller that reuses them wrongly) and another source
-    const other = { ...first, target: '/v2/other/blobs/' + DIGEST, location: 'https://elsewhere.example/x', ipSource: 'socket' as const };
+    // the same route and client with another target (a caller that reuses them wrongly), another plan, another source
+    const otherLocation = 'https://elsewhere.example/x';
+    const other = { ...first, target: '/v2/other/blobs/' + DIGEST, plan: Object.freeze({ ...plan, location: otherLocation }), ipSource: 'socket' as const };
     const lines = logged(first, other, first).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.path)).toEqual([HIT.target, other.target, HIT.target]);
-    expect(lines.map((l) => l.target)).toEqual([HIT.location, other.location, HIT.location]);
+    expect(lines.map((l) => l.target)).toEqual([hitLocation, otherLocation, hitLocation]);
     expect(lines.map((l) => l.ipSource)).toEqual(['xff', 'socket', 'xff']);
   });
 

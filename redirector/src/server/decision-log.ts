@@ -13,7 +13,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { createLogSink, type LogSink } from './log-sink.js';
 import { BoundedMemo, type BlobRoute, type ClientFacts, type Reason } from '../routing/index.js';
 import type { LogLevel } from '../config.js';
-import type { Decision } from './request-handler.js';
+import { decisionLocation, type Decision } from './request-handler.js';
 
 /** The rule number (docs/request-handling.md) each reason belongs to. */
 export const RULE_OF: Readonly<Record<Reason, number>> = {
@@ -75,12 +75,13 @@ export function decisionLogger(level: LogLevel, destination: DestinationStream):
     }
     // reason, rule, status, cache outcome and cloud are from closed sets of plain words; the rest may hold anything
     const path = d.blob === null ? str(d.target) : shared.path(d.blob, d.target);
-    const target = d.location === null ? 'null' : shared.location(d.plan, d.location);
-    let line = `{"level":30,"time":${clockText},"msg":"decision",${REASON_RULE[d.reason]},"method":${d.method === 'GET' || d.method === 'HEAD' ? `"${d.method}"` : str(d.method)},"path":${path},"status":${d.status},"target":${target}`;
+    const location = decisionLocation(d);
+    const target = location === null ? 'null' : shared.location(d.plan, location);
+    let line = `{"level":30,"time":${clockText},"msg":"decision",${REASON_RULE[d.plan.reason]},"method":${d.method === 'GET' || d.method === 'HEAD' ? `"${d.method}"` : str(d.method)},"path":${path},"status":${d.status},"target":${target}`;
     const c = d.client;
     if (c !== null) line += shared.client(c, d.ipSource);
     // on a hit the probed URL is the target: log it once
-    if (d.probeUrl !== null && d.probeUrl !== d.location) line += `,"probeUrl":${str(d.probeUrl)}`;
+    if (d.probeUrl !== null && d.probeUrl !== location) line += `,"probeUrl":${str(d.probeUrl)}`;
     const p = d.probe;
     if (p !== null) {
       line += `,"cache":"${p.outcome}"`;

@@ -66,8 +66,8 @@ export function createMetrics(src: MetricsSources): RedirectorMetrics {
       const c = d.client;
       const cloud = c?.cloud ?? '';
       const region = c?.region ?? '';
-      let byCloud = t.decisions.get(d.reason);
-      if (byCloud === undefined) t.decisions.set(d.reason, (byCloud = new Map()));
+      let byCloud = t.decisions.get(d.plan.reason);
+      if (byCloud === undefined) t.decisions.set(d.plan.reason, (byCloud = new Map()));
       let byRegion = byCloud.get(cloud);
       if (byRegion === undefined) byCloud.set(cloud, (byRegion = new Map()));
       let n = byRegion.get(region);

@@ -10,7 +10,7 @@
 import { clientIp, type ClientIpRule, type Ip } from '../net/index.js';
 import type { Classification } from '../ranges/index.js';
 import type { ProbeResult } from '../blobs/index.js';
-import { BoundedMemo, resolveProbe, UNKNOWN_CLIENT, type BlobRoute, type ClientFacts, type Plan, type ProbePlan, type Reason, type Router } from '../routing/index.js';
+import { BoundedMemo, resolveProbe, UNKNOWN_CLIENT, type BlobRoute, type ClientFacts, type Plan, type ProbePlan, type Router } from '../routing/index.js';
 import type { Reply, ReplyRenderer } from './reply.js';
 
 /** What the handler needs to know about one request. */
@@ -22,6 +22,11 @@ export interface HttpRequest {
   readonly xff: string | undefined;
   /** the connection's peer address */
   readonly remoteAddress: string | undefined;
+}
+
+/** The Location a decision answered with, or null when it was not a redirect. */
+export function decisionLocation(d: Decision): string | null {
+  return d.plan.kind === 'redirect' ? d.plan.location : null;
 }
 
 export type RequestHandler = (req: HttpRequest) => Reply | Promise<Reply>;
@@ -39,13 +44,11 @@ export type Classify = (ip: Ip) => Classification | null;
 export interface Decision {
   readonly method: string;
   readonly target: string;
-  readonly reason: Reason;
-  /** the answered plan (its reason and location are the two fields above) */
+  /** the answered plan: its reason, and for a redirect its Location (decisionLocation) */
   readonly plan: Exclude<Plan, ProbePlan>;
   /** the blob route, for blob requests */
   readonly blob: BlobRoute | null;
   readonly status: number;
-  readonly location: string | null;
   /** client facts; null for non-blob requests, which never look at the client */
   readonly client: ClientFacts | null;
   readonly ipSource: 'xff' | 'socket' | null;
@@ -106,11 +109,9 @@ export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
     onDecision({
       method: req.method,
       target: req.target,
-      reason: plan.reason,
       plan,
       blob,
       status: reply.status,
-      location: plan.kind === 'redirect' ? plan.location : null,
       client: who === null ? null : who.client,
       ipSource: who === null ? null : who.source,
       probeUrl,
