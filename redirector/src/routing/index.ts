@@ -5,6 +5,7 @@ export { classifyPath, isValidDigest, isValidName, normalizeQuery, percentDecode
 export type { PathRoute, RequestTarget } from './paths.js';
 export { BLOB_ROUTE_MEMO_MAX, UNKNOWN_CLIENT, blobBaseFor, createRouter, plan } from './plan.js';
 export { BoundedMemo } from './bounded-memo.js';
+export { SlotMemo } from './slot-memo.js';
 export type { BlobRoute, ClientFacts, RequestFacts, Route, Router } from './plan.js';
 export { createArcheioRouter } from './plan-archeio.js';
 export { allowedLocationPrefixes, buildRoutingTable, normalizeUpstreamPath } from './routing-table.js';

@@ -16,7 +16,7 @@
  */
 import type { Cloud } from '../ranges/index.js';
 import type { ErrorAnswer, PingAnswer, Plan, ProbePlan, RedirectPlan } from './decision.js';
-import { BoundedMemo } from './bounded-memo.js';
+import { SlotMemo } from './slot-memo.js';
 import { classifyPath, normalizeQuery, splitTarget } from './paths.js';
 import type { RoutingTable } from './routing-table.js';
 
@@ -90,10 +90,10 @@ const OCI_MESSAGE: Readonly<Record<'NAME_INVALID' | 'DIGEST_INVALID' | 'MANIFEST
 };
 
 /**
- * How many GET/HEAD blob request-targets the default router remembers its route for, and how many bucket bases it
- * remembers a probe plan for per blob route. Small on purpose: what repeats is a popular blob (the pause image's
- * layers are asked for by every node), and each remembered route with its plan holds about 1 KB
- * (docs/performance.md "Memory").
+ * How many GET/HEAD blob request-targets the default router remembers its route for (the slots of its SlotMemo: two
+ * targets that share a slot take turns), and how many bucket bases it remembers a probe plan for per blob route.
+ * Small on purpose: what repeats is a popular blob (the pause image's layers are asked for by every node), and each
+ * remembered route with its plan holds about 1 KB (docs/performance.md "Memory").
  */
 export const BLOB_ROUTE_MEMO_MAX = 1024;
 const PLANS_PER_ROUTE_MAX = 32;
@@ -103,7 +103,7 @@ const PLANS_PER_ROUTE_MAX = 32;
  *
  * Both steps are pure, and both remember their blob answers: `route()` by request-target (GET and HEAD), `planBlob()`
  * by blob route and bucket base. A remembered route or plan is frozen and shared by every request it answers, so a
- * repeated blob costs two Map lookups instead of a path regex, string joins and four objects, and what is downstream
+ * repeated blob costs two lookups instead of a path regex, string joins and four objects, and what is downstream
  * (the probe cache's key, the log line's escaping, the rendered reply) sees the same strings and objects each time
  * and can remember its own work by them. plan.test.ts checks the memoised router against a fresh one.
  */
@@ -112,7 +112,7 @@ export function createRouter(table: RoutingTable): Router {
   const privacy: RedirectPlan = { kind: 'redirect', reason: 'privacy', location: table.privacyUrl };
   const { upstreamPrefix, signaturePrefix, preserveQuery } = table;
   const querySuffix = (query: string): string => (preserveQuery && query !== '' ? '?' + normalizeQuery(query) : '');
-  const blobRoutes = new BoundedMemo<string, BlobRoute>(BLOB_ROUTE_MEMO_MAX);
+  const blobRoutes = new SlotMemo<BlobRoute>(BLOB_ROUTE_MEMO_MAX);
   // keyed by the route object: a plan lives as long as its route is remembered (or held by a caller)
   const probePlans = new WeakMap<BlobRoute, Map<string, ProbePlan>>();
 

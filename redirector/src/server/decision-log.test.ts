@@ -26,12 +26,32 @@ function expected(d: Decision): Record<string, unknown> {
 
 /** What a decision puts on the wire: through the real sink (its ASCII path) and decoded from the written bytes. */
 function logged(...ds: Decision[]): string[] {
+  return loggedThrough(createLogSink, ...ds);
+}
+
+/**
+ * The same through a sink of the given making, checked against a plain destination (the other way a line is put
+ * together: its parts joined into one string) given the same decisions in the same millisecond.
+ */
+function loggedThrough(makeSink: typeof createLogSink, ...ds: Decision[]): string[] {
   const bytes: Buffer[] = [];
-  const sink = createLogSink({ flushIntervalMs: 0, writeSync: (_fd, buf, off, len) => (bytes.push(Buffer.from(buf.subarray(off, off + len))), len) });
-  const log = decisionLogger('info', sink);
-  for (const d of ds) log(d);
+  const sink = makeSink({ flushIntervalMs: 0, writeSync: (_fd, buf, off, len) => (bytes.push(Buffer.from(buf.subarray(off, off + len))), len) });
+  const strings: string[] = [];
+  const viaSink = decisionLogger('info', sink);
+  const viaText = decisionLogger('info', { write: (s: string) => void strings.push(s) });
+  const realNow = Date.now;
+  Date.now = () => 1_765_000_000_000;
+  try {
+    for (const d of ds) {
+      viaSink(d);
+      viaText(d);
+    }
+  } finally {
+    Date.now = realNow;
+  }
   sink.close();
   const text = Buffer.concat(bytes).toString('utf8');
+  expect(text).toBe(strings.join(''));
   return text.split(/(?<=\n)/);
 }
 
@@ -113,6 +133,13 @@ describe('decisionLogger', () => {
     const lines: string[] = [];
     decisionLogger('info', { write: (s: string) => void lines.push(s) })(HIT);
     expect(JSON.parse(lines[0]!)).toMatchObject({ reason: 'blob-bucket-hit', ip: '35.180.1.1' });
+  });
+
+  it('writes a line longer than the sink\'s whole batch on its own, whole', () => {
+    const long: Decision = { ...HIT, target: `/v2/${'a/'.repeat(300)}pause/blobs/${DIGEST}` };
+    const lines = loggedThrough((o) => createLogSink({ ...o, maxPending: 256 }), HIT, long, HIT);
+    expect(lines).toHaveLength(3);
+    expect(lines.map((l) => (JSON.parse(l) as { path: string }).path)).toEqual([HIT.target, long.target, HIT.target]);
   });
 
   it('writes nothing above info', () => {

@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogSink } from './log-sink.js';
+import { createLogSink, isLogSink } from './log-sink.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'log-sink-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -64,6 +64,47 @@ describe('LogSink', () => {
     sink.close();
     expect(r.out.map((b) => b.length)).toEqual([16, 2]);
     expect(r.text()).toBe('xxxxxxx\nyyyyyyy\nz\n');
+  });
+
+  it('takes a line written straight into its batch: reserve drains what might not fit, commit adds it in order', () => {
+    const r = recorder();
+    const sink = createLogSink({ maxPending: 16, flushIntervalMs: 0, writeSync: r.writeSync });
+    const put = (text: string) => {
+      const at = sink.reserve(text.length);
+      expect(at).toBeGreaterThanOrEqual(0);
+      sink.commit(at + sink.batch.write(text, at, 'latin1'));
+    };
+    sink.writeAscii('a1\n');
+    put('b'.repeat(9) + '\n');
+    expect(r.out).toHaveLength(0);
+    // 13 bytes pending: a 4-byte line might not fit, so reserving it writes the 13 out first
+    put('ccc\n');
+    expect(r.text()).toBe('a1\n' + 'b'.repeat(9) + '\n');
+    sink.writeAscii('d\n');
+    sink.close();
+    expect(r.text()).toBe('a1\n' + 'b'.repeat(9) + '\nccc\nd\n');
+    expect(r.out.map((b) => b.length)).toEqual([13, 6]);
+  });
+
+  it('refuses room it does not have, and a commit outside the room it gave', () => {
+    const r = recorder();
+    const sink = createLogSink({ maxPending: 16, flushIntervalMs: 0, writeSync: r.writeSync });
+    expect(sink.reserve(17)).toBe(-1);
+    sink.writeAscii('abc\n');
+    const at = sink.reserve(8);
+    expect(at).toBe(4);
+    expect(() => sink.commit(3)).toThrow(RangeError);
+    expect(() => sink.commit(17)).toThrow(RangeError);
+    sink.commit(at);
+    sink.close();
+    expect(r.text()).toBe('abc\n');
+  });
+
+  it('knows its own sinks from look-alikes', () => {
+    const sink = createLogSink({ flushIntervalMs: 0, writeSync: (_f, _b, _o, l) => l });
+    expect(isLogSink(sink)).toBe(true);
+    expect(isLogSink({ ...sink })).toBe(false);
+    sink.close();
   });
 
   it('encodes UTF-8, and writes a line larger than the buffer on its own', () => {

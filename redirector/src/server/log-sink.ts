@@ -6,8 +6,10 @@
  * synchronous mode 1.3 µs (one write(2) per line). Here each line is encoded into one reusable buffer as it arrives
  * (one native call, while the just-built line is still in the CPU's cache, and nothing of it outlives the request
  * to be copied by the next scavenge), and the buffer goes out with one `writeSync` when the next line might not fit.
- * Lines known to be ASCII (`writeAscii`: the per-decision lines, which escape everything else) are copied one byte
- * per character (latin1) with no UTF-8 encoding; anything else (pino's own lines) is encoded as UTF-8.
+ * Lines known to be ASCII (`writeAscii`) are copied one byte per character (latin1) with no UTF-8 encoding; anything
+ * else (pino's own lines) is encoded as UTF-8. A writer that keeps its pieces as bytes already (the per-decision
+ * lines: decision-log.ts) copies them straight into the batch (`reserve`, then `commit`), so no string of the whole
+ * line is ever built.
  * (Session 2 kept the pending lines as one V8 rope and encoded it per batch; in the server, flattening and encoding
  * that rope cost more than the per-line copy: docs/performance.md.)
  *
@@ -21,6 +23,15 @@ export interface LogSink {
   write(line: string): boolean;
   /** `line` has only ASCII characters (U+0000 to U+007F): the caller guarantees it, nothing checks */
   writeAscii(line: string): void;
+  /**
+   * Room for a line of at most `bytes` bytes, written straight into `batch` from the returned offset: pending lines
+   * are written out first when it might not fit. -1 when it could never fit (write it with `writeAscii`). The line
+   * counts once `commit(end)` says where it ends; nothing else may be written in between.
+   */
+  reserve(bytes: number): number;
+  commit(end: number): void;
+  /** the batch buffer `reserve` hands out offsets in */
+  readonly batch: Buffer;
   /** writes everything pending now; `cb` (pino's flush signature) runs after */
   flush(cb?: (err?: Error) => void): void;
   /** flushes and stops the timer and the exit hook */
@@ -38,6 +49,13 @@ export interface LogSinkOptions {
   writeSync?: (fd: number, buf: Buffer, offset: number, length: number) => number;
   /** how to wait before retrying EAGAIN; default a 1 ms synchronous sleep */
   sleep?: (ms: number) => void;
+}
+
+/** The sinks createLogSink made: what a writer checks before it uses `reserve` and `batch` (no look-alikes). */
+const sinks = new WeakSet<object>();
+
+export function isLogSink(destination: object): destination is LogSink {
+  return sinks.has(destination);
 }
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -94,7 +112,17 @@ export function createLogSink(opts: LogSinkOptions = {}): LogSink {
   };
   process.on('exit', onExit);
 
-  return {
+  const sink: LogSink = {
+    batch: buf,
+    reserve(bytes) {
+      if (bytes > buf.length) return -1;
+      if (used + bytes > buf.length) drain();
+      return used;
+    },
+    commit(end) {
+      if (end < used || end > buf.length) throw new RangeError(`log sink: commit(${end}) outside the reserved room (${used}-${buf.length})`);
+      used = end;
+    },
     write(line) {
       // a UTF-16 code unit never takes more than 3 bytes in UTF-8
       append(line, 3, 'utf8');
@@ -118,4 +146,6 @@ export function createLogSink(opts: LogSinkOptions = {}): LogSink {
       drain();
     },
   };
+  sinks.add(sink);
+  return sink;
 }

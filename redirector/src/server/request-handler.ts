@@ -10,7 +10,7 @@
 import { clientIp, type ClientIpRule, type Ip } from '../net/index.js';
 import type { Classification } from '../ranges/index.js';
 import type { ProbeResult } from '../blobs/index.js';
-import { BoundedMemo, resolveProbe, UNKNOWN_CLIENT, type BlobRoute, type ClientFacts, type Plan, type ProbePlan, type Router } from '../routing/index.js';
+import { SlotMemo, resolveProbe, UNKNOWN_CLIENT, type BlobRoute, type ClientFacts, type Plan, type ProbePlan, type Router } from '../routing/index.js';
 import type { Reply, ReplyRenderer } from './reply.js';
 
 /** What the handler needs to know about one request. */
@@ -70,7 +70,7 @@ export interface RequestHandlerDeps {
 }
 
 /**
- * How many X-Forwarded-For values the handler remembers the client facts of. A pull is a burst of requests from one
+ * How many X-Forwarded-For values the handler remembers the client facts of (the slots of its SlotMemo). A pull is a burst of requests from one
  * client (a manifest, then each layer), and nodes behind one NAT share an address, so the same header value repeats;
  * each entry holds about 200 bytes.
  */
@@ -89,7 +89,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
   // present (the socket address is then never read), for one classifier: remembered by header value, forgotten
   // when a range refresh swaps the classifier.
   const memoByXff = clientIpRule.kind !== 'socket';
-  const clients = new BoundedMemo<string, ClientOf>(CLIENT_MEMO_MAX);
+  const clients = new SlotMemo<ClientOf>(CLIENT_MEMO_MAX);
   let clientsFor: Classify | null = null;
 
   const clientOf = (req: HttpRequest, classify: Classify): ClientOf => {
