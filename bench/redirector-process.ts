@@ -33,12 +33,12 @@ export interface RunningRedirector {
   stop(): Promise<number | null>;
 }
 
-/** Spawns the built redirector; resolves once its listening line is in `logFile`. */
-export async function spawnRedirector(env: Record<string, string>, logFile: string, nodeArgs: string[] = []): Promise<RunningRedirector> {
+/** Spawns the built redirector (or another build's `main.js`); resolves once its listening line is in `logFile`. */
+export async function spawnRedirector(env: Record<string, string>, logFile: string, nodeArgs: string[] = [], main: string = MAIN): Promise<RunningRedirector> {
   const fd = openSync(logFile, 'w');
   const collector = LOG_SINK === 'pipe' ? spawn('cat', [], { stdio: ['pipe', fd, 'inherit'] }) : null;
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', ADMIN_PORT: '0', ...env },
     stdio: ['ignore', collector === null ? fd : collector.stdin!, 'pipe'],
   });

@@ -4,7 +4,9 @@
  *
  *   npx tsx bench/redirector-throughput.ts   (ROUNDS=5 WARMUP_S=2 DURATION_S=5 CONNECTIONS=50 NODE_ARGS=
  *                                             REDIRECTOR_ENV={}; SKIP_BUILD=1 reuses dist/;
- *                                             INTERLEAVE=1 CYCLES=8 SLICE_S=2: take turns, see below)
+ *                                             INTERLEAVE=1 CYCLES=8 SLICE_S=2: take turns, see below;
+ *                                             BASELINE_MAIN=<other checkout>/dist/redirector/src/main.js: another
+ *                                             build measured beside this one, as a fourth server)
  *
  * Method:
  *  - the redirector is the built server (`node dist/redirector/src/main.js`), one process, its per-decision JSON log
@@ -31,7 +33,7 @@
  * Output: a markdown table (recorded in docs/performance.md) and a JSON line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listen } from '../redirector/src/server/node-adapter.js';
@@ -50,6 +52,9 @@ const DIGEST = 'sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe
 const XFF = '35.180.1.1, 130.211.0.1';
 /** node flags for the redirector: by default those it ships with (redirector/Containerfile); NODE_ARGS= for none */
 const NODE_ARGS = process.env.NODE_ARGS === undefined ? redirectorNodeFlags() : process.env.NODE_ARGS.split(' ').filter((a) => a !== '');
+/** another build of the redirector to measure in the same rounds (e.g. the last commit's, built in a git worktree) */
+const BASELINE_MAIN = process.env.BASELINE_MAIN;
+if (BASELINE_MAIN !== undefined && !existsSync(BASELINE_MAIN)) throw new Error(`BASELINE_MAIN: ${BASELINE_MAIN} does not exist (build that checkout first)`);
 /** extra redirector environment as JSON, e.g. REDIRECTOR_ENV='{"LOG_LEVEL":"warn"}' to price the decision log */
 const REDIRECTOR_ENV = JSON.parse(process.env.REDIRECTOR_ENV ?? '{}') as Record<string, string>;
 
@@ -136,8 +141,8 @@ async function startBareNode(location: string): Promise<Server> {
   return { url: `http://127.0.0.1:${port}/v2/pause/blobs/${DIGEST}`, pid: bare.pid!, stop: stopChild(bare, 'SIGTERM') };
 }
 
-async function startRedirector(map: string, logFile: string, expected: string): Promise<Server> {
-  const red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', ...REDIRECTOR_ENV }, logFile, NODE_ARGS);
+async function startRedirector(map: string, logFile: string, expected: string, main?: string): Promise<Server> {
+  const red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', ...REDIRECTOR_ENV }, logFile, NODE_ARGS, main);
   const url = `${red.url}/v2/pause/blobs/${DIGEST}`;
   // fills the positive cache from the fake bucket
   const warm = await fetch(url, { redirect: 'manual', headers: { 'x-forwarded-for': XFF } });
@@ -161,18 +166,19 @@ async function main(): Promise<void> {
     const map = join(tmp, 'bucket-map.json');
     writeFileSync(map, JSON.stringify({ default: `${bucket.url}/default`, regions: { 'eu-west-3': base } }));
 
-    const names = ['redirector', 'nginx', 'bare node'] as const;
+    const names = BASELINE_MAIN === undefined ? (['redirector', 'nginx', 'bare node'] as const) : (['redirector', 'nginx', 'bare node', 'baseline'] as const);
     const rps: Record<string, number[]> = {};
     const perCpu: Record<string, number[]> = {};
     const ratio: Record<string, number[]> = {};
     for (let round = 0; round < ROUNDS; round++) {
       // fresh processes every round: one node process's speed depends on how its JIT happened to warm up (two
       // identical processes measured up to 20% apart), so a figure from one process is one draw, not the cost
-      const servers: Record<(typeof names)[number], Server> = {
+      const servers: Record<string, Server> = {
         redirector: await startRedirector(map, join(tmp, `redirector-${round}.log`), location),
         nginx: await startNginx(join(tmp, `nginx-${round}`), location),
         'bare node': await startBareNode(location),
       };
+      if (BASELINE_MAIN !== undefined) servers.baseline = await startRedirector(map, join(tmp, `baseline-${round}.log`), location, BASELINE_MAIN);
       try {
         for (const name of names) await wrk(servers[name].url, WARMUP_S);
         const costs: Record<string, number> = {};
@@ -216,7 +222,7 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(lines.join('\n') + '\n');
     process.stdout.write(
-      JSON.stringify({ bench: 'redirector-throughput', nodeArgs: NODE_ARGS, env: REDIRECTOR_ENV, connections: CONNECTIONS, durationS: DURATION_S, interleave: INTERLEAVE ? { cycles: CYCLES, sliceS: SLICE_S } : null, rps, perCpu, ratioWall: wall.redirector! / wall.nginx!, ratioPerCpu: paired.redirector!, ratios: ratio }) + '\n',
+      JSON.stringify({ bench: 'redirector-throughput', baselineMain: BASELINE_MAIN ?? null, nodeArgs: NODE_ARGS, env: REDIRECTOR_ENV, connections: CONNECTIONS, durationS: DURATION_S, interleave: INTERLEAVE ? { cycles: CYCLES, sliceS: SLICE_S } : null, rps, perCpu, ratioWall: wall.redirector! / wall.nginx!, ratioPerCpu: paired.redirector!, ratios: ratio }) + '\n',
     );
   } finally {
     for (const stop of stops.reverse()) await stop();

@@ -9,6 +9,7 @@ import { BUNDLED_RANGE_SOURCES } from './bundled-range-sources.js';
 import { IpClassifier } from './ip-classifier.js';
 import type { Classification, LookupEngine, Semantics } from './ip-classifier.js';
 import { loadRangeData } from './load-range-data.js';
+import { PARSED_PREFIXES } from './publication-reader.js';
 import { RangeDataError } from './range-data-error.js';
 import type { RangeData, RangeEntry } from './range-data.js';
 
@@ -217,5 +218,24 @@ describe('precedence and hand-made data', () => {
     expect(k.shadowed().map((s) => s.prefix)).toEqual(['20.1.0.0/16']);
     expect(parseIp('20.1.2.3')).not.toBeNull();
     expect(k.classify('20.1.2.3')).toEqual(c('Azure', 'eastus', '20.0.0.0/8'));
+  });
+});
+
+describe('what a classifier keeps', () => {
+  it("releases the reader's parsed prefixes once the table is built, and answers the same from a rebuild", () => {
+    const data = loadRangeData(BUNDLED_RANGE_SOURCES);
+    const sample = [data.entries[0]!, data.entries[Math.floor(data.entries.length / 2)]!, data.entries.at(-1)!];
+    expect(sample.every((e) => PARSED_PREFIXES.has(e))).toBe(true);
+    const first = IpClassifier.build(data, 'archeio');
+    // nothing keeps ~27k parsed prefixes alive beside the table
+    expect(sample.some((e) => PARSED_PREFIXES.has(e))).toBe(false);
+    // a second build (a range refresh merges the old entries) parses them again and answers alike
+    const second = IpClassifier.build(data, 'archeio');
+    for (const e of sample) {
+      const first4 = e.prefix.split('/')[0]!;
+      expect(second.classify(first4)).toEqual(first.classify(first4));
+    }
+    expect(second.shadowed()).toEqual(first.shadowed());
+    expect(first.shadowed().length).toBeGreaterThan(0);
   });
 });

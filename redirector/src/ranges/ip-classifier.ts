@@ -71,6 +71,27 @@ function rankOwners(data: RangeData): Map<Cloud, Map<string, number>> {
   return byCloud;
 }
 
+/**
+ * Each entry's parsed prefix with its owner's rank, and the classification it answers, in entry order. `fromReader`:
+ * use (and release) the parse the publication reader made of an entry, if any. Throws RangeDataError for an entry
+ * whose prefix is not a CIDR prefix.
+ */
+function rankedPrefixes(data: RangeData, fromReader: boolean): { items: RankedPrefix[]; results: Classification[] } {
+  const ranks = rankOwners(data);
+  const items: RankedPrefix[] = [];
+  const results: Classification[] = [];
+  data.entries.forEach((e, i) => {
+    const cached = fromReader ? PARSED_PREFIXES.get(e) : undefined;
+    if (cached !== undefined) PARSED_PREFIXES.delete(e);
+    const prefix = cached ?? parseIpPrefix(e.prefix);
+    if (prefix === null) throw new RangeDataError(`range entry ${i} (${e.cloud} ${e.region}): ${JSON.stringify(e.prefix)} is not a CIDR prefix`);
+    items.push({ prefix, rank: ranks.get(e.cloud)!.get(e.region)! });
+    // Entries from our parsers already hold canonical text; others are normalised here.
+    results.push(Object.freeze({ cloud: e.cloud, region: e.region, prefix: cached ? e.prefix : formatIpPrefix(prefix) }));
+  });
+  return { items, results };
+}
+
 export class IpClassifier {
   private shadowCache: Shadowing[] | undefined;
   /** most-specific unmaps IPv4-mapped IPv6 before the lookup; archeio does not */
@@ -83,31 +104,25 @@ export class IpClassifier {
     private readonly lookup: PrefixLookup,
     /** the fast table, or null for the twin; called directly on the hot path */
     private readonly table: RangeTable | null,
-    private readonly items: RankedPrefix[],
     private readonly results: Classification[],
   ) {
     this.unmap = semantics === 'most-specific';
   }
 
-  /** Builds the lookup structure. Throws RangeDataError when an entry's prefix is not a CIDR prefix. */
+  /**
+   * Builds the lookup structure. Throws RangeDataError when an entry's prefix is not a CIDR prefix.
+   *
+   * The parsed prefixes are needed only while the table is built (it keeps typed arrays): the reader's parse of an
+   * entry is used and released here, so ~27k address and prefix objects do not stay alive beside the table for as
+   * long as the data does (about 4 MiB: docs/performance.md "Memory"). `shadowed()` parses again when it is asked.
+   */
   static build(data: RangeData, semantics: Semantics, opts: { engine?: LookupEngine } = {}): IpClassifier {
     const engine = opts.engine ?? 'table';
-    const ranks = rankOwners(data);
-    const items: RankedPrefix[] = [];
-    const results: Classification[] = [];
-    const rankOf = (cloud: Cloud, region: string): number => ranks.get(cloud)!.get(region)!;
-    data.entries.forEach((e, i) => {
-      const cached = PARSED_PREFIXES.get(e);
-      const prefix = cached ?? parseIpPrefix(e.prefix);
-      if (prefix === null) throw new RangeDataError(`range entry ${i} (${e.cloud} ${e.region}): ${JSON.stringify(e.prefix)} is not a CIDR prefix`);
-      items.push({ prefix, rank: rankOf(e.cloud, e.region) });
-      // Entries from our parsers already hold canonical text; others are normalised here.
-      results.push(Object.freeze({ cloud: e.cloud, region: e.region, prefix: cached ? e.prefix : formatIpPrefix(prefix) }));
-    });
+    const { items, results } = rankedPrefixes(data, true);
     const match = semantics === 'archeio' ? 'shortest' : 'longest';
     const table = engine === 'table' ? RangeTable.build(items, match) : null;
     const lookup = table ?? RangeBruteForce.build(items, match);
-    return new IpClassifier(semantics, data, engine, lookup, table, items, results);
+    return new IpClassifier(semantics, data, engine, lookup, table, results);
   }
 
   /** Interval counts of the fast table (null for the twin). */
@@ -140,7 +155,7 @@ export class IpClassifier {
    */
   shadowed(): Shadowing[] {
     if (this.shadowCache) return this.shadowCache;
-    const order = this.items.map((item, index) => ({ item, index, ...prefixBounds(item.prefix) }));
+    const order = rankedPrefixes(this.data, false).items.map((item, index) => ({ item, index, ...prefixBounds(item.prefix) }));
     const family = (p: IpPrefix): number => p.network.family;
     order.sort(
       (a, b) =>
