@@ -23,7 +23,7 @@ import { RangeTable } from '../net/range-table.js';
 import { PARSED_PREFIXES } from './publication-reader.js';
 import { RangeDataError } from './range-data-error.js';
 import { CLOUDS, isGlobalRegion } from './range-data.js';
-import type { Cloud, RangeData } from './range-data.js';
+import type { Cloud, RangeData, RangeEntry } from './range-data.js';
 
 export type Semantics = 'most-specific' | 'archeio';
 
@@ -72,24 +72,22 @@ function rankOwners(data: RangeData): Map<Cloud, Map<string, number>> {
 }
 
 /**
- * Each entry's parsed prefix with its owner's rank, and the classification it answers, in entry order. `fromReader`:
- * use (and release) the parse the publication reader made of an entry, if any. Throws RangeDataError for an entry
- * whose prefix is not a CIDR prefix.
+ * Each entry's parsed prefix with its owner's rank, in entry order. `fromReader`: use (and release) the parse the
+ * publication reader made of an entry, if any; `onEntry` sees each entry with its prefix and whether that parse was
+ * the reader's. Throws RangeDataError for an entry whose prefix is not a CIDR prefix.
  */
-function rankedPrefixes(data: RangeData, fromReader: boolean): { items: RankedPrefix[]; results: Classification[] } {
+function rankedPrefixes(data: RangeData, fromReader: boolean, onEntry?: (e: RangeEntry, prefix: IpPrefix, canonical: boolean) => void): RankedPrefix[] {
   const ranks = rankOwners(data);
   const items: RankedPrefix[] = [];
-  const results: Classification[] = [];
   data.entries.forEach((e, i) => {
     const cached = fromReader ? PARSED_PREFIXES.get(e) : undefined;
     if (cached !== undefined) PARSED_PREFIXES.delete(e);
     const prefix = cached ?? parseIpPrefix(e.prefix);
     if (prefix === null) throw new RangeDataError(`range entry ${i} (${e.cloud} ${e.region}): ${JSON.stringify(e.prefix)} is not a CIDR prefix`);
     items.push({ prefix, rank: ranks.get(e.cloud)!.get(e.region)! });
-    // Entries from our parsers already hold canonical text; others are normalised here.
-    results.push(Object.freeze({ cloud: e.cloud, region: e.region, prefix: cached ? e.prefix : formatIpPrefix(prefix) }));
+    onEntry?.(e, prefix, cached !== undefined);
   });
-  return { items, results };
+  return items;
 }
 
 export class IpClassifier {
@@ -118,7 +116,11 @@ export class IpClassifier {
    */
   static build(data: RangeData, semantics: Semantics, opts: { engine?: LookupEngine } = {}): IpClassifier {
     const engine = opts.engine ?? 'table';
-    const { items, results } = rankedPrefixes(data, true);
+    const results: Classification[] = [];
+    const items = rankedPrefixes(data, true, (e, prefix, canonical) => {
+      // Entries from our parsers already hold canonical text; others are normalised here.
+      results.push(Object.freeze({ cloud: e.cloud, region: e.region, prefix: canonical ? e.prefix : formatIpPrefix(prefix) }));
+    });
     const match = semantics === 'archeio' ? 'shortest' : 'longest';
     const table = engine === 'table' ? RangeTable.build(items, match) : null;
     const lookup = table ?? RangeBruteForce.build(items, match);
@@ -155,7 +157,7 @@ export class IpClassifier {
    */
   shadowed(): Shadowing[] {
     if (this.shadowCache) return this.shadowCache;
-    const order = rankedPrefixes(this.data, false).items.map((item, index) => ({ item, index, ...prefixBounds(item.prefix) }));
+    const order = rankedPrefixes(this.data, false).map((item, index) => ({ item, index, ...prefixBounds(item.prefix) }));
     const family = (p: IpPrefix): number => p.network.family;
     order.sort(
       (a, b) =>

@@ -92,8 +92,9 @@ export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
   const clients = new SlotMemo<ClientOf>(CLIENT_MEMO_MAX);
   let clientsFor: Classify | null = null;
 
-  const clientOf = (req: HttpRequest, classify: Classify): ClientOf => {
-    const ip = clientIp(clientIpRule, req.xff, req, ipOpts);
+  /** `xff`: the request's X-Forwarded-For value, read once by the caller */
+  const clientOf = (xff: string | undefined, req: HttpRequest, classify: Classify): ClientOf => {
+    const ip = clientIp(clientIpRule, xff, req, ipOpts);
     let client: ClientFacts;
     if (ip.ip === null || ip.address === null) {
       client = ip.problem === undefined ? UNKNOWN_CLIENT : Object.freeze({ ...UNKNOWN_CLIENT, problem: ip.problem });
@@ -135,9 +136,9 @@ export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
         clientsFor = classify;
       }
       who = clients.get(xff);
-      if (who === undefined) clients.set(xff, (who = clientOf(req, classify)));
+      if (who === undefined) clients.set(xff, (who = clientOf(xff, req, classify)));
     } else {
-      who = clientOf(req, classify);
+      who = clientOf(memoByXff ? xff : req.xff, req, classify);
     }
     const plan = router.planBlob(route, who.client);
     if (plan.kind !== 'probe') return finish(req, plan, route, who, null, null);
