@@ -38,7 +38,8 @@ describe('registry-canary run --target local', () => {
 });
 
 // Issue 4's bar: the same run is green on the container engine (podman through testcontainers; docs/local-stack.md).
-// The image build makes this the slowest test in the int tier (about 1.5 min here). With CI=true podman is required.
+// The image build (about 20-25 s here, harness/src/stack/runtime-packages.ts) makes this one of the slowest tests in the
+// int tier. With CI=true podman is required.
 const containerEngine = Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock') || existsSync('/usr/bin/podman');
 describe.runIf(containerEngine || process.env.CI === 'true')('registry-canary run --target local --engine container', () => {
   it('is green on the container engine', { timeout: 900_000 }, async () => {

@@ -11,16 +11,17 @@
  * is stopped and removed by the engine itself.
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { GenericContainer as GenericContainerType, StartedTestContainer } from 'testcontainers';
 import { findRepoRoot } from '../images/fixture-cache.js';
-import { buildFingerprint, buildImageSquashed, containerfileSources } from './image-build.js';
+import { buildFingerprint, buildImageSquashed, containerfileSources, stageBuildContext } from './image-build.js';
 import type { ManagedProcess, ProcessInfo } from './managed-process.js';
 import { startPodmanService, type StartedPodmanService } from './podman-service.js';
 import { parseListeningLine } from './redirector-process.js';
 import { buildRootfsTar, imageExists, importRootfs } from './rootfs-image.js';
+import { withRuntimePackagesOnly } from './runtime-packages.js';
 import { StackError } from './stack-error.js';
 import { Wait as StackWait, type Clock } from './wait.js';
 
@@ -101,19 +102,6 @@ const REGISTRY_CONFIG = [
   '',
 ].join('\n');
 
-/**
- * The redirector's build context: the Containerfile and exactly the paths its COPY lines name (a whole checkout
- * with node_modules and .cache would be sent to the builder otherwise).
- */
-async function stageRedirectorContext(repoRoot: string, containerfile: string, sources: readonly string[], stage: string): Promise<void> {
-  await mkdir(stage, { recursive: true });
-  await cp(containerfile, join(stage, 'Containerfile'));
-  for (const src of sources) {
-    await mkdir(dirname(join(stage, src)), { recursive: true });
-    await cp(join(repoRoot, src), join(stage, src), { recursive: true, dereference: true });
-  }
-}
-
 export async function startContainerServices(opts: ContainerEngineOptions): Promise<ContainerServices> {
   const hostEnv = opts.hostEnv ?? process.env;
   await mkdir(opts.dir, { recursive: true });
@@ -173,10 +161,14 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
       const containerfile = opts.redirectorContainerfile ?? join(repoRoot, 'redirector', 'Containerfile');
       if (!existsSync(containerfile)) throw new StackError('STACK_ENGINE_UNAVAILABLE', `the redirector image is built from ${containerfile}, which does not exist`);
       const text = await readFile(containerfile, 'utf8');
-      const sources = containerfileSources(text);
-      for (const src of sources) {
+      const copied = containerfileSources(text);
+      for (const src of copied) {
         if (!existsSync(join(repoRoot, src))) throw new StackError('STACK_ENGINE_UNAVAILABLE', `redirector image: ${containerfile} copies ${src}, which does not exist (run \`npm run build\` first?)`);
       }
+      // node_modules narrowed to the packages the copied code runs with (runtime-packages.ts)
+      const sources = await withRuntimePackagesOnly(repoRoot, copied).catch((err: unknown) => {
+        throw new StackError('STACK_ENGINE_UNAVAILABLE', `redirector image: ${(err as Error).message}`, { cause: err });
+      });
       const key = await buildFingerprint(repoRoot, text, sources, { base: await fileIdentity(process.execPath) });
       redirectorImageName = `${REDIRECTOR_IMAGE.split(':')[0]}:${key}`;
       if (await imageExists(socketPath, redirectorImageName)) return;
@@ -187,7 +179,7 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
         await rm(join(opts.dir, 'node-image'), { recursive: true, force: true });
       }
       const stage = join(opts.dir, 'redirector-context');
-      await stageRedirectorContext(repoRoot, containerfile, sources, stage);
+      await stageBuildContext(repoRoot, containerfile, sources, stage);
       await buildImageSquashed({ socketPath, contextDir: stage, dockerfile: 'Containerfile', tag: redirectorImageName, buildArgs: { BASE_IMAGE: NODE_BASE_IMAGE } });
       await rm(stage, { recursive: true, force: true });
       opts.log(`container engine: built ${redirectorImageName} (${Math.round(opts.clock.now() - started)} ms)`);

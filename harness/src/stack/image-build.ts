@@ -7,8 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { cp, lstat, mkdir, readdir, readFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { Client } from 'undici';
 import { StackError } from './stack-error.js';
 
@@ -46,6 +46,20 @@ export function containerfileSources(text: string): string[] {
     out.push(...words.slice(0, -1));
   }
   return out;
+}
+
+/**
+ * A build context in `stage`: the Containerfile and exactly the repo-relative `sources` (what its COPY lines name,
+ * after withRuntimePackagesOnly has narrowed node_modules), so a whole checkout with every package of the harness
+ * and the test tools, and .cache, is never sent to the builder.
+ */
+export async function stageBuildContext(repoRoot: string, containerfile: string, sources: readonly string[], stage: string): Promise<void> {
+  await mkdir(stage, { recursive: true });
+  await cp(containerfile, join(stage, 'Containerfile'));
+  for (const src of sources) {
+    await mkdir(dirname(join(stage, src)), { recursive: true });
+    await cp(join(repoRoot, src), join(stage, src), { recursive: true, dereference: true });
+  }
 }
 
 export interface ImageBuild {
