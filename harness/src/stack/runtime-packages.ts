@@ -83,7 +83,10 @@ export async function runtimePackageDirs(root: string, code: readonly string[]):
   return [...found].sort();
 }
 
-/** Node's lookup: `<dir>/node_modules/<name>` from `from` upwards, never above `root`. */
+/**
+ * Node's lookup: `<dir>/node_modules/<name>` from `from` upwards, never above `root`. (Not `require.resolve` of
+ * `<name>/package.json`: a package whose `exports` map does not list its package.json, lru-cache among them, refuses.)
+ */
 function resolvePackageDir(root: string, from: string, name: string): string | null {
   for (let dir = from; ; dir = dirname(dir)) {
     const candidate = join(dir, 'node_modules', name);
