@@ -51,7 +51,7 @@ describe('runtimePackageDirs and withRuntimePackagesOnly over a node_modules tre
     root = await mkdtemp(join(tmpdir(), 'runtime-packages-'));
     // the code: imports app-dep statically and lazy-dep dynamically
     await file('dist/app/main.js', "import { a } from 'app-dep';\nexport const load = () => import('lazy-dep');\n");
-    await file('dist/app/lib/util.js', "import { join } from 'node:path';\nimport { b } from '../main.js';\n");
+    await file('dist/app/lib/util.js', "import { join } from 'node:path';\nimport { b } from '../main.js';\nimport { d } from 'deep-dep';\n");
     await file('dist/other/tool.js', "import 'tool-only';\n");
     await pkg('node_modules/app-dep', { name: 'app-dep', dependencies: { shared: '^2' }, optionalDependencies: { 'not-installed': '1' }, peerDependencies: { peer: '1', 'absent-peer': '1' } });
     // app-dep wants shared@2, nested under it; the top-level shared is 1, which lazy-dep wants
@@ -59,6 +59,7 @@ describe('runtimePackageDirs and withRuntimePackagesOnly over a node_modules tre
     await pkg('node_modules/shared', { name: 'shared', version: '1.0.0' });
     await pkg('node_modules/lazy-dep', { name: 'lazy-dep', dependencies: { shared: '^1' } });
     await pkg('node_modules/leaf', { name: 'leaf' });
+    await pkg('node_modules/deep-dep', { name: 'deep-dep' });
     await pkg('node_modules/peer', { name: 'peer' });
     await pkg('node_modules/tool-only', { name: 'tool-only' });
     await pkg('node_modules/unrelated', { name: 'unrelated' });
@@ -69,6 +70,7 @@ describe('runtimePackageDirs and withRuntimePackagesOnly over a node_modules tre
     expect(await runtimePackageDirs(root, ['dist/app'])).toEqual([
       'node_modules/app-dep',
       'node_modules/app-dep/node_modules/shared',
+      'node_modules/deep-dep',
       'node_modules/lazy-dep',
       'node_modules/leaf',
       'node_modules/peer',
@@ -97,6 +99,7 @@ describe('runtimePackageDirs and withRuntimePackagesOnly over a node_modules tre
       'package.json',
       // app-dep's nested shared comes with app-dep
       'node_modules/app-dep',
+      'node_modules/deep-dep',
       'node_modules/lazy-dep',
       'node_modules/leaf',
       'node_modules/peer',

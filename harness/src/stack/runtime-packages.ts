@@ -41,13 +41,7 @@ export function importedPackageNames(source: string): string[] {
 /** The JavaScript files at `at`: itself when it is one, else every one below it. */
 async function jsFiles(at: string): Promise<string[]> {
   if (!(await stat(at)).isDirectory()) return JS_FILE.test(at) ? [at] : [];
-  const out: string[] = [];
-  for (const entry of await readdir(at, { withFileTypes: true })) {
-    const path = join(at, entry.name);
-    if (entry.isDirectory()) out.push(...(await jsFiles(path)));
-    else if (JS_FILE.test(entry.name)) out.push(path);
-  }
-  return out;
+  return (await readdir(at, { recursive: true })).filter((rel) => JS_FILE.test(rel)).map((rel) => join(at, rel));
 }
 
 export class MissingPackageError extends Error {}
@@ -102,10 +96,7 @@ function resolvePackageDir(root: string, from: string, name: string): string | n
  */
 export async function withRuntimePackagesOnly(root: string, sources: readonly string[]): Promise<string[]> {
   if (!sources.includes('node_modules')) return [...sources];
-  const dirs = await runtimePackageDirs(
-    root,
-    sources.filter((src) => src !== 'node_modules'),
-  );
+  const dirs = await runtimePackageDirs(root, sources.filter((src) => src !== 'node_modules'));
   const outermost = dirs.filter((d) => !dirs.some((other) => d.startsWith(other + sep)));
   return sources.flatMap((src) => (src === 'node_modules' ? outermost : [src]));
 }
