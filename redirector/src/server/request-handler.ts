@@ -70,9 +70,9 @@ export interface RequestHandlerDeps {
 }
 
 /**
- * How many X-Forwarded-For values the handler remembers the client facts of (the slots of its SlotMemo). A pull is a burst of requests from one
- * client (a manifest, then each layer), and nodes behind one NAT share an address, so the same header value repeats;
- * each entry holds about 200 bytes.
+ * How many X-Forwarded-For values the handler remembers the client facts of (the slots of its SlotMemo). A pull is a
+ * burst of requests from one client (a manifest, then each layer), and nodes behind one NAT share an address, so the
+ * same header value repeats; each entry holds about 200 bytes.
  */
 export const CLIENT_MEMO_MAX = 4096;
 
