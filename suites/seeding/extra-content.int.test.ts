@@ -20,7 +20,7 @@ import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mirrorChecks } from '../mirror/mirror.suite.js';
 import { integrityChecks } from '../integrity/integrity.suite.js';
@@ -44,6 +44,7 @@ import { distEntry } from '../../harness/src/stack/dist-entry.js';
 import { DOCKER_REGISTRY_BIN } from '../../harness/src/stack/docker-registry-process.js';
 import { resolveBucket, withExtraContent } from '../../harness/src/stack/extra-content.js';
 import { descendantProcesses } from '../../harness/src/stack/process-tree.js';
+import { listBucketKeys, s3rverClient } from '../../harness/src/stack/s3-bucket-server.js';
 import { startStack, type StartedStack } from '../../harness/src/stack/stack.js';
 
 const REPO = 'extra/canary-hello';
@@ -195,14 +196,13 @@ describe.skipIf(!isCi() && (!skopeo || !haveRegistry)).sequential('extra content
     const upstream = createOciClient({ baseUrl: stack.target.upstream });
     const m = await upstream.getManifest(REPO, TAG);
     expect(m.digest).toBe(image.digest);
-    const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.buckets.s3rverUrl, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const s3 = s3rverClient(stack.buckets.s3rverUrl);
     try {
       const plan = extended.mirrorPlan as MirrorPlan;
       for (const [base, digests] of Object.entries(plan.buckets)) {
         const bucket = resolveBucket(extended, base).name;
-        const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'containers/images/' }));
-        expect(listed.IsTruncated, bucket).toBeFalsy();
-        expect((listed.Contents ?? []).map((o) => o.Key!.slice('containers/images/'.length)).sort(), bucket).toEqual([...digests].sort());
+        const keys = await listBucketKeys(s3, bucket, 'containers/images/');
+        expect(keys.map((k) => k.slice('containers/images/'.length)).sort(), bucket).toEqual([...digests].sort());
       }
     } finally {
       s3.destroy();
