@@ -2,13 +2,16 @@
  * Resident memory of the built redirector with the full range tables loaded and ENTRIES (default 100,000) blob
  * decisions in its positive cache.
  *
- *   npx tsx bench/redirector-memory.ts        (ENTRIES=100000; SKIP_BUILD=1 to reuse dist/)
+ *   npx tsx bench/redirector-memory.ts        (ENTRIES=100000 RUNS=5 SETTLE_S=30; NODE_ARGS= as the throughput
+ *                                             benchmark; SKIP_BUILD=1 to reuse dist/)
  *
  * Method: start `node dist/redirector/src/main.js` against a local fake bucket that has every blob; read VmRSS from
  * /proc/<pid>/status after start; then send ENTRIES blob requests with distinct sha256 digests from an AWS client
  * (50 at a time, undici), so each one HEADs the bucket once and adds one positive-cache entry; check the
  * redirector's own gauge says the cache holds them; read VmRSS again (and VmHWM, the peak). RSS is what a container
- * memory limit (Cloud Run: 512 MiB in production) counts.
+ * memory limit (Cloud Run: 512 MiB in production) counts. Then SETTLE_S seconds idle, and RSS once more. RUNS fresh
+ * redirectors one after the other (the figure moves by a few MiB from run to run), and the verdict on the goal
+ * (≤ 150 MB after the decisions) with an interval for the median run (goal-verdict.ts).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,10 +21,15 @@ import { Agent, request } from 'undici';
 import { listen } from '../redirector/src/server/node-adapter.js';
 import { redirectorNodeFlags } from '../harness/src/stack/redirector-node-flags.js';
 import { build, spawnRedirector } from './redirector-process.js';
+import { goalVerdict, verdictLine } from './goal-verdict.js';
 
 const ENTRIES = Number(process.env.ENTRIES ?? 100_000);
 const CONCURRENCY = 50;
 const SETTLE_S = Number(process.env.SETTLE_S ?? 30);
+/** fresh redirectors measured one after the other: 5 are the fewest that can decide the goal (goal-verdict.ts) */
+const RUNS = Number(process.env.RUNS ?? 5);
+/** issue 2's goal: RSS with the full tables and 100k cached entries, in MB (10^6 bytes) */
+const GOAL_MB = 150;
 /** node flags for the redirector: by default those it ships with (redirector/Containerfile); NODE_ARGS= for none */
 const NODE_ARGS = process.env.NODE_ARGS === undefined ? redirectorNodeFlags() : process.env.NODE_ARGS.split(' ').filter((a) => a !== '');
 
@@ -32,18 +40,29 @@ function memory(pid: number): { rss: number; hwm: number } {
 }
 const mib = (b: number): string => (b / 1024 / 1024).toFixed(1);
 
-async function main(): Promise<void> {
-  build();
-  const tmp = mkdtempSync(join(tmpdir(), 'redirector-memory-'));
-  const bucket = await listen(() => ({ status: 200, headers: ['Content-Length', '0'], body: '' }), { host: '127.0.0.1', port: 0 });
+interface MemoryRun {
+  cached: number;
+  seconds: number;
+  start: { rss: number; hwm: number };
+  filled: { rss: number; hwm: number };
+  settled: { rss: number; hwm: number };
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  settledHeap: number;
+  settledHeapTotal: number;
+}
+
+/** One fresh redirector: start, fill its positive cache with ENTRIES decisions, let it settle; its figures. */
+async function measureOnce(bucketUrl: string, tmp: string, run: number): Promise<MemoryRun> {
   const agent = new Agent({ connections: CONCURRENCY });
   let red: Awaited<ReturnType<typeof spawnRedirector>> | undefined;
   try {
     const map = join(tmp, 'bucket-map.json');
-    writeFileSync(map, JSON.stringify({ default: `${bucket.url}/default`, regions: { 'eu-west-3': `${bucket.url}/prod-registry-k8s-io-eu-west-3` } }));
-    red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', BLOB_CACHE_POSITIVE_MAX: String(Math.max(ENTRIES, 100_000)) }, join(tmp, 'redirector.log'), NODE_ARGS);
+    writeFileSync(map, JSON.stringify({ default: `${bucketUrl}/default`, regions: { 'eu-west-3': `${bucketUrl}/prod-registry-k8s-io-eu-west-3` } }));
+    red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', BLOB_CACHE_POSITIVE_MAX: String(Math.max(ENTRIES, 100_000)) }, join(tmp, `redirector-${run}.log`), NODE_ARGS);
     const pid = red.child.pid!;
-    const atStart = memory(pid);
+    const start = memory(pid);
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < ENTRIES; i = next++) {
@@ -58,31 +77,68 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - t) / 1000;
     const metrics = await (await request(`${red.adminUrl}/metrics`)).body.text();
     const cached = Number(/redirector_blob_cache_entries\{cache="positive"\} (\d+)/.exec(metrics)![1]);
-    const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN);
-    const heapUsed = gauge('nodejs_heap_size_used_bytes');
-    const heapTotal = gauge('nodejs_heap_size_total_bytes');
-    const external = gauge('nodejs_external_memory_bytes');
+    if (cached < ENTRIES) throw new Error(`run ${run}: the positive cache holds ${cached} entries, not ${ENTRIES}`);
+    const gauge = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
     const filled = memory(pid);
     // V8's memory reducer runs full GCs and returns pages once allocation has been quiet for a while
     await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
     const settled = memory(pid);
     const after = await (await request(`${red.adminUrl}/metrics`)).body.text();
-    const settledHeap = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(after)?.[1] ?? NaN);
-    const settledHeapTotal = Number(/^nodejs_heap_size_total_bytes (\S+)/m.exec(after)?.[1] ?? NaN);
-    process.stdout.write(
-      [
-        '| state | RSS MiB | peak RSS MiB |',
-        '|---|---|---|',
-        `| ready, full tables, empty caches | ${mib(atStart.rss)} | ${mib(atStart.hwm)} |`,
-        `| after ${ENTRIES} distinct blob decisions (${cached} cached) | ${mib(filled.rss)} | ${mib(filled.hwm)} |`,
-        `| ${SETTLE_S} s later, idle | ${mib(settled.rss)} | ${mib(settled.hwm)} |`,
-        `(${ENTRIES} requests, each with one HEAD, in ${seconds.toFixed(1)} s; V8 heap used ${mib(heapUsed)} of ${mib(heapTotal)} MiB right after, ${mib(settledHeap)} of ${mib(settledHeapTotal)} MiB when settled; external ${mib(external)} MiB)`,
-      ].join('\n') + '\n',
-    );
-    process.stdout.write(JSON.stringify({ bench: 'redirector-memory', entries: ENTRIES, cached, rssStart: atStart.rss, rssFilled: filled.rss, rssSettled: settled.rss, peak: settled.hwm, settledHeap, settledHeapTotal, heapUsed, heapTotal, external }) + '\n');
+    return {
+      cached,
+      seconds,
+      start,
+      filled,
+      settled,
+      heapUsed: gauge(metrics, 'nodejs_heap_size_used_bytes'),
+      heapTotal: gauge(metrics, 'nodejs_heap_size_total_bytes'),
+      external: gauge(metrics, 'nodejs_external_memory_bytes'),
+      settledHeap: gauge(after, 'nodejs_heap_size_used_bytes'),
+      settledHeapTotal: gauge(after, 'nodejs_heap_size_total_bytes'),
+    };
   } finally {
     await red?.stop();
     await agent.close();
+  }
+}
+
+async function main(): Promise<void> {
+  build();
+  const tmp = mkdtempSync(join(tmpdir(), 'redirector-memory-'));
+  const bucket = await listen(() => ({ status: 200, headers: ['Content-Length', '0'], body: '' }), { host: '127.0.0.1', port: 0 });
+  try {
+    const runs: MemoryRun[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      const r = await measureOnce(bucket.url, tmp, run);
+      process.stderr.write(`run ${run}: ${mib(r.filled.rss)} MiB after ${r.cached} decisions, peak ${mib(r.settled.hwm)}, ${mib(r.settled.rss)} when settled\n`);
+      runs.push(r);
+    }
+    const goal = goalVerdict(
+      runs.map((r) => r.filled.rss / 1e6),
+      GOAL_MB,
+      'at-most',
+    );
+    process.stdout.write(
+      [
+        `| run | ready, full tables, empty caches | after ${ENTRIES} distinct blob decisions | peak | ${SETTLE_S} s later, idle | V8 heap used / total after, then settled |`,
+        '|---|---|---|---|---|---|',
+        ...runs.map(
+          (r, i) =>
+            `| ${i + 1} | ${mib(r.start.rss)} MiB | **${mib(r.filled.rss)} MiB** (${(r.filled.rss / 1e6).toFixed(1)} MB) | ${mib(r.settled.hwm)} MiB | ${mib(r.settled.rss)} MiB | ${mib(r.heapUsed)} / ${mib(r.heapTotal)}, then ${mib(r.settledHeap)} / ${mib(r.settledHeapTotal)} MiB |`,
+        ),
+        `(${ENTRIES} requests a run, each with one HEAD, in ${runs.map((r) => r.seconds.toFixed(1)).join(', ')} s; external memory ${runs.map((r) => mib(r.external)).join(', ')} MiB)`,
+        `RSS after the decisions, MB: ${verdictLine(goal, 1, 'runs')}`,
+      ].join('\n') + '\n',
+    );
+    process.stdout.write(
+      JSON.stringify({
+        bench: 'redirector-memory',
+        entries: ENTRIES,
+        goal,
+        runs: runs.map((r) => ({ cached: r.cached, rssStart: r.start.rss, rssFilled: r.filled.rss, rssSettled: r.settled.rss, peak: r.settled.hwm, heapUsed: r.heapUsed, heapTotal: r.heapTotal, settledHeap: r.settledHeap, settledHeapTotal: r.settledHeapTotal, external: r.external })),
+      }) + '\n',
+    );
+  } finally {
     await bucket.close();
     rmSync(tmp, { recursive: true, force: true });
   }

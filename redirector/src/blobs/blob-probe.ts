@@ -104,7 +104,7 @@ export class BlobProbe {
     if (breaker !== undefined && breaker.blocked()) return BREAKER_OPEN;
     const now = this.opts.clock.now();
     const key = this.keys.key(base, url);
-    if (this.positive.has(key, url, now)) {
+    if (this.positive.has(key, base, url, now)) {
       if (breaker !== undefined && breaker.suspect()) return undefined;
       const every = this.opts.revalidateMs ?? 0;
       if (every > 0 && now - (this.lastHead.get(base) ?? 0) >= every && !this.inflight.has(url) && breaker !== undefined && breaker.allow()) {
@@ -112,7 +112,7 @@ export class BlobProbe {
       }
       return CACHE_HIT;
     }
-    if (this.negative.has(key, url, now)) return CACHE_MISS;
+    if (this.negative.has(key, base, url, now)) return CACHE_MISS;
     return undefined;
   }
 
@@ -194,13 +194,13 @@ export class BlobProbe {
     const ms = clock.now() - started;
     const key = this.keys.key(base, url);
     if (outcome === 'hit') {
-      this.positive.add(key, url);
-      this.negative.delete(key, url);
+      this.positive.add(key, base, url);
+      this.negative.delete(key, base, url);
       breaker.success();
     } else if (outcome === 'miss') {
       // (a revalidation can find a cached object gone: the "yes" must go too)
-      this.positive.delete(key, url);
-      this.negative.add(key, url);
+      this.positive.delete(key, base, url);
+      this.negative.add(key, base, url);
       breaker.success();
     } else {
       breaker.failure();
