@@ -62,8 +62,8 @@ export function medianInterval(values: readonly number[], wanted = 0.9): MedianI
   const n = sorted.length;
   const coverage = (k: number): number => 1 - 2 * binomialHalfCdf(n, k - 1);
   let k = 1;
-  // narrow the interval while the next one in still reaches the wanted confidence
-  while (k + 1 <= n + 1 - (k + 1) && coverage(k + 1) >= wanted) k++;
+  // narrow the interval while the next one in (k + 1 from each end: it exists while 2k + 1 ≤ n) still reaches it
+  while (2 * k + 1 <= n && coverage(k + 1) >= wanted) k++;
   return { median: median(values), low: sorted[k - 1]!, high: sorted[n - k]!, confidence: coverage(k), rounds: n };
 }
 

@@ -83,6 +83,8 @@ async function measureOnce(bucketUrl: string, tmp: string, run: number): Promise
     // V8's memory reducer runs full GCs and returns pages once allocation has been quiet for a while
     await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
     const settled = memory(pid);
+    // the kernel updates VmHWM lazily: it has read a little under an RSS read before it
+    settled.hwm = Math.max(settled.hwm, filled.rss, settled.rss);
     const after = await (await request(`${red.adminUrl}/metrics`)).body.text();
     return {
       cached,

@@ -10,15 +10,15 @@
  *
  * Each entry keeps the rest of its URL after the base (`/containers/images/<digest>`), as a compact copy: not the
  * ~165-character URL and the request strings it was built from (with 100,000 entries the redirector's settled heap
- * went from 43.3 to 38.5 MiB; docs/performance.md "Memory"), and a lookup only counts when the URL is its base followed
- * by exactly that rest. The base is exact by the
- * key and the rest by the comparison, so two pairs that share a number never answer for each other; the later one
- * simply replaces the earlier (as an eviction would, costing one more HEAD). Chance collisions are rare (44 bits:
- * about one in 3,000 fills of 100,000 entries of one bucket, each costing one HEAD), and a client choosing digests
- * to collide gains nothing it could not get from asking for digests that do not exist. A URL that does not start with
- * its base, and the bases after the first 512 (a bucket map has a few dozen), are never cached: each of their
- * requests HEADs, which is slower but never wrong. The comparison is skipped for a URL object the same entry already
- * matched (see `has`), so a popular blob's remembered plan costs a pointer comparison, as when the URL was kept.
+ * went from 43.3 to 38.5 MiB; docs/performance.md "Memory"), and a lookup only counts when the URL is its base
+ * followed by exactly that rest. The base is exact by the key and the rest by the comparison, so two pairs that share
+ * a number never answer for each other; the later one simply replaces the earlier (as an eviction would, costing one
+ * more HEAD). Chance collisions are rare (44 bits: about one in 3,000 fills of 100,000 entries of one bucket, each
+ * costing one HEAD), and a client choosing digests to collide gains nothing it could not get from asking for digests
+ * that do not exist. A URL that does not start with its base, and the bases after the first 512 (a bucket map has a
+ * few dozen), are never cached: each of their requests HEADs, which is slower but never wrong. The comparison is
+ * skipped for a URL object the same entry already matched (see `has`), so a popular blob's remembered plan costs a
+ * pointer comparison, as when the URL itself was kept.
  * Expiry: lru-cache's own TTL, on the injected clock (its `perf` option), read once per lookup.
  */
 import { LRUCache } from 'lru-cache';
