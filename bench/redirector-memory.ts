@@ -43,9 +43,12 @@ const mib = (b: number): string => (b / 1024 / 1024).toFixed(1);
 interface MemoryRun {
   cached: number;
   seconds: number;
-  start: { rss: number; hwm: number };
-  filled: { rss: number; hwm: number };
-  settled: { rss: number; hwm: number };
+  /** RSS in bytes: ready with empty caches, right after the decisions, SETTLE_S seconds later */
+  start: number;
+  filled: number;
+  settled: number;
+  /** the highest RSS of the run: VmHWM, or an RSS read above it (the kernel updates VmHWM lazily) */
+  peak: number;
   heapUsed: number;
   heapTotal: number;
   external: number;
@@ -62,7 +65,7 @@ async function measureOnce(bucketUrl: string, tmp: string, run: number): Promise
     writeFileSync(map, JSON.stringify({ default: `${bucketUrl}/default`, regions: { 'eu-west-3': `${bucketUrl}/prod-registry-k8s-io-eu-west-3` } }));
     red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', BLOB_CACHE_POSITIVE_MAX: String(Math.max(ENTRIES, 100_000)) }, join(tmp, `redirector-${run}.log`), NODE_ARGS);
     const pid = red.child.pid!;
-    const start = memory(pid);
+    const start = memory(pid).rss;
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < ENTRIES; i = next++) {
@@ -79,19 +82,18 @@ async function measureOnce(bucketUrl: string, tmp: string, run: number): Promise
     const cached = Number(/redirector_blob_cache_entries\{cache="positive"\} (\d+)/.exec(metrics)![1]);
     if (cached < ENTRIES) throw new Error(`run ${run}: the positive cache holds ${cached} entries, not ${ENTRIES}`);
     const gauge = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
-    const filled = memory(pid);
+    const filled = memory(pid).rss;
     // V8's memory reducer runs full GCs and returns pages once allocation has been quiet for a while
     await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
-    const settled = memory(pid);
-    // the kernel updates VmHWM lazily: it has read a little under an RSS read before it
-    settled.hwm = Math.max(settled.hwm, filled.rss, settled.rss);
+    const last = memory(pid);
     const after = await (await request(`${red.adminUrl}/metrics`)).body.text();
     return {
       cached,
       seconds,
       start,
       filled,
-      settled,
+      settled: last.rss,
+      peak: Math.max(last.hwm, filled, last.rss),
       heapUsed: gauge(metrics, 'nodejs_heap_size_used_bytes'),
       heapTotal: gauge(metrics, 'nodejs_heap_size_total_bytes'),
       external: gauge(metrics, 'nodejs_external_memory_bytes'),
@@ -112,21 +114,17 @@ async function main(): Promise<void> {
     const runs: MemoryRun[] = [];
     for (let run = 1; run <= RUNS; run++) {
       const r = await measureOnce(bucket.url, tmp, run);
-      process.stderr.write(`run ${run}: ${mib(r.filled.rss)} MiB after ${r.cached} decisions, peak ${mib(r.settled.hwm)}, ${mib(r.settled.rss)} when settled\n`);
+      process.stderr.write(`run ${run}: ${mib(r.filled)} MiB after ${r.cached} decisions, peak ${mib(r.peak)}, ${mib(r.settled)} when settled\n`);
       runs.push(r);
     }
-    const goal = goalVerdict(
-      runs.map((r) => r.filled.rss / 1e6),
-      GOAL_MB,
-      'at-most',
-    );
+    const goal = goalVerdict(runs.map((r) => r.filled / 1e6), GOAL_MB, 'at-most');
     process.stdout.write(
       [
         `| run | ready, full tables, empty caches | after ${ENTRIES} distinct blob decisions | peak | ${SETTLE_S} s later, idle | V8 heap used / total after, then settled |`,
         '|---|---|---|---|---|---|',
         ...runs.map(
           (r, i) =>
-            `| ${i + 1} | ${mib(r.start.rss)} MiB | **${mib(r.filled.rss)} MiB** (${(r.filled.rss / 1e6).toFixed(1)} MB) | ${mib(r.settled.hwm)} MiB | ${mib(r.settled.rss)} MiB | ${mib(r.heapUsed)} / ${mib(r.heapTotal)}, then ${mib(r.settledHeap)} / ${mib(r.settledHeapTotal)} MiB |`,
+            `| ${i + 1} | ${mib(r.start)} MiB | **${mib(r.filled)} MiB** (${(r.filled / 1e6).toFixed(1)} MB) | ${mib(r.peak)} MiB | ${mib(r.settled)} MiB | ${mib(r.heapUsed)} / ${mib(r.heapTotal)}, then ${mib(r.settledHeap)} / ${mib(r.settledHeapTotal)} MiB |`,
         ),
         `(${ENTRIES} requests a run, each with one HEAD, in ${runs.map((r) => r.seconds.toFixed(1)).join(', ')} s; external memory ${runs.map((r) => mib(r.external)).join(', ')} MiB)`,
         `RSS after the decisions, MB: ${verdictLine(goal, 1, 'runs')}`,
@@ -137,7 +135,7 @@ async function main(): Promise<void> {
         bench: 'redirector-memory',
         entries: ENTRIES,
         goal,
-        runs: runs.map((r) => ({ cached: r.cached, rssStart: r.start.rss, rssFilled: r.filled.rss, rssSettled: r.settled.rss, peak: r.settled.hwm, heapUsed: r.heapUsed, heapTotal: r.heapTotal, settledHeap: r.settledHeap, settledHeapTotal: r.settledHeapTotal, external: r.external })),
+        runs: runs.map((r) => ({ cached: r.cached, rssStart: r.start, rssFilled: r.filled, rssSettled: r.settled, peak: r.peak, heapUsed: r.heapUsed, heapTotal: r.heapTotal, settledHeap: r.settledHeap, settledHeapTotal: r.settledHeapTotal, external: r.external })),
       }) + '\n',
     );
   } finally {
