@@ -25,7 +25,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['redirector/**/*.test.ts', 'harness/**/*.test.ts', 'cli/**/*.test.ts', 'fixtures/**/*.test.ts', 'bench/**/*.test.ts'],
+          include: ['redirector/**/*.test.ts', 'harness/**/*.test.ts', 'cli/**/*.test.ts', 'fixtures/**/*.test.ts', 'bench/**/*.test.ts', 'scripts/**/*.test.ts'],
           exclude: [...excluded, '**/*.int.test.ts'],
         },
       },
