@@ -10,7 +10,8 @@
  *  - slow headers (slowloris): a request line, then one header byte every 300 ms, never the blank line;
  *  - slow body: complete headers of a GET announcing a 1 MiB body, then one body byte every 300 ms.
  * While they are open, a well-behaved client sends blob and manifest requests; afterwards, each slow connection's
- * lifetime is compared with the timeout that should have ended it.
+ * lifetime is compared with the timeout that should have ended it. Run once per public listener (HTTP_LISTENER):
+ * the strict one never reads a body, so it answers the slow body's GET and closes at once (CLOSES_AFTER).
  */
 import { connect, type Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -32,21 +33,15 @@ const CHECK_INTERVAL_MS = Math.min(1_000, HEADERS_TIMEOUT_MS / 2);
 const PER_KIND = { idle: 400, 'slow-headers': 300, 'slow-body': 300 } as const;
 type Kind = keyof typeof PER_KIND;
 
-let dir: string;
-let r: OwnRedirector;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'registry-canary-resilience-slow-'));
-  r = await startOwnRedirector(target, dir, {
-    name: 'slow',
-    env: { HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), LOG_LEVEL: 'warn' },
-  });
-});
-
-afterAll(async () => {
-  await r?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+/**
+ * When the server should close each kind (ms after it opened): idle and slow-header connections at the header
+ * timeout (both listeners count it from the connection's start); a slow body at the request timeout on node:http,
+ * which reads bodies, and at once on the strict listener, which answers a request announcing a body and closes.
+ */
+const CLOSES_AFTER = {
+  node: { idle: HEADERS_TIMEOUT_MS, 'slow-headers': HEADERS_TIMEOUT_MS, 'slow-body': REQUEST_TIMEOUT_MS },
+  strict: { idle: HEADERS_TIMEOUT_MS, 'slow-headers': HEADERS_TIMEOUT_MS, 'slow-body': 0 },
+} as const satisfies Record<string, Record<Kind, number>>;
 
 interface SlowConnection {
   kind: Kind;
@@ -84,7 +79,27 @@ function open(port: number, kind: Kind): Promise<SlowConnection> {
   });
 }
 
-describe.sequential('slow and idle clients', () => {
+describe.sequential.each(['strict', 'node'] as const)('slow and idle clients (HTTP_LISTENER=%s)', (listener) => {
+  let dir: string;
+  let r: OwnRedirector;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'registry-canary-resilience-slow-'));
+    r = await startOwnRedirector(target, dir, {
+      name: `slow-${listener}`,
+      env: { HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), LOG_LEVEL: 'warn', HTTP_LISTENER: listener },
+    });
+  });
+
+  afterAll(async () => {
+    await r?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const closesAfter: Record<Kind, number> = CLOSES_AFTER[listener];
+  /** the connections the server should still hold while the well-behaved client runs */
+  const held = (Object.keys(PER_KIND) as Kind[]).reduce((n, k) => n + (closesAfter[k] > 0 ? PER_KIND[k] : 0), 0);
+
   it('1,000 idle and slow connections: other clients keep being served, and the timeouts close the slow ones', async () => {
     const port = Number(new URL(r.url).port);
     const client = new TimedClient(r.url, { connections: 2 });
@@ -120,7 +135,7 @@ describe.sequential('slow and idle clients', () => {
       const lat = summarize(during);
       figures.record({
         check: 'slow clients: the others are still served',
-        figure: `p99 ${round(lat.p99)} ms, p50 ${round(lat.p50)} ms over ${lat.n} requests while ${openDuring} idle/slow connections were open (same client, quiet: p99 ${round(quiet.p99)} ms); ${failed.length} failed`,
+        figure: `${listener}: p99 ${round(lat.p99)} ms, p50 ${round(lat.p50)} ms over ${lat.n} requests while ${openDuring} idle/slow connections were open (same client, quiet: p99 ${round(quiet.p99)} ms); ${failed.length} failed`,
         value: round(lat.p99),
         unit: 'ms',
         bar: '< 20 ms, 0 failed',
@@ -128,7 +143,8 @@ describe.sequential('slow and idle clients', () => {
         details: { during: lat, quiet, openDuring },
       });
       expect(failed.slice(0, 5)).toEqual([]);
-      expect(openDuring).toBeGreaterThanOrEqual(900);
+      // a few may close early on a slow machine; every one the listener should hold, less 10%
+      expect(openDuring).toBeGreaterThanOrEqual(held * 0.9);
       expect(lat.p99).toBeLessThan(20);
 
       // the slow ones are closed by the server's timeouts
@@ -139,16 +155,17 @@ describe.sequential('slow and idle clients', () => {
         const open = of.filter((c) => c.closedAfter === null).length;
         const lifetimes = of.filter((c) => c.closedAfter !== null).map((c) => c.closedAfter!);
         const s = summarize(lifetimes);
-        const timeout = kind === 'slow-body' ? REQUEST_TIMEOUT_MS : HEADERS_TIMEOUT_MS;
+        const timeout = closesAfter[kind];
         const bound = timeout + CHECK_INTERVAL_MS + 500;
+        const which = timeout === REQUEST_TIMEOUT_MS ? `REQUEST_TIMEOUT_MS ${timeout}` : timeout === HEADERS_TIMEOUT_MS ? `HEADERS_TIMEOUT_MS ${timeout}` : 'answered and closed at once';
         const answers = new Map<string, number>();
         for (const c of of) {
           const status = c.answer === '' ? '(nothing)' : (c.answer.split('\r\n')[0] ?? '');
           answers.set(status, (answers.get(status) ?? 0) + 1);
         }
         figures.record({
-          check: `slow clients: ${kind} connections closed by the server`,
-          figure: `${of.length - open}/${of.length} closed, after ${round(s.p50 / 1000, 2)} s (p50) to ${round(s.max / 1000, 2)} s (max); ${timeout === REQUEST_TIMEOUT_MS ? 'REQUEST' : 'HEADERS'}_TIMEOUT_MS ${timeout}; answers: ${[...answers].map(([a, n]) => `${n}× ${a}`).join(', ')}`,
+          check: `slow clients (${listener}): ${kind} connections closed by the server`,
+          figure: `${of.length - open}/${of.length} closed, after ${round(s.p50 / 1000, 2)} s (p50) to ${round(s.max / 1000, 2)} s (max); ${which}; answers: ${[...answers].map(([a, n]) => `${n}× ${a}`).join(', ')}`,
           value: round(s.max, 0),
           unit: 'ms',
           bar: `all closed within ${bound} ms`,
@@ -157,6 +174,8 @@ describe.sequential('slow and idle clients', () => {
         });
         expect(open, `${kind} connections still open`).toBe(0);
         expect(s.max).toBeLessThanOrEqual(bound);
+        // what each kind was told: 408 for a head never finished, the manifest's redirect for the slow body's GET
+        expect([...answers.keys()]).toEqual([kind === 'slow-body' ? 'HTTP/1.1 307 Temporary Redirect' : 'HTTP/1.1 408 Request Timeout']);
       }
     } finally {
       for (const c of conns) c.socket.destroy();

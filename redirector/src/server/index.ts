@@ -9,6 +9,7 @@ export { createReplyRenderer } from './reply.js';
 export type { Reply, ReplyRenderer } from './reply.js';
 export { listen, connectableHost } from './node-adapter.js';
 export type { Listener, ListenOptions } from './node-adapter.js';
+export { listenStrict, parseRequestHead } from './strict-listener.js';
 export { clientFactsFor, explainRequest, ExplainError } from './explain.js';
 export type { ExplainQuery, ExplainTrace } from './explain.js';
 export { createMutation } from './mutants.js';

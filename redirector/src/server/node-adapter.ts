@@ -11,7 +11,7 @@
  * its idle connection at once would reset that request); then close the connections that stayed idle, let in-flight
  * requests finish, and after all have finished, or the drain deadline passed, close every connection.
  */
-import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { METHODS, STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Reply } from './reply.js';
@@ -183,9 +183,17 @@ function openConnections(server: NetServer): Promise<number> {
   return new Promise((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
 }
 
+/** The reason phrase node writes for a status code ('' for one it does not know). */
+export function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? '';
+}
+
+/** The request methods node's parser accepts (it answers any other with 400). */
+export const KNOWN_METHODS: ReadonlySet<string> = new Set(METHODS);
+
 /** Writes a reply on a socket node no longer parses (CONNECT), then closes it. */
 function writeRaw(socket: Duplex, reply: Reply): void {
-  let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ''}\r\n`;
+  let head = `HTTP/1.1 ${reply.status} ${reasonPhrase(reply.status)}\r\n`;
   for (let i = 0; i + 1 < reply.headers.length; i += 2) {
     const name = reply.headers[i]!;
     const value = reply.headers[i + 1]!;

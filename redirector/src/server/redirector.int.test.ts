@@ -58,12 +58,13 @@ function config(extra: Record<string, string> = {}) {
   });
 }
 
-describe('startRedirector over real sockets', () => {
+describe.each(['strict', 'node'])('startRedirector over real sockets (HTTP_LISTENER=%s)', (listener) => {
   let s: StartedRedirector;
   const lines: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
-    s = await startRedirector(config(), { rangeData: data, logDestination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } });
+    bucketHeads.length = 0;
+    s = await startRedirector(config({ HTTP_LISTENER: listener }), { rangeData: data, logDestination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } });
   });
   afterAll(async () => {
     releaseSlow();
@@ -127,8 +128,9 @@ describe('startRedirector over real sockets', () => {
 });
 
 describe('drain', () => {
-  it('finishes in-flight requests, turns /readyz 503, then refuses connections', async () => {
-    const s = await startRedirector(config(), { rangeData: data, logDestination: { write: () => {} } });
+  it.each(['strict', 'node'])('finishes in-flight requests, turns /readyz 503, then refuses connections (HTTP_LISTENER=%s)', async (listener) => {
+    slowArrived = new Promise((r) => (markSlowArrived = r));
+    const s = await startRedirector(config({ HTTP_LISTENER: listener }), { rangeData: data, logDestination: { write: () => {} } });
     const inFlight = request(`${s.url}/v2/pause/blobs/${SLOW}`, { headers: { 'x-forwarded-for': '8.8.8.8, 130.211.0.1' } });
     await slowArrived;
     const closed = s.close();

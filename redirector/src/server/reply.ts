@@ -25,7 +25,9 @@ export interface ReplyRenderer {
   answer(plan: ErrorAnswer | PingAnswer): Reply;
 }
 
-const PING_REPLY: Reply = { status: 200, headers: ['Docker-Distribution-Api-Version', 'registry/2.0', 'Content-Length', '0'], body: '' };
+// Shared replies are frozen, headers included: listeners may remember what they made of a frozen list
+// (strict-listener.ts keeps its validated wire text).
+const PING_REPLY: Reply = Object.freeze({ status: 200, headers: Object.freeze(['Docker-Distribution-Api-Version', 'registry/2.0', 'Content-Length', '0']) as string[], body: '' });
 
 /** Renders an error or ping answer (the same in both flavours, apart from what the plan already says). */
 function answer(plan: ErrorAnswer | PingAnswer): Reply {
@@ -68,7 +70,9 @@ export function createReplyRenderer(flavour: 'default' | 'archeio'): ReplyRender
       const known = replies.get(plan);
       if (known !== undefined && known.headers[1] === plan.location) return known;
       const reply = render(plan);
-      if (Object.isFrozen(plan)) replies.set(plan, reply);
+      if (!Object.isFrozen(plan)) return reply;
+      Object.freeze(reply.headers);
+      replies.set(plan, Object.freeze(reply));
       return reply;
     },
     answer,

@@ -9,6 +9,7 @@
  */
 import type { Config } from '../config.js';
 import { listen } from './node-adapter.js';
+import { listenStrict } from './strict-listener.js';
 import { assembleRedirector, type Redirector, type RedirectorDeps } from './redirector.js';
 
 export interface StartedRedirector {
@@ -26,7 +27,7 @@ export async function startRedirector(config: Config, deps: RedirectorDeps = {})
   const r = assembleRedirector(config, deps);
   const onError = (err: unknown, req: { method: string; target: string }): void =>
     r.logger.error({ err, method: req.method, path: req.target }, 'handler failed (a bug: please report it)');
-  const server = await listen(r.handler, {
+  const server = await (config.httpListener === 'strict' ? listenStrict : listen)(r.handler, {
     host: config.host,
     port: config.port,
     headersTimeoutMs: config.headersTimeoutMs,

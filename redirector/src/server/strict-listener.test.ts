@@ -1,0 +1,401 @@
+// The strict listener (strict-listener.ts): its request-head reader against node:http's (llhttp) on generated heads,
+// valid and broken: whatever it accepts, node accepts as the same request; then, over raw sockets on 127.0.0.1,
+// ordering, limits, timeouts, bodies and the smuggling they could carry. Every listener is closed in the end.
+import { connect } from 'node:net';
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { listen as listenNode, type Listener } from './node-adapter.js';
+import type { Reply } from './reply.js';
+import type { HttpRequest } from './request-handler.js';
+import { MAX_HEAD_BYTES, listenStrict, parseRequestHead, serializeReply } from './strict-listener.js';
+
+const OK: Reply = { status: 200, headers: ['Content-Type', 'text/plain', 'Content-Length', '3'], body: 'ok\n' };
+
+/** Writes `bytes` (latin1), collects what comes back until the server closes or `untilDone` says enough. */
+function exchange(port: number, bytes: string | string[], opts: { untilDone?: (got: string) => boolean; giveUpMs?: number; gapMs?: number } = {}): Promise<{ got: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    let got = '';
+    let settled = false;
+    const finish = (closed: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve({ got, closed });
+    };
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => {
+      got += d;
+      if (opts.untilDone?.(got)) finish(false);
+    });
+    s.on('error', () => {});
+    s.on('close', () => finish(true));
+    const timer = setTimeout(() => finish(false), opts.giveUpMs ?? 2_000);
+    const pieces = typeof bytes === 'string' ? [bytes] : bytes;
+    void (async () => {
+      for (const p of pieces) {
+        if (s.destroyed) return;
+        s.write(Buffer.from(p, 'latin1'));
+        if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
+      }
+    })();
+  });
+}
+
+const statusLines = (got: string) => got.split('\r\n').filter((l) => l.startsWith('HTTP/1.1 '));
+
+describe('parseRequestHead', () => {
+  const head = (lines: string[]) => lines.join('\r\n');
+
+  it('reads method, target, version, X-Forwarded-For (repeated lines joined in order) and keep-alive', () => {
+    expect(parseRequestHead(head(['GET /v2/x/blobs/sha256:ab?ns=k8s.io HTTP/1.1', 'Host: r', 'x-forwarded-for:  1.1.1.1 ', 'X-Forwarded-For:\t2.2.2.2']))).toEqual({
+      method: 'GET',
+      target: '/v2/x/blobs/sha256:ab?ns=k8s.io',
+      minor: 1,
+      xff: '1.1.1.1, 2.2.2.2',
+      keepAlive: true,
+      hasBody: false,
+    });
+    expect(parseRequestHead(head(['HEAD / HTTP/1.0']))).toMatchObject({ method: 'HEAD', minor: 0, keepAlive: false, xff: undefined });
+    expect(parseRequestHead(head(['GET / HTTP/1.0', 'Connection: Keep-Alive']))!.keepAlive).toBe(true);
+    expect(parseRequestHead(head(['GET / HTTP/1.1', 'Host: r', 'Connection: foo, close']))!.keepAlive).toBe(false);
+    expect(parseRequestHead(head(['GET / HTTP/1.1', 'Host: r', 'Content-Length: 000']))!.hasBody).toBe(false);
+    expect(parseRequestHead(head(['POST / HTTP/1.1', 'Host: r', 'Content-Length: 5']))!.hasBody).toBe(true);
+    expect(parseRequestHead(head(['GET / HTTP/1.1', 'Host: r', 'Transfer-Encoding: chunked']))!.hasBody).toBe(true);
+    expect(parseRequestHead(head(['CONNECT registry.k8s.io:443 HTTP/1.1', 'Host: registry.k8s.io:443']))!.target).toBe('registry.k8s.io:443');
+  });
+
+  it.each([
+    ['a bare LF line end', 'GET / HTTP/1.1\nHost: r'],
+    ['a bare CR in a value', 'GET / HTTP/1.1\r\nHost: r\rX: y'],
+    ['obs-fold', 'GET / HTTP/1.1\r\nHost: r\r\nX-Forwarded-For: 1.1.1.1\r\n 2.2.2.2'],
+    ['space before the colon', 'GET / HTTP/1.1\r\nHost : r'],
+    ['an empty name', 'GET / HTTP/1.1\r\nHost: r\r\n: x'],
+    ['a control character in a value', 'GET / HTTP/1.1\r\nHost: r\r\nX: a\x00b'],
+    ['no Host on HTTP/1.1', 'GET / HTTP/1.1\r\nX: y'],
+    ['two Hosts', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b'],
+    ['Content-Length with Transfer-Encoding', 'GET / HTTP/1.1\r\nHost: r\r\nContent-Length: 0\r\nTransfer-Encoding: chunked'],
+    ['a Transfer-Encoding other than chunked', 'POST / HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked, gzip'],
+    ['chunked twice', 'POST / HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked'],
+    ['two Content-Lengths', 'GET / HTTP/1.1\r\nHost: r\r\nContent-Length: 0\r\nContent-Length: 0'],
+    ['a Content-Length that is not a number', 'GET / HTTP/1.1\r\nHost: r\r\nContent-Length: +5'],
+    ['a method node does not know', 'FOO / HTTP/1.1\r\nHost: r'],
+    ['a lower-case method', 'get / HTTP/1.1\r\nHost: r'],
+    ['HTTP/2.0', 'GET / HTTP/2.0\r\nHost: r'],
+    ['two spaces', 'GET  / HTTP/1.1\r\nHost: r'],
+    ['a space in the target', 'GET /a b HTTP/1.1\r\nHost: r'],
+    ['a non-ASCII target', 'GET /\xe9 HTTP/1.1\r\nHost: r'],
+    ['nothing', ''],
+  ])('rejects %s', (_what, text) => {
+    expect(parseRequestHead(text)).toBeNull();
+  });
+});
+
+describe('serializeReply', () => {
+  const DATE = 'Mon, 07 Dec 2026 12:00:00 GMT';
+  it("writes node's framing: the handler's headers, Date, Connection, Keep-Alive; no body on HEAD, 204 or 304", () => {
+    expect(serializeReply(OK, 'GET', DATE, true, 5)).toBe(
+      `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nDate: ${DATE}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nok\n`,
+    );
+    expect(serializeReply(OK, 'HEAD', DATE, false, 5)).toBe(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nDate: ${DATE}\r\nConnection: close\r\n\r\n`);
+    expect(serializeReply({ ...OK, status: 304 }, 'GET', DATE, true, null)).toBe(
+      `HTTP/1.1 304 Not Modified\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nDate: ${DATE}\r\nConnection: keep-alive\r\n\r\n`,
+    );
+  });
+  it('remembers the text of a frozen (shared) header list only, and only for its own status', () => {
+    const shared = Object.freeze(['Location', 'https://x/a', 'Content-Length', '0']) as string[];
+    const first = serializeReply({ status: 307, headers: shared, body: '' }, 'GET', DATE, true, 5);
+    expect(serializeReply({ status: 307, headers: shared, body: '' }, 'GET', DATE, true, 5)).toBe(first);
+    expect(serializeReply({ status: 308, headers: shared, body: '' }, 'GET', DATE, true, 5)).toMatch(/^HTTP\/1\.1 308 Permanent Redirect\r\nLocation: https:\/\/x\/a\r\n/);
+    const own = ['Location', 'https://x/a', 'Content-Length', '0'];
+    serializeReply({ status: 307, headers: own, body: '' }, 'GET', DATE, true, 5);
+    own[1] = 'https://x/b';
+    expect(serializeReply({ status: 307, headers: own, body: '' }, 'GET', DATE, true, 5)).toContain('Location: https://x/b\r\n');
+    own[1] = 'https://x/\r\nSet-Cookie: a=1';
+    expect(serializeReply({ status: 307, headers: own, body: '' }, 'GET', DATE, true, 5)).toBeNull();
+  });
+
+  it('encodes a non-ASCII body as UTF-8 after a latin1 head', () => {
+    const out = serializeReply({ status: 404, headers: ['Content-Length', '3'], body: 'é\n' }, 'GET', DATE, false, 5);
+    expect(Buffer.isBuffer(out)).toBe(true);
+    expect((out as Buffer).subarray(-3)).toEqual(Buffer.from('é\n', 'utf8'));
+  });
+  it.each([['a CR/LF in a value', ['Location', '/a\r\nSet-Cookie: x=1']], ['a bad name', ['Bad Name', 'x']], ['a NUL', ['X', 'a\x00']]])('refuses %s', (_what, headers) => {
+    expect(serializeReply({ status: 307, headers, body: '' }, 'GET', DATE, true, 5)).toBeNull();
+  });
+});
+
+describe('against node:http (llhttp), generated heads', () => {
+  let node: Listener;
+  const seen: HttpRequest[] = [];
+  beforeAll(async () => {
+    node = await listenNode(
+      (req) => {
+        seen.push({ method: req.method, target: req.target, xff: req.xff, remoteAddress: undefined });
+        return { status: 200, headers: ['Content-Length', '0'], body: '' };
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+  });
+  afterAll(() => node.close());
+
+  /** What node:http makes of a head: the request its handler saw, or null when it refused it. */
+  async function nodeReads(text: string): Promise<HttpRequest | null> {
+    seen.length = 0;
+    const { got } = await exchange(node.port, `${text}\r\n\r\n`, { untilDone: (g) => g.includes('\r\n\r\n'), giveUpMs: 1_000 });
+    if (seen.length === 0) {
+      // refused: node answers 400 (or 431/505) and closes, or waits for more (which counts as not a request)
+      expect(got === '' || /^HTTP\/1\.1 (400|431|505) /.test(got)).toBe(true);
+      return null;
+    }
+    expect(seen).toHaveLength(1);
+    return seen[0]!;
+  }
+
+  // each part mostly valid, sometimes broken, so that a good share of heads is accepted and the rest is near misses
+  const mostly = <T,>(valid: fc.Arbitrary<T>, broken: fc.Arbitrary<T>) => fc.oneof({ arbitrary: valid, weight: 8 }, { arbitrary: broken, weight: 1 });
+  const method = mostly(fc.constantFrom('GET', 'HEAD', 'GET', 'POST', 'OPTIONS'), fc.constantFrom('CONNECT', 'FOO', 'get', 'G T', ''));
+  const target = mostly(
+    fc.constantFrom('/', '/v2/', '/v2/pause/blobs/sha256:' + 'a'.repeat(64), '/v2/x/manifests/1.0?ns=k8s.io', 'http://h/v2/', '/%2e%2e/'),
+    fc.oneof(
+      fc.constantFrom('*', 'r:443', 'h/v2', '', 'HTTP://h/', 'ftp://h/'),
+      fc.string({ unit: fc.constantFrom('/', 'a', '%', '?', '#', '"', '\\', ' ', '\t', '\x01', '\x7f', '\xe9', '{'), maxLength: 8 }).map((s) => '/' + s),
+    ),
+  );
+  const version = mostly(fc.constantFrom('HTTP/1.1', 'HTTP/1.0'), fc.constantFrom('HTTP/2.0', 'http/1.1', 'HTTP/1.1 ', 'HTTP/1.', 'HTTP/1.01'));
+  const name = mostly(
+    fc.constantFrom('X-Forwarded-For', 'x-forwarded-for', 'Connection', 'Content-Length', 'Transfer-Encoding', 'User-Agent', 'Host'),
+    fc.constantFrom('Bad Name', 'X(', '', ' Host', 'X-Forwarded-For ', 'X\xe9'),
+  );
+  const value = mostly(
+    fc.constantFrom('r', '1.2.3.4, 35.191.0.1', '0', '5', 'chunked', 'close', 'keep-alive', ' padded ', '', 'a\tb', '\xe9t\xe9'),
+    fc.string({ unit: fc.constantFrom('a', '1', '.', ',', ' ', '\t', '\x00', '\x7f', '\xe9', '\r', '\n', ':'), maxLength: 6 }),
+  );
+  const separator = mostly(fc.constantFrom(': ', ':', ':\t', ':  '), fc.constantFrom(' : ', ' :'));
+  const lineEnd = mostly(fc.constant('\r\n'), fc.constantFrom('\n', '\r', '\n\r'));
+  const header = fc.tuple(name, separator, value, lineEnd).map(([n, sep, val, e]) => `${n}${sep}${val}${e}`);
+  const host = fc.oneof({ arbitrary: fc.constant(['Host: registry.k8s.io\r\n']), weight: 8 }, { arbitrary: fc.constant([]), weight: 1 });
+  const headText = fc
+    .tuple(method, target, version, lineEnd, host, fc.array(header, { maxLength: 4 }), fc.nat())
+    .map(([m, t, v, end, h, hs, at]) => {
+      const lines = [...hs];
+      lines.splice(at % (lines.length + 1), 0, ...h);
+      return `${m} ${t} ${v}${end}${lines.join('')}`.replace(/(\r\n|\n\r|\n|\r)$/, '');
+    })
+    .filter((text) => !text.includes('\r\n\r\n'));
+
+  it('every head the strict reader accepts, node accepts as the same request (method, target, X-Forwarded-For)', async () => {
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(headText, async (text) => {
+        const strict = parseRequestHead(text);
+        if (strict === null) return;
+        accepted++;
+        const n = await nodeReads(text);
+        expect(n).not.toBeNull();
+        expect({ method: n!.method, target: n!.target, xff: n!.xff }).toEqual({ method: strict.method, target: strict.target, xff: strict.xff });
+      }),
+      { numRuns: 20_000 },
+    );
+    // the generator reaches the accepting side often enough for the property to mean something
+    expect(accepted).toBeGreaterThan(3_000);
+  }, 60_000);
+
+  it('heads of the shape real clients send are accepted by both', async () => {
+    const clean = fc
+      .tuple(
+        fc.constantFrom('GET', 'HEAD'),
+        fc.constantFrom('/v2/', '/v2/pause/blobs/sha256:' + 'a'.repeat(64), '/v2/x/manifests/1.0?ns=k8s.io', '/v2/x/tags/list?n=10&last=a'),
+        fc.constantFrom('HTTP/1.1', 'HTTP/1.0'),
+        fc.array(fc.tuple(fc.constantFrom('X-Forwarded-For', 'User-Agent', 'Accept', 'Authorization', 'Connection'), fc.constantFrom('1.2.3.4, 35.191.0.1', 'containerd/1.7', '*/*', 'keep-alive', 'Bearer x')), { maxLength: 4 }),
+      )
+      .map(([m, t, v, hs]) => [`${m} ${t} ${v}`, 'Host: registry.k8s.io', ...hs.map(([n, val]) => `${n}: ${val}`)].join('\r\n'));
+    await fc.assert(
+      fc.asyncProperty(clean, async (text) => {
+        const strict = parseRequestHead(text);
+        expect(strict).not.toBeNull();
+        const n = await nodeReads(text);
+        expect({ method: n!.method, target: n!.target, xff: n!.xff }).toEqual({ method: strict!.method, target: strict!.target, xff: strict!.xff });
+      }),
+      { numRuns: 100 },
+    );
+  }, 30_000);
+});
+
+describe('over sockets', () => {
+  let listener: Listener | undefined;
+  afterEach(async () => {
+    await listener?.close();
+    listener = undefined;
+  });
+
+  it('answers pipelined requests in order, one waiting on a slow answer holding back those after it', async () => {
+    const seen: string[] = [];
+    listener = await listenStrict(
+      (req) => {
+        seen.push(req.target);
+        const body = `${req.target}\n`;
+        const reply: Reply = { status: 200, headers: ['Content-Length', String(body.length)], body };
+        return req.target === '/slow' ? new Promise((r) => setTimeout(() => r(reply), 150)) : reply;
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    const req = (t: string, extra = '') => `GET ${t} HTTP/1.1\r\nHost: r\r\n${extra}\r\n`;
+    // the requests after the slow one arrive while it waits, in a read of their own
+    const { got } = await exchange(listener.port, [req('/a') + req('/slow'), req('/b') + req('/c', 'Connection: close\r\n') + req('/never')], { gapMs: 50 });
+    expect(got.split('\r\n\r\n').filter((p) => p.startsWith('/')).map((p) => p.split('\n')[0])).toEqual(['/a', '/slow', '/b', '/c']);
+    expect(seen).toEqual(['/a', '/slow', '/b', '/c']);
+    expect(got).toContain('Connection: close');
+  });
+
+  it('reads a head that arrives a byte at a time', async () => {
+    listener = await listenStrict(() => OK, { host: '127.0.0.1', port: 0 });
+    const text = 'GET /v2/ HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n';
+    const { got, closed } = await exchange(listener.port, [...text], { gapMs: 1 });
+    expect(statusLines(got)).toEqual(['HTTP/1.1 200 OK']);
+    expect(closed).toBe(true);
+  });
+
+  it('answers 400 to a malformed head and 431 to one over 16 KiB, closing the connection without calling the handler', async () => {
+    let calls = 0;
+    listener = await listenStrict(
+      () => {
+        calls++;
+        return OK;
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    const bad = await exchange(listener.port, 'GET / HTTP/1.1\r\nHost: r\r\nBad Name: x\r\n\r\n');
+    expect(bad).toEqual({ got: 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n', closed: true });
+    const big = await exchange(listener.port, ['GET / HTTP/1.1\r\nHost: r\r\n', `X: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n`]);
+    expect(big).toEqual({ got: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n', closed: true });
+    const bigComplete = await exchange(listener.port, `GET / HTTP/1.1\r\nHost: r\r\nX: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n\r\n`);
+    expect(statusLines(bigComplete.got)).toEqual(['HTTP/1.1 431 Request Header Fields Too Large']);
+    expect(calls).toBe(0);
+  });
+
+  it.each([
+    ['Content-Length', 'POST /v2/x/blobs/uploads/ HTTP/1.1\r\nHost: r\r\nContent-Length: 39\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: r\r\n\r\n'],
+    ['chunked', 'GET /v2/ HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked\r\n\r\n27\r\nGET /smuggled HTTP/1.1\r\nHost: r\r\n\r\n\r\n0\r\n\r\n'],
+  ])('answers a request with a body (%s) and closes: nothing in the body is read as a request', async (_kind, bytes) => {
+    const seen: string[] = [];
+    listener = await listenStrict(
+      (req) => {
+        seen.push(`${req.method} ${req.target}`);
+        return OK;
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    const { got, closed } = await exchange(listener.port, bytes);
+    expect(closed).toBe(true);
+    expect(statusLines(got)).toEqual(['HTTP/1.1 200 OK']);
+    expect(got).toContain('\r\nConnection: close\r\n');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).not.toContain('smuggled');
+  });
+
+  it('closes the connection after such an answer even when the client keeps its half open and keeps sending', async () => {
+    listener = await listenStrict(() => OK, { host: '127.0.0.1', port: 0 });
+    const closedAfter = await new Promise<number>((resolve) => {
+      const started = Date.now();
+      const s = connect({ port: listener!.port, host: '127.0.0.1', allowHalfOpen: true });
+      s.on('error', () => {});
+      s.resume();
+      s.write('POST / HTTP/1.1\r\nHost: r\r\nContent-Length: 100000\r\n\r\n');
+      const drip = setInterval(() => s.writable && s.write('b'), 20);
+      s.on('close', () => {
+        clearInterval(drip);
+        resolve(Date.now() - started);
+      });
+      setTimeout(() => s.destroy(), 3_000).unref();
+    });
+    expect(closedAfter).toBeLessThan(2_000);
+  });
+
+  it('a slow answer is cut off by neither timeout: the head was complete, and the connection is not idle', async () => {
+    listener = await listenStrict(() => new Promise<Reply>((r) => setTimeout(() => r(OK), 700)), { host: '127.0.0.1', port: 0, headersTimeoutMs: 200, keepAliveTimeoutMs: 200 });
+    const { got } = await exchange(listener.port, 'GET / HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n', { giveUpMs: 3_000 });
+    expect(statusLines(got)).toEqual(['HTTP/1.1 200 OK']);
+  });
+
+  it('HTTP/1.0 without keep-alive is answered and closed; HEAD gets no body', async () => {
+    listener = await listenStrict(() => OK, { host: '127.0.0.1', port: 0 });
+    const old = await exchange(listener.port, 'GET / HTTP/1.0\r\n\r\n');
+    expect(old.closed).toBe(true);
+    expect(old.got.endsWith('\r\nConnection: close\r\n\r\nok\n')).toBe(true);
+    const head = await exchange(listener.port, 'HEAD / HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n');
+    expect(head.got).toContain('Content-Length: 3\r\n');
+    expect(head.got.endsWith('\r\n\r\n')).toBe(true);
+  });
+
+  it('closes a head not finished within the header timeout with 408, and an idle keep-alive connection after its timeout', async () => {
+    listener = await listenStrict(() => OK, { host: '127.0.0.1', port: 0, headersTimeoutMs: 300, keepAliveTimeoutMs: 300 });
+    const started = Date.now();
+    const slow = await exchange(listener.port, 'GET / HTTP/1.1\r\nHost: r\r\n', { giveUpMs: 3_000 });
+    expect(slow).toEqual({ got: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n', closed: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    const idle = await exchange(listener.port, 'GET / HTTP/1.1\r\nHost: r\r\n\r\n', { giveUpMs: 3_000 });
+    expect(idle.closed).toBe(true);
+    expect(statusLines(idle.got)).toEqual(['HTTP/1.1 200 OK']);
+    expect(idle.got).toContain('Keep-Alive: timeout=0');
+  });
+
+  it('keeps answering, in order, a client that sends many requests before reading any answer', async () => {
+    const big = 'x'.repeat(8_000) + '\n';
+    listener = await listenStrict((req) => ({ status: 200, headers: ['X-Target', req.target, 'Content-Length', String(big.length)], body: big }), { host: '127.0.0.1', port: 0 });
+    const n = 300;
+    const requests = Array.from({ length: n }, (_, i) => `GET /${i} HTTP/1.1\r\nHost: r\r\n${i === n - 1 ? 'Connection: close\r\n' : ''}\r\n`).join('');
+    const { got, closed } = await exchange(listener.port, requests, { giveUpMs: 10_000 });
+    expect(closed).toBe(true);
+    const targets = [...got.matchAll(/X-Target: (\/\d+)/g)].map((m) => m[1]);
+    expect(targets).toEqual(Array.from({ length: n }, (_, i) => `/${i}`));
+  });
+
+  it('stops reading from a client that does not read its answers (no unbounded buffering)', async () => {
+    let calls = 0;
+    const body = 'x'.repeat(16 * 1024);
+    listener = await listenStrict(
+      () => {
+        calls++;
+        return { status: 200, headers: ['Content-Length', String(body.length)], body };
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    const n = 3_000;
+    const s = connect({ port: listener.port, host: '127.0.0.1' });
+    s.on('error', () => {});
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.pause();
+    s.write('GET / HTTP/1.1\r\nHost: r\r\n\r\n'.repeat(n));
+    await new Promise((r) => setTimeout(r, 500));
+    // the kernel's socket buffers hold a few MB of answers; the rest of the 48 MB is never produced while nobody reads
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThan(n / 2);
+    s.destroy();
+  });
+
+  it('a drain waits for an answer still waiting on the handler, which goes out with Connection: close', async () => {
+    let release: () => void = () => {};
+    let arrived: () => void = () => {};
+    const waiting = new Promise<void>((r) => (arrived = r));
+    const l = await listenStrict(
+      () =>
+        new Promise<Reply>((r) => {
+          release = () => r(OK);
+          arrived();
+        }),
+      { host: '127.0.0.1', port: 0 },
+    );
+    const answer = exchange(l.port, 'GET / HTTP/1.1\r\nHost: r\r\n\r\n', { giveUpMs: 5_000 });
+    await waiting;
+    expect(l.inFlight()).toBe(1);
+    const draining = l.close(5_000);
+    setTimeout(() => release(), 100);
+    await draining;
+    const { got } = await answer;
+    expect(statusLines(got)).toEqual(['HTTP/1.1 200 OK']);
+    expect(got).toContain('\r\nConnection: close\r\n');
+    expect(l.inFlight()).toBe(0);
+  });
+});
