@@ -6,7 +6,9 @@
  *                                             REDIRECTOR_ENV={}; SKIP_BUILD=1 reuses dist/;
  *                                             INTERLEAVE=1 CYCLES=8 SLICE_S=2: take turns, see below;
  *                                             BASELINE_MAIN=<other checkout>/dist/redirector/src/main.js: another
- *                                             build measured beside this one, as a fourth server)
+ *                                             build measured beside this one, as a fourth server;
+ *                                             BASELINE_ENV={...}: this build with other settings as the fourth
+ *                                             server, e.g. BASELINE_ENV='{"HTTP_LISTENER":"node"}')
  *
  * Method:
  *  - the redirector is the built server (`node dist/redirector/src/main.js`), one process, its per-decision JSON log
@@ -62,7 +64,21 @@ const NODE_ARGS = process.env.NODE_ARGS === undefined ? redirectorNodeFlags() : 
 const BASELINE_MAIN = process.env.BASELINE_MAIN;
 if (BASELINE_MAIN !== undefined && !existsSync(BASELINE_MAIN)) throw new Error(`BASELINE_MAIN: ${BASELINE_MAIN} does not exist (build that checkout first)`);
 /** extra redirector environment as JSON, e.g. REDIRECTOR_ENV='{"LOG_LEVEL":"warn"}' to price the decision log */
-const REDIRECTOR_ENV = JSON.parse(process.env.REDIRECTOR_ENV ?? '{}') as Record<string, string>;
+const REDIRECTOR_ENV = jsonEnv('REDIRECTOR_ENV');
+/** the fourth server's environment (on top of REDIRECTOR_ENV); given alone, the fourth server is this build */
+const BASELINE_ENV = process.env.BASELINE_ENV === undefined ? undefined : jsonEnv('BASELINE_ENV');
+const HAS_BASELINE = BASELINE_MAIN !== undefined || BASELINE_ENV !== undefined;
+
+function jsonEnv(name: string): Record<string, string> {
+  const raw = process.env[name] ?? '{}';
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')) return v as Record<string, string>;
+  } catch {
+    // reported below
+  }
+  throw new Error(`${name}: expected a JSON object of strings, e.g. '{"LOG_LEVEL":"warn"}', got ${raw}`);
+}
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
 function cpuSeconds(pid: number): number {
@@ -146,8 +162,8 @@ async function startBareNode(location: string): Promise<Server> {
   return { url: `http://127.0.0.1:${port}/v2/pause/blobs/${DIGEST}`, pid: bare.pid!, stop: stopChild(bare, 'SIGTERM') };
 }
 
-async function startRedirector(map: string, logFile: string, expected: string, main?: string): Promise<Server> {
-  const red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', ...REDIRECTOR_ENV }, logFile, NODE_ARGS, main);
+async function startRedirector(map: string, logFile: string, expected: string, main?: string, env: Record<string, string> = {}): Promise<Server> {
+  const red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', ...REDIRECTOR_ENV, ...env }, logFile, NODE_ARGS, main);
   const url = `${red.url}/v2/pause/blobs/${DIGEST}`;
   // fills the positive cache from the fake bucket
   const warm = await fetch(url, { redirect: 'manual', headers: { 'x-forwarded-for': XFF } });
@@ -171,7 +187,7 @@ async function main(): Promise<void> {
     const map = join(tmp, 'bucket-map.json');
     writeFileSync(map, JSON.stringify({ default: `${bucket.url}/default`, regions: { 'eu-west-3': base } }));
 
-    const names = BASELINE_MAIN === undefined ? (['redirector', 'nginx', 'bare node'] as const) : (['redirector', 'nginx', 'bare node', 'baseline'] as const);
+    const names = HAS_BASELINE ? (['redirector', 'nginx', 'bare node', 'baseline'] as const) : (['redirector', 'nginx', 'bare node'] as const);
     const rps: Record<string, number[]> = {};
     const perCpu: Record<string, number[]> = {};
     const ratio: Record<string, number[]> = {};
@@ -183,7 +199,7 @@ async function main(): Promise<void> {
         nginx: await startNginx(join(tmp, `nginx-${round}`), location),
         'bare node': await startBareNode(location),
       };
-      if (BASELINE_MAIN !== undefined) servers.baseline = await startRedirector(map, join(tmp, `baseline-${round}.log`), location, BASELINE_MAIN);
+      if (HAS_BASELINE) servers.baseline = await startRedirector(map, join(tmp, `baseline-${round}.log`), location, BASELINE_MAIN, BASELINE_ENV);
       try {
         for (const name of names) await wrk(servers[name].url, WARMUP_S);
         const costs: Record<string, number> = {};
@@ -229,7 +245,7 @@ async function main(): Promise<void> {
     lines.push(`redirector per CPU-second × nginx, ${verdictLine(goal)}`);
     process.stdout.write(lines.join('\n') + '\n');
     process.stdout.write(
-      JSON.stringify({ bench: 'redirector-throughput', goal, baselineMain: BASELINE_MAIN ?? null, nodeArgs: NODE_ARGS, env: REDIRECTOR_ENV, connections: CONNECTIONS, durationS: DURATION_S, interleave: INTERLEAVE ? { cycles: CYCLES, sliceS: SLICE_S } : null, rps, perCpu, ratioWall: wall.redirector! / wall.nginx!, ratioPerCpu: paired.redirector!, ratios: ratio }) + '\n',
+      JSON.stringify({ bench: 'redirector-throughput', goal, baselineMain: BASELINE_MAIN ?? null, baselineEnv: BASELINE_ENV ?? null, nodeArgs: NODE_ARGS, env: REDIRECTOR_ENV, connections: CONNECTIONS, durationS: DURATION_S, interleave: INTERLEAVE ? { cycles: CYCLES, sliceS: SLICE_S } : null, rps, perCpu, ratioWall: wall.redirector! / wall.nginx!, ratioPerCpu: paired.redirector!, ratios: ratio }) + '\n',
     );
   } finally {
     for (const stop of stops.reverse()) await stop();
