@@ -6,21 +6,16 @@
  * close slow-loris clients, `keepAliveTimeout` idle ones; node checks them every `connectionsCheckingInterval`
  * (30 s by default, far too coarse for a 2 s header timeout, so it is derived from the header timeout).
  *
- * Drain (SIGTERM/SIGINT): stop accepting; for a short grace keep serving requests that arrive on connections already
- * open, each answer with `Connection: close` (a keep-alive client may have sent one the instant the signal came: closing
- * its idle connection at once would reset that request); then close the connections that stayed idle, let in-flight
- * requests finish, and after all have finished, or the drain deadline passed, close every connection.
+ * Drain (SIGTERM/SIGINT): drain.ts, the sequence both public listeners follow.
  */
 import { METHODS, STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { InFlight, drain } from './drain.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 
 export type Handler = (req: HttpRequest) => Reply | Promise<Reply>;
-
-/** How long a drain keeps answering requests on already-open connections before closing the idle ones. */
-export const DRAIN_IDLE_GRACE_MS = 1_000;
 
 export interface ListenOptions {
   host: string;
@@ -70,9 +65,8 @@ class NodeRequest implements HttpRequest {
 const CONNECTION_CLOSE = ['Connection', 'close'];
 
 export function listen(handler: Handler, opts: ListenOptions): Promise<Listener> {
-  let inflight = 0;
+  const inFlight = new InFlight();
   let closing = false;
-  let onIdle: (() => void) | null = null;
 
   const send = (res: ServerResponse, reply: Reply): void => {
     res.writeHead(reply.status, closing ? reply.headers.concat(CONNECTION_CLOSE) : reply.headers);
@@ -82,9 +76,6 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listener>
     opts.onError?.(err, req);
     if (!res.headersSent) send(res, { status: 500, headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '22'], body: 'internal server error\n' });
     else res.destroy();
-  };
-  const done = (): void => {
-    if (--inflight === 0 && onIdle !== null) onIdle();
   };
 
   const headersTimeout = opts.headersTimeoutMs ?? 60_000;
@@ -108,15 +99,15 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listener>
         // Only answers that wait (on a blob HEAD) are counted as in flight for the drain: a synchronous answer is
         // handed to the socket before this function returns, so there is nothing to wait for, and the common
         // (cached) path pays for no listener.
-        inflight++;
+        inFlight.start();
         reply.then(
           (r) => {
             send(res, r);
-            done();
+            inFlight.finish();
           },
           (err) => {
             fail(res, facts, err);
-            done();
+            inFlight.finish();
           },
         );
       } else {
@@ -150,29 +141,21 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listener>
       resolve({
         url: `http://${connectableHost(opts.host)}:${port}`,
         port,
-        inFlight: () => inflight,
-        async close(drainMs = 0) {
+        inFlight: () => inFlight.size,
+        close(drainMs = 0) {
           closing = true;
-          // net.Server's close stops accepting; http.Server's close (Node ≥ 19) would also destroy every idle
-          // keep-alive connection at once, resetting a request a client is sending on one at this very moment.
-          const closed = new Promise<void>((r) => NetServer.prototype.close.call(server, () => r()));
-          const graceEnd = Date.now() + Math.min(drainMs, DRAIN_IDLE_GRACE_MS);
-          while (Date.now() < graceEnd && (await openConnections(server)) > 0) {
-            await new Promise((r) => setTimeout(r, 25));
-          }
-          server.closeIdleConnections();
-          const remaining = Math.max(0, drainMs - Math.min(drainMs, DRAIN_IDLE_GRACE_MS));
-          if (inflight > 0) {
-            await new Promise<void>((r) => {
-              const timer = setTimeout(r, remaining);
-              onIdle = () => {
-                clearTimeout(timer);
-                r();
-              };
-            });
-          }
-          server.closeAllConnections();
-          await closed;
+          return drain(
+            {
+              // net.Server's close stops accepting; http.Server's close (Node ≥ 19) would also destroy every idle
+              // keep-alive connection at once, resetting a request a client is sending on one at this very moment.
+              stopAccepting: () => new Promise<void>((r) => NetServer.prototype.close.call(server, () => r())),
+              openConnections: () => openConnections(server),
+              closeIdle: () => server.closeIdleConnections(),
+              closeAll: () => server.closeAllConnections(),
+            },
+            inFlight,
+            drainMs,
+          );
         },
       });
     });

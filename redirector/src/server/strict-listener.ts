@@ -32,7 +32,8 @@
  * and X-Forwarded-For.
  */
 import { createServer, type Socket } from 'node:net';
-import { DRAIN_IDLE_GRACE_MS, KNOWN_METHODS, connectableHost, reasonPhrase, type Handler, type ListenOptions, type Listener } from './node-adapter.js';
+import { InFlight, drain } from './drain.js';
+import { KNOWN_METHODS, connectableHost, reasonPhrase, type Handler, type ListenOptions, type Listener } from './node-adapter.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 
@@ -209,8 +210,7 @@ interface Shared {
   keepAliveS: number | null;
   dates: DateText;
   closing: () => boolean;
-  started: () => void;
-  finished: () => void;
+  inFlight: InFlight;
 }
 
 /** One connection: its unparsed bytes, whether an answer is outstanding, and its timers' reference points. */
@@ -321,7 +321,7 @@ class Connection {
       return;
     }
     this.busy = true;
-    this.shared.started();
+    this.shared.inFlight.start();
     reply.then(
       (r) => this.settle(r, facts, keepAlive),
       (err: unknown) => {
@@ -333,7 +333,7 @@ class Connection {
 
   private settle(reply: Reply, facts: HttpRequest, keepAlive: boolean): void {
     this.busy = false;
-    this.shared.finished();
+    this.shared.inFlight.finish();
     if (this.socket.destroyed) return;
     this.answer(reply, facts, keepAlive && !this.shared.closing());
     if (this.ended || this.socket.writableNeedDrain) return;
@@ -397,9 +397,8 @@ class Connection {
  * header timeout, and no body is read.
  */
 export function listenStrict(handler: Handler, opts: ListenOptions): Promise<Listener> {
-  let inflight = 0;
+  const inFlight = new InFlight();
   let closing = false;
-  let onIdle: (() => void) | null = null;
   const headersTimeoutMs = opts.headersTimeoutMs ?? 60_000;
   const keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 5_000;
   const connections = new Set<Connection>();
@@ -409,10 +408,7 @@ export function listenStrict(handler: Handler, opts: ListenOptions): Promise<Lis
     keepAliveS: keepAliveTimeoutMs > 0 ? Math.floor(keepAliveTimeoutMs / 1000) : null,
     dates: new DateText(),
     closing: () => closing,
-    started: () => void inflight++,
-    finished: () => {
-      if (--inflight === 0 && onIdle !== null) onIdle();
-    },
+    inFlight,
   };
   const server = createServer({ noDelay: true }, (socket) => {
     const c = new Connection(socket, shared);
@@ -440,26 +436,24 @@ export function listenStrict(handler: Handler, opts: ListenOptions): Promise<Lis
       resolve({
         url: `http://${connectableHost(opts.host)}:${port}`,
         port,
-        inFlight: () => inflight,
-        async close(drainMs = 0) {
+        inFlight: () => inFlight.size,
+        close(drainMs = 0) {
           closing = true;
-          const closed = new Promise<void>((r) => server.close(() => r()));
-          const graceEnd = Date.now() + Math.min(drainMs, DRAIN_IDLE_GRACE_MS);
-          while (Date.now() < graceEnd && connections.size > 0) await new Promise((r) => setTimeout(r, 25));
-          for (const c of connections) if (c.idle) c.socket.destroy();
-          const remaining = Math.max(0, drainMs - Math.min(drainMs, DRAIN_IDLE_GRACE_MS));
-          if (inflight > 0) {
-            await new Promise<void>((r) => {
-              const timer = setTimeout(r, remaining);
-              onIdle = () => {
-                clearTimeout(timer);
-                r();
-              };
-            });
-          }
-          clearInterval(checker);
-          for (const c of connections) c.socket.destroy();
-          await closed;
+          return drain(
+            {
+              stopAccepting: () => new Promise<void>((r) => server.close(() => r())),
+              openConnections: () => connections.size,
+              closeIdle: () => {
+                for (const c of connections) if (c.idle) c.socket.destroy();
+              },
+              closeAll: () => {
+                clearInterval(checker);
+                for (const c of connections) c.socket.destroy();
+              },
+            },
+            inFlight,
+            drainMs,
+          );
         },
       });
     });
