@@ -6,35 +6,14 @@
  * close slow-loris clients, `keepAliveTimeout` idle ones; node checks them every `connectionsCheckingInterval`
  * (30 s by default, far too coarse for a 2 s header timeout, so it is derived from the header timeout).
  *
- * Drain (SIGTERM/SIGINT): drain.ts, the sequence both public listeners follow.
+ * Drain (SIGTERM/SIGINT): listener.ts, the sequence both public listeners follow.
  */
 import { METHODS, STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Server as NetServer, type AddressInfo } from 'node:net';
+import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { InFlight, drain } from './drain.js';
+import { InFlight, bindListener, type Handler, type ListenOptions, type Listener } from './listener.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
-
-export type Handler = (req: HttpRequest) => Reply | Promise<Reply>;
-
-export interface ListenOptions {
-  host: string;
-  port: number;
-  headersTimeoutMs?: number;
-  requestTimeoutMs?: number;
-  keepAliveTimeoutMs?: number;
-  /** a handler bug (it threw or rejected); the client gets a 500 */
-  onError?: (err: unknown, req: HttpRequest) => void;
-}
-
-export interface Listener {
-  /** e.g. http://127.0.0.1:8080: connectable, even when bound to a wildcard address */
-  readonly url: string;
-  readonly port: number;
-  inFlight(): number;
-  /** Stops accepting; in-flight requests get up to `drainMs` to finish; then every connection is closed. */
-  close(drainMs?: number): Promise<void>;
-}
 
 /** The request facts, read lazily from the IncomingMessage: only blob requests look at X-Forwarded-For. */
 class NodeRequest implements HttpRequest {
@@ -133,32 +112,14 @@ export function listen(handler: Handler, opts: ListenOptions): Promise<Listener>
       );
   });
 
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `http://${connectableHost(opts.host)}:${port}`,
-        port,
-        inFlight: () => inFlight.size,
-        close(drainMs = 0) {
-          closing = true;
-          return drain(
-            {
-              // net.Server's close stops accepting; http.Server's close (Node ≥ 19) would also destroy every idle
-              // keep-alive connection at once, resetting a request a client is sending on one at this very moment.
-              stopAccepting: () => new Promise<void>((r) => NetServer.prototype.close.call(server, () => r())),
-              openConnections: () => openConnections(server),
-              closeIdle: () => server.closeIdleConnections(),
-              closeAll: () => server.closeAllConnections(),
-            },
-            inFlight,
-            drainMs,
-          );
-        },
-      });
-    });
+  return bindListener(server, opts, inFlight, {
+    closing: () => void (closing = true),
+    // net.Server's close stops accepting; http.Server's close (Node ≥ 19) would also destroy every idle keep-alive
+    // connection at once, resetting a request a client is sending on one at this very moment.
+    stopAccepting: () => new Promise<void>((r) => NetServer.prototype.close.call(server, () => r())),
+    openConnections: () => openConnections(server),
+    closeIdle: () => server.closeIdleConnections(),
+    closeAll: () => server.closeAllConnections(),
   });
 }
 
@@ -185,11 +146,4 @@ function writeRaw(socket: Duplex, reply: Reply): void {
     head += `${name}: ${value}\r\n`;
   }
   socket.end(`${head}Connection: close\r\n\r\n${reply.body}`);
-}
-
-/** The address to print for a bind address: wildcards become loopback, IPv6 gets brackets. */
-export function connectableHost(host: string): string {
-  if (host === '' || host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
 }

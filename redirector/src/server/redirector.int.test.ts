@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { BUNDLED_RANGE_SOURCES, loadRangeData, type RangeData } from '../ranges/index.js';
 import { createHeadFetcher } from '../blobs/index.js';
-import { connectableHost, listen, type Listener } from './node-adapter.js';
+import { connectableHost, type Listener } from './listener.js';
+import { listen } from './node-adapter.js';
 import { startRedirector, type StartedRedirector } from './start-redirector.js';
 import type { Reply } from './reply.js';
 

@@ -4,7 +4,8 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { listen as listenNode, type Listener } from './node-adapter.js';
+import type { Listener } from './listener.js';
+import { listen as listenNode } from './node-adapter.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 import { MAX_HEAD_BYTES, listenStrict, parseRequestHead, serializeReply } from './strict-listener.js';

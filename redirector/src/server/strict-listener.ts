@@ -32,8 +32,8 @@
  * and X-Forwarded-For.
  */
 import { createServer, type Socket } from 'node:net';
-import { InFlight, drain } from './drain.js';
-import { KNOWN_METHODS, connectableHost, reasonPhrase, type Handler, type ListenOptions, type Listener } from './node-adapter.js';
+import { InFlight, bindListener, type Handler, type ListenOptions, type Listener } from './listener.js';
+import { KNOWN_METHODS, reasonPhrase } from './node-adapter.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 
@@ -424,38 +424,17 @@ export function listenStrict(handler: Handler, opts: ListenOptions): Promise<Lis
   );
   checker.unref();
 
-  return new Promise((resolve, reject) => {
-    const failed = (err: Error): void => {
+  return bindListener(server, opts, inFlight, {
+    closing: () => void (closing = true),
+    onFail: () => clearInterval(checker),
+    stopAccepting: () => new Promise<void>((r) => server.close(() => r())),
+    openConnections: () => connections.size,
+    closeIdle: () => {
+      for (const c of connections) if (c.idle) c.socket.destroy();
+    },
+    closeAll: () => {
       clearInterval(checker);
-      reject(err);
-    };
-    server.once('error', failed);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', failed);
-      const { port } = server.address() as { port: number };
-      resolve({
-        url: `http://${connectableHost(opts.host)}:${port}`,
-        port,
-        inFlight: () => inFlight.size,
-        close(drainMs = 0) {
-          closing = true;
-          return drain(
-            {
-              stopAccepting: () => new Promise<void>((r) => server.close(() => r())),
-              openConnections: () => connections.size,
-              closeIdle: () => {
-                for (const c of connections) if (c.idle) c.socket.destroy();
-              },
-              closeAll: () => {
-                clearInterval(checker);
-                for (const c of connections) c.socket.destroy();
-              },
-            },
-            inFlight,
-            drainMs,
-          );
-        },
-      });
-    });
+      for (const c of connections) c.socket.destroy();
+    },
   });
 }

@@ -5,7 +5,8 @@
 // exchange for us.
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listen as listenNode, type Listener } from './node-adapter.js';
+import type { Listener } from './listener.js';
+import { listen as listenNode } from './node-adapter.js';
 import { listenStrict } from './strict-listener.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';

@@ -1,6 +1,7 @@
-// The drain's parts on their own (the sequence over real sockets is in listeners.test.ts, for both listeners).
+// The drain's parts on their own (the sequence over real sockets, and binding, are in listener-contract.test.ts, for both
+// listeners).
 import { describe, expect, it } from 'vitest';
-import { InFlight, drain, type Drainable } from './drain.js';
+import { InFlight, drain, type Drainable } from './listener.js';
 
 describe('InFlight', () => {
   it('settles at once with none in flight, when the last one finishes, or at the deadline', async () => {
