@@ -1,5 +1,5 @@
-// The drain's parts on their own (the sequence over real sockets, and binding, are in listener-contract.test.ts, for both
-// listeners).
+// The drain's parts on their own (the sequence over real sockets, and binding, are in listener-contract.test.ts,
+// for both listeners).
 import { describe, expect, it } from 'vitest';
 import { InFlight, drain, type Drainable } from './listener.js';
 

@@ -1,10 +1,10 @@
 /**
  * What both public listeners (node-adapter.ts on node:http, strict-listener.ts on raw sockets) share: the handler and
- * listener contract, binding, and the drain they follow on close() (SIGTERM/SIGINT): stop accepting; for a short grace keep serving
- * requests that arrive on connections already open, each answer with `Connection: close` (a keep-alive client may
- * have sent one the instant the signal came: closing its idle connection at once would reset that request); then
- * close the connections that stayed idle, let in-flight answers finish, and after all have finished, or the drain
- * deadline passed, close every connection.
+ * listener contract, binding, and the drain they follow on close() (SIGTERM/SIGINT): stop accepting; for a short
+ * grace keep serving requests that arrive on connections already open, each answer with `Connection: close` (a
+ * keep-alive client may have sent one the instant the signal came: closing its idle connection at once would reset
+ * that request); then close the connections that stayed idle, let in-flight answers finish, and after all have
+ * finished, or the drain deadline passed, close every connection.
  */
 import type { Server } from 'node:net';
 import type { Reply } from './reply.js';
