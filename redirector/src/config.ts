@@ -283,7 +283,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
   },
   breakerCooldownMs: { env: 'BREAKER_COOLDOWN_MS', default: '30000', parse: MS, doc: 'How long an open breaker sends blob requests straight upstream before one trial HEAD.' },
   headersTimeoutMs: { env: 'HEADERS_TIMEOUT_MS', default: '2000', parse: MS, doc: 'Time a client has to send complete request headers (archeio ReadHeaderTimeout 2 s).' },
-  requestTimeoutMs: { env: 'REQUEST_TIMEOUT_MS', default: '10000', parse: MS, doc: 'Time a client has to send the whole request (archeio ReadTimeout 10 s).' },
+  requestTimeoutMs: { env: 'REQUEST_TIMEOUT_MS', default: '10000', parse: MS, doc: 'Time a client has to send the whole request (archeio ReadTimeout 10 s). The strict listener reads no bodies, so its header timeout bounds the whole request; this applies to HTTP_LISTENER=node.' },
   keepAliveTimeoutMs: { env: 'KEEPALIVE_TIMEOUT_MS', default: '5000', parse: MS, doc: 'Idle time before a keep-alive connection is closed.' },
   httpListener: {
     env: 'HTTP_LISTENER',
