@@ -28,7 +28,7 @@ const target = W.target;
 const figures = new FigureLog('slow-clients');
 const HEADERS_TIMEOUT_MS = 3_000;
 const REQUEST_TIMEOUT_MS = 4_000;
-/** node checks its timeouts every min(1 s, headers timeout / 2) (node-adapter.ts) */
+/** both listeners check their timeouts every min(1 s, headers timeout / 2) (node-adapter.ts, strict-listener.ts) */
 const CHECK_INTERVAL_MS = Math.min(1_000, HEADERS_TIMEOUT_MS / 2);
 const PER_KIND = { idle: 400, 'slow-headers': 300, 'slow-body': 300 } as const;
 type Kind = keyof typeof PER_KIND;
