@@ -165,11 +165,13 @@ async function startBareNode(location: string): Promise<Server> {
 async function startRedirector(map: string, logFile: string, expected: string, main?: string, env: Record<string, string> = {}): Promise<Server> {
   const red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', ...REDIRECTOR_ENV, ...env }, logFile, NODE_ARGS, main);
   const url = `${red.url}/v2/pause/blobs/${DIGEST}`;
-  // fills the positive cache from the fake bucket
-  const warm = await fetch(url, { redirect: 'manual', headers: { 'x-forwarded-for': XFF } });
-  if (warm.status !== 307 || warm.headers.get('location') !== expected) {
+  // fills the positive cache from the fake bucket; a failed warm-up (an answer or a transport error) stops the process
+  try {
+    const warm = await fetch(url, { redirect: 'manual', headers: { 'x-forwarded-for': XFF } });
+    if (warm.status !== 307 || warm.headers.get('location') !== expected) throw new Error(`unexpected warm-up answer ${warm.status} ${warm.headers.get('location')}`);
+  } catch (err) {
     await red.stop();
-    throw new Error(`unexpected warm-up answer ${warm.status} ${warm.headers.get('location')}`);
+    throw err;
   }
   return { url, pid: red.child.pid!, stop: () => red.stop() };
 }
@@ -194,14 +196,14 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       // fresh processes every round: one node process's speed depends on how its JIT happened to warm up (two
       // identical processes measured up to 20% apart), so a figure from one process is one draw, not the cost
-      const servers: Record<string, Server> = {
-        redirector: await startRedirector(map, join(tmp, `redirector-${round}.log`), location),
-        nginx: await startNginx(join(tmp, `nginx-${round}`), location),
-        'bare node': await startBareNode(location),
-      };
-      if (HAS_BASELINE) servers.baseline = await startRedirector(map, join(tmp, `baseline-${round}.log`), location, BASELINE_MAIN, BASELINE_ENV);
+      // each server is recorded as soon as it is up, so that one failing to start does not leave the others running
+      const servers: Record<string, Server> = {};
       try {
-        for (const name of names) await wrk(servers[name].url, WARMUP_S);
+        servers.redirector = await startRedirector(map, join(tmp, `redirector-${round}.log`), location);
+        servers.nginx = await startNginx(join(tmp, `nginx-${round}`), location);
+        servers['bare node'] = await startBareNode(location);
+        if (HAS_BASELINE) servers.baseline = await startRedirector(map, join(tmp, `baseline-${round}.log`), location, BASELINE_MAIN, BASELINE_ENV);
+        for (const name of names) await wrk(servers[name]!.url, WARMUP_S);
         const costs: Record<string, number> = {};
         const requests: Record<string, number> = {};
         const cpuUsed: Record<string, number> = {};
@@ -212,7 +214,7 @@ async function main(): Promise<void> {
         for (let cycle = 0; cycle < cycles; cycle++) {
           for (let i = 0; i < names.length; i++) {
             const name = names[(i + round + cycle) % names.length]!;
-            const { url, pid } = servers[name];
+            const { url, pid } = servers[name]!;
             const cpu0 = cpuSeconds(pid);
             const r = await wrk(url, slice);
             requests[name] = (requests[name] ?? 0) + r * slice;
@@ -228,7 +230,7 @@ async function main(): Promise<void> {
         }
         for (const name of names) (ratio[name] ??= []).push(costs[name]! / costs.nginx!);
       } finally {
-        for (const name of names) await servers[name].stop();
+        for (const server of Object.values(servers)) await server.stop();
       }
     }
     const med = (m: Record<string, number[]>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
