@@ -254,27 +254,35 @@ class Connection {
   private onData(chunk: string): void {
     if (this.ended) return;
     if (this.headSince === 0) this.headSince = Date.now();
-    const found = (this.size === 0 ? chunk : this.tail + chunk).indexOf('\r\n\r\n') >= 0;
+    // a read that starts a head (the common case: a whole request in one read) is searched once, here, and pump()
+    // starts from what was found; otherwise only the new bytes and the 3 before them are searched
+    const fresh = this.size === 0;
+    const at = (fresh ? chunk : this.tail + chunk).indexOf('\r\n\r\n');
     this.parts.push(chunk);
     this.size += chunk.length;
     this.tail = chunk.length >= 3 ? chunk.slice(-3) : (this.tail + chunk).slice(-3);
     if (this.waiting) {
       // what is buffered may be whole heads waiting their turn: stop reading rather than refuse them
       if (this.size > MAX_HEAD_BYTES) this.socket.pause();
-    } else if (found) this.pump();
+    } else if (at >= 0) this.pump(fresh ? at : -1);
     else if (this.size > MAX_HEAD_BYTES) this.fail(TOO_LARGE);
   }
 
-  /** Answers the complete heads in the buffer, in order, until one must wait (on the handler or on the client). */
-  private pump(): void {
+  /**
+   * Answers the complete heads in the buffer, in order, until one must wait (on the handler or on the client).
+   * `firstEnd`: where the first head ends, when the caller already searched the whole buffer for it.
+   */
+  private pump(firstEnd = -1): void {
     let buf = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
+    let known = firstEnd;
     for (;;) {
       if (this.waiting) {
         this.keep(buf);
         if (this.socket.writableNeedDrain) this.socket.pause();
         return;
       }
-      const end = buf.indexOf('\r\n\r\n');
+      const end = known >= 0 ? known : buf.indexOf('\r\n\r\n');
+      known = -1;
       if (end < 0) {
         this.keep(buf);
         if (this.size > MAX_HEAD_BYTES) this.fail(TOO_LARGE);
