@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { listen } from '../redirector/src/server/node-adapter.js';
+import { listenNodeHttp } from '../redirector/src/server/node-adapter.js';
 import { redirectorNodeFlags } from '../harness/src/stack/redirector-node-flags.js';
 import { build, spawnRedirector } from './redirector-process.js';
 import { goalVerdict, verdictLine } from './goal-verdict.js';
@@ -109,7 +109,7 @@ async function measureOnce(bucketUrl: string, tmp: string, run: number): Promise
 async function main(): Promise<void> {
   build();
   const tmp = mkdtempSync(join(tmpdir(), 'redirector-memory-'));
-  const bucket = await listen(() => ({ status: 200, headers: ['Content-Length', '0'], body: '' }), { host: '127.0.0.1', port: 0 });
+  const bucket = await listenNodeHttp(() => ({ status: 200, headers: ['Content-Length', '0'], body: '' }), { host: '127.0.0.1', port: 0 });
   try {
     const runs: MemoryRun[] = [];
     for (let run = 1; run <= RUNS; run++) {

@@ -41,7 +41,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listen } from '../redirector/src/server/node-adapter.js';
+import { listenNodeHttp } from '../redirector/src/server/node-adapter.js';
 import { redirectorNodeFlags } from '../harness/src/stack/redirector-node-flags.js';
 import { build, spawnRedirector } from './redirector-process.js';
 import { goalVerdict, median, verdictLine } from './goal-verdict.js';
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
   const stops: (() => Promise<unknown>)[] = [];
   try {
     // a fake bucket that has the blob (the warm-up requests and the background revalidation reach it)
-    const bucket = await listen(() => ({ status: 200, headers: ['Content-Length', '0'], body: '' }), { host: '127.0.0.1', port: 0 });
+    const bucket = await listenNodeHttp(() => ({ status: 200, headers: ['Content-Length', '0'], body: '' }), { host: '127.0.0.1', port: 0 });
     stops.push(() => bucket.close());
     const base = `${bucket.url}/prod-registry-k8s-io-eu-west-3`;
     const location = `${base}/containers/images/${DIGEST}`;

@@ -7,7 +7,7 @@ export { createRequestHandler } from './request-handler.js';
 export type { BlobProber, Classify, Decision, HttpRequest, RequestHandler } from './request-handler.js';
 export { createReplyRenderer } from './reply.js';
 export type { Reply, ReplyRenderer } from './reply.js';
-export { listen } from './node-adapter.js';
+export { listenNodeHttp } from './node-adapter.js';
 export { connectableHost } from './listener.js';
 export type { Listener, ListenOptions } from './listener.js';
 export { listenStrict, parseRequestHead } from './strict-listener.js';

@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener } from './listener.js';
-import { listen as listenNode } from './node-adapter.js';
+import { listenNodeHttp } from './node-adapter.js';
 import { listenStrict } from './strict-listener.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
@@ -35,7 +35,7 @@ function exchange(port: number, bytes: string): Promise<string> {
 // A reply header with CR/LF (a handler bug) is never written: node's raw CONNECT path drops that header and writes
 // the rest; the strict listener answers 500 and reports it, as for a handler that throws.
 describe.each([
-  ['node:http', listenNode, 'HTTP/1.1 405 Method Not Allowed'],
+  ['node:http', listenNodeHttp, 'HTTP/1.1 405 Method Not Allowed'],
   ['strict', listenStrict, 'HTTP/1.1 500 Internal Server Error'],
 ] as const)('%s listener', (_name, listen, badHeaderStatus) => {
 const NOT_ALLOWED: Reply = { status: 405, headers: ['Allow', 'GET, HEAD', 'Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '3'], body: 'no\n' };

@@ -43,7 +43,7 @@ class NodeRequest implements HttpRequest {
 
 const CONNECTION_CLOSE = ['Connection', 'close'];
 
-export function listen(handler: Handler, opts: ListenOptions): Promise<Listener> {
+export function listenNodeHttp(handler: Handler, opts: ListenOptions): Promise<Listener> {
   const inFlight = new InFlight();
   let closing = false;
 

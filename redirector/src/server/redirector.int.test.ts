@@ -10,7 +10,7 @@ import { loadConfig } from '../config.js';
 import { BUNDLED_RANGE_SOURCES, loadRangeData, type RangeData } from '../ranges/index.js';
 import { createHeadFetcher } from '../blobs/index.js';
 import { connectableHost, type Listener } from './listener.js';
-import { listen } from './node-adapter.js';
+import { listenNodeHttp } from './node-adapter.js';
 import { startRedirector, type StartedRedirector } from './start-redirector.js';
 import type { Reply } from './reply.js';
 
@@ -31,7 +31,7 @@ beforeAll(async () => {
   data = loadRangeData(BUNDLED_RANGE_SOURCES);
   slowArrived = new Promise((r) => (markSlowArrived = r));
   // a tiny public bucket: HEAD/GET containers/images/<digest>
-  bucket = await listen(
+  bucket = await listenNodeHttp(
     (req) => {
       bucketHeads.push(`${req.method} ${req.target}`);
       if (req.target.endsWith(SLOW)) {
@@ -161,7 +161,7 @@ describe('node adapter details', () => {
   it('answers 500 (and reports) when a handler throws or rejects, and joins repeated X-Forwarded-For lines', async () => {
     const errors: unknown[] = [];
     const seen: (string | undefined)[] = [];
-    const l = await listen(
+    const l = await listenNodeHttp(
       (req) => {
         seen.push(req.xff);
         if (req.target === '/throw') throw new Error('sync bug');

@@ -8,7 +8,7 @@
  * stops accepting and in-flight requests get DRAIN_TIMEOUT_MS to finish, then everything stops.
  */
 import type { Config } from '../config.js';
-import { listen } from './node-adapter.js';
+import { listenNodeHttp } from './node-adapter.js';
 import { listenStrict } from './strict-listener.js';
 import { assembleRedirector, type Redirector, type RedirectorDeps } from './redirector.js';
 
@@ -27,7 +27,7 @@ export async function startRedirector(config: Config, deps: RedirectorDeps = {})
   const r = assembleRedirector(config, deps);
   const onError = (err: unknown, req: { method: string; target: string }): void =>
     r.logger.error({ err, method: req.method, path: req.target }, 'handler failed (a bug: please report it)');
-  const server = await (config.httpListener === 'strict' ? listenStrict : listen)(r.handler, {
+  const server = await (config.httpListener === 'strict' ? listenStrict : listenNodeHttp)(r.handler, {
     host: config.host,
     port: config.port,
     headersTimeoutMs: config.headersTimeoutMs,
@@ -38,7 +38,7 @@ export async function startRedirector(config: Config, deps: RedirectorDeps = {})
     await r.dispose();
     throw err;
   });
-  const admin = await listen(r.admin, { host: config.adminHost, port: config.adminPort, headersTimeoutMs: 5_000, requestTimeoutMs: 30_000, onError }).catch(
+  const admin = await listenNodeHttp(r.admin, { host: config.adminHost, port: config.adminPort, headersTimeoutMs: 5_000, requestTimeoutMs: 30_000, onError }).catch(
     async (err: unknown) => {
       await server.close();
       await r.dispose();

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from './listener.js';
-import { listen as listenNode } from './node-adapter.js';
+import { listenNodeHttp } from './node-adapter.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 import { MAX_HEAD_BYTES, listenStrict, parseRequestHead, serializeReply } from './strict-listener.js';
@@ -131,7 +131,7 @@ describe('against node:http (llhttp), generated heads', () => {
   let node: Listener;
   const seen: HttpRequest[] = [];
   beforeAll(async () => {
-    node = await listenNode(
+    node = await listenNodeHttp(
       (req) => {
         seen.push({ method: req.method, target: req.target, xff: req.xff, remoteAddress: undefined });
         return { status: 200, headers: ['Content-Length', '0'], body: '' };

@@ -401,7 +401,7 @@ class Connection {
 }
 
 /**
- * Like node-adapter's `listen`, on the strict listener. `requestTimeoutMs` has nothing to bound here: a head has the
+ * Like node-adapter's `listenNodeHttp`, on the strict listener. `requestTimeoutMs` has nothing to bound here: a head has the
  * header timeout, and no body is read.
  */
 export function listenStrict(handler: Handler, opts: ListenOptions): Promise<Listener> {
