@@ -7,6 +7,7 @@
  * finished, or the drain deadline passed, close every connection.
  */
 import type { Server } from 'node:net';
+import type { Refusal } from './refusal.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 
@@ -20,6 +21,8 @@ export interface ListenOptions {
   keepAliveTimeoutMs?: number;
   /** a handler bug (it threw or rejected); the client gets a 500 */
   onError?: (err: unknown, req: HttpRequest) => void;
+  /** a request refused before the handler saw it (400, 408, 431: refusal.ts); called once per refused connection */
+  onRefusal?: (refusal: Refusal) => void;
 }
 
 export interface Listener {

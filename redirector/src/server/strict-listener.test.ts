@@ -5,12 +5,15 @@ import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from './listener.js';
+import type { Refusal } from './refusal.js';
 import { listenNodeHttp } from './node-adapter.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
-import { MAX_HEAD_BYTES, listenStrict, parseRequestHead, serializeReply } from './strict-listener.js';
+import { type RequestHead, MAX_EMPTY_LINES, MAX_HEAD_BYTES, listenStrict, parseRequestHead, serializeReply } from './strict-listener.js';
 
 const OK: Reply = { status: 200, headers: ['Content-Type', 'text/plain', 'Content-Length', '3'], body: 'ok\n' };
+/** an answer without a body, so that answers in a row are status line after status line */
+const EMPTY: Reply = { status: 200, headers: ['Content-Length', '0'], body: '' };
 
 /** Writes `bytes` (latin1), collects what comes back until the server closes or `untilDone` says enough. */
 function exchange(port: number, bytes: string | string[], opts: { untilDone?: (got: string) => boolean; giveUpMs?: number; gapMs?: number } = {}): Promise<{ got: string; closed: boolean }> {
@@ -46,6 +49,13 @@ function exchange(port: number, bytes: string | string[], opts: { untilDone?: (g
 
 const statusLines = (got: string) => got.split('\r\n').filter((l) => l.startsWith('HTTP/1.1 '));
 
+/** The head parseRequestHead reads, or a failed expectation naming why it refused it. */
+function accepted(text: string): RequestHead {
+  const head = parseRequestHead(text);
+  expect(head, `refused: ${String(head)}`).toBeTypeOf('object');
+  return head as RequestHead;
+}
+
 describe('parseRequestHead', () => {
   const head = (lines: string[]) => lines.join('\r\n');
 
@@ -58,38 +68,64 @@ describe('parseRequestHead', () => {
       keepAlive: true,
       hasBody: false,
     });
-    expect(parseRequestHead(head(['HEAD / HTTP/1.0']))).toMatchObject({ method: 'HEAD', minor: 0, keepAlive: false, xff: undefined });
-    expect(parseRequestHead(head(['GET / HTTP/1.0', 'Connection: Keep-Alive']))!.keepAlive).toBe(true);
-    expect(parseRequestHead(head(['GET / HTTP/1.1', 'Host: r', 'Connection: foo, close']))!.keepAlive).toBe(false);
-    expect(parseRequestHead(head(['GET / HTTP/1.1', 'Host: r', 'Content-Length: 000']))!.hasBody).toBe(false);
-    expect(parseRequestHead(head(['POST / HTTP/1.1', 'Host: r', 'Content-Length: 5']))!.hasBody).toBe(true);
-    expect(parseRequestHead(head(['GET / HTTP/1.1', 'Host: r', 'Transfer-Encoding: chunked']))!.hasBody).toBe(true);
-    expect(parseRequestHead(head(['CONNECT registry.k8s.io:443 HTTP/1.1', 'Host: registry.k8s.io:443']))!.target).toBe('registry.k8s.io:443');
+    expect(accepted(head(['HEAD / HTTP/1.0']))).toMatchObject({ method: 'HEAD', minor: 0, keepAlive: false, xff: undefined });
+    expect(accepted(head(['GET / HTTP/1.0', 'Connection: Keep-Alive'])).keepAlive).toBe(true);
+    expect(accepted(head(['GET / HTTP/1.1', 'Host: r', 'Connection: foo, close'])).keepAlive).toBe(false);
+    expect(accepted(head(['GET / HTTP/1.1', 'Host: r', 'Content-Length: 000'])).hasBody).toBe(false);
+    expect(accepted(head(['POST / HTTP/1.1', 'Host: r', 'Content-Length: 5'])).hasBody).toBe(true);
+    expect(accepted(head(['GET / HTTP/1.1', 'Host: r', 'Transfer-Encoding: chunked'])).hasBody).toBe(true);
+    expect(accepted(head(['CONNECT registry.k8s.io:443 HTTP/1.1', 'Host: registry.k8s.io:443'])).target).toBe('registry.k8s.io:443');
   });
 
   it.each([
-    ['a bare LF line end', 'GET / HTTP/1.1\nHost: r'],
-    ['a bare CR in a value', 'GET / HTTP/1.1\r\nHost: r\rX: y'],
-    ['obs-fold', 'GET / HTTP/1.1\r\nHost: r\r\nX-Forwarded-For: 1.1.1.1\r\n 2.2.2.2'],
-    ['space before the colon', 'GET / HTTP/1.1\r\nHost : r'],
-    ['an empty name', 'GET / HTTP/1.1\r\nHost: r\r\n: x'],
-    ['a control character in a value', 'GET / HTTP/1.1\r\nHost: r\r\nX: a\x00b'],
-    ['no Host on HTTP/1.1', 'GET / HTTP/1.1\r\nX: y'],
-    ['two Hosts', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b'],
-    ['Content-Length with Transfer-Encoding', 'GET / HTTP/1.1\r\nHost: r\r\nContent-Length: 0\r\nTransfer-Encoding: chunked'],
-    ['a Transfer-Encoding other than chunked', 'POST / HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked, gzip'],
-    ['chunked twice', 'POST / HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked'],
-    ['two Content-Lengths', 'GET / HTTP/1.1\r\nHost: r\r\nContent-Length: 0\r\nContent-Length: 0'],
-    ['a Content-Length that is not a number', 'GET / HTTP/1.1\r\nHost: r\r\nContent-Length: +5'],
-    ['a method node does not know', 'FOO / HTTP/1.1\r\nHost: r'],
-    ['a lower-case method', 'get / HTTP/1.1\r\nHost: r'],
-    ['HTTP/2.0', 'GET / HTTP/2.0\r\nHost: r'],
-    ['two spaces', 'GET  / HTTP/1.1\r\nHost: r'],
-    ['a space in the target', 'GET /a b HTTP/1.1\r\nHost: r'],
-    ['a non-ASCII target', 'GET /\xe9 HTTP/1.1\r\nHost: r'],
-    ['nothing', ''],
-  ])('rejects %s', (_what, text) => {
-    expect(parseRequestHead(text)).toBeNull();
+    ['a bare LF line end', 'GET / HTTP/1.1\nHost: r', 'bad-line-end'],
+    ['a bare LF ending a header line', 'GET / HTTP/1.1\r\nHost: r\nX: y', 'bad-line-end'],
+    ['a bare CR in a value', 'GET / HTTP/1.1\r\nHost: r\rX: y', 'bad-line-end'],
+    ['obs-fold', 'GET / HTTP/1.1\r\nHost: r\r\nX-Forwarded-For: 1.1.1.1\r\n 2.2.2.2', 'bad-header'],
+    ['space before the colon', 'GET / HTTP/1.1\r\nHost : r', 'bad-header'],
+    ['an empty name', 'GET / HTTP/1.1\r\nHost: r\r\n: x', 'bad-header'],
+    ['a line without a colon', 'GET / HTTP/1.1\r\nHost: r\r\nnocolon', 'bad-header'],
+    ['a control character in a value', 'GET / HTTP/1.1\r\nHost: r\r\nX: a\x00b', 'bad-header'],
+    ['no Host on HTTP/1.1', 'GET / HTTP/1.1\r\nX: y', 'missing-host'],
+    ['two Hosts', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b', 'repeated-host'],
+    ['two Hosts on HTTP/1.0', 'GET / HTTP/1.0\r\nHost: a\r\nHost: b', 'repeated-host'],
+    ['Content-Length with Transfer-Encoding', 'GET / HTTP/1.1\r\nHost: r\r\nContent-Length: 0\r\nTransfer-Encoding: chunked', 'bad-transfer-encoding'],
+    ['a Transfer-Encoding other than chunked', 'POST / HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked, gzip', 'bad-transfer-encoding'],
+    ['chunked twice', 'POST / HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked', 'bad-transfer-encoding'],
+    ['two Content-Lengths', 'GET / HTTP/1.1\r\nHost: r\r\nContent-Length: 0\r\nContent-Length: 0', 'bad-content-length'],
+    ['a Content-Length that is not a number', 'GET / HTTP/1.1\r\nHost: r\r\nContent-Length: +5', 'bad-content-length'],
+    ['a method node does not know', 'FOO / HTTP/1.1\r\nHost: r', 'bad-method'],
+    ['a lower-case method', 'get / HTTP/1.1\r\nHost: r', 'bad-method'],
+    ['a method that is no token', 'G(T / HTTP/1.1\r\nHost: r', 'bad-method'],
+    ['HTTP/2.0', 'GET / HTTP/2.0\r\nHost: r', 'bad-version'],
+    ['a lower-case version', 'GET / http/1.1\r\nHost: r', 'bad-version'],
+    ['two spaces', 'GET  / HTTP/1.1\r\nHost: r', 'bad-request-line'],
+    ['a leading space', ' GET / HTTP/1.1\r\nHost: r', 'bad-request-line'],
+    ['a space in the target', 'GET /a b HTTP/1.1\r\nHost: r', 'bad-request-line'],
+    ['a non-ASCII target', 'GET /\xe9 HTTP/1.1\r\nHost: r', 'bad-target'],
+    ['a target without a slash', 'GET v2/ HTTP/1.1\r\nHost: r', 'bad-target'],
+    ['CONNECT to a path', 'CONNECT / HTTP/1.1\r\nHost: r', 'bad-target'],
+    ['nothing', '', 'bad-request-line'],
+    ['empty lines and nothing after them', '\r\n\r\n', 'bad-request-line'],
+    ['a bare LF before the request line', '\nGET / HTTP/1.1\r\nHost: r', 'bad-line-end'],
+    [`${MAX_EMPTY_LINES + 1} empty lines before the request line`, '\r\n'.repeat(MAX_EMPTY_LINES + 1) + 'GET / HTTP/1.1\r\nHost: r', 'too-many-empty-lines'],
+  ])('refuses %s, naming why', (_what, text, reason) => {
+    expect(parseRequestHead(text)).toBe(reason);
+  });
+
+  it(`ignores up to ${MAX_EMPTY_LINES} empty lines before the request line (RFC 9112 §2.2)`, () => {
+    for (const n of [1, 2, MAX_EMPTY_LINES]) {
+      expect(accepted('\r\n'.repeat(n) + 'GET /v2/ HTTP/1.1\r\nHost: r\r\nX-Forwarded-For: 1.2.3.4')).toEqual({
+        method: 'GET',
+        target: '/v2/',
+        minor: 1,
+        xff: '1.2.3.4',
+        keepAlive: true,
+        hasBody: false,
+      });
+    }
+    // what follows them is read as strictly as ever
+    expect(parseRequestHead('\r\nGET / HTTP/1.1\r\nBad Name: x\r\nHost: r')).toBe('bad-header');
   });
 });
 
@@ -177,22 +213,31 @@ describe('against node:http (llhttp), generated heads', () => {
   const lineEnd = mostly(fc.constant('\r\n'), fc.constantFrom('\n', '\r', '\n\r'));
   const header = fc.tuple(name, separator, value, lineEnd).map(([n, sep, val, e]) => `${n}${sep}${val}${e}`);
   const host = fc.oneof({ arbitrary: fc.constant(['Host: registry.k8s.io\r\n']), weight: 8 }, { arbitrary: fc.constant([]), weight: 1 });
+  // empty lines before the request line (RFC 9112 §2.2): mostly none, sometimes some, sometimes too many or not CRLF
+  const emptyLines = fc.oneof(
+    { arbitrary: fc.constant(''), weight: 12 },
+    { arbitrary: fc.integer({ min: 1, max: MAX_EMPTY_LINES }).map((n) => '\r\n'.repeat(n)), weight: 3 },
+    { arbitrary: fc.constantFrom('\n', '\r', '\r\n\n', '\n\r\n', '\r\n'.repeat(MAX_EMPTY_LINES + 1)), weight: 1 },
+  );
   const headText = fc
-    .tuple(method, target, version, lineEnd, host, fc.array(header, { maxLength: 4 }), fc.nat())
-    .map(([m, t, v, end, h, hs, at]) => {
+    .tuple(method, target, version, lineEnd, host, fc.array(header, { maxLength: 4 }), fc.nat(), emptyLines)
+    .map(([m, t, v, end, h, hs, at, empty]) => {
       const lines = [...hs];
       lines.splice(at % (lines.length + 1), 0, ...h);
-      return `${m} ${t} ${v}${end}${lines.join('')}`.replace(/(\r\n|\n\r|\n|\r)$/, '');
+      return [empty, `${m} ${t} ${v}${end}${lines.join('')}`.replace(/(\r\n|\n\r|\n|\r)$/, '')] as const;
     })
-    .filter((text) => !text.includes('\r\n\r\n'));
+    .filter(([, text]) => !text.includes('\r\n\r\n'))
+    .map(([empty, text]) => empty + text);
 
   it('every head the strict reader accepts, node accepts as the same request (method, target, X-Forwarded-For)', async () => {
-    let accepted = 0;
+    let acceptedHeads = 0;
+    let afterEmptyLines = 0;
     await fc.assert(
       fc.asyncProperty(headText, async (text) => {
         const strict = parseRequestHead(text);
-        if (strict === null) return;
-        accepted++;
+        if (typeof strict === 'string') return;
+        acceptedHeads++;
+        if (text.startsWith('\r\n')) afterEmptyLines++;
         const n = await nodeReads(text);
         expect(n).not.toBeNull();
         expect({ method: n!.method, target: n!.target, xff: n!.xff }).toEqual({ method: strict.method, target: strict.target, xff: strict.xff });
@@ -200,7 +245,8 @@ describe('against node:http (llhttp), generated heads', () => {
       { numRuns: 20_000 },
     );
     // the generator reaches the accepting side often enough for the property to mean something
-    expect(accepted).toBeGreaterThan(3_000);
+    expect(acceptedHeads).toBeGreaterThan(3_000);
+    expect(afterEmptyLines).toBeGreaterThan(300);
   }, 60_000);
 
   it('heads of the shape real clients send are accepted by both', async () => {
@@ -214,10 +260,9 @@ describe('against node:http (llhttp), generated heads', () => {
       .map(([m, t, v, hs]) => [`${m} ${t} ${v}`, 'Host: registry.k8s.io', ...hs.map(([n, val]) => `${n}: ${val}`)].join('\r\n'));
     await fc.assert(
       fc.asyncProperty(clean, async (text) => {
-        const strict = parseRequestHead(text);
-        expect(strict).not.toBeNull();
+        const strict = accepted(text);
         const n = await nodeReads(text);
-        expect({ method: n!.method, target: n!.target, xff: n!.xff }).toEqual({ method: strict!.method, target: strict!.target, xff: strict!.xff });
+        expect({ method: n!.method, target: n!.target, xff: n!.xff }).toEqual({ method: strict.method, target: strict.target, xff: strict.xff });
       }),
       { numRuns: 100 },
     );
@@ -248,6 +293,91 @@ describe('over sockets', () => {
     expect(got.split('\r\n\r\n').filter((p) => p.startsWith('/')).map((p) => p.split('\n')[0])).toEqual(['/a', '/slow', '/b', '/c']);
     expect(seen).toEqual(['/a', '/slow', '/b', '/c']);
     expect(got).toContain('Connection: close');
+  });
+
+  it('ignores empty lines before a request line: alone, between pipelined requests, split across reads', async () => {
+    const seen: string[] = [];
+    const refusals: Refusal[] = [];
+    listener = await listenStrict(
+      (req) => {
+        seen.push(req.target);
+        return EMPTY;
+      },
+      { host: '127.0.0.1', port: 0, onRefusal: (r) => refusals.push(r) },
+    );
+    const req = (t: string, extra = '') => `GET ${t} HTTP/1.1\r\nHost: r\r\n${extra}\r\n`;
+    const single = await exchange(listener.port, '\r\n' + req('/one', 'Connection: close\r\n'));
+    expect(statusLines(single.got)).toEqual(['HTTP/1.1 200 OK']);
+    const pipelined = await exchange(
+      listener.port,
+      '\r\n\r\n' + req('/a') + '\r\n' + req('/b') + '\r\n'.repeat(MAX_EMPTY_LINES) + req('/c', 'Connection: close\r\n'),
+    );
+    expect(statusLines(pipelined.got)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+    // the empty lines and the head after them arrive in reads of their own, some after an answer
+    const split = await exchange(listener.port, ['\r\n', '\r\n', 'GET /d HTTP/1.1\r\nHost: r\r\n', '\r\n', '\r\n\r', '\n' + req('/e', 'Connection: close\r\n')], {
+      gapMs: 20,
+    });
+    expect(statusLines(split.got)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+    expect(seen).toEqual(['/one', '/a', '/b', '/c', '/d', '/e']);
+    expect(refusals).toEqual([]);
+  });
+
+  it(`refuses more than ${MAX_EMPTY_LINES} empty lines before a request line, also after an answered one`, async () => {
+    const seen: string[] = [];
+    const refusals: Refusal[] = [];
+    listener = await listenStrict(
+      (req) => {
+        seen.push(req.target);
+        return EMPTY;
+      },
+      { host: '127.0.0.1', port: 0, onRefusal: (r) => refusals.push(r) },
+    );
+    const tooMany = '\r\n'.repeat(MAX_EMPTY_LINES + 1);
+    const alone = await exchange(listener.port, tooMany + 'GET /x HTTP/1.1\r\nHost: r\r\n\r\n');
+    expect(alone).toEqual({ got: 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n', closed: true });
+    // refused as soon as they are there, without waiting for a request line
+    const nothingAfter = await exchange(listener.port, tooMany, { giveUpMs: 1_000 });
+    expect(nothingAfter.closed).toBe(true);
+    const after = await exchange(listener.port, 'GET /a HTTP/1.1\r\nHost: r\r\n\r\n' + tooMany + 'GET /b HTTP/1.1\r\nHost: r\r\n\r\n');
+    expect(statusLines(after.got)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 400 Bad Request']);
+    expect(after.closed).toBe(true);
+    expect(seen).toEqual(['/a']);
+    expect(refusals.map((r) => [r.status, r.reason, r.firstLine])).toEqual([
+      [400, 'too-many-empty-lines', 'GET /x HTTP/1.1'],
+      [400, 'too-many-empty-lines', ''],
+      [400, 'too-many-empty-lines', 'GET /b HTTP/1.1'],
+    ]);
+  });
+
+  it('reports each refusal once, with its status, reason, peer and first line', async () => {
+    const refusals: Refusal[] = [];
+    let calls = 0;
+    listener = await listenStrict(
+      () => {
+        calls++;
+        return OK;
+      },
+      { host: '127.0.0.1', port: 0, headersTimeoutMs: 300, onRefusal: (r) => refusals.push(r) },
+    );
+    const sends: [string, string | string[]][] = [
+      ['bad-header', 'GET /h HTTP/1.1\r\nHost: r\r\nBad Name: x\r\n\r\n'],
+      ['bad-method', 'get /m HTTP/1.1\r\nHost: r\r\n\r\n'],
+      ['missing-host', 'GET /n HTTP/1.1\r\n\r\n'],
+      ['header-too-large', ['GET /big HTTP/1.1\r\nHost: r\r\n', `X: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n`]],
+      ['timeout', 'GET /slow HTTP/1.1\r\nHost: r\r\n'],
+    ];
+    for (const [, bytes] of sends) {
+      const { closed } = await exchange(listener.port, bytes, { giveUpMs: 3_000 });
+      expect(closed).toBe(true);
+    }
+    expect(calls).toBe(0);
+    expect(refusals).toEqual([
+      { reason: 'bad-header', status: 400, remoteAddress: '127.0.0.1', firstLine: 'GET /h HTTP/1.1' },
+      { reason: 'bad-method', status: 400, remoteAddress: '127.0.0.1', firstLine: 'get /m HTTP/1.1' },
+      { reason: 'missing-host', status: 400, remoteAddress: '127.0.0.1', firstLine: 'GET /n HTTP/1.1' },
+      { reason: 'header-too-large', status: 431, remoteAddress: '127.0.0.1', firstLine: 'GET /big HTTP/1.1' },
+      { reason: 'timeout', status: 408, remoteAddress: '127.0.0.1', firstLine: 'GET /slow HTTP/1.1' },
+    ]);
   });
 
   it('reads a head that arrives a byte at a time', async () => {

@@ -7,9 +7,11 @@
  *  - a head is accepted only when well formed by RFC 9112 read strictly: `method SP target SP HTTP/1.0|1.1` with a
  *    method node knows and a target in the form §3.2 allows for it; CRLF line ends only (a bare CR or LF anywhere is
  *    an error); `token ":" OWS value OWS` header lines, no obs-fold, no space before the colon, values of visible
- *    ASCII, SP, HTAB and obs-text; for HTTP/1.1 exactly one Host. Anything else gets node's own answer to a malformed
- *    request (`400 Bad Request`, `Connection: close`) and the connection is closed; a head over 16 KiB (node's
- *    maxHeaderSize) gets `431`;
+ *    ASCII, SP, HTAB and obs-text; for HTTP/1.1 exactly one Host. Up to MAX_EMPTY_LINES empty lines (CRLF) before
+ *    the request line are ignored (RFC 9112 §2.2), counting toward the head's size and time. Anything else gets
+ *    node's own answer to a malformed request (`400 Bad Request`, `Connection: close`) and the connection is closed;
+ *    a head over 16 KiB (node's maxHeaderSize) gets `431`. Each refusal is reported to `onRefusal` with a reason
+ *    named for what was wrong (refusal.ts), found on the refusal path alone: an accepted head costs nothing more;
  *  - it never reads a body: a request announcing one (one `Transfer-Encoding: chunked`, or a Content-Length other
  *    than 0) is answered and the connection then closed, so no body byte is ever taken for the next request's head
  *    (request smuggling needs two parsers to disagree on where a body ends; this one never looks for the end).
@@ -27,18 +29,23 @@
  *
  * Differences from node:http, on purpose: `Expect: 100-continue` gets the final answer straight away (RFC 9110
  * §10.1.1 allows it; there is no body to wait for); a repeated Host, CONNECT to anything but `host:port`, `*` with a
- * method other than OPTIONS and the Transfer-Encoding cases above are a 400 where node accepts them.
+ * method other than OPTIONS, the Transfer-Encoding cases above, more than MAX_EMPTY_LINES empty lines, and a bare
+ * CR or LF among them are a 400 where node accepts them (node skips any number of CRs and LFs there); empty lines
+ * start a head's header timeout, as any byte of a head does here (node starts it at the request line).
  * strict-listener.test.ts checks that every head this reader accepts, node:http accepts as the same method, target
  * and X-Forwarded-For.
  */
 import { createServer, type Socket } from 'node:net';
 import { InFlight, bindListener, type Handler, type ListenOptions, type Listener } from './listener.js';
 import { KNOWN_METHODS, reasonPhrase } from './node-adapter.js';
+import { REFUSAL_STATUS, firstLineOf, refusalAnswer, type RefusalReason } from './refusal.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 
 /** node's default maxHeaderSize: the request line and header lines, with their line ends */
 export const MAX_HEAD_BYTES = 16 * 1024;
+/** How many empty lines (CRLF) before a request line are ignored; more are a 400 (`too-many-empty-lines`). */
+export const MAX_EMPTY_LINES = 8;
 
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([!-~]+) HTTP\/1\.([01])$/;
 const AUTHORITY_FORM = /^[^/?#@]+:[0-9]+$/;
@@ -47,10 +54,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** a field value, in a request or a reply (node's writeHead refuses the rest) */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const ASCII = /^[\x00-\x7f]*$/;
+const BARE_CR_OR_LF = /[\r\n]/;
 
-const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
-const TOO_LARGE = 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n';
-const TIMED_OUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
 const INTERNAL_ERROR: Reply = { status: 500, headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '22'], body: 'internal server error\n' };
 
 /** A parsed request head. */
@@ -68,14 +73,16 @@ export interface RequestHead {
 }
 
 /**
- * Parses a request head (the text before its blank line, without the final CRLF CRLF). Returns null for anything not
- * well formed. Pure; exported for the differential test.
+ * Parses a request head (the text before its blank line, without the final CRLF CRLF), after up to MAX_EMPTY_LINES
+ * empty lines. Returns why it is refused for anything not well formed. Pure; exported for the differential test.
  */
-export function parseRequestHead(text: string): RequestHead | null {
+export function parseRequestHead(text: string): RequestHead | RefusalReason {
   let lineEnd = text.indexOf('\r\n');
   if (lineEnd < 0) lineEnd = text.length;
   const m = REQUEST_LINE.exec(text.slice(0, lineEnd));
-  if (m === null || !KNOWN_METHODS.has(m[1]!) || !targetFits(m[1]!, m[2]!)) return null;
+  if (m === null) return lineEnd === 0 && text.length > 0 ? afterEmptyLines(text) : requestLineProblem(text.slice(0, lineEnd));
+  if (!KNOWN_METHODS.has(m[1]!)) return 'bad-method';
+  if (!targetFits(m[1]!, m[2]!)) return 'bad-target';
   const minor = m[3] === '1' ? 1 : 0;
   let xff: string | undefined;
   let hosts = 0;
@@ -90,15 +97,15 @@ export function parseRequestHead(text: string): RequestHead | null {
     const line = text.slice(at, lineEnd);
     at = lineEnd + 2;
     const colon = line.indexOf(':');
-    if (colon <= 0) return null;
+    if (colon <= 0) return headerLineProblem(line);
     const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) return null;
+    if (!TOKEN.test(name)) return headerLineProblem(line);
     let s = colon + 1;
     let e = line.length;
     while (s < e && (line.charCodeAt(s) === 32 || line.charCodeAt(s) === 9)) s++;
     while (e > s && (line.charCodeAt(e - 1) === 32 || line.charCodeAt(e - 1) === 9)) e--;
     const value = line.slice(s, e);
-    if (!FIELD_VALUE.test(value)) return null;
+    if (!FIELD_VALUE.test(value)) return headerLineProblem(line);
     switch (name.length) {
       case 4:
         if (name.toLowerCase() === 'host') hosts++;
@@ -115,7 +122,7 @@ export function parseRequestHead(text: string): RequestHead | null {
       case 14:
         if (name.toLowerCase() === 'content-length') {
           // digits only, and nothing after them (node refuses trailing whitespace here)
-          if (contentLength !== undefined || e !== line.length || !/^[0-9]+$/.test(value)) return null;
+          if (contentLength !== undefined || e !== line.length || !/^[0-9]+$/.test(value)) return 'bad-content-length';
           contentLength = value;
         }
         break;
@@ -126,17 +133,51 @@ export function parseRequestHead(text: string): RequestHead | null {
         if (name.toLowerCase() === 'transfer-encoding') {
           // one line naming chunked alone: a chunked body (answered, then the connection closed); any other coding
           // list (RFC 9112 §6.3: chunked not last, or twice) leaves no length a server could know
-          if (transferEncoding || value.toLowerCase() !== 'chunked') return null;
+          if (transferEncoding || value.toLowerCase() !== 'chunked') return 'bad-transfer-encoding';
           transferEncoding = true;
         }
         break;
     }
   }
-  if (minor === 1 && hosts !== 1) return null;
-  if (hosts > 1) return null;
-  if (transferEncoding && contentLength !== undefined) return null;
+  if (hosts > 1) return 'repeated-host';
+  if (minor === 1 && hosts === 0) return 'missing-host';
+  if (transferEncoding && contentLength !== undefined) return 'bad-transfer-encoding';
   const hasBody = transferEncoding || (contentLength !== undefined && !/^0+$/.test(contentLength));
   return { method: m[1]!, target: m[2]!, minor, xff, keepAlive: minor === 1 ? !close : keepAliveToken && !close, hasBody };
+}
+
+/** Why a request line is refused (the refusal path only: an accepted line never gets here). */
+function requestLineProblem(line: string): RefusalReason {
+  // lines are split at CRLF: a CR or LF left in one is bare
+  if (BARE_CR_OR_LF.test(line)) return 'bad-line-end';
+  const parts = line.split(' ');
+  if (parts.length !== 3 || parts[0] === '') return 'bad-request-line';
+  if (!TOKEN.test(parts[0]!)) return 'bad-method';
+  if (!/^HTTP\/1\.[01]$/.test(parts[2]!)) return 'bad-version';
+  return 'bad-target';
+}
+
+/** Why a header line is refused (the refusal path only). */
+function headerLineProblem(line: string): RefusalReason {
+  return BARE_CR_OR_LF.test(line) ? 'bad-line-end' : 'bad-header';
+}
+
+/**
+ * A head after empty lines (RFC 9112 §2.2: a server SHOULD ignore at least one received before the request line;
+ * node ignores any number of CRs and LFs there, this reader up to MAX_EMPTY_LINES CRLFs).
+ */
+function afterEmptyLines(text: string): RequestHead | RefusalReason {
+  const start = emptyLinesEnd(text);
+  if (start > 2 * MAX_EMPTY_LINES) return 'too-many-empty-lines';
+  // the text after them starts with no CRLF, so this does not come back here
+  return start === text.length ? 'bad-request-line' : parseRequestHead(text.slice(start));
+}
+
+/** Where the CRLFs at the start of `text` end (counting stops after MAX_EMPTY_LINES + 1 of them). */
+export function emptyLinesEnd(text: string): number {
+  let at = 0;
+  while (at <= 2 * MAX_EMPTY_LINES && text.charCodeAt(at) === 13 && text.charCodeAt(at + 1) === 10) at += 2;
+  return at;
 }
 
 /** RFC 9112 §3.2's forms: authority-form for CONNECT alone, asterisk-form for OPTIONS alone, else origin- or absolute-form. */
@@ -265,7 +306,7 @@ class Connection {
       // what is buffered may be whole heads waiting their turn: stop reading rather than refuse them
       if (this.size > MAX_HEAD_BYTES) this.socket.pause();
     } else if (at >= 0) this.pump(fresh ? at : -1);
-    else if (this.size > MAX_HEAD_BYTES) this.fail(TOO_LARGE);
+    else if (this.size > MAX_HEAD_BYTES) this.refuse('header-too-large', this.parts[0]!);
   }
 
   /**
@@ -281,17 +322,30 @@ class Connection {
         if (this.socket.writableNeedDrain) this.socket.pause();
         return;
       }
-      const end = known >= 0 ? known : buf.indexOf('\r\n\r\n');
+      let end = known >= 0 ? known : buf.indexOf('\r\n\r\n');
       known = -1;
       if (end < 0) {
         this.keep(buf);
-        if (this.size > MAX_HEAD_BYTES) this.fail(TOO_LARGE);
+        if (this.size > MAX_HEAD_BYTES) this.refuse('header-too-large', buf);
         return;
       }
-      if (end + 4 > MAX_HEAD_BYTES) return this.fail(TOO_LARGE);
-      const head = parseRequestHead(buf.slice(0, end));
+      if (end + 4 > MAX_HEAD_BYTES) return this.refuse('header-too-large', buf);
+      let head = parseRequestHead(buf.slice(0, end));
+      if (typeof head === 'string' && end === 0) {
+        // two or more empty lines before a request line: the CRLF CRLF found is theirs, the head's end is after them
+        const start = emptyLinesEnd(buf);
+        if (start > 2 * MAX_EMPTY_LINES) return this.refuse('too-many-empty-lines', buf);
+        end = buf.indexOf('\r\n\r\n', start);
+        if (end < 0) {
+          this.keep(buf);
+          if (this.size > MAX_HEAD_BYTES) this.refuse('header-too-large', buf);
+          return;
+        }
+        if (end + 4 > MAX_HEAD_BYTES) return this.refuse('header-too-large', buf);
+        head = parseRequestHead(buf.slice(0, end));
+      }
+      if (typeof head === 'string') return this.refuse(head, buf);
       buf = buf.slice(end + 4);
-      if (head === null) return this.fail(BAD_REQUEST);
       // after CONNECT, a client sends tunnel bytes, not requests
       this.dispatch(head, head.keepAlive && !head.hasBody && head.method !== 'CONNECT' && !this.shared.closing());
       if (this.ended) return;
@@ -383,9 +437,12 @@ class Connection {
     socket.resume();
   }
 
-  fail(answer: string): void {
+  /** Answers a refusal node's way and closes; reports it. `text`: what was received of the refused head. */
+  refuse(reason: RefusalReason, text: string): void {
     if (this.ended) return;
-    this.end(answer);
+    const status = REFUSAL_STATUS[reason];
+    this.shared.opts.onRefusal?.({ reason, status, remoteAddress: this.socket.remoteAddress, firstLine: firstLineOf(text) });
+    this.end(refusalAnswer(status));
   }
 
   /** The timeouts, checked on the listener's interval. */
@@ -393,7 +450,7 @@ class Connection {
     // a connection waiting on the handler or on its client to read is not idle, nor slow to send its head
     if (this.ended || this.waiting) return;
     if (this.headSince > 0) {
-      if (now - this.headSince > headersTimeoutMs) this.fail(TIMED_OUT);
+      if (now - this.headSince > headersTimeoutMs) this.refuse('timeout', this.parts.length > 0 ? this.parts[0]! : '');
     } else if (now - this.idleSince > keepAliveTimeoutMs) {
       this.socket.destroy();
     }
