@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener } from './listener.js';
 import { listenNodeHttp } from './node-adapter.js';
 import { listenStrict } from './strict-listener.js';
+import type { Refusal } from './refusal.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 
@@ -146,6 +147,55 @@ describe('timeouts', () => {
     });
     expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('refusals', () => {
+  // heads both listeners refuse for the same reason (each listener names others that the other does not see)
+  it.each([
+    ['bad-header', 'GET /h HTTP/1.1\r\nHost: r\r\nBad Name: x\r\n\r\n'],
+    ['bad-method', 'FOO /m HTTP/1.1\r\nHost: r\r\n\r\n'],
+    ['bad-target', 'GET t HTTP/1.1\r\nHost: r\r\n\r\n'],
+    ['bad-version', 'GET /v HTTP/1.x\r\nHost: r\r\n\r\n'],
+    ['bad-line-end', 'GET /l HTTP/1.1\r\nHost: r\nX: y\r\n\r\n'],
+    ['bad-content-length', 'GET /c HTTP/1.1\r\nHost: r\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n'],
+    ['bad-transfer-encoding', 'POST /t HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked, gzip\r\n\r\n'],
+  ])('%s: 400, reported once with its first line, the handler never called', async (reason, bytes) => {
+    const refusals: Refusal[] = [];
+    let calls = 0;
+    listener = await listen(
+      () => {
+        calls++;
+        return { status: 200, headers: ['Content-Length', '0'], body: '' };
+      },
+      { host: '127.0.0.1', port: 0, onRefusal: (r) => refusals.push(r) },
+    );
+    const answer = await exchange(listener.port, bytes);
+    expect(answer).toBe('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    expect(calls).toBe(0);
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatchObject({ reason, status: 400, remoteAddress: '127.0.0.1', firstLine: bytes.slice(0, bytes.indexOf('\r\n')) });
+  });
+
+  it('a head over 16 KiB: 431 header-too-large; a head not complete in time: 408 timeout; good requests: nothing', async () => {
+    const refusals: Refusal[] = [];
+    listener = await listen(() => ({ status: 200, headers: ['Content-Length', '0'], body: '' }), {
+      host: '127.0.0.1',
+      port: 0,
+      headersTimeoutMs: 300,
+      onRefusal: (r) => refusals.push(r),
+    });
+    const good = await exchange(listener.port, 'GET /a HTTP/1.1\r\nHost: r\r\n\r\nGET /b HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n');
+    expect(good.split('HTTP/1.1 200 OK').length - 1).toBe(2);
+    expect(refusals).toEqual([]);
+    const big = await exchange(listener.port, `GET /big HTTP/1.1\r\nHost: r\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(big).toBe('HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n');
+    const slow = await exchange(listener.port, 'GET /slow HTTP/1.1\r\nHost: r\r\n');
+    expect(slow).toBe('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+    expect(refusals.map((r) => [r.status, r.reason])).toEqual([
+      [431, 'header-too-large'],
+      [408, 'timeout'],
+    ]);
   });
 });
 

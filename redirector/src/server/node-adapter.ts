@@ -7,11 +7,16 @@
  * (30 s by default, far too coarse for a 2 s header timeout, so it is derived from the header timeout).
  *
  * Drain (SIGTERM/SIGINT): listener.ts, the sequence both public listeners follow.
+ *
+ * Refusals (refusal.ts): with `onRefusal`, a 'clientError' listener answers what node would (400, 408, 413, 431 and
+ * `Connection: close` for a parse error or a timeout, unless an answer on that connection has begun; then the socket
+ * is destroyed) and reports it. Without one, node's own handling stays (the admin listener).
  */
 import { METHODS, STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Server as NetServer } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { InFlight, bindListener, type Handler, type ListenOptions, type Listener } from './listener.js';
+import { REFUSAL_STATUS, firstLineOf, nodeRefusalReason, refusalAnswer, type Refusal } from './refusal.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 
@@ -112,6 +117,11 @@ export function listenNodeHttp(handler: Handler, opts: ListenOptions): Promise<L
       );
   });
 
+  const onRefusal = opts.onRefusal;
+  if (onRefusal !== undefined) {
+    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => refuseClient(err, socket as Socket, onRefusal));
+  }
+
   return bindListener(server, opts, inFlight, {
     closing: () => void (closing = true),
     // net.Server's close stops accepting; http.Server's close (Node ≥ 19) would also destroy every idle keep-alive
@@ -134,6 +144,25 @@ export function reasonPhrase(status: number): string {
 
 /** The request methods node's parser accepts (it answers any other with 400). */
 export const KNOWN_METHODS: ReadonlySet<string> = new Set(METHODS);
+
+/**
+ * What node does with a client error when nobody listens for it, and a report of it: a parse error or timeout is
+ * answered, unless the answer to an earlier request on the connection has begun (its bytes would be corrupted); a
+ * failed socket (ECONNRESET, ...) is not; then the socket is destroyed, which also keeps a second error on it
+ * (node can report more than one) from being answered or counted again.
+ */
+function refuseClient(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket, onRefusal: (r: Refusal) => void): void {
+  const reason = nodeRefusalReason(err.code);
+  // the response in progress on this connection: node keeps it there, and no public property exposes it
+  const current = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (reason !== null && socket.writable && !(current?.headersSent ?? false)) {
+    const status = REFUSAL_STATUS[reason];
+    const firstLine = err.rawPacket === undefined ? '' : firstLineOf(err.rawPacket.toString('latin1', 0, 2048));
+    onRefusal({ reason, status, remoteAddress: socket.remoteAddress, firstLine, code: err.code! });
+    socket.write(refusalAnswer(status), 'latin1');
+  }
+  socket.destroy();
+}
 
 /** Writes a reply on a socket node no longer parses (CONNECT), then closes it. */
 function writeRaw(socket: Duplex, reply: Reply): void {
