@@ -12,6 +12,7 @@
 import type { Counter, Histogram, Registry } from 'prom-client';
 import type { BreakerState, HeadEvent } from '../blobs/index.js';
 import { countPrefixes, type RangeData } from '../ranges/index.js';
+import { REFUSAL_REASONS, REFUSAL_STATUS, type RefusalReason } from './refusal.js';
 import type { Decision } from './request-handler.js';
 
 export interface MetricsSources {
@@ -31,6 +32,8 @@ export interface RedirectorMetrics {
   head(e: HeadEvent): void;
   breakerChange(base: string, state: BreakerState): void;
   rangeRefresh(result: 'swap' | 'reject'): void;
+  /** a request a public listener refused (refusal.ts) */
+  refusal(reason: RefusalReason): void;
 }
 
 const BREAKER_STATES: BreakerState[] = ['closed', 'open', 'half-open'];
@@ -40,7 +43,8 @@ interface Tally {
 }
 
 export function createMetrics(src: MetricsSources): RedirectorMetrics {
-  const t: Tallies = { decisions: new Map(), checks: new Map(), coalesced: 0, ipProblems: 0 };
+  const refusals = new Map<RefusalReason, number>(REFUSAL_REASONS.map((r) => [r, 0]));
+  const t: Tallies = { decisions: new Map(), checks: new Map(), coalesced: 0, ipProblems: 0, refusals };
   let live: Live | null = null;
   const queued: (() => void)[] = [];
   let attaching: Promise<Registry> | null = null;
@@ -94,6 +98,9 @@ export function createMetrics(src: MetricsSources): RedirectorMetrics {
       if (live === null) later(record);
       else record();
     },
+    refusal(reason) {
+      refusals.set(reason, refusals.get(reason)! + 1);
+    },
     rangeRefresh(result) {
       const record = (): void => void live!.refreshes.inc({ result });
       if (live === null) later(record);
@@ -110,6 +117,8 @@ interface Tallies {
   checks: Map<string, Tally>;
   coalesced: number;
   ipProblems: number;
+  /** every reason, from 0 (so a rate over a reason never seen yet is 0 rather than absent) */
+  refusals: Map<RefusalReason, number>;
 }
 
 interface Live {
@@ -162,6 +171,16 @@ function buildRegistry(prom: typeof import('prom-client'), src: MetricsSources, 
     collect() {
       this.reset();
       this.inc(t.ipProblems);
+    },
+  });
+  new Counter({
+    name: 'redirector_listener_refusals_total',
+    help: 'Requests the public listener refused before the handler saw them (400 malformed, 408 too slow, 431 too large), by status and reason (docs/request-handling.md).',
+    labelNames: ['status', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of t.refusals) this.inc({ status: String(REFUSAL_STATUS[reason]), reason }, n);
     },
   });
   const heads = new Counter({ name: 'redirector_blob_heads_total', help: 'HEADs sent to buckets, by bucket and outcome.', labelNames: ['bucket', 'outcome'], registers: [registry] });

@@ -3,6 +3,7 @@
 // SIGTERM. Every listener binds 127.0.0.1 and every process and listener is stopped in the end.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { BUNDLED_RANGE_SOURCES, loadRangeData, type RangeData } from '../ranges/
 import { createHeadFetcher } from '../blobs/index.js';
 import { connectableHost, type Listener } from './listener.js';
 import { listenNodeHttp } from './node-adapter.js';
+import { REFUSAL_LOG_PER_REASON } from './refusal-log.js';
 import { startRedirector, type StartedRedirector } from './start-redirector.js';
 import type { Reply } from './reply.js';
 
@@ -125,6 +127,73 @@ describe.each(['strict', 'node'])('startRedirector over real sockets (HTTP_LISTE
     const notHere = await request(`${s.url}/metrics`);
     expect(notHere.statusCode).toBe(404);
     await notHere.body.dump();
+  });
+});
+
+describe('refused requests', () => {
+  /** Sends `bytes` on a connection of its own; resolves with the answer's status line once the server closes it. */
+  function refusedWith(url: string, bytes: string): Promise<string> {
+    const { hostname, port } = new URL(url);
+    return new Promise((resolve) => {
+      const sock = connect({ host: hostname, port: Number(port) });
+      let got = '';
+      sock.setEncoding('latin1');
+      sock.on('data', (d: string) => (got += d));
+      sock.on('error', () => {});
+      sock.on('close', () => resolve(got.split('\r\n')[0]!));
+      sock.write(bytes);
+      setTimeout(() => sock.destroy(), 5_000).unref();
+    });
+  }
+
+  /** The refusal counter's samples: `status reason` → value. */
+  async function refusalCounts(adminUrl: string): Promise<Map<string, number>> {
+    const text = await (await request(`${adminUrl}/metrics`)).body.text();
+    const counts = new Map<string, number>();
+    for (const m of text.matchAll(/^redirector_listener_refusals_total\{status="(\d+)",reason="([a-z-]+)"\} (\d+)$/gm)) counts.set(`${m[1]} ${m[2]}`, Number(m[3]));
+    return counts;
+  }
+
+  it.each(['strict', 'node'])(`are counted by kind on /metrics and logged ${REFUSAL_LOG_PER_REASON} a reason at most (HTTP_LISTENER=%s)`, async (listener) => {
+    const lines: Record<string, unknown>[] = [];
+    const s = await startRedirector(config({ HTTP_LISTENER: listener, HEADERS_TIMEOUT_MS: '300' }), {
+      rangeData: data,
+      logDestination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+    });
+    try {
+      const before = await refusalCounts(s.adminUrl);
+      expect(before.get('400 bad-header')).toBe(0);
+      // a flood of one kind, 50 connections at a time, and one of three others
+      for (let i = 0; i < 1_000; i += 50) {
+        const answers = await Promise.all(Array.from({ length: 50 }, (_, j) => refusedWith(s.url, `GET /${i + j} HTTP/1.1\r\nHost: r\r\nBad Name: x\r\n\r\n`)));
+        expect(new Set(answers)).toEqual(new Set(['HTTP/1.1 400 Bad Request']));
+      }
+      expect(await refusedWith(s.url, `GET /big HTTP/1.1\r\nHost: r\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`)).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+      expect(await refusedWith(s.url, 'GET /slow HTTP/1.1\r\nHost: r\r\n')).toBe('HTTP/1.1 408 Request Timeout');
+      expect(await refusedWith(s.url, 'FOO /m HTTP/1.1\r\nHost: r\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request');
+      // an accepted request is not counted
+      const ping = await request(`${s.url}/v2/`);
+      expect(ping.statusCode).toBe(200);
+      await ping.body.dump();
+
+      const after = await refusalCounts(s.adminUrl);
+      expect(after.get('400 bad-header')).toBe(1_000);
+      expect(after.get('431 header-too-large')).toBe(1);
+      expect(after.get('408 timeout')).toBe(1);
+      expect(after.get('400 bad-method')).toBe(1);
+      expect([...after.values()].reduce((a, b) => a + b, 0)).toBe(1_003);
+
+      const refused = lines.filter((l) => l.msg === 'request refused');
+      expect(refused.filter((l) => l.reason === 'bad-header')).toHaveLength(REFUSAL_LOG_PER_REASON);
+      expect(refused.map((l) => l.reason).filter((r) => r !== 'bad-header')).toEqual(['header-too-large', 'timeout', 'bad-method']);
+      expect(refused[0]).toMatchObject({ status: 400, reason: 'bad-header', remoteAddress: '127.0.0.1' });
+      expect(String(refused[0]!.firstLine)).toMatch(/^GET \/\d+ HTTP\/1\.1$/);
+      expect(lines.filter((l) => l.msg === 'refused requests not logged')).toEqual([]);
+    } finally {
+      await s.close();
+    }
+    // the window still open is counted on the way out
+    expect(lines.filter((l) => l.msg === 'refused requests not logged')).toMatchObject([{ suppressed: { 'bad-header': 1_000 - REFUSAL_LOG_PER_REASON } }]);
   });
 });
 

@@ -6,6 +6,7 @@ import { loadConfig } from '../config.js';
 import { BUNDLED_RANGE_SOURCES, loadRangeData, type RangeData } from '../ranges/index.js';
 import { BucketMapError } from '../routing/index.js';
 import { assembleRedirector, type RedirectorDeps } from './redirector.js';
+import { REFUSAL_LOG_PER_REASON, REFUSAL_LOG_WINDOW_MS } from './refusal-log.js';
 import type { HttpRequest } from './request-handler.js';
 
 const D = 'sha256:' + 'd'.repeat(64);
@@ -114,6 +115,22 @@ describe('admin endpoints', () => {
     expect(body).toContain('process_resident_memory_bytes');
     // a second scrape reuses the cached prefix counts and re-derives the tallies
     expect((await get('/metrics')).body).toContain('redirector_blob_checks_total{outcome="cache-hit"} 1');
+  });
+
+  it('/metrics counts refused requests by status and reason, every reason from 0; the log samples them', async () => {
+    const { r, get, lines, clock } = build();
+    expect((await get('/metrics')).body).toContain('redirector_listener_refusals_total{status="431",reason="header-too-large"} 0');
+    for (let i = 0; i < 50; i++) r.refused({ reason: 'bad-header', status: 400, remoteAddress: '10.0.0.1', firstLine: `GET /${i} HTTP/1.1` });
+    r.refused({ reason: 'timeout', status: 408, remoteAddress: '10.0.0.2', firstLine: '' });
+    const body = (await get('/metrics')).body;
+    expect(body).toContain('redirector_listener_refusals_total{status="400",reason="bad-header"} 50');
+    expect(body).toContain('redirector_listener_refusals_total{status="408",reason="timeout"} 1');
+    expect(body).toContain('redirector_listener_refusals_total{status="400",reason="missing-host"} 0');
+    const refused = lines.filter((l) => l.msg === 'request refused');
+    expect(refused).toHaveLength(REFUSAL_LOG_PER_REASON + 1);
+    expect(refused[0]).toMatchObject({ level: 30, status: 400, reason: 'bad-header', remoteAddress: '10.0.0.1', firstLine: 'GET /0 HTTP/1.1' });
+    clock.advance(REFUSAL_LOG_WINDOW_MS);
+    expect(lines.at(-1)).toMatchObject({ msg: 'refused requests not logged', suppressed: { 'bad-header': 50 - REFUSAL_LOG_PER_REASON } });
   });
 
   it('/healthz and /readyz, which turns 503 while draining', async () => {

@@ -14,6 +14,8 @@ import { createAdminHandler, type AdminState } from './admin-handler.js';
 import { createLogger, decisionLogger, defaultLogDestination } from './decision-log.js';
 import { createMetrics, type RedirectorMetrics } from './metrics.js';
 import { createMutation } from './mutants.js';
+import type { Refusal } from './refusal.js';
+import { createRefusalLog } from './refusal-log.js';
 import { createReplyRenderer, type Reply } from './reply.js';
 import { createRequestHandler, type BlobProber, type Classify, type HttpRequest, type RequestHandler } from './request-handler.js';
 
@@ -41,6 +43,8 @@ export interface Redirector {
   readonly metrics: RedirectorMetrics;
   readonly logger: Logger;
   readonly state: AdminState;
+  /** a request the public listener refused: counted, and sampled in the log (refusal-log.ts) */
+  refused(r: Refusal): void;
   /** the classifier in force */
   classifier(): IpClassifier;
   /** runs one range refresh now (null when refresh is off) */
@@ -157,6 +161,8 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
   if (mutated?.request || mutated?.reply) handler = wrapHandler(handler, mutated.request, mutated.reply);
   if (mutated) logger.warn({ mutant: mutated.name, effect: MUTANTS[mutated.name] }, 'MUTANT ACTIVE: this redirector is deliberately broken (REDIRECTOR_MUTANT); never serve real traffic with it');
 
+  const refusalLog = createRefusalLog({ clock, write: (fields, msg) => logger.info(fields, msg) });
+
   const state: AdminState = { ready: true };
   const admin = createAdminHandler({
     metrics: m,
@@ -176,6 +182,10 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
     metrics: m,
     logger,
     state,
+    refused(r) {
+      m.refusal(r.reason);
+      refusalLog.log(r);
+    },
     classifier: () => current,
     refreshRanges: () => refresher?.refreshOnce() ?? null,
     announce(fields) {
@@ -189,6 +199,7 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
     },
     async dispose() {
       refresher?.stop();
+      refusalLog.flush();
       await undiciFetcher?.close();
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },

@@ -34,6 +34,7 @@ export async function startRedirector(config: Config, deps: RedirectorDeps = {})
     requestTimeoutMs: config.requestTimeoutMs,
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     onError,
+    onRefusal: (refusal) => r.refused(refusal),
   }).catch(async (err: unknown) => {
     await r.dispose();
     throw err;
