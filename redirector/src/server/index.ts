@@ -10,6 +10,7 @@ export type { Reply, ReplyRenderer } from './reply.js';
 export { listenNodeHttp } from './node-adapter.js';
 export { connectableHost } from './listener.js';
 export type { Listener, ListenOptions } from './listener.js';
+export type { Refusal, RefusalReason } from './refusal.js';
 export { listenStrict, parseRequestHead } from './strict-listener.js';
 export { clientFactsFor, explainRequest, ExplainError } from './explain.js';
 export type { ExplainQuery, ExplainTrace } from './explain.js';

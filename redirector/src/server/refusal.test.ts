@@ -1,7 +1,10 @@
-// What a refusal is (refusal.ts): the reason for each node:http client error, the answer for each status, and the
-// first line a refusal carries.
+// What a refusal is (refusal.ts): the reason for each node:http client error, the answer for each status, the first
+// line a refusal carries, and the table of reasons in docs/request-handling.md kept in step with the code.
+import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { findPackageRoot } from '../ranges/index.js';
 import { REFUSAL_LINE_BYTES, REFUSAL_REASONS, REFUSAL_STATUS, firstLineOf, nodeRefusalReason, refusalAnswer } from './refusal.js';
 
 describe('nodeRefusalReason', () => {
@@ -46,5 +49,21 @@ describe('firstLineOf', () => {
     expect(firstLineOf('\x16\x03\x01\x00')).toBe('\x16\x03\x01\x00');
     expect(firstLineOf(`GET /${'a'.repeat(1_000)}`)).toHaveLength(REFUSAL_LINE_BYTES);
     expect(firstLineOf('')).toBe('');
+    expect(firstLineOf('GET http://h:80/ HTTP/1.1\r\n')).toBe('GET http://h:80/ HTTP/1.1');
+  });
+
+  it('cuts a header line after its name: no header value is carried', () => {
+    expect(firstLineOf('Authorization: Bearer secret\r\nGET / HTTP/1.1')).toBe('Authorization:');
+    expect(firstLineOf('\r\nCookie:a=secret')).toBe('Cookie:');
+  });
+});
+
+describe('docs/request-handling.md "Refused requests"', () => {
+  it('lists every reason with its status, and no other', () => {
+    const doc = readFileSync(join(findPackageRoot(import.meta.dirname), 'docs', 'request-handling.md'), 'utf8');
+    const start = doc.indexOf('### Refused requests');
+    const section = doc.slice(start, doc.indexOf('\n## ', start));
+    const rows = [...section.matchAll(/^\| `([a-z-]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]);
+    expect(rows).toEqual(REFUSAL_REASONS.map((r) => [r, REFUSAL_STATUS[r]]));
   });
 });

@@ -82,15 +82,22 @@ export interface Refusal {
 /** How much of a refused head's first line a refusal carries. */
 export const REFUSAL_LINE_BYTES = 128;
 
-/** The first line of `text` that is not empty, cut at REFUSAL_LINE_BYTES. */
+/**
+ * The first line of `text` that is not empty, cut at REFUSAL_LINE_BYTES; a header line (its first word holds a
+ * colon: node's bytes can start in the middle of a head) is cut after the colon, so no header value, which may be a
+ * credential, reaches the log.
+ */
 export function firstLineOf(text: string): string {
   let start = 0;
   while (start < text.length && (text.charCodeAt(start) === 13 || text.charCodeAt(start) === 10)) start++;
-  const cut = text.slice(start, start + REFUSAL_LINE_BYTES);
-  const cr = cut.indexOf('\r');
-  const lf = cut.indexOf('\n');
+  let line = text.slice(start, start + REFUSAL_LINE_BYTES);
+  const cr = line.indexOf('\r');
+  const lf = line.indexOf('\n');
   const end = cr < 0 ? lf : lf < 0 ? cr : Math.min(cr, lf);
-  return end < 0 ? cut : cut.slice(0, end);
+  if (end >= 0) line = line.slice(0, end);
+  const colon = line.indexOf(':');
+  const space = line.indexOf(' ');
+  return colon >= 0 && (space < 0 || colon < space) ? line.slice(0, colon + 1) : line;
 }
 
 /** The answer node:http writes for a refusal with this status (then it closes the connection). */
