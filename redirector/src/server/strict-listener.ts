@@ -331,7 +331,8 @@ class Connection {
       }
       if (end + 4 > MAX_HEAD_BYTES) return this.refuse('header-too-large', buf);
       let head = parseRequestHead(buf.slice(0, end));
-      if (typeof head === 'string' && end === 0) {
+      if (typeof head === 'string') {
+        if (end !== 0) return this.refuse(head, buf);
         // two or more empty lines before a request line: the CRLF CRLF found is theirs, the head's end is after them
         const start = emptyLinesEnd(buf);
         if (start > 2 * MAX_EMPTY_LINES) return this.refuse('too-many-empty-lines', buf);
@@ -343,8 +344,8 @@ class Connection {
         }
         if (end + 4 > MAX_HEAD_BYTES) return this.refuse('header-too-large', buf);
         head = parseRequestHead(buf.slice(0, end));
+        if (typeof head === 'string') return this.refuse(head, buf);
       }
-      if (typeof head === 'string') return this.refuse(head, buf);
       buf = buf.slice(end + 4);
       // after CONNECT, a client sends tunnel bytes, not requests
       this.dispatch(head, head.keepAlive && !head.hasBody && head.method !== 'CONNECT' && !this.shared.closing());
