@@ -174,7 +174,7 @@ function afterEmptyLines(text: string): RequestHead | RefusalReason {
 }
 
 /** Where the CRLFs at the start of `text` end (counting stops after MAX_EMPTY_LINES + 1 of them). */
-export function emptyLinesEnd(text: string): number {
+function emptyLinesEnd(text: string): number {
   let at = 0;
   while (at <= 2 * MAX_EMPTY_LINES && text.charCodeAt(at) === 13 && text.charCodeAt(at + 1) === 10) at += 2;
   return at;
