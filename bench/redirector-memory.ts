@@ -109,7 +109,10 @@ async function measureOnce(bucketUrl: string, tmp: string, run: number): Promise
 async function main(): Promise<void> {
   build();
   const tmp = mkdtempSync(join(tmpdir(), 'redirector-memory-'));
-  const bucket = await listenNodeHttp(() => ({ status: 200, headers: ['Content-Length', '0'], body: '' }), { host: '127.0.0.1', port: 0 });
+  const bucket = await listenNodeHttp(() => ({ status: 200, headers: ['Content-Length', '0'], body: '' }), {
+    host: '127.0.0.1',
+    port: 0,
+  });
   try {
     const runs: MemoryRun[] = [];
     for (let run = 1; run <= RUNS; run++) {

@@ -182,7 +182,10 @@ async function main(): Promise<void> {
   const stops: (() => Promise<unknown>)[] = [];
   try {
     // a fake bucket that has the blob (the warm-up requests and the background revalidation reach it)
-    const bucket = await listenNodeHttp(() => ({ status: 200, headers: ['Content-Length', '0'], body: '' }), { host: '127.0.0.1', port: 0 });
+    const bucket = await listenNodeHttp(() => ({ status: 200, headers: ['Content-Length', '0'], body: '' }), {
+      host: '127.0.0.1',
+      port: 0,
+    });
     stops.push(() => bucket.close());
     const base = `${bucket.url}/prod-registry-k8s-io-eu-west-3`;
     const location = `${base}/containers/images/${DIGEST}`;

@@ -175,7 +175,9 @@ function buildRegistry(prom: typeof import('prom-client'), src: MetricsSources, 
   });
   new Counter({
     name: 'redirector_listener_refusals_total',
-    help: 'Requests the public listener refused before the handler saw them (400 malformed, 408 too slow, 431 too large), by status and reason (docs/request-handling.md).',
+    help:
+      'Requests the public listener refused before the handler saw them (400 malformed, 408 too slow, ' +
+      '431 too large), by status and reason (docs/request-handling.md).',
     labelNames: ['status', 'reason'],
     registers: [registry],
     collect() {

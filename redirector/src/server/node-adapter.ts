@@ -48,6 +48,9 @@ class NodeRequest implements HttpRequest {
 
 const CONNECTION_CLOSE = ['Connection', 'close'];
 
+/** The error of node:http's 'clientError' event: a parse error carries the bytes being parsed. */
+type ClientError = NodeJS.ErrnoException & { rawPacket?: Buffer };
+
 export function listenNodeHttp(handler: Handler, opts: ListenOptions): Promise<Listener> {
   const inFlight = new InFlight();
   let closing = false;
@@ -119,7 +122,7 @@ export function listenNodeHttp(handler: Handler, opts: ListenOptions): Promise<L
 
   const onRefusal = opts.onRefusal;
   if (onRefusal !== undefined) {
-    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => refuseClient(err, socket as Socket, onRefusal));
+    server.on('clientError', (err: ClientError, socket: Duplex) => refuseClient(err, socket as Socket, onRefusal));
   }
 
   return bindListener(server, opts, inFlight, {
@@ -151,7 +154,7 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set(METHODS);
  * failed socket (ECONNRESET, ...) is not; then the socket is destroyed, which also keeps a second error on it
  * (node can report more than one) from being answered or counted again.
  */
-function refuseClient(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket, onRefusal: (r: Refusal) => void): void {
+function refuseClient(err: ClientError, socket: Socket, onRefusal: (r: Refusal) => void): void {
   const reason = nodeRefusalReason(err.code);
   // the response in progress on this connection: node keeps it there, and no public property exposes it
   const current = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;

@@ -46,7 +46,9 @@ export function createRefusalLog(o: RefusalLogOptions): RefusalLog {
   const close = (): void => {
     cancel?.();
     cancel = null;
-    if (suppressed.size > 0) o.write({ suppressed: Object.fromEntries(suppressed), windowS: windowMs / 1000 }, 'refused requests not logged');
+    if (suppressed.size > 0) {
+      o.write({ suppressed: Object.fromEntries(suppressed), windowS: windowMs / 1000 }, 'refused requests not logged');
+    }
     logged.clear();
     suppressed.clear();
     opened = -Infinity;
@@ -62,7 +64,12 @@ export function createRefusalLog(o: RefusalLogOptions): RefusalLog {
       const n = logged.get(r.reason) ?? 0;
       if (n < perReason) {
         logged.set(r.reason, n + 1);
-        const fields: Record<string, unknown> = { status: r.status, reason: r.reason, remoteAddress: r.remoteAddress, firstLine: r.firstLine };
+        const fields: Record<string, unknown> = {
+          status: r.status,
+          reason: r.reason,
+          remoteAddress: r.remoteAddress,
+          firstLine: r.firstLine,
+        };
         if (r.code !== undefined) fields.code = r.code;
         o.write(fields, 'request refused');
         return;

@@ -5,7 +5,14 @@ import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findPackageRoot } from '../ranges/index.js';
-import { REFUSAL_LINE_BYTES, REFUSAL_REASONS, REFUSAL_STATUS, firstLineOf, nodeRefusalReason, refusalAnswer } from './refusal.js';
+import {
+  REFUSAL_LINE_BYTES,
+  REFUSAL_REASONS,
+  REFUSAL_STATUS,
+  firstLineOf,
+  nodeRefusalReason,
+  refusalAnswer,
+} from './refusal.js';
 
 describe('nodeRefusalReason', () => {
   it.each([
@@ -26,7 +33,7 @@ describe('nodeRefusalReason', () => {
     expect(nodeRefusalReason(code)).toBe(reason);
   });
 
-  it.each([['ECONNRESET'], ['EPIPE'], [undefined]])('%s is no refusal (the socket failed; nothing is answered)', (code) => {
+  it.each([['ECONNRESET'], ['EPIPE'], [undefined]])('%s is no refusal (the socket failed: nothing to answer)', (code) => {
     expect(nodeRefusalReason(code)).toBeNull();
   });
 });

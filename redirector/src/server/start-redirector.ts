@@ -39,13 +39,17 @@ export async function startRedirector(config: Config, deps: RedirectorDeps = {})
     await r.dispose();
     throw err;
   });
-  const admin = await listenNodeHttp(r.admin, { host: config.adminHost, port: config.adminPort, headersTimeoutMs: 5_000, requestTimeoutMs: 30_000, onError }).catch(
-    async (err: unknown) => {
-      await server.close();
-      await r.dispose();
-      throw err;
-    },
-  );
+  const admin = await listenNodeHttp(r.admin, {
+    host: config.adminHost,
+    port: config.adminPort,
+    headersTimeoutMs: 5_000,
+    requestTimeoutMs: 30_000,
+    onError,
+  }).catch(async (err: unknown) => {
+    await server.close();
+    await r.dispose();
+    throw err;
+  });
   r.startBackground();
   // Written whatever LOG_LEVEL says (even `silent`): tools wait for this line, it is part of the interface.
   r.announce({

@@ -80,7 +80,9 @@ export function parseRequestHead(text: string): RequestHead | RefusalReason {
   let lineEnd = text.indexOf('\r\n');
   if (lineEnd < 0) lineEnd = text.length;
   const m = REQUEST_LINE.exec(text.slice(0, lineEnd));
-  if (m === null) return lineEnd === 0 && text.length > 0 ? afterEmptyLines(text) : requestLineProblem(text.slice(0, lineEnd));
+  if (m === null) {
+    return lineEnd === 0 && text.length > 0 ? afterEmptyLines(text) : requestLineProblem(text.slice(0, lineEnd));
+  }
   if (!KNOWN_METHODS.has(m[1]!)) return 'bad-method';
   if (!targetFits(m[1]!, m[2]!)) return 'bad-target';
   const minor = m[3] === '1' ? 1 : 0;
@@ -442,7 +444,8 @@ class Connection {
   refuse(reason: RefusalReason, text: string): void {
     if (this.ended) return;
     const status = REFUSAL_STATUS[reason];
-    this.shared.opts.onRefusal?.({ reason, status, remoteAddress: this.socket.remoteAddress, firstLine: firstLineOf(text) });
+    const remoteAddress = this.socket.remoteAddress;
+    this.shared.opts.onRefusal?.({ reason, status, remoteAddress, firstLine: firstLineOf(text) });
     this.end(refusalAnswer(status));
   }
 
@@ -459,8 +462,8 @@ class Connection {
 }
 
 /**
- * Like node-adapter's `listenNodeHttp`, on the strict listener. `requestTimeoutMs` has nothing to bound here: a head has the
- * header timeout, and no body is read.
+ * Like node-adapter's `listenNodeHttp`, on the strict listener. `requestTimeoutMs` has nothing to bound here: a head
+ * has the header timeout, and no body is read.
  */
 export function listenStrict(handler: Handler, opts: ListenOptions): Promise<Listener> {
   const inFlight = new InFlight();
