@@ -103,6 +103,7 @@ export function commentOf(line: string): string {
 /** The offences of one line (the file decides how relative links resolve). */
 function lineOffences(file: string, line: string, tree: Tree): { rule: ReferenceRule }[] {
   const found: { rule: ReferenceRule }[] = [];
+  line = line.replace(/\\u00a7/gi, '§'); // JSON may escape it
   const inReference = file.startsWith('docs/reference/');
   if (OUTSIDE_DOCUMENT.test(line)) found.push({ rule: 'outside-document' });
   else if (!inReference && REFERENCE_NAME.test(line)) found.push({ rule: 'outside-document' });

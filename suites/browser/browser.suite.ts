@@ -93,7 +93,7 @@ function landingCheck(target: TargetDescription, path: '/' | '/privacy', expecte
     id: `${BROWSER_SUITE}/${path === '/' ? 'info-page' : 'privacy-page'}`,
     suite: BROWSER_SUITE,
     title: `a browser opening ${path} through the redirector lands on the ${what} and it renders`,
-    rule: `redirector rule 2: ${path} → 307 ${path === '/' ? 'INFO_URL' : 'PRIVACY_URL'} (archeio §B.2 step 3)`,
+    rule: `redirector rule 2: ${path} → 307 ${path === '/' ? 'INFO_URL' : 'PRIVACY_URL'} (docs/reference/archeio.md#decision-list step 3)`,
     async run(ctx: CheckContext) {
       const start = `${landingBase(target).replace(/\/+$/, '')}${path}`;
       const browser = await launchChromium();

@@ -1,7 +1,7 @@
 /**
  * Blame assignment for rules the redirector can only pass through: tag-list order and pagination (`n`, `last`,
  * Link) are implemented by the upstream registry, and the redirector's job is to keep the query intact
- * (oci-pull-path.md §3.2 item 8). When a redirected answer breaks such a rule, the same request is sent to the
+ * (docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 8). When a redirected answer breaks such a rule, the same request is sent to the
  * upstream directly:
  *
  * - the upstream breaks it on its own → the target cannot exercise the rule: not applicable, with both answers

@@ -2,7 +2,7 @@
  * Two behaviour fingerprints compared probe by probe (pure). What it reports:
  *
  * - **behavioural differences**: a probe whose first hop differs in status, destination, path shape, query or a header
- *   that matters, or an image reference that resolves to another digest (field-failures.md P1: "the promotion report
+ *   that matters, or an image reference that resolves to another digest (docs/reference/field-failures.md#deployment P1: "the promotion report
  *   lists sandbox-vs-prod behavioural differences"). These block a promotion unless accepted;
  * - **declared differences**: what the two descriptions say differs (semantics, default base, upstream, signature
  *   upstream, bucket map). Environments differ in their inputs by design (§4: "the only differences between staging

@@ -91,7 +91,7 @@ export async function gateProbes(sides: readonly ProbeSide[], vantages: readonly
     if (sig) {
       const s = splitRef(sig.ref);
       at('signature-tag', 'GET', `/v2/${s.repository}/manifests/${s.tag}`, { signature: true });
-      at('signature-by-digest', 'GET', `/v2/${s.repository}/manifests/${sig.digest}`, { note: 'the signature manifest by digest (field-failures.md S2)' });
+      at('signature-by-digest', 'GET', `/v2/${s.repository}/manifests/${sig.digest}`, { note: 'the signature manifest by digest (docs/reference/field-failures.md#signatures-and-referrers S2)' });
     }
     for (const side of sides) {
       for (const kind of BLOB_KINDS) {

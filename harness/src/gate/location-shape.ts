@@ -21,7 +21,7 @@ export interface LocationShape {
   path: string;
   /** query parameters as `k=v` joined by `&`, sorted, without the ones the target tolerates (e.g. `rid`) */
   query: string;
-  /** the host the client is sent to, as is (for the hostname set users must allow, field-failures.md N6) */
+  /** the host the client is sent to, as is (for the hostname set users must allow, docs/reference/field-failures.md#edge-and-network N6) */
   host: string;
 }
 

@@ -1,5 +1,5 @@
 /**
- * `registry-canary gate`: is the candidate environment safe to promote over the baseline? (issue 5; field-failures.md
+ * `registry-canary gate`: is the candidate environment safe to promote over the baseline? (field-failures.md
  * §4: promotion is a human decision today, and "a promotion report should list every behavioural difference between
  * the sandbox build and the pinned prod build".)
  *

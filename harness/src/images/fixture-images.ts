@@ -8,9 +8,9 @@
  *
  * | repo                      | tags                                   | what                                                     |
  * |---------------------------|----------------------------------------|----------------------------------------------------------|
- * | conformance               | tagtest0, test0-3, TEST0-3             | single-platform OCI image manifest (G1 read-only seed, oci-pull-path.md §1.2); 9 tags for pagination |
+ * | conformance               | tagtest0, test0-3, TEST0-3             | single-platform OCI image manifest (G1 read-only seed, docs/reference/oci-pull-path.md#g1-pull-checks); 9 tags for pagination |
  * | conformance               | sha512                                 | OCI image manifest whose layer is addressed by sha512    |
- * | conformance               | sha256-<hex of tagtest0>               | referrers tag-schema index (spec §2.8 fallback)          |
+ * | conformance               | sha256-<hex of tagtest0>               | referrers tag-schema index (spec "Listing Referrers" fallback)          |
  * | conformance               | (untagged)                             | two referrers of tagtest0 with different artifactTypes   |
  * | pause                     | 3.10, latest                           | pause-like single-platform OCI image                     |
  * | pause                     | sha256-<hex of 3.10>.sig               | cosign-style signature manifest                          |
@@ -112,7 +112,7 @@ interface PlatformImageSpec {
   docker?: boolean;
   /** tar+gzip (stored-block gzip) instead of an uncompressed tar */
   gzip?: boolean;
-  /** address the layer by sha512 (image-spec descriptor.md registered algorithm; oci-pull-path.md §2.3) */
+  /** address the layer by sha512 (image-spec descriptor.md registered algorithm; docs/reference/oci-pull-path.md#grammar) */
   layerAlgorithm?: 'sha256' | 'sha512';
 }
 

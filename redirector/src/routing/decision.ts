@@ -30,13 +30,13 @@ export const REASONS = [
   'blob-bucket-miss',
   'blob-bucket-error',
   'blob-breaker-open',
-  // PROTOCOL_COMPAT=archeio only: archeio answers 400 when the client IP cannot be determined (anchors §B.4)
+  // PROTOCOL_COMPAT=archeio only: archeio answers 400 when the client IP cannot be determined (docs/reference/archeio.md#client-ip)
   'client-ip-invalid',
 ] as const;
 
 export type Reason = (typeof REASONS)[number];
 
-/** OCI distribution-spec error codes this server emits (oci-pull-path.md §2.6). */
+/** OCI distribution-spec error codes this server emits (docs/reference/oci-pull-path.md#error-bodies). */
 export type OciErrorCode = 'NAME_INVALID' | 'DIGEST_INVALID' | 'NAME_UNKNOWN' | 'MANIFEST_UNKNOWN' | 'UNSUPPORTED';
 
 /** An error answer: status plus either an OCI JSON error (on /v2 paths) or a plain-text body. */
