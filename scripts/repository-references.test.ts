@@ -58,6 +58,7 @@ describe('the rules, one bad line each', () => {
       'https://github.com/kubernetes/registry.k8s.io/issues/326',
       '[#78](https://github.com/kubernetes/registry.k8s.io/pull/78)',
       'color: #fff; a#b',
+      "'#1 GET http://127.0.0.1:8080/v2/p/blobs/sha256:1 → 307'",
     ]) {
       expect(rulesOf('docs/a.md', line), line).toEqual([]);
     }

@@ -42,8 +42,8 @@ const REFERENCE_NAME = /(?<![\w/.-])(field-failures|oci-pull-path|archeio)\.md\b
 const STANDARD_SECTIONS = /(RFC ?\d{3,5}|SP 800-\w+|ISO[ /]IEC \d+|IEEE \d+)( ?§ ?[\d.]+)((,| and| or|\/) ?§ ?[\d.]+)*/g;
 
 const ISSUE_WORD = /\b(issues?|PRs?|pull requests?|tickets?)\s#?\d+\b/i;
-/** `#12` or `(#12)` not preceded by `owner/repo` or a URL. */
-const HASH_NUMBER = /(^|[^\w/.#&-])#\d+\b(?![\w-])/;
+/** `#12` or `(#12)` not preceded by `owner/repo` or a URL (nor a hop number: `#1 GET http://…`). */
+const HASH_NUMBER = /(^|[^\w/.#&-])#\d+\b(?![\w-])(?! (GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) )/;
 
 const SESSION = new RegExp(
   [

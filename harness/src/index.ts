@@ -1,5 +1,5 @@
 /**
- * The harness's public surface: what suites, the CLI and CI scripts use (style.md guidance #16: a directory's
+ * The harness's public surface: what suites, the CLI and CI scripts use (a directory's
  * index.ts is its public surface). Suites import from here, never from redirector/.
  */
 

@@ -1,5 +1,5 @@
 /**
- * browser: what a person sees (issue 4, "browser"), with playwright-core driving Debian's chromium
+ * browser: what a person sees, with playwright-core driving Debian's chromium
  * (harness/src/browser/launch-chromium.ts):
  *
  * - `/` and `/privacy` through the redirector land on the target's info and privacy pages, and those render;
@@ -132,7 +132,7 @@ function reportCheck(target: TargetDescription, options: BrowserSuiteOptions): C
     id: `${BROWSER_SUITE}/report-routing-map`,
     suite: BROWSER_SUITE,
     title: 'the HTML report renders with its routing map, one row per vantage (screenshot in the report directory)',
-    rule: 'issue 4 reporting: index.html with a map of vantage → target (harness/src/report/html-report.ts hooks: #verdict, table#routing-map, td.vantage)',
+    rule: 'docs/harness.md#reports: index.html with a map of vantage → target (harness/src/report/html-report.ts hooks: #verdict, table#routing-map, td.vantage)',
     async run(ctx: CheckContext) {
       const dir = resolve(options.reportDir ?? process.env.REGISTRY_CANARY_REPORT_DIR ?? defaultReportDir(new Date(), 'reports'), 'browser');
       await mkdir(dir, { recursive: true });

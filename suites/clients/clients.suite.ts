@@ -1,6 +1,6 @@
 /**
  * clients: real registry clients pull every image of the target through vantage edges and must end up with the
- * digests the target lists, and with the same digests as each other (issue 4, "clients"; issue 3's bar).
+ * digests the target lists, and with the same digests as each other ("clients").
  *
  * skopeo (containers/image) and containerd (`ctr`) are the clients a node or a CI job actually runs; they follow the
  * redirector's 307s themselves and verify what they store. crane and docker are used when present. Each tool pulls
@@ -62,7 +62,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'skopeo',
       cv,
       'skopeo inspect --raw and skopeo copy --all of every image agree with the target digests',
-      'real client (containers/image): manifest by tag hashes to the tag digest (OCI dist-spec "Pulling manifests"); every blob verified by skopeo (§2.5)',
+      'real client (containers/image): manifest by tag hashes to the tag digest (OCI dist-spec "Pulling manifests"); every blob verified by skopeo ("Pulling blobs")',
       async (ctx, v, e) => {
         ctx.log(`skopeo: ${images.length} image(s) through ${e.baseUrl}`);
         const done = await pulls('skopeo', e, ctx.signal, (m) => ctx.log(m));
@@ -86,7 +86,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'agreement',
       cv,
       'skopeo and ctr resolve every image to the same digest',
-      'real clients agree with each other (issue 3 bar: "their digests match")',
+      'real clients agree with each other ("their digests match")',
       async (ctx, v, e) => {
         const [s, c] = await Promise.all([pulls('skopeo', e, ctx.signal), pulls('ctr', e, ctx.signal)]);
         const bySkopeo = primaryDigests(s.pulls);

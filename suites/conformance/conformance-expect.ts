@@ -68,7 +68,7 @@ export function finalHeader(r: Judged, name: string): string | undefined {
 /**
  * distribution-spec "Error Codes": a 4xx body MAY be any format, but if it is JSON it MUST be
  * `{"errors":[{"code":"…","message":"…","detail":…}]}` with a listed code. Returns the problem, or null.
- * `requireJson` additionally demands a JSON body (the redirector's own errors: issue 2 rule 4).
+ * `requireJson` additionally demands a JSON body (the redirector's own errors: redirector rule 4).
  */
 export function ociErrorBodyProblem(body: Buffer, contentType: string | undefined, opts: { requireJson?: boolean; codes?: readonly string[] } = {}): string | null {
   const text = body.toString('utf8').trim();

@@ -42,7 +42,7 @@ export function headerChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'docker-content-digest-blobs',
       'Blob GET and HEAD: Docker-Content-Digest, when present, equals the digest; a registry final hop must send it (object storage cannot)',
-      'dist-spec "Pulling blobs": "if present, MUST match" (both versions); main makes it a MUST, which plain object storage never meets (oci-pull-path.md TL;DR), so its absence is tolerated only on a storage final hop',
+      'dist-spec "Pulling blobs": "if present, MUST match" (both versions); main makes it a MUST, which plain object storage never meets (docs/reference/oci-pull-path.md#blobs), so its absence is tolerated only on a storage final hop',
       async ({ content, evidence }) => {
         const blobs = sampleBlobs(await content());
         const hops = await sweepFinalHops(routes(), blobs, async (blob, target) => {
@@ -66,7 +66,7 @@ export function headerChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'head-get-parity-manifests',
       'HEAD and GET of every manifest end with the same status, Content-Type, Content-Length and Docker-Content-Digest',
-      'docs/reference/oci-pull-path.md#edge-cases E18, §3.2 item 2 (a HEAD redirected to a URL signed for GET fails); dist-spec "Pulling manifests" HEAD',
+      'docs/reference/oci-pull-path.md#edge-cases E18, docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 2 (a HEAD redirected to a URL signed for GET fails); dist-spec "Pulling manifests" HEAD',
       async ({ client, content, evidence }) => {
         const c = await content();
         await sweepManifestRefs(c, async (s, ref) => {
@@ -82,7 +82,7 @@ export function headerChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'head-get-parity-blobs',
       'HEAD and GET of blobs end with the same status, Content-Length and Docker-Content-Digest on every final hop',
-      'docs/reference/oci-pull-path.md#edge-cases E18, §3.2 item 2 (S3 presigns are method-bound: HEAD must be served too); dist-spec "Pulling blobs" HEAD',
+      'docs/reference/oci-pull-path.md#edge-cases E18, docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 2 (S3 presigns are method-bound: HEAD must be served too); dist-spec "Pulling blobs" HEAD',
       async ({ content, evidence }) => {
         const blobs = sampleBlobs(await content());
         const hops = await sweepFinalHops(routes(), blobs, async (blob, target) => {
@@ -105,7 +105,7 @@ export function headerChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'blob-no-content-encoding',
       'A blob GET sent with Accept-Encoding: gzip, br, zstd comes back unencoded, with the exact stored bytes',
-      'docs/reference/oci-pull-path.md#edge-cases E5, §3.2 item 5 (a Content-Encoding added by a CDN or set on the object breaks the digest); dist-spec "Pulling blobs"',
+      'docs/reference/oci-pull-path.md#edge-cases E5, docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 5 (a Content-Encoding added by a CDN or set on the object breaks the digest); dist-spec "Pulling blobs"',
       async ({ content, evidence }) => {
         const c = await content();
         const blobs = [...sampleBlobs(c), ...blobsAtLeast(c, 2048).slice(0, 1)];

@@ -2,9 +2,9 @@
  * The official suites' pull-path checks, adapted to pre-seeded content and a read-only target, judged on the final
  * hop after following the redirector's redirects, exactly as the official suites judge (docs/reference/oci-pull-path.md#official-conformance-suites):
  *
- * - G1 (distribution-spec v1.1.1, Ginkgo) pull tests 1–13 (§1.2), in read-only mode: `OCI_TAG_NAME` is a tag of a
+ * - G1 (distribution-spec v1.1.1, Ginkgo) pull tests 1–13 (docs/reference/oci-pull-path.md#g1-pull-checks), in read-only mode: `OCI_TAG_NAME` is a tag of a
  *   plain OCI image manifest, `OCI_MANIFEST_DIGEST` its digest, `OCI_BLOB_DIGEST` its config blob;
- * - G2 (distribution-spec main) read-only pull checks R4–R6, R13–R16, R19–R21 (§1.5). Unlike G2 in read-only mode,
+ * - G2 (distribution-spec main) read-only pull checks R4–R6, R13–R16, R19–R21 (docs/reference/oci-pull-path.md#g2-pull-path-checks). Unlike G2 in read-only mode,
  *   the content is known here (sizes and media types come from the manifests), so lengths and types are compared.
  */
 import { randomBytes } from 'node:crypto';
@@ -91,7 +91,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-blob-get-missing',
       'GET nonexistent blob should result in 404 response (G1 pull 3; G2 R4 get-missing)',
-      `${G1} 3; G2 R4; dist-spec "Pulling blobs" "not found: 404", §2.6 error body`,
+      `${G1} 3; G2 R4; dist-spec "Pulling blobs" "not found: 404", "Error Codes" body`,
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         expectNotFound(await probe(client, 'GET', `/v2/${repo}/blobs/${DUMMY_DIGEST}`), `GET /v2/${repo}/blobs/<dummyDigest>`);
@@ -146,7 +146,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-manifest-get-missing',
       'GET nonexistent manifest should return 404 (G1 pull 9: `.INVALID_MANIFEST_NAME`)',
-      `${G1} 9; dist-spec "Pulling manifests" "not found: 404", §2.6 error body`,
+      `${G1} 9; dist-spec "Pulling manifests" "not found: 404", "Error Codes" body`,
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         expectNotFound(await probe(client, 'GET', `/v2/${repo}/manifests/${INVALID_MANIFEST_NAME}`), `GET /v2/${repo}/manifests/${INVALID_MANIFEST_NAME}`);
@@ -236,7 +236,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'manifest-missing-by-digest',
       'GET of a never-pushed manifest digest returns 404 (G2 R19)',
-      'G2 R19 missing-manifest/by-digest; dist-spec "Pulling manifests" "not found: 404", §2.6 error body',
+      'G2 R19 missing-manifest/by-digest; dist-spec "Pulling manifests" "not found: 404", "Error Codes" body',
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         expectNotFound(await probe(client, 'GET', `/v2/${repo}/manifests/${randomDigest()}`), `GET /v2/${repo}/manifests/<random digest>`);
@@ -245,7 +245,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'manifest-missing-by-tag',
       'GET of a never-pushed tag returns 404 (G2 R20)',
-      'G2 R20 missing-manifest/by-tag; dist-spec "Pulling manifests" "not found: 404", §2.6 error body',
+      'G2 R20 missing-manifest/by-tag; dist-spec "Pulling manifests" "not found: 404", "Error Codes" body',
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         const tag = `missing-${randomBytes(6).toString('hex')}`;
@@ -255,7 +255,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'manifest-invalid-digest',
       'GET of a malformed digest returns 400 or 404 (G2 R21)',
-      'G2 R21 invalid-digest-format/manifest-get; dist-spec  grammar, §2.6 error body',
+      'G2 R21 invalid-digest-format/manifest-get; docs/reference/oci-pull-path.md#grammar, dist-spec "Error Codes" body',
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         expectNotFound(await probe(client, 'GET', `/v2/${repo}/manifests/sha256:baddigeststring`), `GET /v2/${repo}/manifests/sha256:baddigeststring`, [400, 404]);

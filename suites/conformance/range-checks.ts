@@ -82,7 +82,7 @@ const VECTORS: RangeVector[] = [
   {
     name: 'range-invalid-500-0',
     title: 'Range bytes=500-0 (last < first) → 416, or the header ignored (200, whole blob); never 400 (G2 R11)',
-    rule: 'G2 R11; RFC 9110 §14.1.1 (an invalid range may be ignored) and §15.5.17; docs/reference/oci-pull-path.md#edge-cases E8',
+    rule: 'G2 R11; RFC 9110 §14.1.1 (an invalid range may be ignored) and RFC 9110 §15.5.17; docs/reference/oci-pull-path.md#edge-cases E8',
     range: () => 'bytes=500-0',
     expect: () => 'invalid',
   },
@@ -196,7 +196,7 @@ export function rangeChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'range-parallel-halves',
       'Two Range halves fetched separately recombine to the blob digest (containerd parallel chunks)',
-      'docs/reference/oci-pull-path.md#edge-cases E9, §3.1 (containerd: Range bytes=N- per chunk); dist-spec "Pulling blobs" Range',
+      'docs/reference/oci-pull-path.md#edge-cases E9, docs/reference/oci-pull-path.md#clients-through-redirects (containerd: Range bytes=N- per chunk); dist-spec "Pulling blobs" Range',
       async ({ evidence }) => {
         const s = await loadSubject();
         const half = Math.floor(s.blob.size / 2);

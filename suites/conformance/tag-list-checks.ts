@@ -184,7 +184,7 @@ export function tagListChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'query-survives-redirect',
       'Query strings survive the redirect: tags/list?n&last, referrers?artifactType, manifests?ns',
-      'redirector rule 4 (issue 2: "the query string survives on redirects"); docs/reference/oci-pull-path.md#edge-cases E10, §3.2 item 8; archeio kubernetes/registry.k8s.io#326',
+      'redirector rule 4 (the query string survives redirects); docs/reference/oci-pull-path.md#edge-cases E10, docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 8; archeio kubernetes/registry.k8s.io#326',
       async ({ client, content, evidence }) => {
         const c = await content();
         const image = ociImageManifest(c);

@@ -5,7 +5,7 @@
  * upstream directly:
  *
  * - the upstream breaks it on its own → the target cannot exercise the rule: not applicable, with both answers
- *   (G2 records "registry unsupported" features the same way, as skip; §1.4);
+ *   (G2 records "registry unsupported" features the same way, as skip; docs/reference/oci-pull-path.md#g2-pull-path-checks);
  * - the upstream gets it right → the redirect broke it: a conformance failure;
  * - the upstream cannot be asked (auth, network) → the failure stands as observed.
  */

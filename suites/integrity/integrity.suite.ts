@@ -1,12 +1,12 @@
 /**
- * integrity: full pulls of every image through every vantage (issue 4, "integrity"): index → each platform →
+ * integrity: full pulls of every image through every vantage (docs/suites.md): index → each platform →
  * config and layers, every body hashed and sized against its descriptor while it streams (harness pullImage). The
  * first hop of every manifest and blob request is judged by the routing oracle: a pull that succeeds by the wrong
- * route is a FAILURE of class routing ("checking that a pull succeeds is not enough", field-failures.md).
+ * route is a FAILURE of class routing (a pull that succeeds is not enough: docs/reference/field-failures.md).
  *
  * Plus, per vantage, a resumed download: two Range requests joined must hash to the blob's digest, each a 206 with
- * the right Content-Range, and an unsatisfiable range a 416, never a 400 (docs/reference/field-failures.md#routing-and-client-ip R7: the CDN's Range
- * breakage cut off CRI-O and podman pulls; RFC 9110 §14).
+ * the right Content-Range, and an unsatisfiable range a 416, never a 400 (docs/reference/field-failures.md#routing-and-client-ip R7: the
+ * CDN's Range breakage cut off CRI-O and podman pulls; RFC 9110 §14).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Writable } from 'node:stream';

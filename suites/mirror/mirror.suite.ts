@@ -1,5 +1,5 @@
 /**
- * mirror: an audit of every bucket in the target's bucket map against the target's images (issue 4, "mirror").
+ * mirror: an audit of every bucket in the target's bucket map against the target's images.
  *
  * One check per bucket base (regions that share a base share the check): HEAD `<base>/containers/images/<digest>`
  * for every config and layer blob of every image, a sampled GET with the digest checked, coverage reported, and
@@ -141,7 +141,7 @@ export function mirrorChecks(target: TargetDescription): Check[] {
     id: `${MIRROR_SUITE}/coverage`,
     suite: MIRROR_SUITE,
     title: 'coverage of every bucket base, per region (a report; gaps are not failures)',
-    rule: 'mirror coverage report (issue 4: "reports coverage per region")',
+    rule: 'mirror coverage report ("reports coverage per region")',
     async run(ctx) {
       if (bases.length === 0) throw new NotApplicable('the bucket map lists no bucket');
       const settled = await Promise.allSettled(bases.map((b) => audit(b)));

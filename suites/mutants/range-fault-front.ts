@@ -1,5 +1,5 @@
 /**
- * A bucket front that mishandles Range, for proving the harness catches it (issue 4: "Range is mishandled"). It sits
+ * A bucket front that mishandles Range, for proving the harness catches it ("Range is mishandled"). It sits
  * in front of the local stack's bucket server; requests without Range pass through untouched, so existence HEADs and
  * plain pulls still work, and only a resumed or parallel download sees the fault:
  * - `status-400`: every ranged GET gets 400 with an S3-style XML body: what the new CDN did in the field

@@ -1,5 +1,5 @@
 /**
- * routing: where the first hop goes (issue 4, "routing"). Every vantage × every request kind, asserting the status
+ * routing: where the first hop goes. Every vantage × every request kind, asserting the status
  * (307, or the direct answer) and the exact first-hop target from the routing oracle; an anti-spoofing check per
  * vantage; GLOBAL-shadowed prefixes under the declared semantics.
  *
@@ -25,7 +25,7 @@ import {
 
 export const ROUTING_SUITE = 'routing';
 
-/** The rule each request kind enforces (issue 2 "Request handling"; docs/reference/archeio.md#decision-list/docs/reference/archeio.md#url-construction). */
+/** The rule each request kind enforces (docs/reference/archeio.md#decision-list/docs/reference/archeio.md#url-construction). */
 export const KIND_RULES: Record<RequestKind, { title: string; rule: string }> = {
   'manifest-by-tag': { title: 'manifest by tag goes to the upstream', rule: 'redirector rule 5: non-blob /v2 → 307 upstream + /v2/ + upstreamPath + path (docs/reference/archeio.md#url-construction)' },
   'manifest-by-digest': { title: 'manifest by digest goes to the upstream', rule: 'redirector rule 5: manifests never go to a bucket (docs/reference/archeio.md#decision-list 5.3)' },
@@ -33,7 +33,7 @@ export const KIND_RULES: Record<RequestKind, { title: string; rule: string }> = 
   'blob-in-bucket': { title: "a blob the vantage's bucket holds is served from that bucket", rule: 'redirector rule 6: HEAD <base>/containers/images/<digest> = 200 → 307 there (GCP: upstream)' },
   'blob-absent-from-bucket': { title: "a blob the vantage's bucket lacks falls back to the upstream", rule: 'redirector rule 6: existence check miss → 307 upstream (docs/reference/field-failures.md#routing-and-client-ip R4)' },
   'blob-upstream-only': { title: 'a blob no bucket holds goes to the upstream', rule: 'redirector rule 6: existence check miss → 307 upstream' },
-  'signature-tag': { title: 'a cosign signature tag goes to the signature upstream', rule: 'redirector rule 5: /manifests/sha256-<hex>.sig|.att → SIGNATURE_UPSTREAM_ENDPOINT (archeio #321)' },
+  'signature-tag': { title: 'a cosign signature tag goes to the signature upstream', rule: 'redirector rule 5: /manifests/sha256-<hex>.sig|.att → SIGNATURE_UPSTREAM_ENDPOINT (kubernetes/registry.k8s.io#321)' },
   root: { title: '/ redirects to the info page', rule: 'redirector rule 2: / → 307 INFO_URL' },
   privacy: { title: '/privacy redirects to the privacy policy', rule: 'redirector rule 2: /privacy → 307 PRIVACY_URL' },
   'unknown-path': { title: 'a path outside /v2 is a 404 (CRI-O’s /v1/_ping)', rule: 'redirector rule 2: other paths → 404 (docs/reference/field-failures.md#edge-and-network N2)' },
@@ -102,8 +102,8 @@ function matrixCheck(target: TargetDescription, vantage: Vantage, kind: RequestK
 
 /**
  * A client-supplied X-Forwarded-For entry in front of the load balancer's must not change the route: the client is
- * the second-to-last entry (GCLB contract, docs/reference/archeio.md#client-ip), never the leftmost (distribution and mirrorbits trust the
- * leftmost: spoofable, anchors §(e) 8). The spoofed address is of a class that would route differently (GCP in front
+ * the second-to-last entry (GCLB contract, docs/reference/archeio.md#client-ip), never the leftmost (distribution and mirrorbits trust
+ * the leftmost, which a client controls: docs/reference/archeio.md#other-redirectors). The spoofed address is of a class that would route differently (GCP in front
  * of a non-GCP vantage, an AWS region in front of a GCP one), and the blob is chosen so the two routes differ.
  */
 function antiSpoofingCheck(target: TargetDescription, vantage: Vantage): Check {

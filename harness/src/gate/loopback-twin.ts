@@ -1,5 +1,5 @@
 /**
- * A loopback twin of a built-in remote target (issue 5: "the remote targets cannot be reached from CI. Their logic is
+ * A loopback twin of a built-in remote target ("the remote targets cannot be reached from CI. Their logic is
  * tested by pointing the built-in descriptions at a local stack configured to look like them (same bucket names and
  * paths on loopback), never by mocking the harness").
  *

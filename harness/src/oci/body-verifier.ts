@@ -3,8 +3,8 @@
  * sha512, docs/reference/oci-pull-path.md#grammar) and counts bytes against the expected size. Nothing is buffered unless the caller
  * asks for the bytes (manifests, capped); a large layer goes to a sink or is discarded chunk by chunk.
  *
- * Clients SHOULD verify bodies against the requested digest (spec "Pulling manifests", §2.5); neither official suite does in
- * read-only mode (oci-pull-path.md TL;DR), so this is where integrity is decided.
+ * Clients SHOULD verify bodies against the requested digest (spec "Pulling manifests", "Pulling blobs"); neither official
+ * suite does in read-only mode (docs/reference/oci-pull-path.md#official-conformance-suites), so this is where integrity is decided.
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';

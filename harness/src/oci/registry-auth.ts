@@ -1,6 +1,6 @@
 /**
  * Anonymous bearer tokens: the Docker token flow every pull client runs when a registry answers 401 (Docker
- * "Token Authentication Specification"; distribution-spec §"Determining support" leaves auth to it).
+ * "Token Authentication Specification"; distribution-spec "Determining Support" leaves auth to it).
  *
  *   GET /v2/<name>/manifests/<ref>       → 401  WWW-Authenticate: Bearer realm="…",service="…",scope="repository:<name>:pull"
  *   GET <realm>?service=…&scope=…        → 200  {"token": "…", "expires_in": 300}        (no credentials: anonymous)

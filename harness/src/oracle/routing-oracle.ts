@@ -2,7 +2,7 @@
  * The routing oracle: for a target, a vantage and a request, the exact first hop a correct redirector answers with.
  *
  * It is written from the rules, not from redirector/src (docs/architecture.md: the harness never imports the system
- * under test). The rules are issue 2's "Request handling" list, which refines archeio's decision list
+ * under test). The rules are docs/request-handling.md's, which refine archeio's decision list
  * (docs/reference/archeio.md#decision-list) and URL construction (docs/reference/archeio.md#url-construction):
  *   1. methods other than GET/HEAD → 405;
  *   2. `/` → 307 infoUrl, `/privacy` and `/privacy/` → 307 privacyUrl, anything else outside `/v2` → 404;
@@ -25,7 +25,7 @@ import { request } from 'undici';
 import type { Semantics, TargetDescription, Vantage, MirrorPlan } from '../target/target-description.js';
 import { bigIntToAddress, bundledPublishedRanges, classifyByScan, type OracleClassification, type PublishedPrefix } from './published-ranges.js';
 
-/** The request kinds of the routing matrix (issue 4, routing suite). */
+/** The request kinds of the routing matrix (docs/suites.md, routing). */
 export const REQUEST_KINDS = [
   'manifest-by-tag',
   'manifest-by-digest',
@@ -40,7 +40,7 @@ export const REQUEST_KINDS = [
 ] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
-/** Which rule produced an expectation: the leaf of the decision list (style guidance #2). */
+/** Which rule produced an expectation: the leaf of the decision list. */
 export type ExpectedReason =
   | 'method-not-allowed'
   | 'info'
@@ -364,7 +364,7 @@ export class RoutingOracle {
       case 'manifest-by-digest':
         return main && image && { kind, method: 'GET', path: `/v2/${main.repository}/manifests/${image.digest}` };
       case 'tag-list':
-        // n and last must survive the redirect (issue 2 rule 4; archeio drops them, kubernetes/registry.k8s.io#326)
+        // n and last must survive the redirect (redirector rule 4; archeio drops them, kubernetes/registry.k8s.io#326)
         return main && { kind, method: 'GET', path: `/v2/${main.repository}/tags/list?n=2&last=${encodeURIComponent(main.tag)}` };
       case 'signature-tag': {
         const sig = this.target.images.find((i) => i.kind?.includes('signature') || /:sha256-[a-f0-9]{64}\.(sig|att)$/.test(i.ref));
@@ -433,7 +433,7 @@ export class RoutingOracle {
   }
 }
 
-/** `<base>/containers/images/<digest>`: GCR's GCS layout, copied by the buckets (redirector-anchors.md (c″)). */
+/** `<base>/containers/images/<digest>`: GCR's GCS layout, copied by the buckets (the layout of docs/reference/archeio.md#url-construction). */
 export function blobObjectUrl(base: string, digest: string): string {
   return `${trimTrailingSlash(base)}/containers/images/${digest}`;
 }

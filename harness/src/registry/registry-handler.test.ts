@@ -45,7 +45,7 @@ function blob(role: string) {
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'registry-handler-'));
   set = await buildFixtureImages(dir, { bigLayerMiB: 1 });
-  // extra content dropped into the root before start is served too (issue 3: seeding with standard tools);
+  // extra content dropped into the root before start is served too (seeding with standard tools);
   // its name contains the route words, which must parse from the right (docs/reference/oci-pull-path.md#edge-cases E14)
   const w = new OciLayoutWriter(path.join(dir, 'a', 'blobs', 'manifests'));
   const layer = await w.putBlob(Buffer.from('extra'), MediaType.OciLayer);
@@ -129,7 +129,7 @@ describe('manifests (spec "Pulling manifests")', () => {
     ['unknown repository', '/v2/nope/manifests/latest', 404, 'MANIFEST_UNKNOWN'],
     ['invalid tag (G1 check 5/9 requires 404)', '/v2/pause/manifests/.INVALID_MANIFEST_NAME', 404, 'MANIFEST_UNKNOWN'],
     ['malformed digest (G1 check 13)', '/v2/pause/manifests/sha256:totallywrong', 400, 'DIGEST_INVALID'],
-    ['upper-case hex (§2.3 MUST NOT)', `/v2/pause/manifests/sha256:${'A'.repeat(64)}`, 400, 'DIGEST_INVALID'],
+    ['upper-case hex (a MUST NOT of the digest grammar)', `/v2/pause/manifests/sha256:${'A'.repeat(64)}`, 400, 'DIGEST_INVALID'],
     ['manifest of another repository', '/v2/big/manifests/3.10', 404, 'MANIFEST_UNKNOWN'],
   ])('%s → %i %s', async (_name, target, status, code) => {
     const r = await get(target, { accept: ALL });
@@ -188,7 +188,7 @@ describe('blobs (spec "Pulling blobs")', () => {
     expect(jsonOf(bad).errors[0].code).toBe('DIGEST_INVALID');
   });
 
-  describe('Range (RFC 9110 §14; docs/reference/oci-pull-path.md#edge-cases E8, §1.5 R7–R12)', () => {
+  describe('Range (RFC 9110 §14; docs/reference/oci-pull-path.md#edge-cases E8, G2 R7–R12)', () => {
     // the conformance layer: an uncompressed tar of 3072 bytes
     const cases: [string, (size: number) => string, number, ((size: number) => [number, number]) | null][] = [
       ['first byte', () => 'bytes=0-0', 206, () => [0, 0]],

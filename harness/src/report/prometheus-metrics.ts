@@ -1,5 +1,5 @@
 /**
- * A run's results as Prometheus metrics, for canaries that run on existing engines (issue 5: a Kubernetes CronJob,
+ * A run's results as Prometheus metrics, for canaries that run on existing engines (a Kubernetes CronJob,
  * a Prow periodic, a GitHub schedule) and are watched by existing alerting:
  *
  * - `--metrics-textfile FILE`: the text exposition format in a file for node_exporter's textfile collector, written

@@ -2,7 +2,7 @@
  * What a check's thrown value means for the run: its status and failure class.
  *
  * A *fail* says the target is wrong (a CheckFailure, or bytes that do not match their digest); an *error* says the
- * harness could not decide (distribution-spec conformance results.go keeps the two apart, style.md §5). Errors are
+ * harness could not decide (the distribution-spec conformance suite's results keep the two apart too). Errors are
  * still classified so the summary can say *why* nothing was decided: the target was down or slow (availability),
  * Google's front end refused us (blocked), we were throttled (rate-limited), or the harness itself broke.
  */

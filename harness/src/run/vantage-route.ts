@@ -1,5 +1,5 @@
 /**
- * How a check speaks *from* a vantage, under the target's IP mode (issue 4, "Targets and source IPs"):
+ * How a check speaks *from* a vantage, under the target's IP mode:
  *
  * - `xff`: to the redirector URL, with `X-Forwarded-For: <vantage ip>,<lb ip>`, the header Google's load balancer
  *   writes (`<client>,<lb>`; archeio reads the second-to-last entry, docs/reference/archeio.md#client-ip). The header is
@@ -32,7 +32,8 @@ export interface RouteOptions {
   headerless?: boolean;
   /**
    * client-supplied X-Forwarded-For entries placed in front of whatever the load balancer writes (anti-spoofing
-   * checks: they must not change the route, redirector-anchors.md §(e) 8, docs/reference/field-failures.md#routing-and-client-ip R10)
+   * checks: they must not change the route,
+   * docs/reference/field-failures.md#routing-and-client-ip R10)
    */
   spoofedXff?: readonly string[];
 }

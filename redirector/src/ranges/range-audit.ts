@@ -1,6 +1,6 @@
 /**
  * An audit of the range data the redirector classifies clients with, against the bucket map it routes them by
- * (issue 5, `registry-canary ranges audit`). Pure: the data, the map and an optional older snapshot come in, a report
+ * (`registry-canary ranges audit`). Pure: the data, the map and an optional older snapshot come in, a report
  * comes out. What it finds:
  *
  * 1. **Shadowed prefixes**: regional prefixes inside a larger prefix of another owner (today: regional AWS inside AWS

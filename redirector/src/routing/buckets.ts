@@ -7,7 +7,7 @@
  * non-standard bucket host. Everything not in the map (GLOBAL, us-gov-*, eusc-*, non-AWS and unknown clients) goes
  * to `default`, which DEFAULT_AWS_BASE_URL overrides, exactly as archeio's `defaultURL` parameter does.
  *
- * Beyond archeio (anchors §(e)4, like Quay's start-up rule validation): a region present in the range data but
+ * Beyond archeio (like Quay's start-up rule validation): a region present in the range data but
  * missing here is an error at start-up, naming the regions, unless explicitly allowed. archeio only checks this in a
  * unit test (buckets_test.go), so new AWS regions silently route to the default until someone notices.
  */

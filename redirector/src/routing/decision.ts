@@ -3,8 +3,8 @@
  *
  * Every response the redirector gives is explained by exactly one `Reason`. Each reason is a leaf of the flowchart in
  * docs/request-handling.md (the leaf ids are these strings), every reason has at least one case in
- * fixtures/routing-cases/, and flowchart.test.ts fails when the three drift apart. This is the fix for the drift the
- * style survey found in archeio's own request-handling.md (style.md §1 "Behaviour doc").
+ * fixtures/routing-cases/, and flowchart.test.ts fails when the three drift apart. A behaviour doc kept beside code drifts otherwise
+ * (archeio's own cmd/archeio/docs/request-handling.md is one).
  */
 
 export const REASONS = [

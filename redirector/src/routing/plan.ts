@@ -99,7 +99,7 @@ export const BLOB_ROUTE_MEMO_MAX = 1024;
 const PLANS_PER_ROUTE_MAX = 32;
 
 /**
- * The default (recommended) behaviour: archeio's rules plus the protocol hygiene of anchors §(e)7.
+ * The default (recommended) behaviour: archeio's rules plus protocol hygiene (docs/request-handling.md).
  *
  * Both steps are pure, and both remember their blob answers: `route()` by request-target (GET and HEAD), `planBlob()`
  * by blob route and bucket base. A remembered route or plan is frozen and shared by every request it answers, so a

@@ -2,7 +2,7 @@
  * Rendering a decided plan as an HTTP reply: status, headers as a flat [name, value, ...] list (what node's
  * writeHead takes without re-shaping), and a body. Pure; the node adapter only copies these onto the socket.
  *
- * Default flavour (anchors §(e)7 and quirks Q5, Q6, Q15):
+ * Default flavour (archeio's quirks Q5, Q6, Q15 fixed: docs/reference/archeio.md#quirks):
  *  - 307 with an empty body and `Cache-Control: private, no-store`: a blob Location depends on the client's address
  *    and on the bucket's contents at that moment, so no shared or private cache may replay it to anyone, or later;
  *    the other redirects get the same header because a cached redirect would outlive a configuration change;

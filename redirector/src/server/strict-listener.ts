@@ -1,11 +1,11 @@
 /**
  * The strict listener (HTTP_LISTENER=strict, the default; `node` falls back to node-adapter.ts): the public listener
  * on raw `node:net` sockets, reading request heads itself instead of through node:http, whose objects and events
- * cost about a third of a request's CPU here (docs/performance.md, session 9). A redirector is never asked anything
+ * cost about a third of a request's CPU here (docs/performance.md#listeners). A redirector is never asked anything
  * with a body, so it reads much less of HTTP/1.1 than a general server:
  *
  *  - a head is accepted only when well formed by RFC 9112 read strictly: `method SP target SP HTTP/1.0|1.1` with a
- *    method node knows and a target in the form §3.2 allows for it; CRLF line ends only (a bare CR or LF anywhere is
+ *    method node knows and a target in the form RFC 9112 §3.2 allows for it; CRLF line ends only (a bare CR or LF anywhere is
  *    an error); `token ":" OWS value OWS` header lines, no obs-fold, no space before the colon, values of visible
  *    ASCII, SP, HTAB and obs-text; for HTTP/1.1 exactly one Host. Anything else gets node's own answer to a malformed
  *    request (`400 Bad Request`, `Connection: close`) and the connection is closed; a head over 16 KiB (node's
@@ -25,8 +25,8 @@
  *    after the keep-alive timeout, both checked on the interval node uses; on close(), the same grace, idle close and
  *    in-flight wait.
  *
- * Differences from node:http, on purpose: `Expect: 100-continue` gets the final answer straight away (RFC 9110
- * §10.1.1 allows it; there is no body to wait for); a repeated Host, CONNECT to anything but `host:port`, `*` with a
+ * Differences from node:http, on purpose: `Expect: 100-continue` gets the final answer straight away (RFC 9110 §10.1.1
+ * allows it; there is no body to wait for); a repeated Host, CONNECT to anything but `host:port`, `*` with a
  * method other than OPTIONS and the Transfer-Encoding cases above are a 400 where node accepts them.
  * strict-listener.test.ts checks that every head this reader accepts, node:http accepts as the same method, target
  * and X-Forwarded-For.
