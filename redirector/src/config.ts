@@ -4,15 +4,16 @@
  * is rendered from this table and a test keeps the two equal; `registry-canary serve` derives its flags from it.
  *
  * Names match archeio's where it has them (PORT, UPSTREAM_REGISTRY_ENDPOINT, UPSTREAM_REGISTRY_PATH,
- * SIGNATURE_UPSTREAM_ENDPOINT, DEFAULT_AWS_BASE_URL; docs/reference/archeio.md#server), so a deployment's environment carries over.
- * An empty value means "not set" and gives the default.
+ * SIGNATURE_UPSTREAM_ENDPOINT, DEFAULT_AWS_BASE_URL; docs/reference/archeio.md#server), so a deployment's environment
+ * carries over. An empty value means "not set" and gives the default.
  */
 import { parseClientIpRule, type ClientIpRule } from './net/index.js';
 import type { Semantics } from './ranges/index.js';
 
 /**
- * Deliberately broken behaviours for proving the harness catches them (docs/testing.md#proving-the-harness-mutation-tests).
- * Refused unless REDIRECTOR_ALLOW_MUTANTS=1; see server/mutants.ts and docs/request-handling.md.
+ * Deliberately broken behaviours for proving the harness catches them
+ * (docs/testing.md#proving-the-harness-mutation-tests). Refused unless REDIRECTOR_ALLOW_MUTANTS=1; see
+ * server/mutants.ts and docs/request-handling.md.
  */
 export const MUTANTS = {
   'ignore-xff': 'uses the socket address and ignores X-Forwarded-For',

@@ -1,7 +1,8 @@
 /**
- * Spec rules on the pull path that neither official suite checks in read-only mode (docs/reference/oci-pull-path.md#official-conformance-suites "Neither
- * suite checks ..."): Docker-Content-Digest presence, HEAD/GET parity on the final hop, and no Content-Encoding on
- * blobs. Blob rules are judged on every distinct final hop (bucket and upstream), like Range.
+ * Spec rules on the pull path that neither official suite checks in read-only mode
+ * (docs/reference/oci-pull-path.md#official-conformance-suites "Neither suite checks ..."): Docker-Content-Digest
+ * presence, HEAD/GET parity on the final hop, and no Content-Encoding on blobs. Blob rules are judged on every distinct
+ * final hop (bucket and upstream), like Range.
  */
 import { MANIFEST_ACCEPT } from '../../harness/src/oci/media-types.js';
 import { CheckFailure, NotApplicable, type Check, type Hop } from '../../harness/src/results/check.js';

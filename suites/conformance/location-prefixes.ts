@@ -5,7 +5,8 @@
  *
  * A Location is judged as clients will read it: resolved with the WHATWG parser (which removes `.`/`..` and their
  * `%2e` spellings), and again after decoding `%2F`, `%2E` and `%5C` (a server behind the Location that decodes
- * before resolving). archeio's `path.Join` lets `..` escape the upstream path (docs/reference/archeio.md#url-construction).
+ * before resolving). archeio's `path.Join` lets `..` escape the upstream path
+ * (docs/reference/archeio.md#url-construction).
  */
 import type { TargetDescription } from '../../harness/src/target/target-description.js';
 

@@ -1,8 +1,8 @@
 /**
- * Raw-path probes (docs/reference/oci-pull-path.md#edge-cases E13): paths that fetch() would normalise before sending, sent byte for byte,
- * to see what the redirector does with dot segments, encoded slashes, doubled slashes, case and odd characters.
- * Whatever it answers, it must never answer 5xx and never emit a Location outside the configured prefixes (redirector
- * rule 4; archeio's path.Join escapes them, docs/reference/archeio.md#url-construction, quirk Q2).
+ * Raw-path probes (docs/reference/oci-pull-path.md#edge-cases E13): paths that fetch() would normalise before sending,
+ * sent byte for byte, to see what the redirector does with dot segments, encoded slashes, doubled slashes, case and odd
+ * characters. Whatever it answers, it must never answer 5xx and never emit a Location outside the configured prefixes
+ * (redirector rule 4; archeio's path.Join escapes them, docs/reference/archeio.md#url-construction, quirk Q2).
  */
 import type { FirstHopResult } from '../../harness/src/oci/oci-client.js';
 import { isOciError } from '../../harness/src/oci/oci-error.js';

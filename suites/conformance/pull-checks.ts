@@ -1,11 +1,14 @@
 /**
  * The official suites' pull-path checks, adapted to pre-seeded content and a read-only target, judged on the final
- * hop after following the redirector's redirects, exactly as the official suites judge (docs/reference/oci-pull-path.md#official-conformance-suites):
+ * hop after following the redirector's redirects, exactly as the official suites judge
+ * (docs/reference/oci-pull-path.md#official-conformance-suites):
  *
- * - G1 (distribution-spec v1.1.1, Ginkgo) pull tests 1–13 (docs/reference/oci-pull-path.md#g1-pull-checks), in read-only mode: `OCI_TAG_NAME` is a tag of a
- *   plain OCI image manifest, `OCI_MANIFEST_DIGEST` its digest, `OCI_BLOB_DIGEST` its config blob;
- * - G2 (distribution-spec main) read-only pull checks R4–R6, R13–R16, R19–R21 (docs/reference/oci-pull-path.md#g2-pull-path-checks). Unlike G2 in read-only mode,
- *   the content is known here (sizes and media types come from the manifests), so lengths and types are compared.
+ * - G1 (distribution-spec v1.1.1, Ginkgo) pull tests 1–13 (docs/reference/oci-pull-path.md#g1-pull-checks), in
+ *   read-only mode: `OCI_TAG_NAME` is a tag of a plain OCI image manifest, `OCI_MANIFEST_DIGEST` its digest,
+ *   `OCI_BLOB_DIGEST` its config blob;
+ * - G2 (distribution-spec main) read-only pull checks R4–R6, R13–R16, R19–R21
+ *   (docs/reference/oci-pull-path.md#g2-pull-path-checks). Unlike G2 in read-only mode, the content is known here
+ *   (sizes and media types come from the manifests), so lengths and types are compared.
  */
 import { randomBytes } from 'node:crypto';
 import { MediaType, MANIFEST_ACCEPT, essenceOf } from '../../harness/src/oci/media-types.js';
@@ -38,8 +41,9 @@ function expectEmptyHeadBody(p: ProbeResult, what: string): void {
 }
 
 /**
- * A Docker-Content-Digest in the same algorithm as `digest` must equal it (spec "Pulling manifests"/"Pulling blobs" "if present, MUST
- * match"); one in another algorithm (e.g. sha256 for a sha512 blob) is allowed and is for the client to verify.
+ * A Docker-Content-Digest in the same algorithm as `digest` must equal it (spec "Pulling manifests"/"Pulling blobs" "if
+ * present, MUST match"); one in another algorithm (e.g. sha256 for a sha512 blob) is allowed and is for the client to
+ * verify.
  */
 export function digestHeaderProblem(dcd: string | undefined, digest: string): string | null {
   if (dcd === undefined) return null;

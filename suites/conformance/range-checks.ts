@@ -1,8 +1,9 @@
 /**
  * Range on blob GETs, judged on the final hop (bucket or upstream), which is where a redirector's world breaks it
- * (docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 4; field case: a CDN answering 400). Range is a SHOULD (spec "Pulling blobs", RFC 9110 §14),
- * but Docker resumes only on a 206 with the right Content-Range and containerd's parallel chunks rely on it, so a
- * 200 is reported as a failure here (G2 records it as "range unsupported").
+ * (docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 4; field case: a CDN answering 400). Range is
+ * a SHOULD (spec "Pulling blobs", RFC 9110 §14), but Docker resumes only on a 206 with the right Content-Range and
+ * containerd's parallel chunks rely on it, so a 200 is reported as a failure here (G2 records it as "range
+ * unsupported").
  *
  * The vectors are G2's R7–R12, which use a 2048-byte blob, applied to the smallest seeded blob of at least 2048
  * bytes with offsets computed from its size S; plus E9 (two halves recombine to the digest).

@@ -1,8 +1,8 @@
 /**
- * Referrers (dist-spec "Listing Referrers", added in 1.1): the API through the redirector when the registry behind it has one,
- * and the client fallback, the referrers tag schema `sha256-<hex>`, when it answers 404 (G1 D4–D7 and G2 R3/R18,
- * adapted to pre-seeded referrers; G2 disables the API checks with OCI_API_REFERRER=false on such registries, here
- * they are not applicable with that reason and the fallback is checked instead).
+ * Referrers (dist-spec "Listing Referrers", added in 1.1): the API through the redirector when the registry behind it
+ * has one, and the client fallback, the referrers tag schema `sha256-<hex>`, when it answers 404 (G1 D4–D7 and G2
+ * R3/R18, adapted to pre-seeded referrers; G2 disables the API checks with OCI_API_REFERRER=false on such registries,
+ * here they are not applicable with that reason and the fallback is checked instead).
  */
 import { referrersTagFor } from '../../harness/src/oci/digest.js';
 import { isImageIndexJson, type Descriptor } from '../../harness/src/oci/descriptor.js';

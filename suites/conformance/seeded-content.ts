@@ -1,9 +1,10 @@
 /**
- * Pre-seeded content, the read-only stand-in for what the official suites push (docs/reference/oci-pull-path.md#g1-pull-checks "pre-seeded
- * mode", docs/reference/oci-pull-path.md#g2-pull-path-checks `OCI_RO_DATA_*`). Nothing assumes the built-in fixtures: every image the target lists is fetched once
- * by digest through the redirector, and the checks pick what they need from what is actually there, by `kind`
- * label first and by the manifests' own media types otherwise. A needed kind that is absent makes the check not
- * applicable, with the reason.
+ * Pre-seeded content, the read-only stand-in for what the official suites push
+ * (docs/reference/oci-pull-path.md#g1-pull-checks "pre-seeded mode",
+ * docs/reference/oci-pull-path.md#g2-pull-path-checks `OCI_RO_DATA_*`). Nothing assumes the built-in fixtures: every
+ * image the target lists is fetched once by digest through the redirector, and the checks pick what they need from what
+ * is actually there, by `kind` label first and by the manifests' own media types otherwise. A needed kind that is
+ * absent makes the check not applicable, with the reason.
  *
  * Unlike the official suites in read-only mode, the sizes and media types here are *known* (read from the
  * manifests), so checks can compare Content-Length and Content-Type, not just statuses.
@@ -169,7 +170,8 @@ function isPlainImage(s: SeededImage): boolean {
 
 /**
  * The tag + OCI image manifest the official suites' pull workflow needs (`OCI_TAG_NAME` pointing at
- * `OCI_MANIFEST_DIGEST`, docs/reference/oci-pull-path.md#g1-pull-checks). Prefers images labelled as single-platform OCI manifests.
+ * `OCI_MANIFEST_DIGEST`, docs/reference/oci-pull-path.md#g1-pull-checks). Prefers images labelled as single-platform
+ * OCI manifests.
  */
 export function ociImageManifest(content: SeededContent): SeededImage {
   const score = (s: SeededImage) =>

@@ -1,7 +1,8 @@
 /**
- * Tag listing and its pagination through the redirector (dist-spec "Listing Tags"): G1 discovery D1–D3, G2 R2/R17, and the
- * spec rules they leave out (`n=0`, Link). Query strings must survive the redirect, or `n` and `last` are silently
- * lost and the full list comes back (archeio's kubernetes/registry.k8s.io#326; docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 8).
+ * Tag listing and its pagination through the redirector (dist-spec "Listing Tags"): G1 discovery D1–D3, G2 R2/R17, and
+ * the spec rules they leave out (`n=0`, Link). Query strings must survive the redirect, or `n` and `last` are silently
+ * lost and the full list comes back (archeio's kubernetes/registry.k8s.io#326;
+ * docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 8).
  *
  * Order and pagination are the upstream's to implement: a rule broken the same way by the upstream asked directly
  * is not applicable, not a redirector failure (upstream-differential.ts).

@@ -5,8 +5,9 @@
  * route is a FAILURE of class routing (a pull that succeeds is not enough: docs/reference/field-failures.md).
  *
  * Plus, per vantage, a resumed download: two Range requests joined must hash to the blob's digest, each a 206 with
- * the right Content-Range, and an unsatisfiable range a 416, never a 400 (docs/reference/field-failures.md#routing-and-client-ip R7: the
- * CDN's Range breakage cut off CRI-O and podman pulls; RFC 9110 §14).
+ * the right Content-Range, and an unsatisfiable range a 416, never a 400
+ * (docs/reference/field-failures.md#routing-and-client-ip R7: the CDN's Range breakage cut off CRI-O and podman pulls;
+ * RFC 9110 §14).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Writable } from 'node:stream';

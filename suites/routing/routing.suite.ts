@@ -102,9 +102,10 @@ function matrixCheck(target: TargetDescription, vantage: Vantage, kind: RequestK
 
 /**
  * A client-supplied X-Forwarded-For entry in front of the load balancer's must not change the route: the client is
- * the second-to-last entry (GCLB contract, docs/reference/archeio.md#client-ip), never the leftmost (distribution and mirrorbits trust
- * the leftmost, which a client controls: docs/reference/archeio.md#other-redirectors). The spoofed address is of a class that would route differently (GCP in front
- * of a non-GCP vantage, an AWS region in front of a GCP one), and the blob is chosen so the two routes differ.
+ * the second-to-last entry (GCLB contract, docs/reference/archeio.md#client-ip), never the leftmost (distribution and
+ * mirrorbits trust the leftmost, which a client controls: docs/reference/archeio.md#other-redirectors). The spoofed
+ * address is of a class that would route differently (GCP in front of a non-GCP vantage, an AWS region in front of a
+ * GCP one), and the blob is chosen so the two routes differ.
  */
 function antiSpoofingCheck(target: TargetDescription, vantage: Vantage): Check {
   return {
@@ -150,8 +151,9 @@ function antiSpoofingCheck(target: TargetDescription, vantage: Vantage): Check {
 
 /**
  * A GLOBAL-shadowed regional prefix routes by the declared semantics: under archeio the client is GLOBAL (default
- * base), under most-specific it gets its region's bucket (docs/reference/archeio.md#ip-classification, docs/reference/archeio.md#quirks Q10). The check also records what the
- * other semantics would have answered, so a report shows the difference the choice makes.
+ * base), under most-specific it gets its region's bucket (docs/reference/archeio.md#ip-classification,
+ * docs/reference/archeio.md#quirks Q10). The check also records what the other semantics would have answered, so a
+ * report shows the difference the choice makes.
  */
 function shadowedCheck(target: TargetDescription, vantage: Vantage, posable: boolean): Check {
   return {

@@ -3,10 +3,10 @@
  * same request on both sides. A focused set rather than the suites' hundreds of checks (the suites can still run
  * beside it, `gate --suite`):
  *
- * - per vantage: manifest by tag and by digest, the tag list with `n`/`last` (archeio drops them, kubernetes/registry.k8s.io#326), the cosign
- *   signature tag and the signature manifest by digest (S1/S2), the referrers API (S3), and blobs chosen by each
- *   side's routing oracle (one its bucket holds, one it lacks, one no bucket holds) — the union of both sides', so a
- *   blob that routes differently on either side is asked of both;
+ * - per vantage: manifest by tag and by digest, the tag list with `n`/`last` (archeio drops them,
+ *   kubernetes/registry.k8s.io#326), the cosign signature tag and the signature manifest by digest (S1/S2), the
+ *   referrers API (S3), and blobs chosen by each side's routing oracle (one its bucket holds, one it lacks, one no
+ *   bucket holds) — the union of both sides', so a blob that routes differently on either side is asked of both;
  * - once (they do not depend on the client): `/v2/`, `/v2/_catalog`, `POST /v2/`, `/`, `/privacy`, `/v1/_ping`,
  *   a dot-segment path.
  */

@@ -6,8 +6,9 @@
  * production and `http://127.0.0.1:38039/prod-registry-k8s-io-eu-west-3/containers/images/sha256:da86…` on a local
  * stack are both `bucket:prod-registry-k8s-io-eu-west-3` + `/containers/images/sha256:da86…`. Bucket *names* are kept
  * (hosts come from configuration, never from a naming pattern: eu-west-2's is `767373bb…-eu-west-2`,
- * docs/reference/field-failures.md#buckets-and-default-urls), so a change of bucket is a difference while a change of endpoint style is not. A host the
- * description does not know is `host:<host>`: a destination no configuration explains is always a difference.
+ * docs/reference/field-failures.md#buckets-and-default-urls), so a change of bucket is a difference while a change of
+ * endpoint style is not. A host the description does not know is `host:<host>`: a destination no configuration explains
+ * is always a difference.
  */
 import type { TargetDescription } from '../target/target-description.js';
 

@@ -8,8 +8,9 @@
  *   2. `/` → 307 infoUrl, `/privacy` and `/privacy/` → 307 privacyUrl, anything else outside `/v2` → 404;
  *   3. `/v2`, `/v2/` → 200; `/v2/_catalog` → 404;
  *   4. dot segments → 400; the query string survives on upstream and signature redirects, where registries read it
- *      (tags/list n and last, referrers artifactType, containerd's ns; archeio drops it: kubernetes/registry.k8s.io#326). Bucket
- *      objects and the info pages take no query, so none is expected there (docs/configuration.md PRESERVE_QUERY);
+ *      (tags/list n and last, referrers artifactType, containerd's ns; archeio drops it:
+ *      kubernetes/registry.k8s.io#326). Bucket objects and the info pages take no query, so none is expected there
+ *      (docs/configuration.md PRESERVE_QUERY);
  *   5. a manifest, tag-list or referrers path with a malformed name or reference → 400 (NAME_INVALID, DIGEST_INVALID),
  *      or 404 for a malformed tag (G1 pull 5/9 require 404 for `.INVALID_MANIFEST_NAME`); a cosign tag
  *      `/manifests/sha256-<64 hex>.sig|.att` → signatureUpstream when set; other non-blob → upstream;

@@ -103,7 +103,8 @@ describe('manifests (spec "Pulling manifests")', () => {
     expect(jsonOf(none).errors[0].code).toBe('MANIFEST_UNKNOWN');
     const idx = await get('/v2/e2e-test-images/busybox/manifests/1.36.1-1', { accept: MediaType.OciManifest });
     expect(idx.status).toBe(404);
-    // G1 sends only the OCI manifest type (docs/reference/oci-pull-path.md#g1-pull-checks): the conformance image must be an image manifest
+    // G1 sends only the OCI manifest type (docs/reference/oci-pull-path.md#g1-pull-checks): the conformance image must
+    // be an image manifest
     expect((await get('/v2/conformance/manifests/tagtest0', { accept: MediaType.OciManifest })).status).toBe(200);
   });
 

@@ -1,8 +1,8 @@
 /**
  * The embedded registry's request handling, free of node:http: a request description in, a response description
  * out (the adapter in embedded-registry.ts streams file bodies). Read-only OCI distribution-spec pull semantics
- * (docs/reference/oci-pull-path.md#manifests), matched to the Debian docker-registry (distribution 2.8.2) where the spec leaves room, and
- * correct where 2.8.2 is not. The differences are listed in docs/oci-client.md.
+ * (docs/reference/oci-pull-path.md#manifests), matched to the Debian docker-registry (distribution 2.8.2) where the
+ * spec leaves room, and correct where 2.8.2 is not. The differences are listed in docs/oci-client.md.
  */
 import { stat } from 'node:fs/promises';
 import type { Descriptor } from '../oci/descriptor.js';
@@ -116,9 +116,9 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
     let m = digest === undefined ? undefined : repo.manifests.get(digest);
     if (m === undefined) return error(404, 'MANIFEST_UNKNOWN', 'manifest unknown', detail);
 
-    // Accept handling as distribution 2.8 (docs/reference/oci-pull-path.md#manifests): OCI types not accepted → 404; a Docker list asked
-    // for by tag without list support → its linux/amd64 child. (2.8 then converts schema2 to signed schema1 when
-    // schema2 is not accepted either; this registry serves schema2 as is.)
+    // Accept handling as distribution 2.8 (docs/reference/oci-pull-path.md#manifests): OCI types not accepted → 404; a
+    // Docker list asked for by tag without list support → its linux/amd64 child. (2.8 then converts schema2 to signed
+    // schema1 when schema2 is not accepted either; this registry serves schema2 as is.)
     const accepts = acceptedTypes(req);
     if (m.mediaType === MediaType.OciManifest && !accepts.has(MediaType.OciManifest)) {
       return error(404, 'MANIFEST_UNKNOWN', 'OCI manifest found, but accept header does not support OCI manifests');
@@ -208,7 +208,8 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
     const { path, query } = splitTarget(req.target);
     const route = routeOf(path);
     if (route.kind === 'unknown') return error(404, 'UNSUPPORTED', `no such endpoint: ${path}`);
-    // read-only: every write (and anything else) is 405 (spec "Error Codes" UNSUPPORTED; docs/reference/oci-pull-path.md#edge-cases E2)
+    // read-only: every write (and anything else) is 405 (spec "Error Codes" UNSUPPORTED;
+    // docs/reference/oci-pull-path.md#edge-cases E2)
     if (!READ_METHODS.has(method) || route.kind === 'upload') {
       return error(405, 'UNSUPPORTED', `${method} is not supported by this read-only registry`, undefined, { allow: 'GET, HEAD' });
     }

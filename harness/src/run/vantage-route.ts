@@ -2,8 +2,8 @@
  * How a check speaks *from* a vantage, under the target's IP mode:
  *
  * - `xff`: to the redirector URL, with `X-Forwarded-For: <vantage ip>,<lb ip>`, the header Google's load balancer
- *   writes (`<client>,<lb>`; archeio reads the second-to-last entry, docs/reference/archeio.md#client-ip). The header is
- *   origin-bound: it never follows a redirect to a bucket or the upstream.
+ *   writes (`<client>,<lb>`; archeio reads the second-to-last entry, docs/reference/archeio.md#client-ip). The header
+ *   is origin-bound: it never follows a redirect to a bucket or the upstream.
  * - `edge`: to the vantage's edge URL, with no header; the edge stamps the vantage address itself.
  * - `egress`: to the target URL from the harness's own address, which is one declared vantage
  *   (`target.egressVantage`, set by `--vantage`); the harness cannot pose as any other.

@@ -97,8 +97,8 @@ export async function resolveEgressVantage(target: TargetDescription, spec: stri
     }
     if (isIP(ip) === 0) throw new VantageSelectionError(`--vantage auto: ${echo} answered ${JSON.stringify(ip.slice(0, 60))}, not an IP address`);
     // The declaration is what the publications say of the address (longest prefix: its owner). Under archeio's
-    // shortest-prefix rule a regional AWS address inside a GLOBAL prefix is GLOBAL instead (docs/reference/archeio.md#ip-classification): tagged, so
-    // the routing suite's shadowed-prefix check runs from it.
+    // shortest-prefix rule a regional AWS address inside a GLOBAL prefix is GLOBAL instead
+    // (docs/reference/archeio.md#ip-classification): tagged, so the routing suite's shadowed-prefix check runs from it.
     const prefixes = options.prefixes ?? readPublishedRanges(projectRangeFiles());
     const c = classifyByScan(prefixes, ip, 'most-specific');
     const a = classifyByScan(prefixes, ip, 'archeio');

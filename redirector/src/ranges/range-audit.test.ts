@@ -8,7 +8,8 @@ import type { RangeData, RangeEntry } from './range-data.js';
 
 const bundled = loadRangeData(BUNDLED_RANGE_SOURCES);
 const exempt = (r: string) => r === 'GLOBAL' || r.startsWith('us-gov-') || r.startsWith('eusc-');
-// archeio's map (docs/reference/archeio.md#bucket-map): every AWS region of the data except the exempt and the three unreleased ones
+// archeio's map (docs/reference/archeio.md#bucket-map): every AWS region of the data except the exempt and the three
+// unreleased ones
 const mapped = [...new Set(bundled.entries.filter((e) => e.cloud === 'AWS').map((e) => e.region))].filter((r) => !exempt(r) && !['me-west-1', 'sa-west-1', 'us-south-1'].includes(r));
 
 const data = (entries: RangeEntry[], order = 1): RangeData => ({ entries, versions: { aws: `v${order}`, gcp: `v${order}`, azure: `v${order}` }, order: { aws: order, gcp: order, azure: order } });

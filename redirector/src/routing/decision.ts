@@ -3,8 +3,8 @@
  *
  * Every response the redirector gives is explained by exactly one `Reason`. Each reason is a leaf of the flowchart in
  * docs/request-handling.md (the leaf ids are these strings), every reason has at least one case in
- * fixtures/routing-cases/, and flowchart.test.ts fails when the three drift apart. A behaviour doc kept beside code drifts otherwise
- * (archeio's own cmd/archeio/docs/request-handling.md is one).
+ * fixtures/routing-cases/, and flowchart.test.ts fails when the three drift apart. A behaviour doc kept beside code
+ * drifts otherwise (archeio's own cmd/archeio/docs/request-handling.md is one).
  */
 
 export const REASONS = [
@@ -30,7 +30,8 @@ export const REASONS = [
   'blob-bucket-miss',
   'blob-bucket-error',
   'blob-breaker-open',
-  // PROTOCOL_COMPAT=archeio only: archeio answers 400 when the client IP cannot be determined (docs/reference/archeio.md#client-ip)
+  // PROTOCOL_COMPAT=archeio only: archeio answers 400 when the client IP cannot be determined
+  // (docs/reference/archeio.md#client-ip)
   'client-ip-invalid',
 ] as const;
 

@@ -1,7 +1,7 @@
 /**
  * PROTOCOL_COMPAT=archeio: production's request handling reproduced quirk for quirk, so a developer can replay a
- * routing bug exactly (kubernetes/registry.k8s.io:cmd/archeio/internal/app/handlers.go@093d55a, docs/reference/archeio.md#decision-list,
- * #client-ip, and quirks Q1-Q9 and Q12 of docs/reference/archeio.md#quirks):
+ * routing bug exactly (kubernetes/registry.k8s.io:cmd/archeio/internal/app/handlers.go@093d55a,
+ * docs/reference/archeio.md#decision-list, #client-ip, and quirks Q1-Q9 and Q12 of docs/reference/archeio.md#quirks):
  *  - Q1 the query string is dropped on every redirect;
  *  - Q2 upstream Locations are built with Go's `path.Join`, which cleans `//`, trailing `/` and `..` (so a crafted
  *    path can leave UPSTREAM_REGISTRY_PATH, and even /v2: that is the point of reproducing it);

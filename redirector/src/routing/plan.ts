@@ -137,7 +137,8 @@ export function createRouter(table: RoutingTable): Router {
         case 'v2':
           return { kind: 'redirect', reason: 'upstream', location: upstreamPrefix + p.rest + querySuffix(t.query) };
         case 'signature':
-          // same path as upstream, on the signature host (archeio signatureRedirectURL, docs/reference/archeio.md#url-construction)
+          // same path as upstream, on the signature host (archeio signatureRedirectURL,
+          // docs/reference/archeio.md#url-construction)
           return signaturePrefix === null
             ? { kind: 'redirect', reason: 'upstream', location: upstreamPrefix + p.rest + querySuffix(t.query) }
             : { kind: 'redirect', reason: 'signature-upstream', location: signaturePrefix + p.rest + querySuffix(t.query) };

@@ -8,8 +8,9 @@
  *    the other redirects get the same header because a cached redirect would outlive a configuration change;
  *  - errors on /v2 as OCI JSON `{"errors":[{code,message,detail}]}` (distribution-spec "Error Codes"), others as
  *    text; 405 carries `Allow: GET, HEAD` (RFC 9110 §15.5.6).
- * archeio flavour (PROTOCOL_COMPAT=archeio): what Go's `http.Redirect` and `http.Error` write (docs/reference/archeio.md#decision-list): an HTML
- * body on GET redirects, no Cache-Control, `text/plain; charset=utf-8` plus `X-Content-Type-Options: nosniff` errors.
+ * archeio flavour (PROTOCOL_COMPAT=archeio): what Go's `http.Redirect` and `http.Error` write
+ * (docs/reference/archeio.md#decision-list): an HTML body on GET redirects, no Cache-Control, `text/plain;
+ * charset=utf-8` plus `X-Content-Type-Options: nosniff` errors.
  */
 import type { ErrorAnswer, PingAnswer, RedirectPlan } from '../routing/index.js';
 

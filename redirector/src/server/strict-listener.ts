@@ -5,11 +5,11 @@
  * with a body, so it reads much less of HTTP/1.1 than a general server:
  *
  *  - a head is accepted only when well formed by RFC 9112 read strictly: `method SP target SP HTTP/1.0|1.1` with a
- *    method node knows and a target in the form RFC 9112 §3.2 allows for it; CRLF line ends only (a bare CR or LF anywhere is
- *    an error); `token ":" OWS value OWS` header lines, no obs-fold, no space before the colon, values of visible
- *    ASCII, SP, HTAB and obs-text; for HTTP/1.1 exactly one Host. Anything else gets node's own answer to a malformed
- *    request (`400 Bad Request`, `Connection: close`) and the connection is closed; a head over 16 KiB (node's
- *    maxHeaderSize) gets `431`;
+ *    method node knows and a target in the form RFC 9112 §3.2 allows for it; CRLF line ends only (a bare CR or LF
+ *    anywhere is an error); `token ":" OWS value OWS` header lines, no obs-fold, no space before the colon, values of
+ *    visible ASCII, SP, HTAB and obs-text; for HTTP/1.1 exactly one Host. Anything else gets node's own answer to a
+ *    malformed request (`400 Bad Request`, `Connection: close`) and the connection is closed; a head over 16 KiB
+ *    (node's maxHeaderSize) gets `431`;
  *  - it never reads a body: a request announcing one (one `Transfer-Encoding: chunked`, or a Content-Length other
  *    than 0) is answered and the connection then closed, so no body byte is ever taken for the next request's head
  *    (request smuggling needs two parsers to disagree on where a body ends; this one never looks for the end).
