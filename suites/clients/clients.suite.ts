@@ -86,7 +86,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'agreement',
       cv,
       'skopeo and ctr resolve every image to the same digest',
-      'real clients agree with each other ("their digests match")',
+      'real clients agree with each other: the same digest for every image (docs/suites.md#clients)',
       async (ctx, v, e) => {
         const [s, c] = await Promise.all([pulls('skopeo', e, ctx.signal), pulls('ctr', e, ctx.signal)]);
         const bySkopeo = primaryDigests(s.pulls);
