@@ -34,12 +34,18 @@ export interface Tree {
 }
 
 /** Documents the project's research was drawn from; none of them is in the repository. */
-const OUTSIDE_DOCUMENT = /\.\.\/shared\b|redirector-anchors|\bstyle\.md\b|\btoolchain\.md\b|\bkep-3000\b|\bfield-issues\.md\b/i;
+const OUTSIDE_DOCUMENT = new RegExp(
+  [String.raw`\.\./shared\b`, 'redirector-anchors', String.raw`\bstyle\.md\b`, String.raw`\btoolchain\.md\b`]
+    .concat([String.raw`\bkep-3000\b`, String.raw`\bfield-issues\.md\b`])
+    .join('|'),
+  'i',
+);
 /** Names that exist under docs/reference/ but nowhere else. */
 const REFERENCE_NAME = /(?<![\w/.-])(field-failures|oci-pull-path|archeio)\.md\b/i;
 
 /** A standard's own section numbers: "RFC 9110 §14.2, §14.4", "NIST SP 800-38A §6.5". */
-const STANDARD_SECTIONS = /(RFC ?\d{3,5}|SP 800-\w+|ISO[ /]IEC \d+|IEEE \d+)( ?§ ?[\d.]+)((,| and| or|\/) ?§ ?[\d.]+)*/g;
+const STANDARD = String.raw`(RFC ?\d{3,5}|SP 800-\w+|ISO[ /]IEC \d+|IEEE \d+)`;
+const STANDARD_SECTIONS = new RegExp(String.raw`${STANDARD}( ?§ ?[\d.]+)((,| and| or|\/) ?§ ?[\d.]+)*`, 'g');
 
 const ISSUE_WORD = /\b(issues?|PRs?|pull requests?|tickets?)\s#?\d+\b/i;
 /** `#12` or `(#12)` not preceded by `owner/repo` or a URL (nor a hop number: `#1 GET http://…`). */
@@ -48,7 +54,9 @@ const HASH_NUMBER = /(^|[^\w/.#&-])#\d+\b(?![\w-])(?! (GET|HEAD|POST|PUT|PATCH|D
 const SESSION = new RegExp(
   [
     String.raw`\bsessions? (\d+|[ivx]+)\b`,
-    String.raw`\b(this|that|the same|a later|an earlier|earlier|later|the previous|the next|one|each|every) session('s)?\b`,
+    String.raw`\b(this|that|the same|a later|an earlier|earlier|later|the previous|the next|one|each|every)`.concat(
+      String.raw` session('s)?\b`,
+    ),
     String.raw`\bin sessions?\b`,
     String.raw`\bsession-(\d+)\b`,
   ].join('|'),
@@ -222,7 +230,8 @@ export function checkoutTree(root: string, files: readonly string[]): Tree {
       (existsSync(join(root, path)) && !path.startsWith('node_modules')),
     anchors(path) {
       if (!cache.has(path)) {
-        cache.set(path, path.endsWith('.md') && known.has(path) ? markdownAnchors(readFileSync(join(root, path), 'utf8')) : null);
+        const markdown = path.endsWith('.md') && known.has(path);
+        cache.set(path, markdown ? markdownAnchors(readFileSync(join(root, path), 'utf8')) : null);
       }
       return cache.get(path)!;
     },
