@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Test tiers (docs/testing.md), one vitest project each, named by the file name (style.md guidance #14):
+// Test tiers (docs/testing.md), one vitest project each, named by the file name:
 //   unit    *.test.ts beside the code: no processes, no network beyond 127.0.0.1 servers the test starts itself
 //   int     *.int.test.ts: spawn processes (the local stack, the redirector, clients); slower, own timeouts
 //   suites  suites/**/*.test.ts: the harness suites bound to ONE local stack that the global setup starts and
@@ -51,7 +51,7 @@ export default defineConfig({
         },
       },
       {
-        // suites/resilience (issue 6, docs/reliability.md): faults, load and hostile input against ONE local stack
+        // suites/resilience (docs/reliability.md): faults, load and hostile input against ONE local stack
         // of its own. Its figures are latencies and memory, so it runs alone: after every other project (groupOrder)
         // and one file at a time (maxWorkers). RESILIENCE_SOAK=1 (npm run soak) selects the long versions.
         extends: true,

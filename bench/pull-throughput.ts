@@ -1,6 +1,6 @@
 /**
  * Pull-and-verify throughput: our OCI client against `skopeo copy`, pulling the same large image through the same
- * local stack, in the same run (issue 4's bar: ours ≤ 0.5 × skopeo).
+ * local stack, in the same run (the goal: ours ≤ 0.5 × skopeo, docs/performance.md).
  *
  *   npx tsx bench/pull-throughput.ts            (BIG_LAYER_MIB=256 ROUNDS=5; VANTAGE=aws-us-east-1)
  *
@@ -29,7 +29,7 @@ const BIG_LAYER_MIB = Number(process.env.BIG_LAYER_MIB ?? 256);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const VANTAGE = process.env.VANTAGE ?? 'aws-us-east-1';
 
-/** issue 4's goal: our pull and verify takes at most this share of skopeo copy's time */
+/** the goal (docs/performance.md): our pull and verify takes at most this share of skopeo copy's time */
 const GOAL_RATIO = 0.5;
 const best = (xs: number[]) => Math.min(...xs);
 

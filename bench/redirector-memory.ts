@@ -28,7 +28,7 @@ const CONCURRENCY = 50;
 const SETTLE_S = Number(process.env.SETTLE_S ?? 30);
 /** fresh redirectors measured one after the other: 5 are the fewest that can decide the goal (goal-verdict.ts) */
 const RUNS = Number(process.env.RUNS ?? 5);
-/** issue 2's goal: RSS with the full tables and 100k cached entries, in MB (10^6 bytes) */
+/** the goal (docs/performance.md): RSS with the full tables and 100k cached entries, in MB (10^6 bytes) */
 const GOAL_MB = 150;
 /** node flags for the redirector: by default those it ships with (redirector/Containerfile); NODE_ARGS= for none */
 const NODE_ARGS = process.env.NODE_ARGS === undefined ? redirectorNodeFlags() : process.env.NODE_ARGS.split(' ').filter((a) => a !== '');

@@ -15,7 +15,7 @@ import { build, spawnRedirector } from './redirector-process.js';
 import { goalVerdict, verdictLine } from './goal-verdict.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
-/** issue 2's goal for the median start */
+/** the goal for the median start (docs/performance.md) */
 const GOAL_MS = 500;
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 

@@ -54,7 +54,7 @@ const WARMUP_S = Number(process.env.WARMUP_S ?? 2);
 const INTERLEAVE = process.env.INTERLEAVE === '1';
 const CYCLES = Number(process.env.CYCLES ?? 8);
 const SLICE_S = Number(process.env.SLICE_S ?? 2);
-/** issue 2's goal: the redirector's requests per CPU-second at least this share of nginx's */
+/** the goal (docs/performance.md): the redirector's requests per CPU-second at least this share of nginx's */
 const GOAL_X_NGINX = 0.45;
 const DIGEST = 'sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe50ed43e';
 const XFF = '35.180.1.1, 130.211.0.1';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run soak: the long versions of suites/resilience (issue 6, docs/reliability.md).
+// npm run soak: the long versions of suites/resilience (docs/reliability.md).
 //
 //   npm run soak                      build, then the load run (10 min, then feeding the caches 1,000,000 distinct
 //                                     digests) and 1,000,000 hostile requests, against one local stack

@@ -1,7 +1,7 @@
 /**
  * The suite registry: every suite `registry-canary run --suite a,b` can pick, by name, in the order a full run
- * executes them. Each suite is a function from a target description to checks (style.md guidance #13: written once,
- * run against any target); its `<area>.test.ts` binds the same checks to the local stack under vitest.
+ * executes them. Each suite is a function from a target description to checks (written once, run
+ * against any target); its `<area>.test.ts` binds the same checks to the local stack under vitest.
  */
 import type { Check, TargetDescription } from '../harness/src/index.js';
 import { BROWSER_SUITE, browserChecks } from './browser/browser.suite.js';

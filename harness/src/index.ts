@@ -1,5 +1,5 @@
 /**
- * The harness's public surface: what suites, the CLI and CI scripts use (style.md guidance #16: a directory's
+ * The harness's public surface: what suites, the CLI and CI scripts use (a directory's
  * index.ts is its public surface). Suites import from here, never from redirector/.
  */
 
@@ -110,7 +110,7 @@ export type { OciHop } from './oci/hop.js';
 export { pullImage, type PullOptions, type PullResult, type PulledBlob, type PulledManifest } from './oci/pull-image.js';
 export { AnonymousTokenCache, RegistryAuthError, bearerChallengeOf, parseTokenResponse, parseWwwAuthenticate, tokenRequestUrl, type AuthChallenge, type BearerChallenge } from './oci/registry-auth.js';
 
-// the promotion gate and replay (issue 5): harness/src/gate/index.ts and harness/src/replay/index.ts are their surfaces
+// the promotion gate and replay: harness/src/gate/index.ts and harness/src/replay/index.ts are their surfaces
 
 // the local stack (harness/src/stack)
 export { startStack, stackSpec, type Engine, type StackOptions, type StartedStack, type StoppedStack } from './stack/stack.js';

@@ -1,18 +1,19 @@
 /**
  * The redirector's configuration: ONE table (field, environment variable, default, meaning, parser), and a pure
- * `loadConfig(env)` over it (style.md Guidance 8). Only main.ts and the CLI read process.env; docs/configuration.md
+ * `loadConfig(env)` over it. Only main.ts and the CLI read process.env; docs/configuration.md
  * is rendered from this table and a test keeps the two equal; `registry-canary serve` derives its flags from it.
  *
  * Names match archeio's where it has them (PORT, UPSTREAM_REGISTRY_ENDPOINT, UPSTREAM_REGISTRY_PATH,
- * SIGNATURE_UPSTREAM_ENDPOINT, DEFAULT_AWS_BASE_URL; anchors §B.1), so a deployment's environment carries over.
- * An empty value means "not set" and gives the default.
+ * SIGNATURE_UPSTREAM_ENDPOINT, DEFAULT_AWS_BASE_URL; docs/reference/archeio.md#server), so a deployment's environment
+ * carries over. An empty value means "not set" and gives the default.
  */
 import { parseClientIpRule, type ClientIpRule } from './net/index.js';
 import type { Semantics } from './ranges/index.js';
 
 /**
- * Deliberately broken behaviours for proving the harness catches them (issue 4, "Proving the harness itself").
- * Refused unless REDIRECTOR_ALLOW_MUTANTS=1; see server/mutants.ts and docs/request-handling.md.
+ * Deliberately broken behaviours for proving the harness catches them
+ * (docs/testing.md#proving-the-harness-mutation-tests). Refused unless REDIRECTOR_ALLOW_MUTANTS=1; see
+ * server/mutants.ts and docs/request-handling.md.
  */
 export const MUTANTS = {
   'ignore-xff': 'uses the socket address and ignores X-Forwarded-For',
@@ -215,7 +216,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     env: 'PROTOCOL_COMPAT',
     default: 'none',
     parse: oneOf(['none', 'archeio'] as const),
-    doc: "`archeio` reproduces production's protocol quirks (anchors §B.10 Q1-Q9, Q12): query dropped, `path.Join` cleaning, `/v2foo`, `/privacy*`, 405 without Allow, plain-text errors, 400 on an unknown blob client. With ROUTING_SEMANTICS=archeio this is production's behaviour.",
+    doc: "`archeio` reproduces production's protocol quirks (docs/reference/archeio.md#quirks Q1-Q9, Q12): query dropped, `path.Join` cleaning, `/v2foo`, `/privacy*`, 405 without Allow, plain-text errors, 400 on an unknown blob client. With ROUTING_SEMANTICS=archeio this is production's behaviour.",
   },
   clientIpRule: {
     env: 'CLIENT_IP_RULE',
@@ -227,7 +228,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     env: 'PRESERVE_QUERY',
     default: 'true',
     parse: bool,
-    doc: 'Keep the query string on upstream and signature redirects (`n`, `last`, `artifactType`, `ns`). archeio drops it (its issue #326).',
+    doc: 'Keep the query string on upstream and signature redirects (`n`, `last`, `artifactType`, `ns`). archeio drops it (kubernetes/registry.k8s.io#326).',
   },
   bucketMap: { env: 'BUCKET_MAP', default: '', parse: text, doc: 'JSON file `{"default": URL, "regions": {region: URL}}`; empty: the bundled production map (fixtures/bucket-map.json).' },
   allowUnmappedRegions: {

@@ -1,5 +1,5 @@
 /**
- * browser: what a person sees (issue 4, "browser"), with playwright-core driving Debian's chromium
+ * browser: what a person sees, with playwright-core driving Debian's chromium
  * (harness/src/browser/launch-chromium.ts):
  *
  * - `/` and `/privacy` through the redirector land on the target's info and privacy pages, and those render;
@@ -93,7 +93,7 @@ function landingCheck(target: TargetDescription, path: '/' | '/privacy', expecte
     id: `${BROWSER_SUITE}/${path === '/' ? 'info-page' : 'privacy-page'}`,
     suite: BROWSER_SUITE,
     title: `a browser opening ${path} through the redirector lands on the ${what} and it renders`,
-    rule: `redirector rule 2: ${path} → 307 ${path === '/' ? 'INFO_URL' : 'PRIVACY_URL'} (archeio §B.2 step 3)`,
+    rule: `redirector rule 2: ${path} → 307 ${path === '/' ? 'INFO_URL' : 'PRIVACY_URL'} (docs/reference/archeio.md#decision-list step 3)`,
     async run(ctx: CheckContext) {
       const start = `${landingBase(target).replace(/\/+$/, '')}${path}`;
       const browser = await launchChromium();
@@ -132,7 +132,7 @@ function reportCheck(target: TargetDescription, options: BrowserSuiteOptions): C
     id: `${BROWSER_SUITE}/report-routing-map`,
     suite: BROWSER_SUITE,
     title: 'the HTML report renders with its routing map, one row per vantage (screenshot in the report directory)',
-    rule: 'issue 4 reporting: index.html with a map of vantage → target (harness/src/report/html-report.ts hooks: #verdict, table#routing-map, td.vantage)',
+    rule: 'docs/harness.md#reports: index.html with a map of vantage → target (harness/src/report/html-report.ts hooks: #verdict, table#routing-map, td.vantage)',
     async run(ctx: CheckContext) {
       const dir = resolve(options.reportDir ?? process.env.REGISTRY_CANARY_REPORT_DIR ?? defaultReportDir(new Date(), 'reports'), 'browser');
       await mkdir(dir, { recursive: true });

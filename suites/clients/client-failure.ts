@@ -1,5 +1,5 @@
 /**
- * Turns what a real client printed when it failed into the run summary's failure class (issue 4), so a skopeo
+ * Turns what a real client printed when it failed into the run summary's failure class, so a skopeo
  * "Digest did not match" reads as integrity and a connection refused as availability, not all as "conformance".
  */
 import { CheckFailure, type FailureClass, type Hop } from '../../harness/src/results/check.js';

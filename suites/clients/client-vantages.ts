@@ -1,6 +1,6 @@
 /**
  * Which vantages the real clients pull through: one AWS, one GCP and one plain-internet vantage, each reachable
- * without headers (issue 4: real clients cannot set X-Forwarded-For, so they need an edge port whose load balancer
+ * without headers (real clients cannot set X-Forwarded-For, so they need an edge port whose load balancer
  * stamps the simulated client address, or, in egress mode, the harness's own declared vantage; vantage-route.ts
  * `headerless`). The three classes take the three different routes of the redirector (regional bucket, upstream,
  * default bucket).

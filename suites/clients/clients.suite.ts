@@ -1,6 +1,6 @@
 /**
  * clients: real registry clients pull every image of the target through vantage edges and must end up with the
- * digests the target lists, and with the same digests as each other (issue 4, "clients"; issue 3's bar).
+ * digests the target lists, and with the same digests as each other ("clients").
  *
  * skopeo (containers/image) and containerd (`ctr`) are the clients a node or a CI job actually runs; they follow the
  * redirector's 307s themselves and verify what they store. crane and docker are used when present. Each tool pulls
@@ -62,7 +62,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'skopeo',
       cv,
       'skopeo inspect --raw and skopeo copy --all of every image agree with the target digests',
-      'real client (containers/image): manifest by tag hashes to the tag digest (OCI dist-spec §2.4); every blob verified by skopeo (§2.5)',
+      'real client (containers/image): manifest by tag hashes to the tag digest (OCI dist-spec "Pulling manifests"); every blob verified by skopeo ("Pulling blobs")',
       async (ctx, v, e) => {
         ctx.log(`skopeo: ${images.length} image(s) through ${e.baseUrl}`);
         const done = await pulls('skopeo', e, ctx.signal, (m) => ctx.log(m));
@@ -74,7 +74,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'ctr',
       cv,
       'ctr content fetch --all-platforms of every image and ctr image pull (unpack) agree with the target digests',
-      'real client (containerd): HEAD-resolved tag digest (oci-pull-path.md §3.1) and content-store digest/size verification',
+      'real client (containerd): HEAD-resolved tag digest (docs/reference/oci-pull-path.md#clients-through-redirects) and content-store digest/size verification',
       async (ctx, v, e) => {
         ctx.log(`ctr: ${images.length} image(s) through ${e.baseUrl}`);
         const done = await pulls('ctr', e, ctx.signal, (m) => ctx.log(m));
@@ -86,7 +86,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'agreement',
       cv,
       'skopeo and ctr resolve every image to the same digest',
-      'real clients agree with each other (issue 3 bar: "their digests match")',
+      'real clients agree with each other: the same digest for every image (docs/suites.md#clients)',
       async (ctx, v, e) => {
         const [s, c] = await Promise.all([pulls('skopeo', e, ctx.signal), pulls('ctr', e, ctx.signal)]);
         const bySkopeo = primaryDigests(s.pulls);
@@ -106,7 +106,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'crane',
       cv,
       'crane digest and crane validate --remote of every image (when crane is installed)',
-      'real client (go-containerregistry): tag digest and full re-hash of layers, config and manifests (oci-pull-path.md §3.1)',
+      'real client (go-containerregistry): tag digest and full re-hash of layers, config and manifests (docs/reference/oci-pull-path.md#clients-through-redirects)',
       async (ctx, v, e) => {
         const bin = await optionalTool('crane', 'it is not packaged in Debian 12; install go-containerregistry to enable this check');
         for (const image of images) {
@@ -123,7 +123,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'docker',
       cv,
       'docker pull of every runnable image (when a docker daemon is reachable)',
-      'real client (moby): repo digest after pull equals the tag digest (oci-pull-path.md §3.1)',
+      'real client (moby): repo digest after pull equals the tag digest (docs/reference/oci-pull-path.md#clients-through-redirects)',
       async (ctx, v, e) => {
         const bin = await optionalTool('docker', 'no docker CLI on PATH');
         const problem = await dockerDaemonProblem(bin);

@@ -1,7 +1,7 @@
 /**
  * How conformance checks judge a response and what they throw when it is wrong. A status that could not be judged
  * (429, 5xx, an HTML 403 from Google's front end) is reported with its own class (availability, rate-limited,
- * blocked), not as a conformance failure, so the run summary says *why* (issue 4).
+ * blocked), not as a conformance failure, so the run summary says *why*.
  */
 import type { OciHop } from '../../harness/src/oci/hop.js';
 import type { OciClient, ProbeResult } from '../../harness/src/oci/oci-client.js';
@@ -13,7 +13,7 @@ export function probe(client: OciClient, method: string, path: string, headers?:
   return client.rawProbe(method, path, { follow: true, ...(headers ? { headers } : {}) });
 }
 
-/** The error codes distribution-spec §2.6 lists (TOOMANYREQUESTS included; legacy TAG_INVALID and MANIFEST_UNVERIFIED tolerated). */
+/** The error codes distribution-spec "Error Codes" lists (TOOMANYREQUESTS included; legacy TAG_INVALID and MANIFEST_UNVERIFIED tolerated). */
 export const OCI_ERROR_CODES: readonly string[] = [
   'BLOB_UNKNOWN',
   'BLOB_UPLOAD_INVALID',
@@ -66,9 +66,9 @@ export function finalHeader(r: Judged, name: string): string | undefined {
 }
 
 /**
- * distribution-spec §2.6: a 4xx body MAY be any format, but if it is JSON it MUST be
+ * distribution-spec "Error Codes": a 4xx body MAY be any format, but if it is JSON it MUST be
  * `{"errors":[{"code":"…","message":"…","detail":…}]}` with a listed code. Returns the problem, or null.
- * `requireJson` additionally demands a JSON body (the redirector's own errors: issue 2 rule 4).
+ * `requireJson` additionally demands a JSON body (the redirector's own errors: redirector rule 4).
  */
 export function ociErrorBodyProblem(body: Buffer, contentType: string | undefined, opts: { requireJson?: boolean; codes?: readonly string[] } = {}): string | null {
   const text = body.toString('utf8').trim();

@@ -1,6 +1,6 @@
 /**
  * Proving the conformance suite: the correct local stack passes the redirector's own rules, and an archeio-like
- * front in the same world fails exactly the quirks redirector-anchors.md §B.10 lists: the query string is dropped
+ * front in the same world fails exactly the quirks docs/reference/archeio.md#quirks lists: the query string is dropped
  * (Q1), path.Join lets `..` escape the upstream prefix (Q2), 405 has no Allow (Q5) and error bodies are plain text
  * (Q6). The front is a few lines of node:http written here from the anchors' description, not the project's
  * redirector.
@@ -22,7 +22,7 @@ const REDIRECTOR_RULES = [
   'conformance/dot-segments-rejected',
 ];
 
-/** archeio's decision list (anchors §B.2) without the blob branch: every /v2 path goes upstream. */
+/** archeio's decision list (docs/reference/archeio.md#decision-list) without the blob branch: every /v2 path goes upstream. */
 function archeioLikeFront(world: TargetDescription): http.Server {
   return http.createServer((req, res) => {
     const raw = (req.url ?? '/').split('?')[0]!;

@@ -1,11 +1,12 @@
 /**
- * conformance: the OCI distribution pull path through the redirector (issue 4, "conformance").
+ * conformance: the OCI distribution pull path through the redirector.
  *
  * Every pull-path check of the official suites, G1 (v1.1.1) and G2 (main), adapted to pre-seeded content on a
- * read-only target and judged on the final hop after following redirects (oci-pull-path.md §1.2, §1.5), plus the
- * spec rules they leave out: Docker-Content-Digest, Content-Type/Content-Length on HEAD, Range on the final hop,
- * error bodies, tag-list pagination across the redirect, referrers with the tag-schema fallback, `/v2/`,
- * `_catalog`, 405, HEAD/GET parity and raw-path probes. docs/suites.md lists each check and its rule.
+ * read-only target and judged on the final hop after following redirects
+ * (docs/reference/oci-pull-path.md#official-conformance-suites), plus the spec rules they leave out:
+ * Docker-Content-Digest, Content-Type/Content-Length on HEAD, Range on the final hop, error bodies, tag-list pagination
+ * across the redirect, referrers with the tag-schema fallback, `/v2/`, `_catalog`, 405, HEAD/GET parity and raw-path
+ * probes. docs/suites.md lists each check and its rule.
  */
 import type { Check } from '../../harness/src/results/check.js';
 import type { TargetDescription } from '../../harness/src/target/target-description.js';

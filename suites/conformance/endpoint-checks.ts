@@ -20,7 +20,7 @@ export function endpointChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'v2-ping',
       'GET /v2/, GET /v2 and HEAD /v2/ answer 200 from the redirector itself (no redirect, no challenge)',
-      'dist-spec §2.2 (200 = implements the spec); G2 R1 ping; redirector rule 3; oci-pull-path.md §4 E1 (a cross-host /v2/ breaks Docker auth attribution)',
+      'dist-spec "Determining Support" (200 = implements the spec); G2 R1 ping; redirector rule 3; docs/reference/oci-pull-path.md#edge-cases E1 (a cross-host /v2/ breaks Docker auth attribution)',
       async ({ client, evidence }) => {
         const hops: Hop[] = [];
         for (const [method, path] of [['GET', '/v2/'], ['GET', '/v2'], ['HEAD', '/v2/']] as const) {
@@ -35,7 +35,7 @@ export function endpointChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'catalog-404',
       'GET /v2/_catalog (with and without a query) answers 404 from the redirector itself',
-      'redirector rule 3 (archeio: "_catalog is not supported"); dist-spec §2.7 (_catalog is not part of the pull API)',
+      'redirector rule 3 (archeio: "_catalog is not supported"); dist-spec "Listing Tags" (_catalog is not part of the pull API)',
       async ({ client, evidence }) => {
         const hops: Hop[] = [];
         for (const path of ['/v2/_catalog', '/v2/_catalog?n=10']) {
@@ -49,7 +49,7 @@ export function endpointChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'methods-405',
       'POST, PUT, PATCH, DELETE and OPTIONS on every route answer 405 with Allow: GET, HEAD; never 2xx or a redirect',
-      'redirector rule 1 (405 with Allow: GET, HEAD); RFC 9110 §15.5.6 (405 MUST carry Allow); oci-pull-path.md §4 E2 (read-only front)',
+      'redirector rule 1 (405 with Allow: GET, HEAD); RFC 9110 §15.5.6 (405 MUST carry Allow); docs/reference/oci-pull-path.md#edge-cases E2 (read-only front)',
       async ({ client, content, evidence }) => {
         const m = ociImageManifest(await content());
         const blob = m.blobs[0]?.digest ?? m.image.digest;
@@ -72,7 +72,7 @@ export function endpointChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'error-body-redirector',
       "The redirector's own 4xx answers on /v2 paths carry an OCI JSON error body (405, _catalog 404, dot-segment 400)",
-      'dist-spec §2.6 (a JSON error body MUST be {"errors":[{code,message,detail}]} with a listed code); redirector rule 4 (400 with an OCI JSON error body); archeio quirk Q6',
+      'dist-spec "Error Codes" (a JSON error body MUST be {"errors":[{code,message,detail}]} with a listed code); redirector rule 4 (400 with an OCI JSON error body); archeio quirk Q6',
       async ({ client, content, evidence }) => {
         const m = ociImageManifest(await content());
         const probes: [string, string][] = [

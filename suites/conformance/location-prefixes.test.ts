@@ -27,7 +27,7 @@ describe('locationEscape', () => {
     }
   });
 
-  it("catches archeio's path.Join escapes (anchors §B.3) and other hosts", () => {
+  it("catches archeio's path.Join escapes (docs/reference/archeio.md#url-construction) and other hosts", () => {
     expect(locationEscape('https://us-central1-docker.pkg.dev/v2/other/repo/manifests/x', from, prefixes)).toMatch(/outside/);
     expect(locationEscape('https://us-central1-docker.pkg.dev/x', from, prefixes)).toMatch(/outside/);
     expect(locationEscape('https://evil.example/v2/k8s-artifacts-prod/images/pause/manifests/x', from, prefixes)).toMatch(/outside/);

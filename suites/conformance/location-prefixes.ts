@@ -1,11 +1,12 @@
 /**
  * Where a redirector may send a client: "every Location the server emits lies on one of the configured hosts and
- * prefixes" (issue 2 rule 4). For a target that is upstream + `/v2/` + the upstream path, the signature upstream
+ * prefixes" (redirector rule 4). For a target that is upstream + `/v2/` + the upstream path, the signature upstream
  * on the same path, a bucket base's `containers/images/`, INFO_URL or PRIVACY_URL.
  *
  * A Location is judged as clients will read it: resolved with the WHATWG parser (which removes `.`/`..` and their
  * `%2e` spellings), and again after decoding `%2F`, `%2E` and `%5C` (a server behind the Location that decodes
- * before resolving). archeio's `path.Join` lets `..` escape the upstream path (redirector-anchors.md §B.3).
+ * before resolving). archeio's `path.Join` lets `..` escape the upstream path
+ * (docs/reference/archeio.md#url-construction).
  */
 import type { TargetDescription } from '../../harness/src/target/target-description.js';
 

@@ -1,8 +1,8 @@
 /**
- * Raw-path probes (oci-pull-path.md §4 E13): paths that fetch() would normalise before sending, sent byte for byte,
- * to see what the redirector does with dot segments, encoded slashes, doubled slashes, case and odd characters.
- * Whatever it answers, it must never answer 5xx and never emit a Location outside the configured prefixes (issue 2
- * rule 4; archeio's path.Join escapes them, redirector-anchors.md §B.3, quirk Q2).
+ * Raw-path probes (docs/reference/oci-pull-path.md#edge-cases E13): paths that fetch() would normalise before sending,
+ * sent byte for byte, to see what the redirector does with dot segments, encoded slashes, doubled slashes, case and odd
+ * characters. Whatever it answers, it must never answer 5xx and never emit a Location outside the configured prefixes
+ * (redirector rule 4; archeio's path.Join escapes them, docs/reference/archeio.md#url-construction, quirk Q2).
  */
 import type { FirstHopResult } from '../../harness/src/oci/oci-client.js';
 import { isOciError } from '../../harness/src/oci/oci-error.js';
@@ -60,7 +60,7 @@ export function pathProbeChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'path-probes-stay-in-prefix',
       'Raw dot-segment, encoded-slash and odd paths never produce a 5xx or a Location outside the configured upstream, bucket and info prefixes',
-      'redirector rule 4 ("every Location lies on one of the configured hosts and prefixes"); oci-pull-path.md §4 E13, E16 (no CR/LF in Location)',
+      'redirector rule 4 ("every Location lies on one of the configured hosts and prefixes"); docs/reference/oci-pull-path.md#edge-cases E13, E16 (no CR/LF in Location)',
       async ({ client, content, evidence }) => {
         const prefixes = allowedLocationPrefixes(kit.target);
         const problems: string[] = [];
@@ -92,7 +92,7 @@ export function pathProbeChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'dot-segments-rejected',
       'Paths with `.` or `..` segments (decoded or %2e-encoded) are answered 400 with an OCI JSON error, not redirected',
-      'redirector rule 4 ("a path with dot segments → 400 with an OCI JSON error body"); dist-spec §2.6; archeio quirk Q2',
+      'redirector rule 4 ("a path with dot segments → 400 with an OCI JSON error body"); dist-spec "Error Codes"; archeio quirk Q2',
       async ({ client, content, evidence }) => {
         const problems: string[] = [];
         const hops: Hop[] = [];

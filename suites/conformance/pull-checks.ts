@@ -1,11 +1,14 @@
 /**
  * The official suites' pull-path checks, adapted to pre-seeded content and a read-only target, judged on the final
- * hop after following the redirector's redirects, exactly as the official suites judge (oci-pull-path.md §1.0):
+ * hop after following the redirector's redirects, exactly as the official suites judge
+ * (docs/reference/oci-pull-path.md#official-conformance-suites):
  *
- * - G1 (distribution-spec v1.1.1, Ginkgo) pull tests 1–13 (§1.2), in read-only mode: `OCI_TAG_NAME` is a tag of a
- *   plain OCI image manifest, `OCI_MANIFEST_DIGEST` its digest, `OCI_BLOB_DIGEST` its config blob;
- * - G2 (distribution-spec main) read-only pull checks R4–R6, R13–R16, R19–R21 (§1.5). Unlike G2 in read-only mode,
- *   the content is known here (sizes and media types come from the manifests), so lengths and types are compared.
+ * - G1 (distribution-spec v1.1.1, Ginkgo) pull tests 1–13 (docs/reference/oci-pull-path.md#g1-pull-checks), in
+ *   read-only mode: `OCI_TAG_NAME` is a tag of a plain OCI image manifest, `OCI_MANIFEST_DIGEST` its digest,
+ *   `OCI_BLOB_DIGEST` its config blob;
+ * - G2 (distribution-spec main) read-only pull checks R4–R6, R13–R16, R19–R21
+ *   (docs/reference/oci-pull-path.md#g2-pull-path-checks). Unlike G2 in read-only mode, the content is known here
+ *   (sizes and media types come from the manifests), so lengths and types are compared.
  */
 import { randomBytes } from 'node:crypto';
 import { MediaType, MANIFEST_ACCEPT, essenceOf } from '../../harness/src/oci/media-types.js';
@@ -26,7 +29,7 @@ export function randomDigest(): string {
 }
 
 
-/** A 404 is right; if its body is JSON it must be an OCI error body (spec §2.6). */
+/** A 404 is right; if its body is JSON it must be an OCI error body (spec "Error Codes"). */
 function expectNotFound(p: ProbeResult, what: string, allowed: readonly number[] = [404]): void {
   expectStatus(p, allowed, what);
   const problem = ociErrorBodyProblem(p.body, p.headers['content-type']);
@@ -38,8 +41,9 @@ function expectEmptyHeadBody(p: ProbeResult, what: string): void {
 }
 
 /**
- * A Docker-Content-Digest in the same algorithm as `digest` must equal it (spec §2.4/§2.5 "if present, MUST
- * match"); one in another algorithm (e.g. sha256 for a sha512 blob) is allowed and is for the client to verify.
+ * A Docker-Content-Digest in the same algorithm as `digest` must equal it (spec "Pulling manifests"/"Pulling blobs" "if
+ * present, MUST match"); one in another algorithm (e.g. sha256 for a sha512 blob) is allowed and is for the client to
+ * verify.
  */
 export function digestHeaderProblem(dcd: string | undefined, digest: string): string | null {
   if (dcd === undefined) return null;
@@ -63,7 +67,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-blob-head-missing',
       'HEAD request to nonexistent blob should result in 404 response (G1 pull 1)',
-      `${G1} 1; dist-spec §2.5 "not found: 404"`,
+      `${G1} 1; dist-spec "Pulling blobs" "not found: 404"`,
       async ({ client, content }) => {
         const c = await content();
         const repo = ociImageManifest(c).repo;
@@ -74,7 +78,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-blob-head',
       'HEAD request to existing blob should yield 200, with an empty body, Content-Length and a matching Docker-Content-Digest if present (G1 pull 2; G2 R5)',
-      `${G1} 2; G2 R5 blob-head; dist-spec §2.5 HEAD (Content-Length SHOULD in v1.1.1, MUST on main)`,
+      `${G1} 2; G2 R5 blob-head; dist-spec "Pulling blobs" HEAD (Content-Length SHOULD in v1.1.1, MUST on main)`,
       async ({ client, content, evidence }) => {
         const blob = configBlob(await content());
         const what = `HEAD /v2/${blob.repo}/blobs/${blob.digest}`;
@@ -91,7 +95,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-blob-get-missing',
       'GET nonexistent blob should result in 404 response (G1 pull 3; G2 R4 get-missing)',
-      `${G1} 3; G2 R4; dist-spec §2.5 "not found: 404", §2.6 error body`,
+      `${G1} 3; G2 R4; dist-spec "Pulling blobs" "not found: 404", "Error Codes" body`,
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         expectNotFound(await probe(client, 'GET', `/v2/${repo}/blobs/${DUMMY_DIGEST}`), `GET /v2/${repo}/blobs/<dummyDigest>`);
@@ -100,7 +104,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-blob-get',
       'GET request to existing blob URL should yield 200, and the body is the blob (G1 pull 4; G2 R6)',
-      `${G1} 4; G2 R6 blob-get; dist-spec §2.5 GET (clients SHOULD verify the body against the digest)`,
+      `${G1} 4; G2 R6 blob-get; dist-spec "Pulling blobs" GET (clients SHOULD verify the body against the digest)`,
       async ({ client, content, evidence }) => {
         const blob = configBlob(await content());
         const r = await client.getBlob(blob.repo, blob.digest, { expectedSize: blob.size });
@@ -110,7 +114,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-manifest-head-missing',
       'HEAD request to nonexistent manifest should return 404 (G1 pull 5: `.INVALID_MANIFEST_NAME`; a 400 fails G1)',
-      `${G1} 5; dist-spec §2.4 "not found: 404"`,
+      `${G1} 5; dist-spec "Pulling manifests" "not found: 404"`,
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         const p = await probe(client, 'HEAD', `/v2/${repo}/manifests/${INVALID_MANIFEST_NAME}`);
@@ -120,7 +124,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-manifest-head-by-digest',
       'HEAD request to manifest path (digest) should yield 200 response (G1 pull 6 and 7)',
-      `${G1} 6, 7; dist-spec §2.4 HEAD (Docker-Content-Digest, if present, MUST match)`,
+      `${G1} 6, 7; dist-spec "Pulling manifests" HEAD (Docker-Content-Digest, if present, MUST match)`,
       async ({ client, content, evidence }) => {
         const m = ociImageManifest(await content());
         const what = `HEAD /v2/${m.repo}/manifests/${m.image.digest} (Accept: OCI manifest)`;
@@ -133,7 +137,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-manifest-head-by-tag',
       'HEAD request to manifest path (tag) should yield 200 response (G1 pull 8)',
-      `${G1} 8 (the tag must name OCI_MANIFEST_DIGEST); dist-spec §2.4 HEAD`,
+      `${G1} 8 (the tag must name OCI_MANIFEST_DIGEST); dist-spec "Pulling manifests" HEAD`,
       async ({ client, content, evidence }) => {
         const m = ociImageManifest(await content());
         const what = `HEAD /v2/${m.repo}/manifests/${m.tag} (Accept: OCI manifest)`;
@@ -146,7 +150,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-manifest-get-missing',
       'GET nonexistent manifest should return 404 (G1 pull 9: `.INVALID_MANIFEST_NAME`)',
-      `${G1} 9; dist-spec §2.4 "not found: 404", §2.6 error body`,
+      `${G1} 9; dist-spec "Pulling manifests" "not found: 404", "Error Codes" body`,
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         expectNotFound(await probe(client, 'GET', `/v2/${repo}/manifests/${INVALID_MANIFEST_NAME}`), `GET /v2/${repo}/manifests/${INVALID_MANIFEST_NAME}`);
@@ -155,7 +159,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-manifest-get-by-digest',
       'GET request to manifest path (digest) should yield 200 response, and the body hashes to the digest (G1 pull 10 and 11)',
-      `${G1} 10, 11; dist-spec §2.4 GET (clients SHOULD verify by-digest pulls)`,
+      `${G1} 10, 11; dist-spec "Pulling manifests" GET (clients SHOULD verify by-digest pulls)`,
       async ({ client, content, evidence }) => {
         const m = ociImageManifest(await content());
         const r = await client.getManifest(m.repo, m.image.digest, { accept: [MediaType.OciManifest] });
@@ -165,7 +169,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-manifest-get-by-tag',
       'GET request to manifest path (tag) should yield 200 response, and the body is the tagged manifest (G1 pull 12)',
-      `${G1} 12; dist-spec §2.4 GET`,
+      `${G1} 12; dist-spec "Pulling manifests" GET`,
       async ({ client, content, evidence }) => {
         const m = ociImageManifest(await content());
         const r = await client.getManifest(m.repo, m.tag, { accept: [MediaType.OciManifest], expected: { digest: m.image.digest, size: m.size } });
@@ -175,7 +179,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-error-body',
       '400 response body should contain OCI-conforming JSON message (G1 pull 13: GET manifests/sha256:totallywrong with a body)',
-      `${G1} 13; dist-spec §2.6 error codes`,
+      `${G1} 13; dist-spec "Error Codes" error codes`,
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         const path = `/v2/${repo}/manifests/sha256:totallywrong`;
@@ -196,7 +200,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'manifest-head-every-image',
       'HEAD of every image by tag and by digest: 200, empty body, exact Content-Type and Content-Length (G2 R13, R14 with known content)',
-      'G2 R13 manifest-head-by-tag, R14 manifest-head-by-digest; dist-spec §2.4 HEAD (Content-Length SHOULD v1.1.1 / MUST main; Content-Type SHOULD equal the pushed type, no parameters)',
+      'G2 R13 manifest-head-by-tag, R14 manifest-head-by-digest; dist-spec "Pulling manifests" HEAD (Content-Length SHOULD v1.1.1 / MUST main; Content-Type SHOULD equal the pushed type, no parameters)',
       async ({ client, content, evidence }) => {
         const c = await content();
         await sweepManifestProbes(client, c, ['HEAD'], (p, s, what) => {
@@ -216,7 +220,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'manifest-get-every-image',
       'GET of every image by tag and by digest: the bytes hash to the digest, exact Content-Type, Content-Length (G2 R15, R16 with known content)',
-      'G2 R15 manifest-by-tag, R16 manifest-by-digest; dist-spec §2.4 GET (Content-Type SHOULD equal the body mediaType; clients reject a mismatch, oci-pull-path.md §3.2 item 1)',
+      'G2 R15 manifest-by-tag, R16 manifest-by-digest; dist-spec "Pulling manifests" GET (Content-Type SHOULD equal the body mediaType; clients reject a mismatch, docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 1)',
       async ({ client, content, evidence }) => {
         const c = await content();
         await sweepManifestRefs(c, async (s, ref) => {
@@ -236,7 +240,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'manifest-missing-by-digest',
       'GET of a never-pushed manifest digest returns 404 (G2 R19)',
-      'G2 R19 missing-manifest/by-digest; dist-spec §2.4 "not found: 404", §2.6 error body',
+      'G2 R19 missing-manifest/by-digest; dist-spec "Pulling manifests" "not found: 404", "Error Codes" body',
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         expectNotFound(await probe(client, 'GET', `/v2/${repo}/manifests/${randomDigest()}`), `GET /v2/${repo}/manifests/<random digest>`);
@@ -245,7 +249,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'manifest-missing-by-tag',
       'GET of a never-pushed tag returns 404 (G2 R20)',
-      'G2 R20 missing-manifest/by-tag; dist-spec §2.4 "not found: 404", §2.6 error body',
+      'G2 R20 missing-manifest/by-tag; dist-spec "Pulling manifests" "not found: 404", "Error Codes" body',
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         const tag = `missing-${randomBytes(6).toString('hex')}`;
@@ -255,7 +259,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'manifest-invalid-digest',
       'GET of a malformed digest returns 400 or 404 (G2 R21)',
-      'G2 R21 invalid-digest-format/manifest-get; dist-spec §2.3 grammar, §2.6 error body',
+      'G2 R21 invalid-digest-format/manifest-get; docs/reference/oci-pull-path.md#grammar, dist-spec "Error Codes" body',
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         expectNotFound(await probe(client, 'GET', `/v2/${repo}/manifests/sha256:baddigeststring`), `GET /v2/${repo}/manifests/sha256:baddigeststring`, [400, 404]);

@@ -1,8 +1,9 @@
 /**
  * Range on blob GETs, judged on the final hop (bucket or upstream), which is where a redirector's world breaks it
- * (oci-pull-path.md §3.2 item 4; field case: a CDN answering 400). Range is a SHOULD (spec §2.5, RFC 9110 §14),
- * but Docker resumes only on a 206 with the right Content-Range and containerd's parallel chunks rely on it, so a
- * 200 is reported as a failure here (G2 records it as "range unsupported").
+ * (docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 4; field case: a CDN answering 400). Range is
+ * a SHOULD (spec "Pulling blobs", RFC 9110 §14), but Docker resumes only on a 206 with the right Content-Range and
+ * containerd's parallel chunks rely on it, so a 200 is reported as a failure here (G2 records it as "range
+ * unsupported").
  *
  * The vectors are G2's R7–R12, which use a 2048-byte blob, applied to the smallest seeded blob of at least 2048
  * bytes with offsets computed from its size S; plus E9 (two halves recombine to the digest).
@@ -54,42 +55,42 @@ const VECTORS: RangeVector[] = [
   {
     name: 'range-500-1499',
     title: 'Range bytes=500-1499 → 206, the exact slice, Content-Length 1000, Content-Range bytes 500-1499/S (G2 R7)',
-    rule: 'G2 R7; dist-spec §2.5 Range (RFC 9110 §14.2, §15.3.7)',
+    rule: 'G2 R7; dist-spec "Pulling blobs" Range (RFC 9110 §14.2, §15.3.7)',
     range: () => ({ start: 500, end: 1499 }),
     expect: () => ({ start: 500, end: 1499 }),
   },
   {
     name: 'range-500-open',
     title: 'Range bytes=500- → 206, bytes 500 to the end (G2 R8; Docker and containerd resume this way)',
-    rule: 'G2 R8; dist-spec §2.5 Range; oci-pull-path.md §3.1 (resume needs 206 + Content-Range)',
+    rule: 'G2 R8; dist-spec "Pulling blobs" Range; docs/reference/oci-pull-path.md#clients-through-redirects (resume needs 206 + Content-Range)',
     range: () => ({ start: 500 }),
     expect: (s) => ({ start: 500, end: s - 1 }),
   },
   {
     name: 'range-suffix-500',
     title: 'Range bytes=-500 → 206, the last 500 bytes (G2 R9)',
-    rule: 'G2 R9; dist-spec §2.5 Range (RFC 9110 §14.1.2 suffix range)',
+    rule: 'G2 R9; dist-spec "Pulling blobs" Range (RFC 9110 §14.1.2 suffix range)',
     range: () => ({ suffix: 500 }),
     expect: (s) => ({ start: s - 500, end: s - 1 }),
   },
   {
     name: 'range-past-end',
     title: 'Range from 48 bytes before the end to past the end → 206, the last 48 bytes (G2 R10)',
-    rule: 'G2 R10; dist-spec §2.5 Range (RFC 9110 §14.1.2: a last-pos past the end is clamped)',
+    rule: 'G2 R10; dist-spec "Pulling blobs" Range (RFC 9110 §14.1.2: a last-pos past the end is clamped)',
     range: (s) => ({ start: s - 48, end: s + 2952 }),
     expect: (s) => ({ start: s - 48, end: s - 1 }),
   },
   {
     name: 'range-invalid-500-0',
     title: 'Range bytes=500-0 (last < first) → 416, or the header ignored (200, whole blob); never 400 (G2 R11)',
-    rule: 'G2 R11; RFC 9110 §14.1.1 (an invalid range may be ignored) and §15.5.17; oci-pull-path.md §4 E8',
+    rule: 'G2 R11; RFC 9110 §14.1.1 (an invalid range may be ignored) and RFC 9110 §15.5.17; docs/reference/oci-pull-path.md#edge-cases E8',
     range: () => 'bytes=500-0',
     expect: () => 'invalid',
   },
   {
     name: 'range-unsatisfiable',
     title: 'Range starting past the end → 416 (ideally Content-Range bytes */S); never 400 (G2 R12)',
-    rule: 'G2 R12; RFC 9110 §15.5.17 416 Range Not Satisfiable; oci-pull-path.md §4 E8 (field case: CDN 400)',
+    rule: 'G2 R12; RFC 9110 §15.5.17 416 Range Not Satisfiable; docs/reference/oci-pull-path.md#edge-cases E8 (field case: CDN 400)',
     range: (s) => ({ start: s + 2952, end: s + 7952 }),
     expect: () => 'unsatisfiable',
   },
@@ -196,7 +197,7 @@ export function rangeChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'range-parallel-halves',
       'Two Range halves fetched separately recombine to the blob digest (containerd parallel chunks)',
-      'oci-pull-path.md §4 E9, §3.1 (containerd: Range bytes=N- per chunk); dist-spec §2.5 Range',
+      'docs/reference/oci-pull-path.md#edge-cases E9, docs/reference/oci-pull-path.md#clients-through-redirects (containerd: Range bytes=N- per chunk); dist-spec "Pulling blobs" Range',
       async ({ evidence }) => {
         const s = await loadSubject();
         const half = Math.floor(s.blob.size / 2);

@@ -1,8 +1,8 @@
 /**
- * Referrers (dist-spec §2.8, added in 1.1): the API through the redirector when the registry behind it has one,
- * and the client fallback, the referrers tag schema `sha256-<hex>`, when it answers 404 (G1 D4–D7 and G2 R3/R18,
- * adapted to pre-seeded referrers; G2 disables the API checks with OCI_API_REFERRER=false on such registries, here
- * they are not applicable with that reason and the fallback is checked instead).
+ * Referrers (dist-spec "Listing Referrers", added in 1.1): the API through the redirector when the registry behind it
+ * has one, and the client fallback, the referrers tag schema `sha256-<hex>`, when it answers 404 (G1 D4–D7 and G2
+ * R3/R18, adapted to pre-seeded referrers; G2 disables the API checks with OCI_API_REFERRER=false on such registries,
+ * here they are not applicable with that reason and the fallback is checked instead).
  */
 import { referrersTagFor } from '../../harness/src/oci/digest.js';
 import { isImageIndexJson, type Descriptor } from '../../harness/src/oci/descriptor.js';
@@ -24,7 +24,7 @@ async function apiPresent(client: OciClient, repo: string, subject: string): Pro
   return { present: p.status === 200, hops: p.hops };
 }
 
-/** How a listing must describe a referrer (spec §2.8): digest, mediaType, size, artifactType. */
+/** How a listing must describe a referrer (spec "Listing Referrers"): digest, mediaType, size, artifactType. */
 function listingProblem(r: SeededReferrer, manifests: readonly Descriptor[]): string | null {
   const entry = manifests.find((d) => d.digest === r.digest);
   if (entry === undefined) return `${r.digest} (found via ${r.foundVia}) is not listed as a referrer of ${r.subject}`;
@@ -53,7 +53,7 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'referrers-empty',
       'GET referrers of a digest nothing refers to yields 200, Content-Type exactly the OCI index type, and an empty index (G1 D4; G2 R3)',
-      'G1 content-discovery D4; G2 R3 empty/referrers; dist-spec §2.8 (no match → empty manifests list; Content-Type MUST be the index type)',
+      'G1 content-discovery D4; G2 R3 empty/referrers; dist-spec "Listing Referrers" (no match → empty manifests list; Content-Type MUST be the index type)',
       async ({ client, content, evidence }) => {
         const repo = ociImageManifest(await content()).repo;
         const subject = randomDigest();
@@ -77,7 +77,7 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'referrers-listed',
       'Every seeded referrer is found from its subject, by the API or by the tag-schema fallback, with its digest, mediaType, size and artifactType (G1 D5/D7, G2 R18 adapted)',
-      'dist-spec §2.8 (descriptor fields; artifactType = manifest artifactType, else config mediaType; client fallback on 404); G1 D5, D7; G2 R18',
+      'dist-spec "Listing Referrers" (descriptor fields; artifactType = manifest artifactType, else config mediaType; client fallback on 404); G1 D5, D7; G2 R18',
       async ({ client, content, evidence }) => {
         const hops: Hop[] = [];
         const problems: string[] = [];
@@ -105,7 +105,7 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'referrers-fallback-tag',
       'When the referrers API answers 404, the tag sha256-<hex> of the subject is an OCI index listing the referrer',
-      'dist-spec §2.8 client fallback and §2.3 referrers tag schema (algorithm-truncated tag, every illegal character replaced by "-")',
+      'dist-spec "Listing Referrers" client fallback and the referrers tag schema (docs/reference/oci-pull-path.md#grammar) (algorithm-truncated tag, every illegal character replaced by "-")',
       async ({ client, content, evidence }) => {
         const hops: Hop[] = [];
         const problems: string[] = [];
@@ -147,7 +147,7 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'referrers-artifact-type-filter',
       'GET referrers?artifactType=<t>: if OCI-Filters-Applied names artifactType, only that type is listed; the referrer is listed either way (G1 D6; G2 R18 filter)',
-      'dist-spec §2.8 filtering (OCI-Filters-Applied MUST when applied); G1 D6; G2 R18; the query must survive the redirect (§3.2 item 8)',
+      'dist-spec "Listing Referrers" filtering (OCI-Filters-Applied MUST when applied); G1 D6; G2 R18; the query must survive the redirect (docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 8)',
       async ({ client, content, evidence }) => {
         const typed = seededReferrers(await content()).filter((r) => r.artifactType !== undefined);
         const ref = typed[0];
@@ -170,7 +170,7 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'referrers-invalid-digest',
       'GET referrers of a malformed digest returns 400 (when the API exists)',
-      'dist-spec §2.8: "an invalid digest → 400" (MUST); oci-pull-path.md §4 E19',
+      'dist-spec "Listing Referrers": "an invalid digest → 400" (MUST); docs/reference/oci-pull-path.md#edge-cases E19',
       async ({ client, content, evidence }) => {
         const c = await content();
         const repo = ociImageManifest(c).repo;

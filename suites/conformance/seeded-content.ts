@@ -1,9 +1,10 @@
 /**
- * Pre-seeded content, the read-only stand-in for what the official suites push (oci-pull-path.md §1.1 "pre-seeded
- * mode", §1.4 `OCI_RO_DATA_*`). Nothing assumes the built-in fixtures: every image the target lists is fetched once
- * by digest through the redirector, and the checks pick what they need from what is actually there, by `kind`
- * label first and by the manifests' own media types otherwise. A needed kind that is absent makes the check not
- * applicable, with the reason.
+ * Pre-seeded content, the read-only stand-in for what the official suites push
+ * (docs/reference/oci-pull-path.md#g1-pull-checks "pre-seeded mode",
+ * docs/reference/oci-pull-path.md#g2-pull-path-checks `OCI_RO_DATA_*`). Nothing assumes the built-in fixtures: every
+ * image the target lists is fetched once by digest through the redirector, and the checks pick what they need from what
+ * is actually there, by `kind` label first and by the manifests' own media types otherwise. A needed kind that is
+ * absent makes the check not applicable, with the reason.
  *
  * Unlike the official suites in read-only mode, the sizes and media types here are *known* (read from the
  * manifests), so checks can compare Content-Length and Content-Type, not just statuses.
@@ -46,7 +47,7 @@ export interface SeededReferrer {
   digest: string;
   mediaType: string;
   size: number;
-  /** what a referrers listing must show: the manifest's artifactType, else its config mediaType (spec §2.8) */
+  /** what a referrers listing must show: the manifest's artifactType, else its config mediaType (spec "Listing Referrers") */
   artifactType?: string;
   /** the image ref that revealed it: the referrer's own tag, or the subject's tag-schema index */
   foundVia: string;
@@ -59,7 +60,7 @@ export interface SeededContent {
 }
 
 const COSIGN_TAG = /^sha256-[a-f0-9]{64}\.(sig|att|sbom)$/;
-/** The referrers tag schema for a sha256 subject (spec §2.3): `sha256-<64 hex>`. */
+/** The referrers tag schema for a sha256 subject (docs/reference/oci-pull-path.md#grammar): `sha256-<64 hex>`. */
 const REFERRERS_TAG = /^sha256-([a-f0-9]{64})$/;
 const RUNNABLE_CONFIGS: readonly string[] = [MediaType.OciConfig, MediaType.DockerConfig];
 
@@ -169,7 +170,8 @@ function isPlainImage(s: SeededImage): boolean {
 
 /**
  * The tag + OCI image manifest the official suites' pull workflow needs (`OCI_TAG_NAME` pointing at
- * `OCI_MANIFEST_DIGEST`, §1.1). Prefers images labelled as single-platform OCI manifests.
+ * `OCI_MANIFEST_DIGEST`, docs/reference/oci-pull-path.md#g1-pull-checks). Prefers images labelled as single-platform
+ * OCI manifests.
  */
 export function ociImageManifest(content: SeededContent): SeededImage {
   const score = (s: SeededImage) =>

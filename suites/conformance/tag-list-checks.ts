@@ -1,7 +1,8 @@
 /**
- * Tag listing and its pagination through the redirector (dist-spec §2.7): G1 discovery D1–D3, G2 R2/R17, and the
- * spec rules they leave out (`n=0`, Link). Query strings must survive the redirect, or `n` and `last` are silently
- * lost and the full list comes back (archeio's kubernetes/registry.k8s.io#326; oci-pull-path.md §3.2 item 8).
+ * Tag listing and its pagination through the redirector (dist-spec "Listing Tags"): G1 discovery D1–D3, G2 R2/R17, and
+ * the spec rules they leave out (`n=0`, Link). Query strings must survive the redirect, or `n` and `last` are silently
+ * lost and the full list comes back (archeio's kubernetes/registry.k8s.io#326;
+ * docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 8).
  *
  * Order and pagination are the upstream's to implement: a rule broken the same way by the upstream asked directly
  * is not applicable, not a redirector failure (upstream-differential.ts).
@@ -135,7 +136,7 @@ export function tagListChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'g1-tag-list',
       'GET request to list tags should yield 200 response; every seeded tag is listed (G1 D1; G2 R2, R17 membership)',
-      'G1 content-discovery D1; G2 R2 tag list, R17 tag-list; dist-spec §2.7',
+      'G1 content-discovery D1; G2 R2 tag list, R17 tag-list; dist-spec "Listing Tags"',
       async ({ client, content, evidence }) => {
         const { repo, tags: seeded } = mostTaggedRepo(await content());
         const list: TagList = await client.listTags(repo);
@@ -148,43 +149,43 @@ export function tagListChecks(kit: ConformanceKit): Check[] {
     judged(
       'g1-tag-list-sorted',
       'The tag list is in sorted order (G1 D1 on main)',
-      'G1 content-discovery D1 (main: "in sorted order"); dist-spec §2.7 (lexical in v1.1.1; lexical or ASCII on main)',
+      'G1 content-discovery D1 (main: "in sorted order"); dist-spec "Listing Tags" (lexical in v1.1.1; lexical or ASCII on main)',
       sortedRule,
       1,
     ),
     judged(
       'g1-tag-list-n',
       'GET number of tags should be limitable by `n` query parameter, through the redirect (G1 D2)',
-      'G1 content-discovery D2; dist-spec §2.7 "exactly n results unless fewer exist or a Link header is given"',
+      'G1 content-discovery D2; dist-spec "Listing Tags" "exactly n results unless fewer exist or a Link header is given"',
       nRule((all) => Math.floor(all.length / 2)),
       2,
     ),
     judged(
       'g1-tag-list-last',
       'GET start of tag is set by `last` query parameter: ?n=N then ?n=N&last=<tags[N-1]> returns only later tags (G1 D3)',
-      'G1 content-discovery D3 (main); dist-spec §2.7 "last": tags strictly after it, at most n',
+      'G1 content-discovery D3 (main); dist-spec "Listing Tags" "last": tags strictly after it, at most n',
       lastAfterNRule,
       2,
     ),
     judged(
       'tag-list-last-only',
       'GET ?last=<middle tag> returns every later tag and none up to it (G2 R17)',
-      'G2 R17 tag-list (last without n); dist-spec §2.7 "last"',
+      'G2 R17 tag-list (last without n); dist-spec "Listing Tags" "last"',
       lastOnlyRule,
       2,
     ),
-    judged('tag-list-n-zero', 'GET ?n=0 returns an empty list and no Link header', 'dist-spec §2.7 (main): "n=0 → an empty list and no Link" (MUST)', nZeroRule, 1),
+    judged('tag-list-n-zero', 'GET ?n=0 returns an empty list and no Link header', 'dist-spec "Listing Tags" (main): "n=0 → an empty list and no Link" (MUST)', nZeroRule, 1),
     judged(
       'tag-list-link',
       'Following Link rel="next" from ?n=1 walks the whole list without repeats, staying on the tags/list path',
-      'dist-spec §2.7 (Link MUST be RFC 5988 rel="next"); oci-pull-path.md §4 E11',
+      'dist-spec "Listing Tags" (Link MUST be RFC 5988 rel="next"); docs/reference/oci-pull-path.md#edge-cases E11',
       linkRule,
       2,
     ),
     kit.check(
       'query-survives-redirect',
       'Query strings survive the redirect: tags/list?n&last, referrers?artifactType, manifests?ns',
-      'redirector rule 4 (issue 2: "the query string survives on redirects"); oci-pull-path.md §4 E10, §3.2 item 8; archeio kubernetes/registry.k8s.io#326',
+      'redirector rule 4 (the query string survives redirects); docs/reference/oci-pull-path.md#edge-cases E10, docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 8; archeio kubernetes/registry.k8s.io#326',
       async ({ client, content, evidence }) => {
         const c = await content();
         const image = ociImageManifest(c);

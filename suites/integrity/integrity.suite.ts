@@ -1,12 +1,13 @@
 /**
- * integrity: full pulls of every image through every vantage (issue 4, "integrity"): index → each platform →
+ * integrity: full pulls of every image through every vantage (docs/suites.md): index → each platform →
  * config and layers, every body hashed and sized against its descriptor while it streams (harness pullImage). The
  * first hop of every manifest and blob request is judged by the routing oracle: a pull that succeeds by the wrong
- * route is a FAILURE of class routing ("checking that a pull succeeds is not enough", field-failures.md).
+ * route is a FAILURE of class routing (a pull that succeeds is not enough: docs/reference/field-failures.md).
  *
  * Plus, per vantage, a resumed download: two Range requests joined must hash to the blob's digest, each a 206 with
- * the right Content-Range, and an unsatisfiable range a 416, never a 400 (field-failures.md R7: the CDN's Range
- * breakage cut off CRI-O and podman pulls; RFC 9110 §14).
+ * the right Content-Range, and an unsatisfiable range a 416, never a 400
+ * (docs/reference/field-failures.md#routing-and-client-ip R7: the CDN's Range breakage cut off CRI-O and podman pulls;
+ * RFC 9110 §14).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -79,7 +80,7 @@ function pullCheck(target: TargetDescription, vantage: Vantage, image: ImageRef,
     id: `${INTEGRITY_SUITE}/${image.ref}@${vantage.name}`,
     suite: INTEGRITY_SUITE,
     title: `pull ${image.ref} through ${vantage.name}: every manifest and blob verified, every first hop as the oracle says`,
-    rule: 'OCI dist-spec §2.4/§2.5 (content verified against the requested digest and descriptor size); redirector rules 5–6 for every first hop',
+    rule: 'OCI dist-spec "Pulling manifests"/"Pulling blobs" (content verified against the requested digest and descriptor size); redirector rules 5–6 for every first hop',
     vantage,
     async run(ctx) {
       const route = vantageRoute(target, vantage);
@@ -159,7 +160,7 @@ function rangeCheck(target: TargetDescription, vantage: Vantage, options: Integr
     id: `${INTEGRITY_SUITE}/range-resume@${vantage.name}`,
     suite: INTEGRITY_SUITE,
     title: `a blob fetched in two Range parts through ${vantage.name} joins to its digest; an unsatisfiable range is 416`,
-    rule: 'RFC 9110 §14 / OCI dist-spec §2.5 Range: 206 + Content-Range, 416 when unsatisfiable, never 400 (field-failures.md R7)',
+    rule: 'RFC 9110 §14 / OCI dist-spec "Pulling blobs" Range: 206 + Content-Range, 416 when unsatisfiable, never 400 (docs/reference/field-failures.md#routing-and-client-ip R7)',
     vantage,
     async run(ctx) {
       const route = vantageRoute(target, vantage);

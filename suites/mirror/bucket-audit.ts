@@ -1,7 +1,8 @@
 /**
  * The audit of one bucket base: for every blob of every image, does `<base>/containers/images/<digest>` exist (HEAD)
  * and, for a sample, are its bytes the blob (GET, hashed as it streams)? This is the layout production's mirror tool
- * writes (geranos, redirector-anchors.md (c″)) and the object the redirector's existence check HEADs (rule 6).
+ * writes (geranos; docs/reference/archeio.md#url-construction) and the object the redirector's existence check HEADs
+ * (rule 6).
  *
  * Object storage answers a missing key with 404, or with 403 when the bucket does not grant anonymous listing (S3's
  * rule); both mean "absent" to the redirector, which treats any non-200 as a miss. 5xx, timeouts and connection

@@ -1,5 +1,5 @@
 /**
- * mirror: an audit of every bucket in the target's bucket map against the target's images (issue 4, "mirror").
+ * mirror: an audit of every bucket in the target's bucket map against the target's images.
  *
  * One check per bucket base (regions that share a base share the check): HEAD `<base>/containers/images/<digest>`
  * for every config and layer blob of every image, a sampled GET with the digest checked, coverage reported, and
@@ -92,7 +92,7 @@ export function mirrorChecks(target: TargetDescription): Check[] {
     id: `${MIRROR_SUITE}/bucket-${b.key}`,
     suite: MIRROR_SUITE,
     title: `bucket ${b.base} (${b.isDefault ? 'default base' : ''}${b.isDefault && b.regions.length ? ', ' : ''}${b.regions.join(', ')}) holds intact copies of the image blobs`,
-    rule: 'mirror layout <base>/containers/images/<digest> (geranos; redirector rule 6 existence check); with a mirror plan: the plan is ground truth',
+    rule: 'mirror layout <base>/containers/images/<digest> (docs/reference/archeio.md#url-construction; redirector rule 6 existence check); with a mirror plan: the plan is ground truth',
     async run(ctx) {
       const a = await audit(b);
       const planned = plannedFor(planOf(), b.base);
@@ -141,7 +141,7 @@ export function mirrorChecks(target: TargetDescription): Check[] {
     id: `${MIRROR_SUITE}/coverage`,
     suite: MIRROR_SUITE,
     title: 'coverage of every bucket base, per region (a report; gaps are not failures)',
-    rule: 'mirror coverage report (issue 4: "reports coverage per region")',
+    rule: 'mirror coverage per region (replication lag: docs/reference/field-failures.md#routing-and-client-ip R4)',
     async run(ctx) {
       if (bases.length === 0) throw new NotApplicable('the bucket map lists no bucket');
       const settled = await Promise.allSettled(bases.map((b) => audit(b)));

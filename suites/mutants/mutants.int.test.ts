@@ -1,5 +1,5 @@
 /**
- * Proving the harness (issue 4): against a broken redirector or a broken world, a run must fail with the RIGHT
+ * Proving the harness: against a broken redirector or a broken world, a run must fail with the RIGHT
  * failure class and a trace that points at the fault; against the correct stack, 10 runs in a row are green.
  *
  * One local stack serves every case. Each mutant is a second redirector process in that same world

@@ -1,9 +1,9 @@
 /**
- * A bucket front that mishandles Range, for proving the harness catches it (issue 4: "Range is mishandled"). It sits
+ * A bucket front that mishandles Range, for proving the harness catches it ("Range is mishandled"). It sits
  * in front of the local stack's bucket server; requests without Range pass through untouched, so existence HEADs and
  * plain pulls still work, and only a resumed or parallel download sees the fault:
  * - `status-400`: every ranged GET gets 400 with an S3-style XML body: what the new CDN did in the field
- *   (field-failures.md R7, kubernetes/registry.k8s.io#333);
+ *   (docs/reference/field-failures.md#routing-and-client-ip R7, kubernetes/registry.k8s.io#333);
  * - `corrupt`: ranged answers keep their status and headers but the first body byte is flipped.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * Bucket faults (issue 6): a bucket answers 403, 500 or 503, hangs, or resets connections.
+ * Bucket faults: a bucket answers 403, 500 or 503, hangs, or resets connections.
  *
  * Per fault, against a fresh redirector (cold caches, closed breakers) configured like the stack's
  * (RESILIENCE_REDIRECTOR_ENV: 250 ms HEAD deadline, breaker after 5 failures, 2 s cool-down):

@@ -1,5 +1,5 @@
 /**
- * Hostile input (issue 6): at least 100,000 generated requests (RESILIENCE_SOAK=1: 1,000,000), from fast-check
+ * Hostile input: at least 100,000 generated requests (RESILIENCE_SOAK=1: 1,000,000), from fast-check
  * arbitraries built on the OCI grammar (hostile/arbitraries.ts), sent over raw sockets so nothing normalises them
  * (hostile/raw-http.ts): path traversal (decoded and encoded `..`, `%2f`, `//host`, backslashes, Unicode
  * look-alikes, overlong UTF-8), absolute-form targets, CR/LF and header injection (in the path, the query, X-Forwarded-For

@@ -1,5 +1,5 @@
 /**
- * Load (issue 6): a sustained mixed load of manifests and blobs from all vantages, 60 s in CI (10 min with
+ * Load: a sustained mixed load of manifests and blobs from all vantages, 60 s in CI (10 min with
  * RESILIENCE_SOAK=1, `npm run soak`), driven by autocannon at a fixed rate:
  *  - zero errors: no transport error, no timeout, and every response judged: status AND exact Location (load-mix.ts);
  *  - memory stays flat: after a warm-up of the same load (20 s; soak 60 s), the redirector's RSS (/proc/<pid>/status,

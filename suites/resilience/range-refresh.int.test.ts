@@ -1,5 +1,5 @@
 /**
- * Range data (issue 6; anchors §(e)3): a refresh with corrupt, truncated, older or suspiciously shrunken data is
+ * Range data: a refresh with corrupt, truncated, older or suspiciously shrunken data is
  * rejected, the old table keeps serving, and `redirector_range_refresh_total{result="reject"}` shows it; a valid
  * refresh is picked up without a restart and without a failed request.
  *

@@ -1,5 +1,5 @@
 /**
- * Shutdown (issue 6): SIGTERM under load → 0 failed in-flight requests, and the process exits within the drain
+ * Shutdown: SIGTERM under load → 0 failed in-flight requests, and the process exits within the drain
  * limit (DRAIN_TIMEOUT_MS; Cloud Run sends SIGKILL 10 s after SIGTERM).
  *
  * A redirector of our own under two kinds of traffic when the signal arrives:

@@ -1,5 +1,5 @@
 /**
- * Slow and idle clients (issue 6): 1,000 idle or slowly-sending connections do not stop other clients being served
+ * Slow and idle clients: 1,000 idle or slowly-sending connections do not stop other clients being served
  * (p99 under 20 ms for them), and the header and request timeouts close the slow ones.
  *
  * A redirector of our own with HEADERS_TIMEOUT_MS=3000 (default 2 s, archeio's ReadHeaderTimeout: a little longer,

@@ -1,7 +1,7 @@
 /**
- * Thundering herd (issue 6): 5,000 concurrent requests for one uncached blob cause exactly 1 HEAD at the bucket;
+ * Thundering herd: 5,000 concurrent requests for one uncached blob cause exactly 1 HEAD at the bucket;
  * 5,000 for an absent blob within the negative TTL cause 1 HEAD. archeio sends one HEAD per request for a miss and
- * has no coalescing (anchors §B.7).
+ * has no coalescing (docs/reference/archeio.md#existence-check-and-cache).
  *
  * The HEAD count is read at the bucket's faults front (what the bucket saw), not from the redirector. The bucket is
  * made slow for that one digest (a `delay` fault) so that all 5,000 requests are in flight while the single HEAD is:

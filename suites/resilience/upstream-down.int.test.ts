@@ -1,5 +1,5 @@
 /**
- * Upstream down (issue 6): manifest redirects are still issued, because the redirector never talks to the upstream
+ * Upstream down: manifest redirects are still issued, because the redirector never talks to the upstream
  * itself; the pulls that then fail at the upstream are classified by the harness as availability failures, never
  * as conformance (or routing, or integrity) failures.
  *

@@ -1,5 +1,5 @@
 /**
- * routing: where the first hop goes (issue 4, "routing"). Every vantage × every request kind, asserting the status
+ * routing: where the first hop goes. Every vantage × every request kind, asserting the status
  * (307, or the direct answer) and the exact first-hop target from the routing oracle; an anti-spoofing check per
  * vantage; GLOBAL-shadowed prefixes under the declared semantics.
  *
@@ -25,18 +25,18 @@ import {
 
 export const ROUTING_SUITE = 'routing';
 
-/** The rule each request kind enforces (issue 2 "Request handling"; redirector-anchors.md §B.2/§B.3). */
+/** The rule each request kind enforces (docs/reference/archeio.md#decision-list/docs/reference/archeio.md#url-construction). */
 export const KIND_RULES: Record<RequestKind, { title: string; rule: string }> = {
-  'manifest-by-tag': { title: 'manifest by tag goes to the upstream', rule: 'redirector rule 5: non-blob /v2 → 307 upstream + /v2/ + upstreamPath + path (anchors §B.3)' },
-  'manifest-by-digest': { title: 'manifest by digest goes to the upstream', rule: 'redirector rule 5: manifests never go to a bucket (anchors §B.2 5.3)' },
-  'tag-list': { title: 'tag list goes to the upstream with n and last intact', rule: 'redirector rule 4: the query string survives (archeio issue #326); rule 5' },
+  'manifest-by-tag': { title: 'manifest by tag goes to the upstream', rule: 'redirector rule 5: non-blob /v2 → 307 upstream + /v2/ + upstreamPath + path (docs/reference/archeio.md#url-construction)' },
+  'manifest-by-digest': { title: 'manifest by digest goes to the upstream', rule: 'redirector rule 5: manifests never go to a bucket (docs/reference/archeio.md#decision-list 5.3)' },
+  'tag-list': { title: 'tag list goes to the upstream with n and last intact', rule: 'redirector rule 4: the query string survives (archeio kubernetes/registry.k8s.io#326); rule 5' },
   'blob-in-bucket': { title: "a blob the vantage's bucket holds is served from that bucket", rule: 'redirector rule 6: HEAD <base>/containers/images/<digest> = 200 → 307 there (GCP: upstream)' },
-  'blob-absent-from-bucket': { title: "a blob the vantage's bucket lacks falls back to the upstream", rule: 'redirector rule 6: existence check miss → 307 upstream (field-failures.md R4)' },
+  'blob-absent-from-bucket': { title: "a blob the vantage's bucket lacks falls back to the upstream", rule: 'redirector rule 6: existence check miss → 307 upstream (docs/reference/field-failures.md#routing-and-client-ip R4)' },
   'blob-upstream-only': { title: 'a blob no bucket holds goes to the upstream', rule: 'redirector rule 6: existence check miss → 307 upstream' },
-  'signature-tag': { title: 'a cosign signature tag goes to the signature upstream', rule: 'redirector rule 5: /manifests/sha256-<hex>.sig|.att → SIGNATURE_UPSTREAM_ENDPOINT (archeio #321)' },
+  'signature-tag': { title: 'a cosign signature tag goes to the signature upstream', rule: 'redirector rule 5: /manifests/sha256-<hex>.sig|.att → SIGNATURE_UPSTREAM_ENDPOINT (kubernetes/registry.k8s.io#321)' },
   root: { title: '/ redirects to the info page', rule: 'redirector rule 2: / → 307 INFO_URL' },
   privacy: { title: '/privacy redirects to the privacy policy', rule: 'redirector rule 2: /privacy → 307 PRIVACY_URL' },
-  'unknown-path': { title: 'a path outside /v2 is a 404 (CRI-O’s /v1/_ping)', rule: 'redirector rule 2: other paths → 404 (field-failures.md N2)' },
+  'unknown-path': { title: 'a path outside /v2 is a 404 (CRI-O’s /v1/_ping)', rule: 'redirector rule 2: other paths → 404 (docs/reference/field-failures.md#edge-and-network N2)' },
 };
 
 export interface RoutingSuiteOptions {
@@ -46,7 +46,7 @@ export interface RoutingSuiteOptions {
   shadowedSamplesPerFamily?: number;
 }
 
-const GCP_FALLBACK_IP = '35.220.26.1'; // archeio's GCP test address (field-failures.md §3.3)
+const GCP_FALLBACK_IP = '35.220.26.1'; // archeio's GCP test address (docs/reference/field-failures.md#representative-ips)
 const AWS_FALLBACK_IP = '35.180.1.1'; // archeio's AWS eu-west-3 test address
 
 /** Runs one request from a route and judges its first hop. */
@@ -102,16 +102,17 @@ function matrixCheck(target: TargetDescription, vantage: Vantage, kind: RequestK
 
 /**
  * A client-supplied X-Forwarded-For entry in front of the load balancer's must not change the route: the client is
- * the second-to-last entry (GCLB contract, anchors §B.4), never the leftmost (distribution and mirrorbits trust the
- * leftmost: spoofable, anchors §(e) 8). The spoofed address is of a class that would route differently (GCP in front
- * of a non-GCP vantage, an AWS region in front of a GCP one), and the blob is chosen so the two routes differ.
+ * the second-to-last entry (GCLB contract, docs/reference/archeio.md#client-ip), never the leftmost (distribution and
+ * mirrorbits trust the leftmost, which a client controls: docs/reference/archeio.md#other-redirectors). The spoofed
+ * address is of a class that would route differently (GCP in front of a non-GCP vantage, an AWS region in front of a
+ * GCP one), and the blob is chosen so the two routes differ.
  */
 function antiSpoofingCheck(target: TargetDescription, vantage: Vantage): Check {
   return {
     id: `${ROUTING_SUITE}/anti-spoofing@${vantage.name}`,
     suite: ROUTING_SUITE,
     title: `a client-supplied X-Forwarded-For entry does not move ${vantage.name}'s blob route`,
-    rule: 'client IP = second-to-last X-Forwarded-For entry (GCLB; anchors §B.4); a deployed instance must ignore client XFF (field-failures.md R10)',
+    rule: 'client IP = second-to-last X-Forwarded-For entry (GCLB; docs/reference/archeio.md#client-ip); a deployed instance must ignore client XFF (docs/reference/field-failures.md#routing-and-client-ip R10)',
     vantage,
     async run(ctx) {
       const oracle = await targetOracle(target);
@@ -150,15 +151,16 @@ function antiSpoofingCheck(target: TargetDescription, vantage: Vantage): Check {
 
 /**
  * A GLOBAL-shadowed regional prefix routes by the declared semantics: under archeio the client is GLOBAL (default
- * base), under most-specific it gets its region's bucket (anchors §B.5, §B.10 Q10). The check also records what the
- * other semantics would have answered, so a report shows the difference the choice makes.
+ * base), under most-specific it gets its region's bucket (docs/reference/archeio.md#ip-classification,
+ * docs/reference/archeio.md#quirks Q10). The check also records what the other semantics would have answered, so a
+ * report shows the difference the choice makes.
  */
 function shadowedCheck(target: TargetDescription, vantage: Vantage, posable: boolean): Check {
   return {
     id: `${ROUTING_SUITE}/shadowed-prefix@${vantage.name}`,
     suite: ROUTING_SUITE,
     title: `a GLOBAL-shadowed address (${vantage.name}, ${vantage.ip}) routes by ${target.semantics} semantics`,
-    rule: `IP classification semantics "${target.semantics}" (anchors §B.5: archeio = shortest prefix, GLOBAL shadows 150 v4 / 97 v6 regional prefixes)`,
+    rule: `IP classification semantics "${target.semantics}" (docs/reference/archeio.md#ip-classification: archeio = shortest prefix, GLOBAL shadows 150 v4 / 97 v6 regional prefixes)`,
     vantage,
     async run(ctx) {
       if (!posable) throw new NotApplicable(`posing as ${vantage.ip} needs xff mode; "${target.name}" is in ${target.ipMode} mode and has no such vantage`);

@@ -1,6 +1,6 @@
 /**
  * Extra content on the local stack, seeded the way docs/local-stack.md "Seeding extra content" tells a developer to
- * (issue 3: "seeding extra content must be possible with standard tools ... nothing assumes that only the built-in
+ * ("seeding extra content must be possible with standard tools ... nothing assumes that only the built-in
  * fixtures exist"):
  *
  * 1. an image that is none of the built-in fixtures is generated as an OCI layout in a temp dir (deterministic);

@@ -1,6 +1,6 @@
 /**
  * Global setup of the `suites` vitest project: starts ONE local stack for every suite file and provides its target
- * description (style.md guidance #13: suites are written once and bound to a target). Stopped when the run ends.
+ * description (suites are written once and bound to a target). Stopped when the run ends.
  *
  * Environment:
  * - REGISTRY_CANARY_TARGET_CONFIG=FILE  bind the suites to that target description instead (nothing is started)

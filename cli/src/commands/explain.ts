@@ -4,9 +4,9 @@
  * one per line (blank lines and `#` comments skipped).
  *
  * Both semantics are always computed. Text mode shows both, and the shadowing prefix, when they disagree (150 IPv4
- * and 97 IPv6 AWS regional prefixes sit inside AWS GLOBAL ones, anchors §B.5); `--json` prints one object per line
- * with ip, cloud, region, prefix, blobBase, and `other` (the other semantics' answer) when they disagree. An invalid
- * IP gets an error line and exit 1; the others are still answered.
+ * and 97 IPv6 AWS regional prefixes sit inside AWS GLOBAL ones, docs/reference/archeio.md#ip-classification); `--json`
+ * prints one object per line with ip, cloud, region, prefix, blobBase, and `other` (the other semantics' answer) when
+ * they disagree. An invalid IP gets an error line and exit 1; the others are still answered.
  *
  * The answer comes from the redirector's own classifier and router (blobBaseFor runs the serving planBlob), so
  * explain cannot disagree with serve.

@@ -1,12 +1,13 @@
 /**
- * The remote targets' logic, tested locally (harness/src/gate/loopback-twin.ts) (issue 5 bar): the built-in production and sandbox descriptions pointed
- * at local stacks configured to look like them (production's bucket names, its upstream path
+ * The remote targets' logic, tested locally (harness/src/gate/loopback-twin.ts): the built-in production and sandbox
+ * descriptions pointed at local stacks configured to look like them (production's bucket names, its upstream path
  * /v2/k8s-artifacts-prod/images, archeio semantics and protocol quirks), the harness speaking from a detected egress
- * address (a local IP echo service answers it; the twin's edge stamps it). Nothing of the harness is mocked: the
- * same runner, oracle, suites and gate as `registry-canary run --target production`.
+ * address (a local IP echo service answers it; the twin's edge stamps it). Nothing of the harness is mocked: the same
+ * runner, oracle, suites and gate as `registry-canary run --target production`.
  *
  * The egress address is 15.193.0.5: AWS ap-south-1 by its most specific prefix, inside AWS GLOBAL 15.193.0.0/19, so
- * archeio semantics send it to the default base and most-specific to the ap-south-1 bucket (anchors §B.5).
+ * archeio semantics send it to the default base and most-specific to the ap-south-1 bucket
+ * (docs/reference/archeio.md#ip-classification).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

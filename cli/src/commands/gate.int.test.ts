@@ -1,5 +1,5 @@
 /**
- * The gate's bar (issue 5): against two local stacks, one per semantics, it reports exactly the behavioural
+ * The gate's bar: against two local stacks, one per semantics, it reports exactly the behavioural
  * differences between them and blocks; against two identical stacks it promotes. The stacks are handed to the CLI as
  * target description files (`--candidate-config`, `--baseline-config`), as a CI job would.
  *

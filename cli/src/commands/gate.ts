@@ -1,5 +1,5 @@
 /**
- * `registry-canary gate`: the promotion gate (issue 5; harness/src/gate). Runs on both environments from the same
+ * `registry-canary gate`: the promotion gate (harness/src/gate). Runs on both environments from the same
  * vantage, diffs their behaviour fingerprints and decides: promote (0), block with the reasons (1), unreachable (2),
  * usage (64). Reports: gate.json, gate.md, gate.html, junit.xml, and each side's suite reports.
  *

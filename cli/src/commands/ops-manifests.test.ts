@@ -1,5 +1,5 @@
 /**
- * The operations files are code too (issue 5: "validate the manifests and workflows in tests: parse them, and check
+ * The operations files are code too ("validate the manifests and workflows in tests: parse them, and check
  * the referenced commands and flags exist"): every YAML in deploy/ and .github/workflows/ parses; every
  * `registry-canary` invocation in them and in the Containerfile names a subcommand and flags the CLI really has
  * (introspected from the commander program `buildProgram` builds), with built-in target and suite names that exist;

@@ -1,5 +1,5 @@
 /**
- * `registry-canary ranges`: the cloud range publications the redirector classifies clients with (issue 5).
+ * `registry-canary ranges`: the cloud range publications the redirector classifies clients with.
  *
  *   ranges audit  [--ranges DIR] [--against OLD_DIR_OR_FILES] [--bucket-map FILE] [--allow-unmapped LIST] [--json]
  *                 shadowed prefixes with both semantics' answers; AWS regions without a bucket; every published

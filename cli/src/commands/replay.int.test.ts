@@ -1,5 +1,5 @@
 /**
- * `registry-canary replay` (issue 5 bar): a pull from a GLOBAL-shadowed AWS address, 15.193.0.5 (AWS ap-south-1 by
+ * `registry-canary replay`: a pull from a GLOBAL-shadowed AWS address, 15.193.0.5 (AWS ap-south-1 by
  * its /24, inside AWS GLOBAL 15.193.0.0/19), shows the two semantics' different first hops; a decision log replays
  * from its logged addresses.
  */

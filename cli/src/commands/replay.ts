@@ -1,5 +1,5 @@
 /**
- * `registry-canary replay`: reproduce a routing bug locally (issue 5; harness/src/replay). Starts the local stack
+ * `registry-canary replay`: reproduce a routing bug locally (harness/src/replay). Starts the local stack
  * under the requested semantics (both by default: one world, one redirector per semantics), replays pulls from the
  * given client addresses in xff mode, or the requests of a decision log from their logged addresses, prints every
  * chain hop by hop and the requests whose first hop differs between the semantics.

@@ -37,7 +37,7 @@ describe('registry-canary run --target local', () => {
   });
 });
 
-// Issue 4's bar: the same run is green on the container engine (podman through testcontainers; docs/local-stack.md).
+// the same run is green on the container engine (podman through testcontainers; docs/local-stack.md).
 // The image build (about 20-25 s here, harness/src/stack/runtime-packages.ts) makes this one of the slowest tests in the
 // int tier. With CI=true podman is required.
 const containerEngine = Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock') || existsSync('/usr/bin/podman');

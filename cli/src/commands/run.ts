@@ -53,9 +53,9 @@ export interface RunCommandOptions {
   concurrency?: string;
   checkTimeout?: string;
   json?: boolean;
-  /** issue 5: the IP echo service `--vantage auto` asks */
+  /** the IP echo service `--vantage auto` asks */
   ipEcho?: string;
-  /** issue 5: Prometheus metrics (harness/src/report/prometheus-metrics.ts) */
+  /** Prometheus metrics (harness/src/report/prometheus-metrics.ts) */
   metricsTextfile?: string;
   pushgateway?: string;
   pushJob?: string;
@@ -137,7 +137,7 @@ export function validateRunOptions(opts: RunCommandOptions) {
   };
 }
 
-/** The issue 5 options of `run`: an http(s) URL where one is asked for; push labels only with a gateway. */
+/** The canary options of `run`: an http(s) URL where one is asked for; push labels only with a gateway. */
 export function validateOpsOptions(opts: Pick<RunCommandOptions, 'ipEcho' | 'pushgateway' | 'pushJob' | 'pushInstance' | 'metricsTextfile'>): void {
   const httpUrl = (flag: string, v: string | undefined) => {
     if (v === undefined) return;

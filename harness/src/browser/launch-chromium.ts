@@ -1,5 +1,5 @@
 /**
- * Headless Debian chromium under playwright-core (toolchain.md §7). No browser download ever happens: the
+ * Headless Debian chromium under playwright-core. No browser download ever happens: the
  * executable is given explicitly, because no playwright `channel` points at Debian's build. Each launch gets a
  * fresh user-data-dir (so no profile, cache or cookie leaks between checks), removed again by `close()`.
  */

@@ -1,6 +1,6 @@
 /**
  * A private containerd daemon for one check: its own root, state and sockets under a fresh temp dir, the config
- * from toolchain.md §5 (CRI and the snapshotters that cannot work here disabled), started, awaited on its socket,
+ * (CRI and the snapshotters that cannot work here disabled), started, awaited on its socket,
  * and stopped by its PID. Nothing it writes survives `stop()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * containerd's `ctr` as a real client (toolchain.md §5), against a daemon from containerd-daemon.ts.
+ * containerd's `ctr` as a real client, against a daemon from containerd-daemon.ts.
  *
  * containerd resolves a tag with `HEAD manifests/<tag>` (following the 307), then GETs the manifest by digest and
  * the blobs; its content store checks every size and digest on commit, so a completed fetch is a verified one.

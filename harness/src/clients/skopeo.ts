@@ -1,5 +1,5 @@
 /**
- * skopeo as a real client (toolchain.md §3, §4): `skopeo inspect --raw` and `skopeo copy` from a vantage's edge.
+ * skopeo as a real client: `skopeo inspect --raw` and `skopeo copy` from a vantage's edge.
  *
  * skopeo (containers/image) GETs `/v2/`, then the manifest by tag, then each blob, following the redirector's 307s
  * and verifying every blob digest itself. It tries TLS first even with `--tls-verify=false` and falls back to plain

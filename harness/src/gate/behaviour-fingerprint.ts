@@ -1,6 +1,6 @@
 /**
- * The behaviour fingerprint of one environment, from one set of vantages (issue 5, gate; field-failures.md P1:
- * "Behaviour fingerprint per environment: bucket map, default host, sig routing, referrers"):
+ * The behaviour fingerprint of one environment, from one set of vantages (docs/reference/field-failures.md#deployment
+ * P1: "Behaviour fingerprint per environment: bucket map, default host, sig routing, referrers"):
  *
  * - the first hop of every probe (fingerprint-probes.ts): status, destination and path shape (location-shape.ts),
  *   the headers that matter;

@@ -3,10 +3,10 @@
  * same request on both sides. A focused set rather than the suites' hundreds of checks (the suites can still run
  * beside it, `gate --suite`):
  *
- * - per vantage: manifest by tag and by digest, the tag list with `n`/`last` (archeio drops them, #326), the cosign
- *   signature tag and the signature manifest by digest (S1/S2), the referrers API (S3), and blobs chosen by each
- *   side's routing oracle (one its bucket holds, one it lacks, one no bucket holds) — the union of both sides', so a
- *   blob that routes differently on either side is asked of both;
+ * - per vantage: manifest by tag and by digest, the tag list with `n`/`last` (archeio drops them,
+ *   kubernetes/registry.k8s.io#326), the cosign signature tag and the signature manifest by digest (S1/S2), the
+ *   referrers API (S3), and blobs chosen by each side's routing oracle (one its bucket holds, one it lacks, one no
+ *   bucket holds) — the union of both sides', so a blob that routes differently on either side is asked of both;
  * - once (they do not depend on the client): `/v2/`, `/v2/_catalog`, `POST /v2/`, `/`, `/privacy`, `/v1/_ping`,
  *   a dot-segment path.
  */
@@ -91,7 +91,7 @@ export async function gateProbes(sides: readonly ProbeSide[], vantages: readonly
     if (sig) {
       const s = splitRef(sig.ref);
       at('signature-tag', 'GET', `/v2/${s.repository}/manifests/${s.tag}`, { signature: true });
-      at('signature-by-digest', 'GET', `/v2/${s.repository}/manifests/${sig.digest}`, { note: 'the signature manifest by digest (field-failures.md S2)' });
+      at('signature-by-digest', 'GET', `/v2/${s.repository}/manifests/${sig.digest}`, { note: 'the signature manifest by digest (docs/reference/field-failures.md#signatures-and-referrers S2)' });
     }
     for (const side of sides) {
       for (const kind of BLOB_KINDS) {

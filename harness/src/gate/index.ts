@@ -1,4 +1,4 @@
-/** The promotion gate's public surface (issue 5): fingerprints, their diff, the verdict, the reports, the loopback twin. */
+/** The promotion gate's public surface: fingerprints, their diff, the verdict, the reports, the loopback twin. */
 export { FINGERPRINT_HEADERS, collectFingerprint, type BehaviourFingerprint, type CollectOptions, type ObservedDigest, type ObservedFirstHop } from './behaviour-fingerprint.js';
 export { commonRefs, gateProbes, type FingerprintProbe, type ProbeSide } from './fingerprint-probes.js';
 export { declaredDifferences, describeHop, diffFingerprints, type BehaviourDifference, type DeclaredDifference, type DiffOptions, type FieldChange, type FingerprintDiff } from './fingerprint-diff.js';

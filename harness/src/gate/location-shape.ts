@@ -1,13 +1,14 @@
 /**
  * A redirect's Location in an environment's own terms, so two environments can be compared although their hosts
- * differ by configuration (issue 5, gate: "the first-hop host (+path shape) for each request kind").
+ * differ by configuration: the first-hop host and path shape of each request kind.
  *
  * `https://prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com/containers/images/sha256:da86…` on
  * production and `http://127.0.0.1:38039/prod-registry-k8s-io-eu-west-3/containers/images/sha256:da86…` on a local
  * stack are both `bucket:prod-registry-k8s-io-eu-west-3` + `/containers/images/sha256:da86…`. Bucket *names* are kept
- * (field-failures.md read-first: "read Location headers from configuration, not from a naming pattern", and eu-west-2
- * is `767373bb…-eu-west-2`), so a change of bucket is a difference while a change of endpoint style is not. A host the
- * description does not know is `host:<host>`: a destination no configuration explains is always a difference.
+ * (hosts come from configuration, never from a naming pattern: eu-west-2's is `767373bb…-eu-west-2`,
+ * docs/reference/field-failures.md#buckets-and-default-urls), so a change of bucket is a difference while a change of
+ * endpoint style is not. A host the description does not know is `host:<host>`: a destination no configuration explains
+ * is always a difference.
  */
 import type { TargetDescription } from '../target/target-description.js';
 
@@ -21,7 +22,7 @@ export interface LocationShape {
   path: string;
   /** query parameters as `k=v` joined by `&`, sorted, without the ones the target tolerates (e.g. `rid`) */
   query: string;
-  /** the host the client is sent to, as is (for the hostname set users must allow, field-failures.md N6) */
+  /** the host the client is sent to, as is (for the hostname set users must allow, docs/reference/field-failures.md#edge-and-network N6) */
   host: string;
 }
 

@@ -1,13 +1,13 @@
 /**
- * A loopback twin of a built-in remote target (issue 5: "the remote targets cannot be reached from CI. Their logic is
+ * A loopback twin of a built-in remote target ("the remote targets cannot be reached from CI. Their logic is
  * tested by pointing the built-in descriptions at a local stack configured to look like them (same bucket names and
  * paths on loopback), never by mocking the harness").
  *
  * The stack is configured like the environment: its semantics, production's protocol quirks when asked
- * (PROTOCOL_COMPAT=archeio, anchors §B.10), the upstream's repository prefix (a path-prefix proxy in front of the
- * stack's registries, so redirects say `/v2/k8s-artifacts-prod/images/<name>/…` as production's do), and the stack's
- * buckets already carry production's names (harness/src/stack/bucket-map.ts). The description is the built-in one
- * with each host rewritten to its loopback counterpart, field by field:
+ * (PROTOCOL_COMPAT=archeio, docs/reference/archeio.md#quirks), the upstream's repository prefix (a path-prefix proxy in
+ * front of the stack's registries, so redirects say `/v2/k8s-artifacts-prod/images/<name>/…` as production's do), and
+ * the stack's buckets already carry production's names (harness/src/stack/bucket-map.ts). The description is the
+ * built-in one with each host rewritten to its loopback counterpart, field by field:
  *
  *   url                 → an edge port that stamps the egress address (the harness "is" that client, as in egress mode)
  *   upstream            → the prefix proxy in front of the stack's upstream (upstreamPath kept)

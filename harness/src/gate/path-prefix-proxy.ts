@@ -1,9 +1,9 @@
 /**
  * A loopback reverse proxy that serves a registry under a repository prefix: `/v2/<prefix>/<name>/…` is forwarded
  * as `/v2/<name>/…` (anything else unchanged). Production's upstream is Artifact Registry at
- * `/v2/k8s-artifacts-prod/images/<name>` (anchors §B.8 UPSTREAM_REGISTRY_PATH); the local stack's registries hold
- * the repositories at the root, so this is how a loopback twin of production keeps production's paths
- * (docs/canary-operations.md "Testing the remote targets locally").
+ * `/v2/k8s-artifacts-prod/images/<name>` (docs/reference/archeio.md#deployment-layer UPSTREAM_REGISTRY_PATH); the local
+ * stack's registries hold the repositories at the root, so this is how a loopback twin of production keeps production's
+ * paths (docs/canary-operations.md "Testing the remote targets locally").
  *
  * The backend is bound late (`setBackend`), because the redirector must be told the proxy's URL before the stack
  * that owns the registry has started.

@@ -1,7 +1,7 @@
 /**
- * `registry-canary gate`: is the candidate environment safe to promote over the baseline? (issue 5; field-failures.md
- * §4: promotion is a human decision today, and "a promotion report should list every behavioural difference between
- * the sandbox build and the pinned prod build".)
+ * `registry-canary gate`: is the candidate environment safe to promote over the baseline? Promotion
+ * is a human decision upstream and nothing compares the two environments' behaviour
+ * (docs/reference/field-failures.md#sandbox-and-production); the gate lists every behavioural difference.
  *
  * 1. One set of vantages for both sides (gateVantages): the same egress vantage when either side is reached from the
  *    harness's own address (an xff side poses as its address), else the vantages both describe.
@@ -76,7 +76,7 @@ function placeVantage(target: TargetDescription, v: Vantage, role: string): Targ
 }
 
 /**
- * The same vantages on both sides (issue 5: "runs the suites on both sides (same vantage)"). Returns the two targets
+ * The same vantages on both sides ("runs the suites on both sides (same vantage)"). Returns the two targets
  * prepared for them. Throws GateUsageError (a name matching nothing) or VantageSelectionError (detection failed).
  */
 export async function gateVantages(

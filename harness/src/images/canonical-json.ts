@@ -1,7 +1,7 @@
 /**
  * Canonical JSON for generated manifests and configs: object keys sorted by code point at every level, no
  * whitespace, UTF-8. The same value always serialises to the same bytes, so fixture digests never depend on the
- * order in which code happened to build an object (style.md guidance 17).
+ * order in which code happened to build an object.
  */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));

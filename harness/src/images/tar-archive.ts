@@ -1,5 +1,5 @@
 /**
- * A minimal deterministic ustar writer (POSIX.1-1988 ustar, as toolchain.md §3 describes): fixed mtime, uid/gid 0,
+ * A minimal deterministic ustar writer (POSIX.1-1988 ustar): fixed mtime, uid/gid 0,
  * empty user/group names, entries in the order given. Enough for image layers; no long names (≤ 100 bytes), no
  * files of 8 GiB or more.
  */

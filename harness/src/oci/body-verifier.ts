@@ -1,10 +1,12 @@
 /**
  * Verifies a body while it streams: hashes every chunk with the algorithm the expected digest names (sha256 or
- * sha512, oci-pull-path.md §2.3) and counts bytes against the expected size. Nothing is buffered unless the caller
- * asks for the bytes (manifests, capped); a large layer goes to a sink or is discarded chunk by chunk.
+ * sha512, docs/reference/oci-pull-path.md#grammar) and counts bytes against the expected size. Nothing is buffered
+ * unless the caller asks for the bytes (manifests, capped); a large layer goes to a sink or is discarded chunk by
+ * chunk.
  *
- * Clients SHOULD verify bodies against the requested digest (spec §2.4, §2.5); neither official suite does in
- * read-only mode (oci-pull-path.md TL;DR), so this is where integrity is decided.
+ * Clients SHOULD verify bodies against the requested digest (spec "Pulling manifests", "Pulling blobs"); neither
+ * official suite does in read-only mode (docs/reference/oci-pull-path.md#official-conformance-suites), so this is where
+ * integrity is decided.
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';

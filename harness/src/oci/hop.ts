@@ -1,10 +1,12 @@
 /**
  * What the client records of each HTTP exchange in a redirect chain. An `OciHop` is a `Hop` (harness/src/results/
  * check.ts) with what the hop audit needs on top: the request headers actually sent (so a check can prove
- * Authorization or X-Forwarded-For never reached another origin; oci-pull-path.md §4 E17) and the time to headers.
+ * Authorization or X-Forwarded-For never reached another origin; docs/reference/oci-pull-path.md#edge-cases E17) and
+ * the time to headers.
  *
- * Both official conformance suites only look at the final hop (oci-pull-path.md §1.0); the harness keeps all of them
- * so routing checks can assert on the first hop and policy checks on every hop (§4 E16, E17).
+ * Both official conformance suites only look at the final hop
+ * (docs/reference/oci-pull-path.md#official-conformance-suites); the harness keeps all of them so routing checks can
+ * assert on the first hop and policy checks on every hop (docs/reference/oci-pull-path.md#edge-cases E16, E17).
  */
 import type { Hop } from '../results/check.js';
 
@@ -22,7 +24,7 @@ export interface OciHop extends Hop {
 
 /**
  * Response headers kept in a hop. Everything a check may assert on: content identity (type, length, digest,
- * encoding), Range (content-range, accept-ranges), caching of redirects (§4 E16), pagination (link), auth challenges,
+ * encoding), Range (content-range, accept-ranges), caching of redirects (E16), pagination (link), auth challenges,
  * rate limiting (retry-after) and referrers filtering (oci-filters-applied).
  */
 export const RECORDED_RESPONSE_HEADERS = [

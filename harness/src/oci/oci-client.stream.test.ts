@@ -191,7 +191,7 @@ describe('what the server sees', () => {
     expect(accepts).toBe(2);
   });
 
-  it('the dispatcher decides the source address (Agent localAddress, toolchain.md §1)', async () => {
+  it('the dispatcher decides the source address (Agent localAddress)', async () => {
     let remote = '';
     const url = await serve((req, res) => {
       remote = req.socket.remoteAddress ?? '';

@@ -34,7 +34,7 @@ export const OCI_ERROR_CODES = [
 
 export type OciErrorCode = (typeof OCI_ERROR_CODES)[number];
 
-/** One entry of an OCI JSON error body (distribution-spec §2.6 / "Error Codes"). */
+/** One entry of an OCI JSON error body (distribution-spec "Error Codes" / "Error Codes"). */
 export interface OciErrorBodyEntry {
   code: string;
   message?: string;
@@ -92,7 +92,7 @@ export function isOciError(e: unknown, code?: OciErrorCode): e is OciError {
 }
 
 /**
- * Maps an error to the run summary's failure classes (issue 4). A 403 whose body is HTML is what Google's front end
+ * Maps an error to the run summary's failure classes. A 403 whose body is HTML is what Google's front end
  * sends when it blocks a client; 429 is rate limiting; 5xx, timeouts and network errors are availability.
  */
 export function failureClassOf(e: OciError): FailureClass {

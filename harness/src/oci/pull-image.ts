@@ -1,10 +1,11 @@
 /**
- * A full pull, the way a container runtime does it (oci-pull-path.md §3.1): the reference's manifest, then for an
- * index every platform manifest it lists (nested indexes too), then every config and layer blob. Every body is
- * verified against its descriptor's digest and size while it streams; nothing large is buffered.
+ * A full pull, the way a container runtime does it (docs/reference/oci-pull-path.md#clients-through-redirects): the
+ * reference's manifest, then for an index every platform manifest it lists (nested indexes too), then every config and
+ * layer blob. Every body is verified against its descriptor's digest and size while it streams; nothing large is
+ * buffered.
  *
  * The result keeps each blob's hop trace, so the integrity suite can assert the FIRST hop of every blob against the
- * routing oracle: a pull that succeeds by the wrong route is still a failure (issue 4).
+ * routing oracle: a pull that succeeds by the wrong route is still a failure.
  */
 import type { Writable } from 'node:stream';
 import pLimit from 'p-limit';
@@ -35,7 +36,8 @@ export interface PullOptions {
   failFast?: boolean;
   /**
    * require the manifest's final-hop Content-Type to equal its body `mediaType` and the parent descriptor's
-   * (containerd and ggcr take the type from Content-Type; oci-pull-path.md §3.2 item 1). Default true.
+   * (containerd and ggcr take the type from Content-Type;
+   * docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 1). Default true.
    */
   strictContentType?: boolean;
   accept?: readonly string[];

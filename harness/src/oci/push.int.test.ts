@@ -1,5 +1,5 @@
 /**
- * Both local upstreams serve the same fixtures (issue 3): the fixtures are pushed into a real Debian
+ * Both local upstreams serve the same fixtures: the fixtures are pushed into a real Debian
  * docker-registry (distribution 2.8) with pushLayout, then every ref, tag list and blob is compared with what the
  * embedded registry serves from the layouts directly. Where distribution 2.8.2 behaves differently (no referrers
  * API, unsorted tags without pagination, schema1 conversion, 500 on a malformed digest) the difference is asserted

@@ -1,7 +1,7 @@
 /**
  * Pushes one OCI image layout into a registry with the distribution-spec push API, so the local stack can seed the
  * Debian `docker-registry` (CNCF distribution 2.8) with exactly the fixtures the embedded registry serves
- * (issue 3). Blobs: `HEAD` (skip when present), then a monolithic upload: `POST /v2/<name>/blobs/uploads/` → 202
+ *. Blobs: `HEAD` (skip when present), then a monolithic upload: `POST /v2/<name>/blobs/uploads/` → 202
  * + Location, `PUT <Location>&digest=<d>` with the whole body → 201 (spec "Pushing a blob monolithically", the
  * POST-then-PUT form). Manifests: children before the indexes that list them, each `PUT` by digest, then by every
  * tag index.json gives it.

@@ -1,7 +1,8 @@
 /**
  * The anonymous token flow: the pure parsing, and the client against two local servers, a redirector and an
  * Artifact-Registry-like upstream that answers every anonymous request with `401 WWW-Authenticate: Bearer …` and
- * issues tokens at its realm (field-failures.md U1; docs/canary-operations.md "Anonymous tokens").
+ * issues tokens at its realm (docs/reference/field-failures.md#upstream-and-replication U1; docs/canary-operations.md
+ * "Anonymous tokens").
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -130,7 +131,8 @@ beforeAll(async () => {
     if (url.pathname === `${PREFIX}/pause/manifests/3.9` || url.pathname === `${PREFIX}/pause/manifests/${sha256(MANIFEST)}`) {
       return { status: 200, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': sha256(MANIFEST) }, body: MANIFEST };
     }
-    // AR sends blobs to a relative download URL on its own host (field-failures.md U6); the token goes along
+    // AR sends blobs to a relative download URL on its own host
+    // (docs/reference/field-failures.md#upstream-and-replication U6); the token goes along
     if (url.pathname.startsWith(`${PREFIX}/pause/blobs/`)) return { status: 302, headers: { location: `/artifacts-downloads/namespaces/x/downloads/${url.pathname.split('/').pop()}` } };
     return { status: 404 };
   });

@@ -1,6 +1,6 @@
 /**
  * Anonymous bearer tokens: the Docker token flow every pull client runs when a registry answers 401 (Docker
- * "Token Authentication Specification"; distribution-spec §"Determining support" leaves auth to it).
+ * "Token Authentication Specification"; distribution-spec "Determining Support" leaves auth to it).
  *
  *   GET /v2/<name>/manifests/<ref>       → 401  WWW-Authenticate: Bearer realm="…",service="…",scope="repository:<name>:pull"
  *   GET <realm>?service=…&scope=…        → 200  {"token": "…", "expires_in": 300}        (no credentials: anonymous)
@@ -8,7 +8,8 @@
  *
  * Artifact Registry, the upstream of registry.k8s.io and registry-sandbox.k8s.io, answers every anonymous request
  * this way, so without the flow every pull through production stops at the upstream's 401. A regional AR that
- * refuses anonymous tokens (403) is a failure users saw (field-failures.md U1, kubernetes/registry.k8s.io#116).
+ * refuses anonymous tokens (403) is a failure users saw (docs/reference/field-failures.md#upstream-and-replication U1,
+ * kubernetes/registry.k8s.io#116).
  *
  * This module is the pure part: parsing challenges and token responses, building the realm URL, and the token cache.
  * The client (oci-client.ts) sends the requests, so the token request is recorded as a hop like any other.

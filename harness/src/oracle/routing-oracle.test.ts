@@ -134,7 +134,7 @@ describe('routing oracle: request handling rules', () => {
     const sig = `/v2/pause/manifests/sha256-${'ab'.repeat(32)}.sig`;
     expect(await o.expect(at, get(sig))).toMatchObject({ reason: 'signature-upstream', location: `http://127.0.0.1:5001/v2/k8s-artifacts-prod/images${sig.slice(3)}` });
     expect(await o.expect(at, get(sig.replace('.sig', '.att')))).toMatchObject({ reason: 'signature-upstream' });
-    // uppercase hex and .sbom are ordinary tags (anchors §B.9 #9)
+    // uppercase hex and .sbom are ordinary tags (docs/reference/archeio.md#test-vectors vector 9)
     expect(await o.expect(at, get(sig.replace('.sig', '.sbom')))).toMatchObject({ reason: 'upstream' });
     expect(await o.expect(at, get(`/v2/pause/manifests/sha256-${'AB'.repeat(32)}.sig`))).toMatchObject({ reason: 'upstream' });
     // no signature upstream: the tag is just a tag

@@ -2,14 +2,15 @@
  * The routing oracle: for a target, a vantage and a request, the exact first hop a correct redirector answers with.
  *
  * It is written from the rules, not from redirector/src (docs/architecture.md: the harness never imports the system
- * under test). The rules are issue 2's "Request handling" list, which refines archeio's decision list
- * (redirector-anchors.md §B.2) and URL construction (§B.3):
+ * under test). The rules are docs/request-handling.md's, which refine archeio's decision list
+ * (docs/reference/archeio.md#decision-list) and URL construction (docs/reference/archeio.md#url-construction):
  *   1. methods other than GET/HEAD → 405;
  *   2. `/` → 307 infoUrl, `/privacy` and `/privacy/` → 307 privacyUrl, anything else outside `/v2` → 404;
  *   3. `/v2`, `/v2/` → 200; `/v2/_catalog` → 404;
  *   4. dot segments → 400; the query string survives on upstream and signature redirects, where registries read it
- *      (tags/list n and last, referrers artifactType, containerd's ns; archeio drops it: its issue #326). Bucket
- *      objects and the info pages take no query, so none is expected there (docs/configuration.md PRESERVE_QUERY);
+ *      (tags/list n and last, referrers artifactType, containerd's ns; archeio drops it:
+ *      kubernetes/registry.k8s.io#326). Bucket objects and the info pages take no query, so none is expected there
+ *      (docs/configuration.md PRESERVE_QUERY);
  *   5. a manifest, tag-list or referrers path with a malformed name or reference → 400 (NAME_INVALID, DIGEST_INVALID),
  *      or 404 for a malformed tag (G1 pull 5/9 require 404 for `.INVALID_MANIFEST_NAME`); a cosign tag
  *      `/manifests/sha256-<64 hex>.sig|.att` → signatureUpstream when set; other non-blob → upstream;
@@ -25,7 +26,7 @@ import { request } from 'undici';
 import type { Semantics, TargetDescription, Vantage, MirrorPlan } from '../target/target-description.js';
 import { bigIntToAddress, bundledPublishedRanges, classifyByScan, type OracleClassification, type PublishedPrefix } from './published-ranges.js';
 
-/** The request kinds of the routing matrix (issue 4, routing suite). */
+/** The request kinds of the routing matrix (docs/suites.md, routing). */
 export const REQUEST_KINDS = [
   'manifest-by-tag',
   'manifest-by-digest',
@@ -40,7 +41,7 @@ export const REQUEST_KINDS = [
 ] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
-/** Which rule produced an expectation: the leaf of the decision list (style guidance #2). */
+/** Which rule produced an expectation: the leaf of the decision list. */
 export type ExpectedReason =
   | 'method-not-allowed'
   | 'info'
@@ -89,7 +90,7 @@ export interface KnownBlob {
   size?: number;
 }
 
-/** HEAD on a bucket object: true when it answers 200 (archeio's BlobExists, redirector-anchors.md §B.7). */
+/** HEAD on a bucket object: true when it answers 200 (archeio's BlobExists, docs/reference/archeio.md#existence-check-and-cache). */
 export type BlobPresenceProbe = (url: string) => Promise<boolean>;
 
 export interface RoutingOracleOptions {
@@ -113,7 +114,7 @@ export class OracleError extends Error {
   }
 }
 
-/** A digest no bucket or registry holds: archeio's own fixture for the upstream fallback (field-failures.md R4). */
+/** A digest no bucket or registry holds: archeio's own fixture for the upstream fallback (docs/reference/field-failures.md#routing-and-client-ip R4). */
 export const SYNTHETIC_ABSENT_DIGEST = `sha256:${'a'.repeat(57)}1234567`;
 
 // OCI distribution-spec: repository name and digest grammar (the redirector's "strict OCI name and digest grammar").
@@ -164,7 +165,7 @@ async function headProbe(url: string): Promise<boolean> {
     await res.body.dump();
     return res.statusCode === 200;
   } catch {
-    return false; // a HEAD error counts as a miss (archeio buckets.go; redirector-anchors.md §B.7)
+    return false; // a HEAD error counts as a miss (archeio buckets.go; docs/reference/archeio.md#existence-check-and-cache)
   }
 }
 
@@ -228,7 +229,7 @@ export class RoutingOracle {
    * its address; if neither the target's semantics nor longest-prefix match agrees with that declaration, the
    * description and the data disagree and no expectation built on either can be trusted: a harness error.
    * (Longest-prefix is accepted too because a GLOBAL-shadowed vantage is declared by its regional owner, while
-   * archeio semantics classify it GLOBAL: redirector-anchors.md §B.5.)
+   * archeio semantics classify it GLOBAL: docs/reference/archeio.md#ip-classification.)
    */
   classify(vantage: Vantage): OracleClassification | null {
     if (vantage.ip === '' || vantage.tags?.includes('declared-without-ip')) {
@@ -280,7 +281,7 @@ export class RoutingOracle {
     return p;
   }
 
-  /** The upstream URL for a `/v2...` path: upstream + "/v2/" + upstreamPath + the rest (§B.3, without cleaning). */
+  /** The upstream URL for a `/v2...` path: upstream + "/v2/" + upstreamPath + the rest (docs/reference/archeio.md#url-construction, without cleaning). */
   upstreamUrl(path: string, query = '', endpoint = this.target.upstream): string {
     const rest = path.slice('/v2'.length); // "/pause/manifests/3.9"
     const prefix = trimSlashes(this.target.upstreamPath);
@@ -357,14 +358,14 @@ export class RoutingOracle {
       case 'privacy':
         return { kind, method: 'GET', path: '/privacy' };
       case 'unknown-path':
-        // CRI-O probes the v1 ping; it must be a clean 404 (field-failures.md N2)
+        // CRI-O probes the v1 ping; it must be a clean 404 (docs/reference/field-failures.md#edge-and-network N2)
         return { kind, method: 'GET', path: '/v1/_ping' };
       case 'manifest-by-tag':
         return main && { kind, method: 'GET', path: `/v2/${main.repository}/manifests/${main.tag}` };
       case 'manifest-by-digest':
         return main && image && { kind, method: 'GET', path: `/v2/${main.repository}/manifests/${image.digest}` };
       case 'tag-list':
-        // n and last must survive the redirect (issue 2 rule 4; archeio drops them, its issue #326)
+        // n and last must survive the redirect (redirector rule 4; archeio drops them, kubernetes/registry.k8s.io#326)
         return main && { kind, method: 'GET', path: `/v2/${main.repository}/tags/list?n=2&last=${encodeURIComponent(main.tag)}` };
       case 'signature-tag': {
         const sig = this.target.images.find((i) => i.kind?.includes('signature') || /:sha256-[a-f0-9]{64}\.(sig|att)$/.test(i.ref));
@@ -433,7 +434,7 @@ export class RoutingOracle {
   }
 }
 
-/** `<base>/containers/images/<digest>`: GCR's GCS layout, copied by the buckets (redirector-anchors.md (c″)). */
+/** `<base>/containers/images/<digest>`: GCR's GCS layout, copied by the buckets (the layout of docs/reference/archeio.md#url-construction). */
 export function blobObjectUrl(base: string, digest: string): string {
   return `${trimTrailingSlash(base)}/containers/images/${digest}`;
 }
@@ -445,7 +446,7 @@ export function primaryImage(target: TargetDescription) {
 
 /** How strictly a Location is compared (a target may tolerate a request-id parameter or regional upstream hosts). */
 export interface LocationMatchOptions {
-  /** query parameters a redirect may add (e.g. `rid`, field-failures.md P4) */
+  /** query parameters a redirect may add (e.g. `rid`, docs/reference/field-failures.md#deployment P4) */
   toleratedQueryParams?: readonly string[];
   /** host globs that stand in for the upstream's host (e.g. `*-docker.pkg.dev`: GCLB picks the regional AR) */
   upstreamHosts?: readonly string[];
@@ -516,7 +517,7 @@ export interface ShadowedPrefix {
 /**
  * AWS regional prefixes nested inside AWS GLOBAL ones: under archeio semantics their clients classify GLOBAL and get
  * the default base, under most-specific their region's bucket (150 IPv4 and 97 IPv6 prefixes in archeio's data,
- * redirector-anchors.md §B.5). Sorted by family, region, prefix.
+ * docs/reference/archeio.md#ip-classification). Sorted by family, region, prefix.
  */
 export function findShadowedPrefixes(prefixes: readonly PublishedPrefix[] = bundledPublishedRanges()): ShadowedPrefix[] {
   const globals = prefixes.filter((p) => p.cloud === 'AWS' && p.region === 'GLOBAL');

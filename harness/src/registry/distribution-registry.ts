@@ -1,6 +1,6 @@
 /**
  * Runs the Debian `docker-registry` (CNCF distribution 2.8) as a throwaway process on 127.0.0.1: a config in a
- * temporary directory (toolchain.md §3: filesystem storage, redirects disabled, no upload purging, no storage health
+ * temporary directory (filesystem storage, redirects disabled, no upload purging, no storage health
  * check), port 0 so the kernel picks a free port, readiness from its "listening on <addr>" log line. `close()`
  * stops that PID and removes the directory. The local stack's second upstream; seeded with oci/push.ts.
  */

@@ -1,5 +1,5 @@
 /**
- * The embedded read-only registry: the zero-setup upstream of the local stack (issue 3). It serves the OCI layouts
+ * The embedded read-only registry: the zero-setup upstream of the local stack. It serves the OCI layouts
  * found under `root` at start (registry-handler.ts has the semantics) over node:http on 127.0.0.1. This file is the
  * only one here that touches node:http; it streams blob files straight from disk (no buffering), 1 MiB at a time.
  */

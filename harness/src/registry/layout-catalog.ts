@@ -3,7 +3,7 @@
  * holding an `oci-layout` file is a repository named by its path under the root (`e2e-test-images/busybox`).
  * Tags come from index.json's `org.opencontainers.image.ref.name` annotations (image-spec image-layout.md); the
  * manifests are everything reachable from index.json (indexes are walked), and a blob belongs to a repository when
- * its layout's `blobs/<alg>/<encoded>` holds it (spec §2.5: "not found in *this repository*" → 404).
+ * its layout's `blobs/<alg>/<encoded>` holds it (spec "Pulling blobs": "not found in *this repository*" → 404).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { isImageIndexJson, isImageManifestJson, type Descriptor, type Platform }
 import { tryParseDigest } from '../oci/digest.js';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
-/** distribution-spec §2.3 */
+/** distribution-spec "Pulling manifests" (the name grammar) */
 export const NAME_GRAMMAR = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 export const TAG_GRAMMAR = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 
@@ -20,7 +20,7 @@ export interface CatalogManifest {
   mediaType: string;
   size: number;
   file: string;
-  /** manifest artifactType, else (image manifests) the config media type: the referrers API's rule (spec §2.8) */
+  /** manifest artifactType, else (image manifests) the config media type: the referrers API's rule (spec "Listing Referrers") */
   artifactType?: string;
   subject?: string;
   annotations?: Record<string, string>;
@@ -106,7 +106,7 @@ export async function loadLayoutCatalog(root: string): Promise<LayoutCatalog> {
   for (const rel of await findLayouts(abs)) {
     const dir = path.join(abs, rel);
     if (!NAME_GRAMMAR.test(rel)) {
-      catalog.skipped.push({ dir, reason: `"${rel}" is not a valid repository name (distribution-spec §2.3)` });
+      catalog.skipped.push({ dir, reason: `"${rel}" is not a valid repository name (distribution-spec "Pulling manifests")` });
       continue;
     }
     try {

@@ -45,8 +45,8 @@ function blob(role: string) {
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'registry-handler-'));
   set = await buildFixtureImages(dir, { bigLayerMiB: 1 });
-  // extra content dropped into the root before start is served too (issue 3: seeding with standard tools);
-  // its name contains the route words, which must parse from the right (oci-pull-path.md §4 E14)
+  // extra content dropped into the root before start is served too (seeding with standard tools);
+  // its name contains the route words, which must parse from the right (docs/reference/oci-pull-path.md#edge-cases E14)
   const w = new OciLayoutWriter(path.join(dir, 'a', 'blobs', 'manifests'));
   const layer = await w.putBlob(Buffer.from('extra'), MediaType.OciLayer);
   const config = await w.putJson({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } }, MediaType.OciConfig);
@@ -68,7 +68,7 @@ describe('catalog', () => {
   });
 });
 
-describe('/v2/ (spec §2.2)', () => {
+describe('/v2/ (spec "Determining Support")', () => {
   it.each(['/v2/', '/v2'])('GET %s → 200 with the API version header', async (p) => {
     const r = await get(p);
     expect(r.status).toBe(200);
@@ -77,7 +77,7 @@ describe('/v2/ (spec §2.2)', () => {
   });
 });
 
-describe('manifests (spec §2.4)', () => {
+describe('manifests (spec "Pulling manifests")', () => {
   it('by tag: exact Content-Type, Content-Length, Docker-Content-Digest, bytes', async () => {
     const i = image('pause:3.10');
     const r = await get('/v2/pause/manifests/3.10', { accept: ALL });
@@ -103,7 +103,8 @@ describe('manifests (spec §2.4)', () => {
     expect(jsonOf(none).errors[0].code).toBe('MANIFEST_UNKNOWN');
     const idx = await get('/v2/e2e-test-images/busybox/manifests/1.36.1-1', { accept: MediaType.OciManifest });
     expect(idx.status).toBe(404);
-    // G1 sends only the OCI manifest type (oci-pull-path.md §1.2): the conformance image must be an image manifest
+    // G1 sends only the OCI manifest type (docs/reference/oci-pull-path.md#g1-pull-checks): the conformance image must
+    // be an image manifest
     expect((await get('/v2/conformance/manifests/tagtest0', { accept: MediaType.OciManifest })).status).toBe(200);
   });
 
@@ -129,7 +130,7 @@ describe('manifests (spec §2.4)', () => {
     ['unknown repository', '/v2/nope/manifests/latest', 404, 'MANIFEST_UNKNOWN'],
     ['invalid tag (G1 check 5/9 requires 404)', '/v2/pause/manifests/.INVALID_MANIFEST_NAME', 404, 'MANIFEST_UNKNOWN'],
     ['malformed digest (G1 check 13)', '/v2/pause/manifests/sha256:totallywrong', 400, 'DIGEST_INVALID'],
-    ['upper-case hex (§2.3 MUST NOT)', `/v2/pause/manifests/sha256:${'A'.repeat(64)}`, 400, 'DIGEST_INVALID'],
+    ['upper-case hex (a MUST NOT of the digest grammar)', `/v2/pause/manifests/sha256:${'A'.repeat(64)}`, 400, 'DIGEST_INVALID'],
     ['manifest of another repository', '/v2/big/manifests/3.10', 404, 'MANIFEST_UNKNOWN'],
   ])('%s → %i %s', async (_name, target, status, code) => {
     const r = await get(target, { accept: ALL });
@@ -153,7 +154,7 @@ describe('manifests (spec §2.4)', () => {
   });
 });
 
-describe('blobs (spec §2.5)', () => {
+describe('blobs (spec "Pulling blobs")', () => {
   it('GET: octet-stream, Content-Length, Docker-Content-Digest, Accept-Ranges, exact bytes', async () => {
     const b = blob('pause:layer');
     const r = await get(`/v2/pause/blobs/${b.digest}`);
@@ -175,7 +176,7 @@ describe('blobs (spec §2.5)', () => {
     expect(digestOf(bodyOf(r), 'sha512')).toBe(b.digest);
   });
 
-  it('a blob of another repository is unknown here (oci-pull-path.md §4 E7)', async () => {
+  it('a blob of another repository is unknown here (docs/reference/oci-pull-path.md#edge-cases E7)', async () => {
     const r = await get(`/v2/conformance/blobs/${blob('pause:layer').digest}`);
     expect(r.status).toBe(404);
     expect(jsonOf(r).errors[0].code).toBe('BLOB_UNKNOWN');
@@ -188,7 +189,7 @@ describe('blobs (spec §2.5)', () => {
     expect(jsonOf(bad).errors[0].code).toBe('DIGEST_INVALID');
   });
 
-  describe('Range (RFC 9110 §14; oci-pull-path.md §4 E8, §1.5 R7–R12)', () => {
+  describe('Range (RFC 9110 §14; docs/reference/oci-pull-path.md#edge-cases E8, G2 R7–R12)', () => {
     // the conformance layer: an uncompressed tar of 3072 bytes
     const cases: [string, (size: number) => string, number, ((size: number) => [number, number]) | null][] = [
       ['first byte', () => 'bytes=0-0', 206, () => [0, 0]],
@@ -237,7 +238,7 @@ describe('blobs (spec §2.5)', () => {
   });
 });
 
-describe('tags/list (spec §2.7)', () => {
+describe('tags/list (spec "Listing Tags")', () => {
   const all = () => set.images.filter((i) => i.repo === 'conformance').map((i) => i.tag).sort((a, b) => (a < b ? -1 : 1));
 
   it('lists every tag in ASCII order', async () => {
@@ -278,7 +279,7 @@ describe('tags/list (spec §2.7)', () => {
   });
 });
 
-describe('referrers (spec §2.8)', () => {
+describe('referrers (spec "Listing Referrers")', () => {
   it('lists the subject\'s referrers as an OCI index with artifactType and annotations', async () => {
     const subject = image('conformance:tagtest0').digest;
     const r = await get(`/v2/conformance/referrers/${subject}`);

@@ -1,8 +1,8 @@
 /**
  * The embedded registry's request handling, free of node:http: a request description in, a response description
  * out (the adapter in embedded-registry.ts streams file bodies). Read-only OCI distribution-spec pull semantics
- * (oci-pull-path.md §2), matched to the Debian docker-registry (distribution 2.8.2) where the spec leaves room, and
- * correct where 2.8.2 is not. The differences are listed in docs/oci-client.md.
+ * (docs/reference/oci-pull-path.md#manifests), matched to the Debian docker-registry (distribution 2.8.2) where the
+ * spec leaves room, and correct where 2.8.2 is not. The differences are listed in docs/oci-client.md.
  */
 import { stat } from 'node:fs/promises';
 import type { Descriptor } from '../oci/descriptor.js';
@@ -34,7 +34,7 @@ export interface RegistryResponse {
 
 export type RegistryHandler = (req: RegistryRequest) => Promise<RegistryResponse>;
 
-/** distribution-spec §2.6 error codes used here */
+/** distribution-spec "Error Codes" error codes used here */
 type ErrorCode = 'BLOB_UNKNOWN' | 'DIGEST_INVALID' | 'MANIFEST_UNKNOWN' | 'NAME_INVALID' | 'NAME_UNKNOWN' | 'UNSUPPORTED';
 
 const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
@@ -49,7 +49,7 @@ function json(status: number, value: unknown, headers: Record<string, string> = 
   };
 }
 
-/** `{"errors":[{code,message,detail}]}` (spec §2.6) */
+/** `{"errors":[{code,message,detail}]}` (spec "Error Codes") */
 function error(status: number, code: ErrorCode, message: string, detail?: unknown, headers: Record<string, string> = {}): RegistryResponse {
   return json(status, { errors: [{ code, message, ...(detail !== undefined ? { detail } : {}) }] }, headers);
 }
@@ -59,7 +59,7 @@ function header(req: RegistryRequest, name: string): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-/** Every Accept line, split on ",", parameters dropped: what distribution's manifest handler reads (oci-pull-path.md §2.4). */
+/** Every Accept line, split on ",", parameters dropped: what distribution's manifest handler reads (docs/reference/oci-pull-path.md#manifests). */
 function acceptedTypes(req: RegistryRequest): Set<string> {
   const raw = req.headers.accept;
   const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
@@ -71,7 +71,7 @@ function acceptedTypes(req: RegistryRequest): Set<string> {
   return out;
 }
 
-/** Sorted names after `last`, at most `n`, and the Link to the next page (spec §2.7; distribution's _catalog). */
+/** Sorted names after `last`, at most `n`, and the Link to the next page (spec "Listing Tags"; distribution's _catalog). */
 function paginate(
   all: string[],
   query: URLSearchParams,
@@ -83,14 +83,14 @@ function paginate(
   if (nRaw === null) return { items };
   if (!/^\d+$/.test(nRaw)) return { invalid: `n must be a non-negative integer, got ${JSON.stringify(nRaw)}` };
   const n = Number(nRaw);
-  if (n === 0) return { items: [] }; // spec §2.7: n=0 → empty list and no Link
+  if (n === 0) return { items: [] }; // spec "Listing Tags": n=0 → empty list and no Link
   if (items.length <= n) return { items };
   items = items.slice(0, n);
   const next = new URLSearchParams({ n: String(n), last: items[items.length - 1]! });
   return { items, link: `<${nextPath}?${next.toString()}>; rel="next"` };
 }
 
-/** code-unit order, i.e. Go's sort.Strings for ASCII: allowed by spec main §2.7 ("lexical or ASCIIbetical") */
+/** code-unit order, i.e. Go's sort.Strings for ASCII: allowed by spec main "Listing Tags" ("lexical or ASCIIbetical") */
 function asciiSort(values: Iterable<string>): string[] {
   return [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -116,9 +116,9 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
     let m = digest === undefined ? undefined : repo.manifests.get(digest);
     if (m === undefined) return error(404, 'MANIFEST_UNKNOWN', 'manifest unknown', detail);
 
-    // Accept handling as distribution 2.8 (oci-pull-path.md §2.4): OCI types not accepted → 404; a Docker list asked
-    // for by tag without list support → its linux/amd64 child. (2.8 then converts schema2 to signed schema1 when
-    // schema2 is not accepted either; this registry serves schema2 as is.)
+    // Accept handling as distribution 2.8 (docs/reference/oci-pull-path.md#manifests): OCI types not accepted → 404; a
+    // Docker list asked for by tag without list support → its linux/amd64 child. (2.8 then converts schema2 to signed
+    // schema1 when schema2 is not accepted either; this registry serves schema2 as is.)
     const accepts = acceptedTypes(req);
     if (m.mediaType === MediaType.OciManifest && !accepts.has(MediaType.OciManifest)) {
       return error(404, 'MANIFEST_UNKNOWN', 'OCI manifest found, but accept header does not support OCI manifests');
@@ -180,7 +180,7 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
   };
 
   const serveReferrers = (name: string, repo: CatalogRepo | undefined, digest: string, query: URLSearchParams): RegistryResponse => {
-    // spec §2.8: an invalid digest MUST be 400
+    // spec "Listing Referrers": an invalid digest MUST be 400
     if (tryParseDigest(digest) === null) return error(400, 'DIGEST_INVALID', 'invalid digest', { digest });
     if (repo === undefined) return error(404, 'NAME_UNKNOWN', 'repository name not known to registry', { name });
     const artifactType = query.get('artifactType');
@@ -208,7 +208,8 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
     const { path, query } = splitTarget(req.target);
     const route = routeOf(path);
     if (route.kind === 'unknown') return error(404, 'UNSUPPORTED', `no such endpoint: ${path}`);
-    // read-only: every write (and anything else) is 405 (spec §2.6 UNSUPPORTED; oci-pull-path.md §4 E2)
+    // read-only: every write (and anything else) is 405 (spec "Error Codes" UNSUPPORTED;
+    // docs/reference/oci-pull-path.md#edge-cases E2)
     if (!READ_METHODS.has(method) || route.kind === 'upload') {
       return error(405, 'UNSUPPORTED', `${method} is not supported by this read-only registry`, undefined, { allow: 'GET, HEAD' });
     }

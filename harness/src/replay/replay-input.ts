@@ -1,5 +1,5 @@
 /**
- * What `registry-canary replay` replays (issue 5, "reproduce a routing bug locally"), read from the command line or
+ * What `registry-canary replay` replays, read from the command line or
  * from the redirector's decision log (pure):
  *
  * - `--ip A --ip B --image pause:3.10`: every image pulled from every address;

@@ -2,7 +2,7 @@
  * Replays pulls and logged requests against each world's redirector from the client address, in xff mode (the
  * client is the entry before the load balancer's, as GCLB writes it), and records:
  *
- * - every request chain hop by hop (the trace a user's `crane pull --verbose` shows, field-failures.md §2);
+ * - every request chain hop by hop (the trace a user's `crane pull --verbose` shows);
  * - what the redirector itself says of the request (its `/explain` trace: client classification, matched prefix,
  *   the bucket consulted, the decision);
  * - where the semantics disagree: the same request's first hop compared across worlds in the world's own terms

@@ -1,6 +1,6 @@
 /**
  * A hop trace as text, the shape of `crane pull --verbose` that registry.k8s.io's issue template asks users for
- * (field-failures.md §2: "the harness's failure output should look like that trace: every hop, status and host").
+ * (https://github.com/kubernetes/registry.k8s.io/blob/main/docs/debugging.md): every hop, status and host.
  */
 import type { Hop } from '../results/check.js';
 

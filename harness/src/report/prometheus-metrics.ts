@@ -1,5 +1,5 @@
 /**
- * A run's results as Prometheus metrics, for canaries that run on existing engines (issue 5: a Kubernetes CronJob,
+ * A run's results as Prometheus metrics, for canaries that run on existing engines (a Kubernetes CronJob,
  * a Prow periodic, a GitHub schedule) and are watched by existing alerting:
  *
  * - `--metrics-textfile FILE`: the text exposition format in a file for node_exporter's textfile collector, written
@@ -9,7 +9,8 @@
  *
  * The metrics are a pure function of the RunReport; the two writers are the only I/O. prom-client does the
  * formatting and escaping. Every series carries `target` and `vantage`, so canaries in different clusters and
- * regions can share one Pushgateway and one dashboard (field-failures.md U5: "report 5xx per region").
+ * regions can share one Pushgateway and one dashboard (docs/reference/field-failures.md#upstream-and-replication U5:
+ * "report 5xx per region").
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { request } from 'undici';

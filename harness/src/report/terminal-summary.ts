@@ -1,6 +1,6 @@
 /**
- * The end-of-run summary for a terminal or a CI log: counts, then the red results grouped by failure class (issue 4:
- * routing, integrity, conformance, availability, blocked, rate-limited; plus harness), each with its first hops, then
+ * The end-of-run summary for a terminal or a CI log: counts, then the red results grouped by failure class
+ * (routing, integrity, conformance, availability, blocked, rate-limited; plus harness), each with its first hops, then
  * known failures, fixed known issues, and why checks were not applicable. Last line: the verdict and exit code.
  */
 import type { CheckResult, FailureClass } from '../results/check.js';

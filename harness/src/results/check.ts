@@ -13,7 +13,7 @@ import type { TargetDescription, Vantage } from '../target/target-description.js
 export const STATUS_ORDER = ['unknown', 'not-applicable', 'skip', 'pass', 'known-failure', 'fail', 'error'] as const;
 export type Status = (typeof STATUS_ORDER)[number];
 
-/** The failure classes of the run summary (issue 4): what kind of thing went wrong. */
+/** The failure classes of the run summary: what kind of thing went wrong. */
 export type FailureClass =
   | 'routing' // the first hop went somewhere the oracle did not expect (even if the pull "worked")
   | 'integrity' // bytes did not match their digest or size
@@ -83,7 +83,7 @@ export interface Check {
   id: string;
   suite: string;
   title: string;
-  /** the rule or spec section it enforces, e.g. "OCI dist-spec §2.5 blobs", "redirector rule 6 (blob, AWS region)" */
+  /** the rule or spec section it enforces, e.g. "OCI dist-spec "Pulling blobs" blobs", "redirector rule 6 (blob, AWS region)" */
   rule: string;
   vantage?: Vantage;
   run(ctx: CheckContext): Promise<void>;

@@ -1,5 +1,5 @@
 /**
- * Known issues: per-target failures that are tracked upstream (issue 5: "a known failure is reported as known, not
+ * Known issues: per-target failures that are tracked upstream ("a known failure is reported as known, not
  * hidden, and a new failure still turns the run red"). A target description lists them as
  * `knownIssues: [{ check: "<id glob>", link, reason }]`. Only a *fail* can become a known failure: an *error* means the
  * harness could not decide, and no known issue may paper over that.

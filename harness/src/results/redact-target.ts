@@ -1,6 +1,6 @@
 /**
- * The target as it may be written into a report: secrets removed (style.md guidance #8: "reports embed the config with
- * secrets redacted"; the OCI conformance suite redacts authorization/token/state values, oci-pull-path.md §1.1).
+ * The target as it may be written into a report: secrets removed (the OCI conformance suite's reports
+ * likewise redact authorization, token and state values).
  * Values of secret-looking keys are replaced, and passwords in URL userinfo are masked wherever a URL appears.
  */
 import type { TargetDescription } from '../target/target-description.js';

@@ -2,7 +2,7 @@
  * The outcome of one run: every check result, the roll-up, counts by status and failure class, and the verdict with
  * its exit code. Every report (results.json, junit.xml, index.html, the terminal summary) renders this one value.
  *
- * Exit codes (issue 4; the same numbers as cli/src/exit-codes.ts, which the harness does not import):
+ * Exit codes (the same numbers as cli/src/exit-codes.ts, which the harness does not import):
  *   0  every check passed (not-applicable, skipped and known failures allowed) and at least one check passed;
  *   1  a check failed or errored (routing, integrity, conformance; also availability, blocked, rate-limited, harness
  *      errors once the target was shown reachable: none of those is green);

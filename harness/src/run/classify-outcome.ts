@@ -2,7 +2,7 @@
  * What a check's thrown value means for the run: its status and failure class.
  *
  * A *fail* says the target is wrong (a CheckFailure, or bytes that do not match their digest); an *error* says the
- * harness could not decide (distribution-spec conformance results.go keeps the two apart, style.md §5). Errors are
+ * harness could not decide (the distribution-spec conformance suite's results keep the two apart too). Errors are
  * still classified so the summary can say *why* nothing was decided: the target was down or slow (availability),
  * Google's front end refused us (blocked), we were throttled (rate-limited), or the harness itself broke.
  */
@@ -58,7 +58,7 @@ export class Inconclusive extends Error {
 
 /**
  * The class of a response that did not even get to be judged: 429, 5xx, or an HTML 403 (what Google's front end
- * sends when it blocks a client: field-failures.md N4). Undefined for any other status.
+ * sends when it blocks a client: docs/reference/field-failures.md#edge-and-network N4). Undefined for any other status.
  */
 export function transportClassOf(status: number, contentType = ''): FailureClass | undefined {
   if (status === 429) return 'rate-limited';

@@ -1,11 +1,12 @@
 /**
  * Judges one first hop against the routing oracle. Used by the routing suite (one request per check) and the
  * integrity suite (the first hop of every manifest and blob of a pull): a pull that succeeds by the wrong route is a
- * routing failure (issue 4), and "checking that a pull succeeds is not enough" (field-failures.md, read-first).
+ * routing failure: a pull that succeeds is not enough (docs/reference/field-failures.md).
  *
  * Comparison: the status exactly (307 and nothing else: 302 breaks method preservation, anchors (c) ae83b43); the
  * Location by scheme, host, port and path, then query parameters (routing-oracle.ts locationMatches), with the
- * tolerances the target declares in `locationMatch` (field-failures.md P4: a request id may be appended).
+ * tolerances the target declares in `locationMatch` (docs/reference/field-failures.md#deployment P4: a request id may
+ * be appended).
  */
 import { CheckFailure, type Hop } from '../results/check.js';
 import type { RoutingEvidence } from '../results/routing-evidence.js';
@@ -63,7 +64,8 @@ export async function judgeFirstHop(input: JudgeInput): Promise<RoutingEvidence>
   if (!hop || hop.status === 0) throw new Inconclusive('availability', `${what}: no response`, hops, { routing: evidence });
   const statusOk = hop.status === expected.status;
   // Regional upstream hosts may stand in for the upstream only where the rule says "upstream": a signature tag must
-  // reach the canonical signature upstream even when it shares the upstream's host (field-failures.md §0).
+  // reach the canonical signature upstream even when it shares the upstream's host
+  // (docs/reference/archeio.md#decision-list).
   const matchOptions = locationMatchOptions(oracle.target);
   if (expected.reason === 'signature-upstream') delete matchOptions.upstreamHosts;
   const locationOk = expected.location === undefined || locationMatches(expected.location, hop.location, matchOptions);

@@ -1,9 +1,9 @@
 /**
- * How a check speaks *from* a vantage, under the target's IP mode (issue 4, "Targets and source IPs"):
+ * How a check speaks *from* a vantage, under the target's IP mode:
  *
  * - `xff`: to the redirector URL, with `X-Forwarded-For: <vantage ip>,<lb ip>`, the header Google's load balancer
- *   writes (`<client>,<lb>`; archeio reads the second-to-last entry, redirector-anchors.md §B.4). The header is
- *   origin-bound: it never follows a redirect to a bucket or the upstream.
+ *   writes (`<client>,<lb>`; archeio reads the second-to-last entry, docs/reference/archeio.md#client-ip). The header
+ *   is origin-bound: it never follows a redirect to a bucket or the upstream.
  * - `edge`: to the vantage's edge URL, with no header; the edge stamps the vantage address itself.
  * - `egress`: to the target URL from the harness's own address, which is one declared vantage
  *   (`target.egressVantage`, set by `--vantage`); the harness cannot pose as any other.
@@ -32,7 +32,8 @@ export interface RouteOptions {
   headerless?: boolean;
   /**
    * client-supplied X-Forwarded-For entries placed in front of whatever the load balancer writes (anti-spoofing
-   * checks: they must not change the route, redirector-anchors.md §(e) 8, field-failures.md R10)
+   * checks: they must not change the route,
+   * docs/reference/field-failures.md#routing-and-client-ip R10)
    */
   spoofedXff?: readonly string[];
 }

@@ -1,5 +1,5 @@
 /**
- * `--vantage` (issue 4, issue 5 "egress vantage detection"):
+ * `--vantage` (egress vantage detection):
  *
  * - On a target whose vantages can be posed as (xff, edge), it narrows the run to the vantages named: a name
  *   (`aws-us-east-1`), a place (`aws:us-east-1`, `gcp:us-central1`), a whole class (`aws`, `gcp`, `azure`,
@@ -97,8 +97,8 @@ export async function resolveEgressVantage(target: TargetDescription, spec: stri
     }
     if (isIP(ip) === 0) throw new VantageSelectionError(`--vantage auto: ${echo} answered ${JSON.stringify(ip.slice(0, 60))}, not an IP address`);
     // The declaration is what the publications say of the address (longest prefix: its owner). Under archeio's
-    // shortest-prefix rule a regional AWS address inside a GLOBAL prefix is GLOBAL instead (anchors §B.5): tagged, so
-    // the routing suite's shadowed-prefix check runs from it.
+    // shortest-prefix rule a regional AWS address inside a GLOBAL prefix is GLOBAL instead
+    // (docs/reference/archeio.md#ip-classification): tagged, so the routing suite's shadowed-prefix check runs from it.
     const prefixes = options.prefixes ?? readPublishedRanges(projectRangeFiles());
     const c = classifyByScan(prefixes, ip, 'most-specific');
     const a = classifyByScan(prefixes, ip, 'archeio');
@@ -137,7 +137,7 @@ export function describeVantage(v: Vantage): string {
 }
 
 /**
- * What the run's vantage(s) cannot cover, and why, before anything runs (issue 5: "the run states which checks its
+ * What the run's vantage(s) cannot cover, and why, before anything runs ("the run states which checks its
  * vantage cannot cover and why"). In egress mode the harness is one client: checks bound to other vantages cannot
  * be exercised from here and will be not applicable; their vantages' places are listed so an operator knows where
  * else to run the canary. Other reasons (a check needing an edge URL, a blob kind the bucket cannot supply) are only

@@ -1,6 +1,6 @@
 /**
- * The local stack's bucket map: production's AWS region → bucket grouping (redirector-anchors.md §B.6, archeio's
- * buckets.go @093d55a), with each bucket served path-style by s3rver through the faults front.
+ * The local stack's bucket map: production's AWS region → bucket grouping (docs/reference/archeio.md#bucket-map,
+ * archeio's buckets.go @093d55a), with each bucket served path-style by s3rver through the faults front.
  *
  * This is the harness's own copy of the table (the harness never imports redirector/); the redirector is given the
  * resulting map through BUCKET_MAP, so both sides agree by construction and the routing suite checks the redirector

@@ -483,7 +483,7 @@ describe('the buckets front over the real s3rver 3.7.1 (in process)', () => {
     s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, vhostBuckets: false, configureBuckets: [{ name: 'bucket-a' }] });
     const addr = await s3.run();
     s3Url = `http://127.0.0.1:${addr.port}`;
-    // s3rver accepts anonymous writes (toolchain.md §2)
+    // s3rver accepts anonymous writes
     const put = await request(`${s3Url}${KEY1}`, { method: 'PUT', body: OBJ, headers: { 'content-type': 'application/octet-stream' } });
     await put.body.dump();
     expect(put.statusCode).toBe(200);

@@ -1,9 +1,9 @@
 /**
  * Range on the buckets front, answered the way Amazon S3 answers it, whatever s3rver does with the header.
  *
- * s3rver 3.7.1 gets Range wrong (toolchain.md §2): `bytes=-500` is read as `0-500` (the FIRST 501 bytes), and a last
- * position of `0` is read as "no last position", so `bytes=500-0` answers 206 from 500 to the end and `bytes=0-0`
- * the whole object. Production's buckets are S3, so the stack's buckets front handles Range itself:
+ * s3rver 3.7.1 gets Range wrong (bucket-range.test.ts shows it): `bytes=-500` is read as `0-500` (the FIRST 501 bytes),
+ * and a last position of `0` is read as "no last position", so `bytes=500-0` answers 206 from 500 to the end and
+ * `bytes=0-0` the whole object. Production's buckets are S3, so the stack's buckets front handles Range itself:
  *
  * - one satisfiable byte range (`a-b`, `a-`, `-n`, RFC 9110 §14.1.2) → 206, the slice, `Content-Range:
  *   bytes <first>-<last>/<size>`, its Content-Length, and s3rver's other headers (ETag, Last-Modified,
@@ -45,8 +45,8 @@ const SUFFIX_RANGE = /^-([0-9]+)$/;
 
 /**
  * Parses a Range header value (RFC 9110 §14.2 `ranges-specifier`): `bytes=` (the unit is case-insensitive) and a
- * comma-separated range-set, empty list elements allowed (§5.6.1). An int-range whose last position is below its
- * first is invalid (§14.1.1), and so is the whole header then. Undefined when there is no header.
+ * comma-separated range-set, empty list elements allowed (RFC 9110 §5.6.1). An int-range whose last position is
+ * below its first is invalid (RFC 9110 §14.1.1), and so is the whole header then. Undefined when there is no header.
  */
 export function parseRangeHeader(value: string | undefined): RangeHeader | undefined {
   if (value === undefined) return undefined;
@@ -83,8 +83,8 @@ export function parseRangeHeader(value: string | undefined): RangeHeader | undef
 /**
  * The inclusive slice a range selects from an object of `size` bytes (RFC 9110 §14.1.2: a last position past the
  * end is clamped, a suffix longer than the object selects all of it); `unsatisfiable` for a first position at or
- * past the end, a zero-length suffix, or an int-range on an empty object (§14.1.1); `whole` for a suffix range on
- * an empty object, satisfiable but with no bytes to put in a Content-Range, so answered 200 with the empty body.
+ * past the end, a zero-length suffix, or an int-range on an empty object (RFC 9110 §14.1.1); `whole` for a suffix range
+ * on an empty object, satisfiable but with no bytes to put in a Content-Range, so answered 200 with the empty body.
  */
 export function resolveByteRange(spec: ByteRangeSpec, size: number): { start: number; end: number } | 'unsatisfiable' | 'whole' {
   if (spec.kind === 'suffix') {

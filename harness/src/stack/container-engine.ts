@@ -3,12 +3,12 @@
  * testcontainers 11.14, against a Docker-compatible API. Buckets, faults fronts and the edge stay processes.
  *
  * The API is, in order: DOCKER_HOST when set, /var/run/docker.sock when present, else a `podman system service`
- * this engine starts itself on a private socket with toolchain.md §6's isolated configuration. No image registry is
- * reachable, so images are assembled locally (rootfs-image.ts): the registry from /usr/bin/docker-registry and its
- * libraries; the redirector from redirector/Containerfile, with a Node base image assembled from /usr/bin/node and
- * its libraries passed as the BASE_IMAGE build argument. Containers use host networking and bind 127.0.0.1 (a
- * published port would listen on every interface), Ryuk stays off (its image cannot be pulled), and every container
- * is stopped and removed by the engine itself.
+ * this engine starts itself on a private socket with an isolated configuration (podman-service.ts). No image registry
+ * is reachable, so images are assembled locally (rootfs-image.ts): the registry from /usr/bin/docker-registry and its
+ * libraries; the redirector from redirector/Containerfile, with a Node base image assembled from /usr/bin/node and its
+ * libraries passed as the BASE_IMAGE build argument. Containers use host networking and bind 127.0.0.1 (a published
+ * port would listen on every interface), Ryuk stays off (its image cannot be pulled), and every container is stopped
+ * and removed by the engine itself.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';

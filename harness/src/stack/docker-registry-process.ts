@@ -1,6 +1,6 @@
 /**
- * Debian's `docker-registry` (CNCF distribution 2.8) as the upstream, with the configuration toolchain.md §3 verified
- * here: filesystem storage in the stack's temp dir, storage redirects off (it serves blob bytes itself, like
+ * Debian's `docker-registry` (CNCF distribution 2.8) as the upstream, with this
+ * configuration: filesystem storage in the stack's temp dir, storage redirects off (it serves blob bytes itself, like
  * Artifact Registry does to our redirector's clients), upload purging off (it would start a background walker).
  * Port 0: distribution logs the port it actually bound ("listening on 127.0.0.1:<port>").
  */

@@ -1,5 +1,5 @@
 /**
- * Extra content beyond the built-in fixtures (issue 3, "Local stack": "seeding extra content must be possible with
+ * Extra content beyond the built-in fixtures ("seeding extra content must be possible with
  * standard tools ... nothing assumes that only the built-in fixtures exist"; docs/local-stack.md "Seeding extra
  * content").
  *

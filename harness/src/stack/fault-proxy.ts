@@ -390,7 +390,7 @@ export class FaultProxy {
       onStatus: (status: number) => record(status, fault),
       responseBody: () => (fault?.kind === 'corrupt' ? corruptFirstByte() : null),
     };
-    // s3rver's Range handling is wrong (toolchain.md §2): the buckets front answers Range as S3 does
+    // s3rver's Range handling is wrong (bucket-range.ts): the buckets front answers Range as S3 does
     if (front === 'buckets' && isRangedObjectRead(req)) await serveBucketRange(req, res, forward);
     else await forwardRequest(req, res, forward);
   }

@@ -1,6 +1,6 @@
 /**
  * A private Docker-compatible API for the container engine: `podman system service` on a unix socket, with the
- * isolated configuration toolchain.md §6 verified on this machine (vfs storage, cgroupfs, a file events log, and the
+ * isolated configuration that works on a Debian 12 CI machine (vfs storage, cgroupfs, a file events log, and the
  * `default_ulimits` line without which every container fails with "error setting rlimits"). Storage and runtime
  * state live in the stack's temp dir, chosen through CONTAINERS_STORAGE_CONF / CONTAINERS_CONF, so nothing under
  * /etc or /var/lib/containers changes.

@@ -1,6 +1,6 @@
 /**
  * Container images assembled from binaries already on this machine, for a container engine that cannot pull from
- * any image registry (toolchain.md §6): a root file system holding the program, the shared libraries `ldd` names
+ * any image registry: a root file system holding the program, the shared libraries `ldd` names
  * and the dynamic loader, imported through the Docker API's import endpoint (`POST /images/create?fromSrc=-`, which
  * podman's compatibility API serves too).
  *

@@ -1,7 +1,7 @@
 /**
- * The regional buckets: one s3rver process (toolchain.md §2) holding a bucket per bucket-map base, written with
- * @aws-sdk/client-s3 the way production's mirror tool writes (key `containers/images/<digest>`, redirector-anchors.md
- * (c″)), and read anonymously by clients, as the public production buckets are.
+ * The regional buckets: one s3rver process holding a bucket per bucket-map base, written with
+ * @aws-sdk/client-s3 the way production's mirror tool writes (key `containers/images/<digest>`,
+ * docs/reference/archeio.md#url-construction), and read anonymously by clients, as the public production buckets are.
  *
  * s3rver runs as a child process, not in the stack's process: it then uses the second core while the harness
  * hashes, and its logger can never write to the CLI's stdout. `--no-vhost-buckets` because the faults front and
@@ -15,7 +15,7 @@ import { ManagedProcess } from './managed-process.js';
 import { StackError } from './stack-error.js';
 import { Wait, systemClock, type Clock } from './wait.js';
 
-/** The only key s3rver knows; it checks the key id, not the secret (toolchain.md §2). */
+/** The only key s3rver knows; it checks the key id, not the secret. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /** the s3rver release the stack runs (package.json pins it); part of the seed snapshot key */
@@ -30,7 +30,7 @@ export function blobKey(digest: string): string {
 /** An SDK client for s3rver: path-style, its fixed credentials, and no default checksums. */
 export function s3rverClient(endpoint: string): S3Client {
   // Under Node < 22 the SDK prints a nine-line notice that its releases from January 2027 will need Node 22, in the
-  // middle of a run's or a stack's progress. The pinned lockfile is the answer to it (toolchain.md §1): nothing for a
+  // middle of a run's or a stack's progress. The pinned lockfile is the answer to it: nothing for a
   // user to act on until an SDK upgrade, which has to settle the Node version anyway. A value the user set stands.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({

@@ -15,7 +15,7 @@ describe('fixtures/vantages.json', () => {
     expect(checkVantages(plan, prefixes, 'archeio', regions)).toHaveLength(plan.vantages.length);
   });
 
-  it('has the vantage classes issue 3 asks for', () => {
+  it('has the vantage classes the local stack promises', () => {
     const names = new Set(plan.vantages.map((v) => v.name));
     for (const region of regions) expect(names).toContain(`aws-${region}`);
     for (const n of ['aws-global', 'aws-shadowed-ap-south-1', 'aws-us-gov-west-1', 'aws-v6-us-east-1', 'gcp-v4', 'gcp-v6', 'azure', 'internet-v4', 'internet-v6']) {

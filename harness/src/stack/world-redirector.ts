@@ -1,7 +1,7 @@
 /**
  * Another redirector process in an existing local stack's world: the same upstream, buckets and range data, its own
  * process and environment (a mutant, a bucket map through another front, refresh sources, timeouts, a process to
- * SIGTERM). The description it returns is the world's with `url` changed — issue 3's contract: "any redirector can be
+ * SIGTERM). The description it returns is the world's with `url` changed: "any redirector can be
  * tested against the same world by changing url". Its vantages lose their edge URLs: the edge ports still front the
  * stack's own redirector, so checks that need one must say "not applicable" rather than test the wrong process.
  *

@@ -1,8 +1,9 @@
 /**
  * The blob existence check: "is `<base>/containers/images/<digest>` in the bucket?", answered by HEAD.
  *
- * archeio (anchors §B.7, quirk Q14): a positive-only, unbounded sync.Map; every miss costs a fresh HEAD; no
- * coalescing (a thundering herd after a release); a hung bucket costs 5 s per request. Here (anchors §(e)5-6):
+ * archeio (docs/reference/archeio.md#existence-check-and-cache, quirk Q14): a positive-only, unbounded sync.Map; every
+ * miss costs a fresh HEAD; no coalescing (a thundering herd after a release); a hung bucket costs 5 s per request.
+ * Here:
  *  - a HEAD with a deadline (BLOB_CHECK_TIMEOUT_MS), through an injected fetcher;
  *  - a positive and a negative cache, each an LRU with its own TTL and size bound (blobs are content-addressed, so a
  *    hit is stable; a miss may be filled by the mirror later, so it expires sooner);

@@ -1,9 +1,9 @@
 /**
  * A consecutive-failure circuit breaker, one per bucket.
  *
- * archeio has none: a hung bucket costs every blob request the full 5 s HEAD timeout (anchors §B.7), and a dead
- * bucket needed a code change (8195341, me-south-1). The fork under development uses "5 failures → skip 30 s"
- * (anchors §a Safety, F); these are our defaults too. States:
+ * archeio has none: a hung bucket costs every blob request the full 5 s HEAD timeout
+ * (docs/reference/archeio.md#existence-check-and-cache), and a dead bucket needed a code change (8195341, me-south-1).
+ * A maintainer's fork uses "5 failures → skip 30 s"; these are our defaults too. States:
  *  - closed: HEADs go out; `threshold` consecutive failures open it;
  *  - open: no HEADs, blob requests go upstream at once, for `cooldownMs`;
  *  - half-open: after the cool-down exactly one trial HEAD goes out; success closes, failure re-opens.

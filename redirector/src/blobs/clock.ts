@@ -1,5 +1,5 @@
 /**
- * Time as an injected effect (style.md Guidance 7): the blob probe's TTLs, timeouts and breaker cool-downs read this,
+ * Time as an injected effect: the blob probe's TTLs, timeouts and breaker cool-downs read this,
  * so tests drive them with a fake clock instead of sleeping (no timed assertions).
  */
 export interface Clock {

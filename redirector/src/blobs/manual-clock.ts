@@ -1,5 +1,5 @@
 /**
- * A Clock that only moves when told to: the fake for tests and simulations (style.md Guidance 7), so TTLs,
+ * A Clock that only moves when told to: the fake for tests and simulations, so TTLs,
  * timeouts and cool-downs are exercised deterministically, with no sleeping and no timed assertions.
  */
 import type { Clock } from './clock.js';

@@ -73,7 +73,7 @@ describe('parseClientIpRule', () => {
   });
 });
 
-describe('clientIp: gclb (archeio §B.4 vectors, kubernetes/registry.k8s.io:pkg/net/clientip/clientip_test.go@093d55a)', () => {
+describe('clientIp: gclb (docs/reference/archeio.md#client-ip vectors, kubernetes/registry.k8s.io:pkg/net/clientip/clientip_test.go@093d55a)', () => {
   it.each([
     ['8.8.8.8,8.8.8.9', '8.8.8.8'],
     ['127.0.0.1, 8.8.8.8, 8.8.8.9', '8.8.8.8'],
@@ -99,7 +99,7 @@ describe('clientIp: gclb (archeio §B.4 vectors, kubernetes/registry.k8s.io:pkg/
     expect(clientIp(GCLB, '', '2001:db8::7', keep)).toEqual({ ip: '2001:db8::7', source: 'socket' });
   });
 
-  it('reports a missing or malformed socket address instead of throwing (archeio §B.9 #17: 400)', () => {
+  it('reports a missing or malformed socket address instead of throwing (docs/reference/archeio.md#test-vectors vector 17: 400)', () => {
     expect(clientIp(GCLB, undefined, undefined, keep)).toEqual({ ip: null, source: 'socket', problem: 'the connection has no remote address' });
     expect(clientIp(GCLB, undefined, '', keep).ip).toBeNull();
     const r = clientIp(GCLB, undefined, '10.0.0.1:8080', keep);
@@ -126,7 +126,7 @@ describe('clientIp: gclb (archeio §B.4 vectors, kubernetes/registry.k8s.io:pkg/
     expect(clientIp(GCLB, 'fe80::1%eth0,1.1.1.1', undefined, keep).ip).toBe('fe80::1');
   });
 
-  it('unmaps IPv4-mapped IPv6 only when asked (archeio does not: §B.10 Q11)', () => {
+  it('unmaps IPv4-mapped IPv6 only when asked (archeio does not:docs/reference/archeio.md#quirks Q11)', () => {
     expect(clientIp(GCLB, '::ffff:35.180.1.1, 130.211.0.1', undefined, keep).ip).toBe('::ffff:35.180.1.1');
     expect(clientIp(GCLB, '::ffff:35.180.1.1, 130.211.0.1', undefined, unmap).ip).toBe('35.180.1.1');
     expect(clientIp(GCLB, undefined, '::ffff:127.0.0.1', unmap)).toEqual({ ip: '127.0.0.1', source: 'socket' });

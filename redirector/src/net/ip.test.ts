@@ -136,9 +136,9 @@ describe('formatIp', () => {
     ['1::', '1::'],
     ['2001:0DB8:0000:0000:0000:FF00:0042:8329', '2001:db8::ff00:42:8329'],
     ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], // RFC 5952 §4.2.2: one zero group is not compressed
-    ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'], // §4.2.3: the longest run
-    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], // §4.2.3: the first of equal runs
-    ['::ffff:35.180.1.1', '::ffff:35.180.1.1'], // §5: mixed notation for IPv4-mapped
+    ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'], // RFC 5952 §4.2.3: the longest run
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], // RFC 5952 §4.2.3: the first of equal runs
+    ['::ffff:35.180.1.1', '::ffff:35.180.1.1'], // RFC 5952 §5: mixed notation for IPv4-mapped
     ['::ffff:0:0', '::ffff:0.0.0.0'],
     ['::1.2.3.4', '::102:304'], // IPv4-compatible (deprecated) is not mixed, as in Go
     ['fe80::1%eth0', 'fe80::1'],

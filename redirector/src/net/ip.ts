@@ -197,7 +197,7 @@ export function isV4Mapped(ip: Ip): boolean {
 
 /**
  * Canonical text. IPv4: dotted quad. IPv6: RFC 5952 §4 (lowercase, no leading zeros, the longest run of two or more
- * zero groups compressed, the first such run on a tie) and §5's mixed notation for IPv4-mapped addresses
+ * zero groups compressed, the first such run on a tie) and RFC 5952 §5's mixed notation for IPv4-mapped addresses
  * (`::ffff:192.0.2.1`), which is also how Go's netip prints them, so logs match archeio's.
  */
 export function formatIp(ip: Ip): string {

@@ -24,20 +24,23 @@ function classifier(semantics: Semantics, engine: LookupEngine): IpClassifier {
 
 const c = (cloud: Classification['cloud'], region: string, prefix: string): Classification => ({ cloud, region, prefix });
 
-// [address, most-specific, archeio] — expectations read from fixtures/ip-ranges/raw and anchors §B.4/§B.5/§B.9.
+// [address, most-specific, archeio] — expectations read from fixtures/ip-ranges/raw and
+// docs/reference/archeio.md#client-ip/docs/reference/archeio.md#ip-classification/docs/reference/archeio.md#test-vectors.
 const CASES: Array<[string, Classification | null, Classification | null]> = [
-  // archeio's own vectors (handlers_test.go@093d55a, anchors §B.9 #10, #11, #13)
+  // archeio's own vectors (handlers_test.go@093d55a, docs/reference/archeio.md#test-vectors vectors 10, 11 and 13)
   ['35.180.1.1', c('AWS', 'eu-west-3', '35.180.0.0/16'), c('AWS', 'eu-west-3', '35.180.0.0/16')],
   ['35.220.26.1', c('GCP', 'europe-north1', '35.220.26.0/24'), c('GCP', 'europe-north1', '35.220.26.0/24')],
   ['192.168.0.1', null, null],
-  // §B.5: regional prefixes inside AWS GLOBAL ones (§B.9 #14)
+  // docs/reference/archeio.md#ip-classification: regional prefixes inside AWS GLOBAL ones
+  // (docs/reference/archeio.md#test-vectors vector 14)
   ['15.193.0.0', c('AWS', 'ap-south-1', '15.193.0.0/24'), c('AWS', 'GLOBAL', '15.193.0.0/19')],
   ['15.193.0.255', c('AWS', 'ap-south-1', '15.193.0.0/24'), c('AWS', 'GLOBAL', '15.193.0.0/19')],
   ['15.193.7.9', c('AWS', 'us-west-2', '15.193.7.0/24'), c('AWS', 'GLOBAL', '15.193.0.0/19')],
   ['2600:9000:5200::', c('AWS', 'eu-west-1', '2600:9000:5200::/48'), c('AWS', 'GLOBAL', '2600:9000:5200::/40')],
   ['2600:9000:5200:ffff:ffff:ffff:ffff:ffff', c('AWS', 'eu-west-1', '2600:9000:5200::/48'), c('AWS', 'GLOBAL', '2600:9000:5200::/40')],
   ['2600:9000:5201::1', c('AWS', 'us-east-1', '2600:9000:5201::/48'), c('AWS', 'GLOBAL', '2600:9000:5200::/40')],
-  // IPv4-mapped IPv6: unmapped under most-specific only (§B.10 Q11, §B.9 #21)
+  // IPv4-mapped IPv6: unmapped under most-specific only (docs/reference/archeio.md#quirks Q11,
+  // docs/reference/archeio.md#test-vectors vector 21)
   ['::ffff:35.180.1.1', c('AWS', 'eu-west-3', '35.180.0.0/16'), null],
   ['::ffff:15.193.0.1', c('AWS', 'ap-south-1', '15.193.0.0/24'), null],
   ['::FFFF:192.168.0.1', null, null],
@@ -79,7 +82,7 @@ describe('the bundled data', () => {
     expect(DATA.versions).toEqual({ aws: '2026-07-29-08-27-05', gcp: '2026-07-29T07:05:53.849365', azure: '0' });
   });
 
-  it('every published prefix resolves to its owner under most-specific (guards archeio’s old dedupe bug, §B.5)', () => {
+  it('every published prefix resolves to its owner under most-specific (guards archeio’s old dedupe bug, docs/reference/archeio.md#ip-classification)', () => {
     const ms = classifier('most-specific', 'table');
     // Sort so that each prefix's direct children follow it; an address not covered by a child must answer the
     // prefix itself, and the first/last address must answer the prefix or something strictly inside it.

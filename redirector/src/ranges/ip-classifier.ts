@@ -6,8 +6,9 @@
  *    client in 15.193.0.0/24 (AWS ap-south-1) is ap-south-1 even though 15.193.0.0/19 is AWS GLOBAL.
  *  - `archeio`: what registry.k8s.io does today. No unmapping (`::ffff:35.180.1.1` is looked up as IPv6 and is
  *    unknown), and the SHORTEST containing prefix wins, because archeio's trie returns the first valued node on the
- *    way down from the root (kubernetes/registry.k8s.io:pkg/net/cidrs/triemap.go@093d55a; anchors §B.5). The 150 IPv4
- *    and 97 IPv6 regional AWS prefixes nested in AWS GLOBAL prefixes therefore classify as GLOBAL.
+ *    way down from the root (kubernetes/registry.k8s.io:pkg/net/cidrs/triemap.go@093d55a;
+ *    docs/reference/archeio.md#ip-classification). The 150 IPv4 and 97 IPv6 regional AWS prefixes nested in AWS GLOBAL
+ *    prefixes therefore classify as GLOBAL.
  *
  * When the very same prefix is published by two owners (it is not, in the bundled data), the winner is chosen
  * deterministically: a regional owner before a global one (AWS GLOBAL, GCP global), then AWS before GCP before

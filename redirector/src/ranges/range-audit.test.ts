@@ -8,7 +8,8 @@ import type { RangeData, RangeEntry } from './range-data.js';
 
 const bundled = loadRangeData(BUNDLED_RANGE_SOURCES);
 const exempt = (r: string) => r === 'GLOBAL' || r.startsWith('us-gov-') || r.startsWith('eusc-');
-// archeio's map (anchors §B.6): every AWS region of the data except the exempt and the three unreleased ones
+// archeio's map (docs/reference/archeio.md#bucket-map): every AWS region of the data except the exempt and the three
+// unreleased ones
 const mapped = [...new Set(bundled.entries.filter((e) => e.cloud === 'AWS').map((e) => e.region))].filter((r) => !exempt(r) && !['me-west-1', 'sa-west-1', 'us-south-1'].includes(r));
 
 const data = (entries: RangeEntry[], order = 1): RangeData => ({ entries, versions: { aws: `v${order}`, gcp: `v${order}`, azure: `v${order}` }, order: { aws: order, gcp: order, azure: order } });
@@ -52,7 +53,7 @@ describe('ranges audit of the bundled data', () => {
   });
 });
 
-describe('ownership: the check that would have caught archeio\'s dedupe bug (anchors §B.10 Q16)', () => {
+describe('ownership: the check that would have caught archeio\'s dedupe bug (docs/reference/archeio.md#quirks Q16)', () => {
   const small = data([aws('15.193.0.0/19', 'GLOBAL'), aws('15.193.0.0/24', 'ap-south-1'), aws('35.180.0.0/16', 'eu-west-3'), aws('52.94.76.0/22', 'us-west-2'), aws('52.94.80.0/22', 'us-west-2'), aws('2600:1f14::/35', 'us-west-2')]);
 
   it('a correct classifier passes', () => {

@@ -1,19 +1,21 @@
 /**
  * An audit of the range data the redirector classifies clients with, against the bucket map it routes them by
- * (issue 5, `registry-canary ranges audit`). Pure: the data, the map and an optional older snapshot come in, a report
+ * (`registry-canary ranges audit`). Pure: the data, the map and an optional older snapshot come in, a report
  * comes out. What it finds:
  *
  * 1. **Shadowed prefixes**: regional prefixes inside a larger prefix of another owner (today: regional AWS inside AWS
- *    GLOBAL, anchors §B.5), with both semantics' answers and where each sends a blob: under most-specific the
- *    region's bucket, under archeio the default base. The cost of that choice is `registry-canary cost`'s business.
+ *    GLOBAL, docs/reference/archeio.md#ip-classification), with both semantics' answers and where each sends a blob:
+ *    under most-specific the region's bucket, under archeio the default base. The cost of that choice is
+ *    `registry-canary cost`'s business.
  * 2. **Unmapped regions**: AWS regions in the data with no bucket entry. GLOBAL, us-gov-* and eusc-* go to the default
  *    by design; unreleased regions may be allowed (ALLOW_UNMAPPED_REGIONS). Any other is a problem: its clients
- *    silently use the default (field-failures.md R2, the drift that made production drop and re-add buckets).
+ *    silently use the default (docs/reference/field-failures.md#routing-and-client-ip R2, the drift that made
+ *    production drop and re-add buckets).
  * 3. **Ownership**: every published prefix resolves to its owner through the redirector's own classifier: the first,
  *    middle and last address of each prefix, and the same under `::ffff:` for IPv4, are looked up and compared with an
  *    independent longest-match over the publications (a hash per prefix length). archeio's dedupe dropped one prefix
- *    per region for four years (anchors §B.10 Q16; fixed in f348d6a) and nothing noticed: this is the check that
- *    would have (anchors §(e) 2).
+ *    per region for four years (docs/reference/archeio.md#quirks Q16; fixed in f348d6a) and nothing noticed: this is
+ *    the check that would have.
  * 4. **Drift** against an older snapshot: regions and prefixes added, removed, or moved to another region.
  */
 import { formatIp, ipFromBigInt, ipToBigInt, parseIpPrefix, type Ip } from '../net/index.js';
@@ -187,7 +189,7 @@ export function auditOwnership(data: RangeData, classifier: ClassifierLike = IpC
       if (expected === e) observed = true;
       const ip = ipFromBigInt(e.family, address);
       const lookupsHere: Ip[] = [ip];
-      // an IPv4 client seen as IPv4-mapped IPv6 (a dual-stack socket) must classify the same (anchors §(e) 2)
+      // an IPv4 client seen as IPv4-mapped IPv6 (a dual-stack socket) must classify the same
       if (e.family === 4) lookupsHere.push(ipFromBigInt(6, (0xffffn << 32n) | address));
       for (const q of lookupsHere) {
         lookups++;

@@ -2,10 +2,10 @@
  * Replacing the range table at run time, safely.
  *
  * archeio freezes its ranges at build time (a codegen step, then a redeploy, 2-4 times a year); distribution's
- * cloudfront middleware refetches every 12 h and uses whatever parses (anchors §(a) "IP data"). We refetch on an
- * interval and swap only data that passes validateRefresh, building the new classifier off to the side and swapping
- * one reference, so lookups never see a half-built table and a bad publication never replaces a good one
- * (anchors §(e) item 3).
+ * cloudfront middleware refetches every 12 h and uses whatever parses (docs/reference/archeio.md#other-redirectors). We
+ * refetch on an interval and swap only data that passes validateRefresh, building the new classifier off to the side
+ * and swapping one reference, so lookups never see a half-built table and a bad publication never replaces a good one
+ *.
  */
 import { IpClassifier } from './ip-classifier.js';
 import type { Semantics } from './ip-classifier.js';

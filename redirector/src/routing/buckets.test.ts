@@ -18,7 +18,7 @@ import { BUNDLED_RANGE_SOURCES, awsRegionsIn, loadRangeData } from '../ranges/in
 
 const bucket = (r: string) => `https://prod-registry-k8s-io-${r}.s3.dualstack.${r}.amazonaws.com`;
 
-// anchors §B.6: archeio's awsRegionToHostURL at 093d55a, case by case
+// docs/reference/archeio.md#bucket-map: archeio's awsRegionToHostURL at 093d55a, case by case
 const PRODUCTION: Record<string, string> = {
   'af-south-1': bucket('af-south-1'),
   'ap-east-1': bucket('ap-east-1'),

@@ -2,12 +2,13 @@
  * AWS region → bucket base URL, as data (BUCKET_MAP), validated at start-up.
  *
  * archeio compiles this map into a Go switch (kubernetes/registry.k8s.io:cmd/archeio/internal/app/buckets.go,
- * `awsRegionToHostURL`). The bundled fixtures/bucket-map.json reproduces it exactly (anchors §B.6): 36 region keys,
- * 32 distinct hosts, cn-* and ap-east-2 grouped onto ap-east-1, me-south-1 onto me-central-1, and eu-west-2's
- * non-standard bucket host. Everything not in the map (GLOBAL, us-gov-*, eusc-*, non-AWS and unknown clients) goes
- * to `default`, which DEFAULT_AWS_BASE_URL overrides, exactly as archeio's `defaultURL` parameter does.
+ * `awsRegionToHostURL`). The bundled fixtures/bucket-map.json reproduces it exactly
+ * (docs/reference/archeio.md#bucket-map): 36 region keys, 32 distinct hosts, cn-* and ap-east-2 grouped onto ap-east-1,
+ * me-south-1 onto me-central-1, and eu-west-2's non-standard bucket host. Everything not in the map (GLOBAL, us-gov-*,
+ * eusc-*, non-AWS and unknown clients) goes to `default`, which DEFAULT_AWS_BASE_URL overrides, exactly as archeio's
+ * `defaultURL` parameter does.
  *
- * Beyond archeio (anchors §(e)4, like Quay's start-up rule validation): a region present in the range data but
+ * Beyond archeio (like Quay's start-up rule validation): a region present in the range data but
  * missing here is an error at start-up, naming the regions, unless explicitly allowed. archeio only checks this in a
  * unit test (buckets_test.go), so new AWS regions silently route to the default until someone notices.
  */
@@ -117,8 +118,8 @@ export function withDefaultBase(map: BucketMap, base: string): BucketMap {
 }
 
 /**
- * Regions archeio deliberately sends to the default URL (anchors §B.6): the non-regional GLOBAL, GovCloud and the
- * European Sovereign Cloud. archeio's own test exempts exactly these (buckets_test.go).
+ * Regions archeio deliberately sends to the default URL (docs/reference/archeio.md#bucket-map): the non-regional
+ * GLOBAL, GovCloud and the European Sovereign Cloud. archeio's own test exempts exactly these (buckets_test.go).
  */
 export function isExemptRegion(region: string): boolean {
   return region === 'GLOBAL' || region.startsWith('us-gov-') || region.startsWith('eusc-');
@@ -156,8 +157,8 @@ export class BucketRouter {
   constructor(
     readonly map: BucketMap,
     /**
-     * archeio looks the region string up without checking the cloud (anchors §B.2 step 7). The default mode only
-     * maps AWS regions, so a same-named region of another cloud could never borrow an AWS bucket.
+     * archeio looks the region string up without checking the cloud (docs/reference/archeio.md#decision-list step 7).
+     * The default mode only maps AWS regions, so a same-named region of another cloud could never borrow an AWS bucket.
      */
     private readonly ignoreCloud = false,
   ) {

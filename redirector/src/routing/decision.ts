@@ -3,8 +3,8 @@
  *
  * Every response the redirector gives is explained by exactly one `Reason`. Each reason is a leaf of the flowchart in
  * docs/request-handling.md (the leaf ids are these strings), every reason has at least one case in
- * fixtures/routing-cases/, and flowchart.test.ts fails when the three drift apart. This is the fix for the drift the
- * style survey found in archeio's own request-handling.md (style.md §1 "Behaviour doc").
+ * fixtures/routing-cases/, and flowchart.test.ts fails when the three drift apart. A behaviour doc kept beside code
+ * drifts otherwise (archeio's own cmd/archeio/docs/request-handling.md is one).
  */
 
 export const REASONS = [
@@ -30,13 +30,14 @@ export const REASONS = [
   'blob-bucket-miss',
   'blob-bucket-error',
   'blob-breaker-open',
-  // PROTOCOL_COMPAT=archeio only: archeio answers 400 when the client IP cannot be determined (anchors §B.4)
+  // PROTOCOL_COMPAT=archeio only: archeio answers 400 when the client IP cannot be determined
+  // (docs/reference/archeio.md#client-ip)
   'client-ip-invalid',
 ] as const;
 
 export type Reason = (typeof REASONS)[number];
 
-/** OCI distribution-spec error codes this server emits (oci-pull-path.md §2.6). */
+/** OCI distribution-spec error codes this server emits (docs/reference/oci-pull-path.md#error-bodies). */
 export type OciErrorCode = 'NAME_INVALID' | 'DIGEST_INVALID' | 'NAME_UNKNOWN' | 'MANIFEST_UNKNOWN' | 'UNSUPPORTED';
 
 /** An error answer: status plus either an OCI JSON error (on /v2 paths) or a plain-text body. */

@@ -1,4 +1,4 @@
-// Keeps docs/request-handling.md, the code's REASONS and fixtures/routing-cases/ in step (style.md Guidance 3):
+// Keeps docs/request-handling.md, the code's REASONS and fixtures/routing-cases/ in step:
 // every flowchart leaf is a reason, every reason a leaf, every leaf has a case, and no case names an unknown leaf.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

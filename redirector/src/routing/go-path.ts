@@ -2,9 +2,9 @@
  * Go's `path.Clean` / `path.Join` and net/http's `hexEscapeNonASCII`, reproduced for PROTOCOL_COMPAT=archeio only.
  *
  * archeio builds upstream Locations as `endpoint + path.Join("/v2/", UpstreamRegistryPath, TrimPrefix(P, "/v2"))`
- * (anchors §B.3) and sets them through `http.Redirect`, which hex-escapes non-ASCII bytes. Reproducing these lets a
- * developer see exactly the Location production emits, including the quirk Q2 escapes (`..` leaving the upstream
- * path). The default mode never uses this module: it refuses dot segments instead.
+ * (docs/reference/archeio.md#url-construction) and sets them through `http.Redirect`, which hex-escapes non-ASCII
+ * bytes. Reproducing these lets a developer see exactly the Location production emits, including the quirk Q2 escapes
+ * (`..` leaving the upstream path). The default mode never uses this module: it refuses dot segments instead.
  */
 
 /** Go `path.Clean` (Rob Pike, "Lexical File Names in Plan 9"): the shortest equivalent path, lexically. */

@@ -2,15 +2,15 @@
  * Request-target parsing and OCI path classification (rules 2-6 of docs/request-handling.md, path part only).
  *
  * Grammar sources: distribution-spec `spec.md` "Pulling" (name), image-spec `descriptor.md` (digest), summarised in
- * shared/reference/oci-pull-path.md §2.3. Paths are judged on their percent-DECODED form, as archeio does (it routes
- * on Go's decoded `r.URL.Path`, anchors §B.2), but forwarded in their RAW form: decoding then re-encoding could
- * change what the upstream sees.
+ * shared/reference/docs/reference/oci-pull-path.md#grammar. Paths are judged on their percent-DECODED form, as archeio
+ * does (it routes on Go's decoded `r.URL.Path`, docs/reference/archeio.md#decision-list), but forwarded in their RAW
+ * form: decoding then re-encoding could change what the upstream sees.
  *
  * Safety: archeio builds Locations with `path.Join`, so `/v2/%2e%2e/%2e%2e/x` escapes UPSTREAM_REGISTRY_PATH
- * (anchors §B.3, quirk Q2). Here a /v2 path is refused (400) when it contains, decoded, a `.` or `..` segment, an
- * encoded `/`, a backslash (the WHATWG URL parser treats `\` as `/` in http(s) URLs, so `..\` would be a dot segment
- * to a browser-grade client), a control character, a malformed `%` escape, or any raw character outside RFC 3986
- * `pchar`. What is left cannot move a Location outside its prefix when appended to it.
+ * (docs/reference/archeio.md#url-construction, quirk Q2). Here a /v2 path is refused (400) when it contains, decoded, a
+ * `.` or `..` segment, an encoded `/`, a backslash (the WHATWG URL parser treats `\` as `/` in http(s) URLs, so `..\`
+ * would be a dot segment to a browser-grade client), a control character, a malformed `%` escape, or any raw character
+ * outside RFC 3986 `pchar`. What is left cannot move a Location outside its prefix when appended to it.
  */
 
 export interface RequestTarget {
@@ -152,8 +152,9 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const MANIFEST_PATH = new RegExp(`^\\/v2\\/${NAME_SRC}\\/manifests\\/(?:${TAG_SRC}|${DIGEST_SRC})$`);
 const TAG_LIST_PATH = new RegExp(`^\\/v2\\/${NAME_SRC}\\/tags\\/list$`);
 const REFERRERS_PATH = new RegExp(`^\\/v2\\/${NAME_SRC}\\/referrers\\/${DIGEST_SRC}$`);
-// cosign: `sha256-<hex>.sig` signatures and `.att` attestations (archeio cb75b65, anchors §B.2 step 3), matched from
-// the reference's first character (sticky) on a manifest path already known to be valid
+// cosign: `sha256-<hex>.sig` signatures and `.att` attestations (archeio cb75b65,
+// docs/reference/archeio.md#decision-list step 3), matched from the reference's first character (sticky) on a manifest
+// path already known to be valid
 const COSIGN_TAG = /sha256-[a-f0-9]{64}\.(?:sig|att)$/y;
 const COSIGN_TAG_LENGTH = 'sha256-'.length + 64 + '.sig'.length;
 const BLOBS = '/blobs/';

@@ -1,7 +1,7 @@
 /**
  * PROTOCOL_COMPAT=archeio: production's request handling reproduced quirk for quirk, so a developer can replay a
- * routing bug exactly (kubernetes/registry.k8s.io:cmd/archeio/internal/app/handlers.go@093d55a, anchors §B.2-§B.4,
- * quirks Q1-Q9 and Q12 of §B.10):
+ * routing bug exactly (kubernetes/registry.k8s.io:cmd/archeio/internal/app/handlers.go@093d55a,
+ * docs/reference/archeio.md#decision-list, #client-ip, and quirks Q1-Q9 and Q12 of docs/reference/archeio.md#quirks):
  *  - Q1 the query string is dropped on every redirect;
  *  - Q2 upstream Locations are built with Go's `path.Join`, which cleans `//`, trailing `/` and `..` (so a crafted
  *    path can leave UPSTREAM_REGISTRY_PATH, and even /v2: that is the point of reproducing it);
@@ -9,7 +9,7 @@
  *  - Q5/Q6 405 without `Allow`, plain-text error bodies (`http.Error`, `http.NotFound`);
  *  - Q8 the blob regex `^/v2/.*\/blobs/([^/]+:[a-zA-Z0-9=_-]+)$` (any algorithm, empty names allowed);
  *  - Q12 on blob requests, a client IP that cannot be determined is a 400 carrying the reason;
- *  - region lookup by name regardless of cloud (§B.2 step 7).
+ *  - region lookup by name regardless of cloud (docs/reference/archeio.md#decision-list step 7).
  * IP semantics (shortest prefix, no v4-mapped unmapping) are ROUTING_SEMANTICS=archeio, a separate setting.
  * Redirect rendering (HTML body, no Cache-Control) lives in the reply renderer's archeio flavour.
  */

@@ -1,5 +1,5 @@
 /**
- * plan(): the whole routing decision as a pure function of request facts (style.md Guidance 1).
+ * plan(): the whole routing decision as a pure function of request facts.
  *
  * Rules, in order (docs/request-handling.md has the numbered list and the flowchart whose leaves are the reasons):
  *  1. not GET/HEAD → 405 with `Allow: GET, HEAD`;
@@ -99,7 +99,7 @@ export const BLOB_ROUTE_MEMO_MAX = 1024;
 const PLANS_PER_ROUTE_MAX = 32;
 
 /**
- * The default (recommended) behaviour: archeio's rules plus the protocol hygiene of anchors §(e)7.
+ * The default (recommended) behaviour: archeio's rules plus protocol hygiene (docs/request-handling.md).
  *
  * Both steps are pure, and both remember their blob answers: `route()` by request-target (GET and HEAD), `planBlob()`
  * by blob route and bucket base. A remembered route or plan is frozen and shared by every request it answers, so a
@@ -137,7 +137,8 @@ export function createRouter(table: RoutingTable): Router {
         case 'v2':
           return { kind: 'redirect', reason: 'upstream', location: upstreamPrefix + p.rest + querySuffix(t.query) };
         case 'signature':
-          // same path as upstream, on the signature host (archeio signatureRedirectURL, anchors §B.3)
+          // same path as upstream, on the signature host (archeio signatureRedirectURL,
+          // docs/reference/archeio.md#url-construction)
           return signaturePrefix === null
             ? { kind: 'redirect', reason: 'upstream', location: upstreamPrefix + p.rest + querySuffix(t.query) }
             : { kind: 'redirect', reason: 'signature-upstream', location: signaturePrefix + p.rest + querySuffix(t.query) };

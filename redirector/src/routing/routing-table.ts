@@ -13,7 +13,7 @@ export interface RoutingTableInput {
   signatureEndpoint: string | null;
   infoUrl: string;
   privacyUrl: string;
-  /** keep the client's query string on upstream and signature redirects (archeio drops it: issue #326) */
+  /** keep the client's query string on upstream and signature redirects (archeio drops it: kubernetes/registry.k8s.io#326) */
   preserveQuery: boolean;
   buckets: BucketRouter;
 }

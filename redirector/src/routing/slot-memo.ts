@@ -4,12 +4,12 @@
  *
  * Why not a Map (BoundedMemo): a string straight off the HTTP parser has no hash yet, so a Map lookup makes V8 hash
  * every character of it (an 87-character blob target: the largest single cost of the router's memo under load,
- * docs/performance.md "Session 5"). Here the slot comes from the key's length and a sample of its characters: all
- * of a short key, and for a longer one its last 24 (a blob target ends in its digest) plus 8 spread over the rest.
- * A hit is then confirmed by comparing the whole key with the one the slot holds, so a value is only ever returned for
- * the exact key it was stored under; two keys sharing a slot just take turns (each a recomputation, never a wrong
- * answer). The table's size is its bound: memory stays fixed whatever the keys, and nothing needs evicting.
- * slot-memo.test.ts checks it against a Map over random keys, colliding ones included.
+ * docs/performance.md#where-the-rest-of-the-cpu-goes). Here the slot comes from the key's length and a sample of its
+ * characters: all of a short key, and for a longer one its last 24 (a blob target ends in its digest) plus 8 spread
+ * over the rest. A hit is then confirmed by comparing the whole key with the one the slot holds, so a value is only
+ * ever returned for the exact key it was stored under; two keys sharing a slot just take turns (each a recomputation,
+ * never a wrong answer). The table's size is its bound: memory stays fixed whatever the keys, and nothing needs
+ * evicting. slot-memo.test.ts checks it against a Map over random keys, colliding ones included.
  */
 export class SlotMemo<V> {
   private readonly keys: (string | undefined)[];

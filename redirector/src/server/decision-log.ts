@@ -1,5 +1,5 @@
 /**
- * One JSON line per decision (issue 2 "Explain and observe"; anchors §(e)9): reason and rule, client IP and where it
+ * One JSON line per decision : reason and rule, client IP and where it
  * came from, cloud, region, matched prefix, target, cache outcome and HEAD time.
  *
  * Cost: this runs once per request, so it must stay cheap (docs/performance.md: the log was the largest cost above

@@ -1,8 +1,8 @@
 /**
- * The decision trace behind `/explain?ip=&path=&method=[&probe=1]` on the admin listener (anchors §(e)11, like
- * mirrorbits' `?mirrorlist&fromip=`): what the router decides for that request from that client, rule by rule,
- * without faking X-Forwarded-For. It never sends a HEAD unless `probe=1`; without it a blob trace reports what is
- * cached and both possible answers.
+ * The decision trace behind `/explain?ip=&path=&method=[&probe=1]` on the admin listener (like mirrorbits'
+ * `?mirrorlist&fromip=`, docs/reference/archeio.md#other-redirectors): what the router decides for that request from
+ * that client, rule by rule, without faking X-Forwarded-For. It never sends a HEAD unless `probe=1`; without it a blob
+ * trace reports what is cached and both possible answers.
  */
 import { parseIp, formatIp, unmapV4 } from '../net/index.js';
 import type { ProbeResult } from '../blobs/index.js';

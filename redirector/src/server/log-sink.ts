@@ -10,8 +10,8 @@
  * else (pino's own lines) is encoded as UTF-8. A writer that keeps its pieces as bytes already (the per-decision
  * lines: decision-log.ts) copies them straight into the batch (`reserve`, then `commit`), so no string of the whole
  * line is ever built.
- * (Session 2 kept the pending lines as one V8 rope and encoded it per batch; in the server, flattening and encoding
- * that rope cost more than the per-line copy: docs/performance.md.)
+ * (Keeping the pending lines as one V8 rope and encoding it per batch costs more: flattening and encoding the rope
+ * outweighs the per-line copy.)
  *
  * Guarantees: lines are written whole and in order; nothing is dropped. A write blocks while the reader is slow
  * (back-pressure, as pino's synchronous default does), retrying EAGAIN on a non-blocking pipe; pending lines are

@@ -1,5 +1,6 @@
 /**
- * Prometheus metrics on the admin listener (anchors §(e)10, modelled on GitLab's labelled `cdnRedirect` counter).
+ * Prometheus metrics on the admin listener (modelled on GitLab's labelled `cdnRedirect` counter,
+ * docs/reference/archeio.md#other-redirectors).
  *
  * The per-request counters are plain Map tallies flushed into prom-client at scrape time (`collect`), because
  * prom-client's labelled `inc` hashes its label object on every call, and this runs once per request on the hot

@@ -1,8 +1,9 @@
 /**
- * Mutants: deliberately broken redirectors, for proving that the harness catches each break (issue 4, "Proving the
- * harness itself"). A mutant is a set of wrappers applied once at start-up around the correct parts: the request
- * facts going in, the classifier, the bucket map, the probe, or the reply going out. The correct code paths are not
- * touched, so a normal run pays nothing for mutants, and each mutant is a few readable lines.
+ * Mutants: deliberately broken redirectors, for proving that the harness catches each break
+ * (docs/testing.md#proving-the-harness-mutation-tests). A mutant is a set of wrappers applied once at start-up around
+ * the correct parts: the request facts going in, the classifier, the bucket map, the probe, or the reply going out. The
+ * correct code paths are not touched, so a normal run pays nothing for mutants, and each mutant is a few readable
+ * lines.
  *
  * Guard rails (start-redirector.ts): REDIRECTOR_MUTANT is refused unless REDIRECTOR_ALLOW_MUTANTS=1, a warning is
  * logged at start, and /readyz plus the `redirector_mutant` metric name it.

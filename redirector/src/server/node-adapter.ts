@@ -1,10 +1,11 @@
 /**
- * The only module that imports node:http (style.md Guidance 6): it turns IncomingMessage into the handler's
+ * The only module that imports node:http: it turns IncomingMessage into the handler's
  * HttpRequest facts, writes the handler's Reply back, and owns the listener's lifecycle.
  *
- * Timeouts (archeio: ReadHeaderTimeout 2 s, ReadTimeout 10 s; anchors §B.1): `headersTimeout` and `requestTimeout`
- * close slow-loris clients, `keepAliveTimeout` idle ones; node checks them every `connectionsCheckingInterval`
- * (30 s by default, far too coarse for a 2 s header timeout, so it is derived from the header timeout).
+ * Timeouts (archeio: ReadHeaderTimeout 2 s, ReadTimeout 10 s; docs/reference/archeio.md#server): `headersTimeout` and
+ * `requestTimeout` close slow-loris clients, `keepAliveTimeout` idle ones; node checks them every
+ * `connectionsCheckingInterval` (30 s by default, far too coarse for a 2 s header timeout, so it is derived from the
+ * header timeout).
  *
  * Drain (SIGTERM/SIGINT): listener.ts, the sequence both public listeners follow.
  *

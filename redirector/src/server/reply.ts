@@ -2,14 +2,15 @@
  * Rendering a decided plan as an HTTP reply: status, headers as a flat [name, value, ...] list (what node's
  * writeHead takes without re-shaping), and a body. Pure; the node adapter only copies these onto the socket.
  *
- * Default flavour (anchors §(e)7 and quirks Q5, Q6, Q15):
+ * Default flavour (archeio's quirks Q5, Q6, Q15 fixed: docs/reference/archeio.md#quirks):
  *  - 307 with an empty body and `Cache-Control: private, no-store`: a blob Location depends on the client's address
  *    and on the bucket's contents at that moment, so no shared or private cache may replay it to anyone, or later;
  *    the other redirects get the same header because a cached redirect would outlive a configuration change;
  *  - errors on /v2 as OCI JSON `{"errors":[{code,message,detail}]}` (distribution-spec "Error Codes"), others as
  *    text; 405 carries `Allow: GET, HEAD` (RFC 9110 §15.5.6).
- * archeio flavour (PROTOCOL_COMPAT=archeio): what Go's `http.Redirect` and `http.Error` write (anchors §B.2): an HTML
- * body on GET redirects, no Cache-Control, `text/plain; charset=utf-8` plus `X-Content-Type-Options: nosniff` errors.
+ * archeio flavour (PROTOCOL_COMPAT=archeio): what Go's `http.Redirect` and `http.Error` write
+ * (docs/reference/archeio.md#decision-list): an HTML body on GET redirects, no Cache-Control, `text/plain;
+ * charset=utf-8` plus `X-Content-Type-Options: nosniff` errors.
  */
 import type { ErrorAnswer, PingAnswer, RedirectPlan } from '../routing/index.js';
 

@@ -1,6 +1,6 @@
 /**
- * The registry-facing request handler: request facts in, reply out, no sockets (Hono's `app.request` idea, style.md
- * §2). Tests call it in memory; node-adapter.ts is the only thing that connects it to node:http.
+ * The registry-facing request handler: request facts in, reply out, no sockets (Hono's `app.request`
+ * idea). Tests call it in memory; node-adapter.ts is the only thing that connects it to node:http.
  *
  * Flow: route() (pure, path only) → for blobs, client facts (client-IP rule, range lookup; remembered per
  * X-Forwarded-For value) → planBlob() (pure) →

@@ -1,12 +1,12 @@
 /**
  * The strict listener (HTTP_LISTENER=strict, the default; `node` falls back to node-adapter.ts): the public listener
  * on raw `node:net` sockets, reading request heads itself instead of through node:http, whose objects and events
- * cost about a third of a request's CPU here (docs/performance.md, session 9). A redirector is never asked anything
+ * cost about a third of a request's CPU here (docs/performance.md#listeners). A redirector is never asked anything
  * with a body, so it reads much less of HTTP/1.1 than a general server:
  *
  *  - a head is accepted only when well formed by RFC 9112 read strictly: `method SP target SP HTTP/1.0|1.1` with a
- *    method node knows and a target in the form §3.2 allows for it; CRLF line ends only (a bare CR or LF anywhere is
- *    an error); `token ":" OWS value OWS` header lines, no obs-fold, no space before the colon, values of visible
+ *    method node knows and a target in the form RFC 9112 §3.2 allows for it; CRLF line ends only (a bare CR or LF
+ *    anywhere is an error); `token ":" OWS value OWS` header lines, no obs-fold, no space before the colon, values of visible
  *    ASCII, SP, HTAB and obs-text; for HTTP/1.1 exactly one Host. Up to MAX_EMPTY_LINES empty lines (CRLF) before
  *    the request line are ignored (RFC 9112 §2.2), counting toward the head's size and time. Anything else gets
  *    node's own answer to a malformed request (`400 Bad Request`, `Connection: close`) and the connection is closed;

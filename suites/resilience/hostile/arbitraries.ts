@@ -1,8 +1,8 @@
 /**
  * fast-check arbitraries for hostile requests, built on the OCI grammar (distribution-spec names and references,
- * image-spec digests; shared/reference/oci-pull-path.md §2.3): valid requests, then the same requests bent in every
- * way issue 6 lists. Every string here is a BYTE string (one char per byte, latin1): non-ASCII look-alikes are
- * their UTF-8 bytes, raw or percent-encoded, because that is what arrives on the wire.
+ * image-spec digests; docs/reference/oci-pull-path.md#grammar): valid requests, then the same requests
+ * bent in every way docs/reliability.md lists. Every string here is a BYTE string (one char per byte, latin1):
+ * non-ASCII look-alikes are their UTF-8 bytes, raw or percent-encoded, because that is what arrives on the wire.
  */
 import fc from 'fast-check';
 

@@ -1,5 +1,5 @@
 /**
- * Every resilience check states its figure (issue 6). A figure is printed as the test runs and collected into
+ * Every resilience check states its figure. A figure is printed as the test runs and collected into
  * `reports/resilience/<area>.json`, from which docs/reliability.md's table is written.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
