@@ -11,11 +11,17 @@
  * exercised from extra routes, a GCP vantage (blobs go upstream) and an AWS vantage with a regional bucket (blobs
  * go to that bucket), so both kinds of final hop are judged (oci-pull-path.md §3.2 items 2 and 4).
  */
-import { NotApplicable } from '../../harness/src/results/check.js';
-import type { OciClient } from '../../harness/src/oci/oci-client.js';
-import { createOciClient } from '../../harness/src/oci/oci-client.js';
-import { clientForRoute, egressVantageName, vantageRoute, type VantageRoute } from '../../harness/src/run/vantage-route.js';
-import type { TargetDescription, Vantage } from '../../harness/src/target/target-description.js';
+import {
+  NotApplicable,
+  createOciClient,
+  clientForRoute,
+  egressVantageName,
+  vantageRoute,
+  type VantageRoute,
+  type OciClient,
+  type TargetDescription,
+  type Vantage,
+} from '../../harness/src/index.js';
 
 export interface ConformanceRoute {
   /** `direct`, or the vantage name */

@@ -7,7 +7,7 @@
  * `%2e` spellings), and again after decoding `%2F`, `%2E` and `%5C` (a server behind the Location that decodes
  * before resolving). archeio's `path.Join` lets `..` escape the upstream path (redirector-anchors.md §B.3).
  */
-import type { TargetDescription } from '../../harness/src/target/target-description.js';
+import type { TargetDescription } from '../../harness/src/index.js';
 
 export interface LocationPrefix {
   what: string;
