@@ -111,8 +111,8 @@ export {
   type OciClientOptions,
   type ProbeResult,
   type RangeResult,
-  type TagList,
 } from './oci/oci-client.js';
+export type { TagList } from './oci/oci-listings.js';
 export { OciError, failureClassOf, isOciError, type OciErrorCode } from './oci/oci-error.js';
 export type { OciHop } from './oci/hop.js';
 export { pullImage, type PullOptions, type PullResult, type PulledBlob, type PulledManifest } from './oci/pull-image.js';
