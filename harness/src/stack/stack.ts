@@ -103,7 +103,6 @@ export interface StartedStack extends AsyncDisposable {
   stop(): Promise<StoppedStack>;
 }
 
-
 /** What every step of a start shares: the spec, the clock and log, and the undo list every service joins. */
 interface StartContext {
   spec: StackSpec;
@@ -136,6 +135,7 @@ function startContext(spec: StackSpec, options: StackOptions): StartContext {
     processes,
     own(name, started) {
       teardown.add(name, () => started.stop());
+      // a service run as a local process names it (`process`); containers and in-process servers have none
       const process = (started as { process?: unknown }).process;
       if (process instanceof ManagedProcess) processes.push(process.info);
       return started;
