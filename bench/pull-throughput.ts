@@ -21,8 +21,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startStack } from '../harness/src/stack/index.js';
-import { createOciClient, pullImage } from '../harness/src/oci/index.js';
+import { startStack, createOciClient, pullImage } from '../harness/src/index.js';
 import { goalVerdict, median, verdictLine } from './goal-verdict.js';
 
 const BIG_LAYER_MIB = Number(process.env.BIG_LAYER_MIB ?? 256);

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { listenNodeHttp } from '../redirector/src/server/node-adapter.js';
-import { redirectorNodeFlags } from '../harness/src/stack/redirector-node-flags.js';
+import { redirectorNodeFlags } from '../harness/src/index.js';
 import { build, spawnRedirector } from './redirector-process.js';
 import { goalVerdict, verdictLine } from './goal-verdict.js';
 

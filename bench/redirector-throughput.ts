@@ -42,7 +42,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listenNodeHttp } from '../redirector/src/server/node-adapter.js';
-import { redirectorNodeFlags } from '../harness/src/stack/redirector-node-flags.js';
+import { redirectorNodeFlags } from '../harness/src/index.js';
 import { build, spawnRedirector } from './redirector-process.js';
 import { goalVerdict, median, verdictLine } from './goal-verdict.js';
 

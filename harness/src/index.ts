@@ -104,13 +104,73 @@ export {
 } from './report/prometheus-metrics.js';
 
 // the OCI client (harness/src/oci)
-export { OciClient, createOciClient, type OciClientOptions } from './oci/oci-client.js';
+export {
+  OciClient,
+  createOciClient,
+  type FirstHopResult,
+  type OciClientOptions,
+  type ProbeResult,
+  type RangeResult,
+} from './oci/oci-client.js';
+export type { TagList } from './oci/oci-listings.js';
 export { OciError, failureClassOf, isOciError, type OciErrorCode } from './oci/oci-error.js';
 export type { OciHop } from './oci/hop.js';
 export { pullImage, type PullOptions, type PullResult, type PulledBlob, type PulledManifest } from './oci/pull-image.js';
 export { AnonymousTokenCache, RegistryAuthError, bearerChallengeOf, parseTokenResponse, parseWwwAuthenticate, tokenRequestUrl, type AuthChallenge, type BearerChallenge } from './oci/registry-auth.js';
 
-// the promotion gate and replay: harness/src/gate/index.ts and harness/src/replay/index.ts are their surfaces
+// OCI content: media types, digests, descriptors, byte ranges
+export { MANIFEST_ACCEPT, MediaType, essenceOf } from './oci/media-types.js';
+export { digestOf, referrersTagFor } from './oci/digest.js';
+export { isImageIndexJson, isImageManifestJson, type Descriptor } from './oci/descriptor.js';
+export { parseContentRange, rangeHeaderValue, type ByteRangeRequest } from './oci/byte-range.js';
+
+// building images: OCI layouts, tar archives, deterministic bytes
+export { OciLayoutWriter } from './images/oci-layout-writer.js';
+export { buildTar } from './images/tar-archive.js';
+export { storedGzip } from './images/stored-gzip.js';
+export { keystreamBytes } from './images/keystream.js';
+
+// real clients (skopeo, containerd, crane, docker, chromium) and the tools they run as
+export { isCi, locateTool, optionalTool, requireTool, runTool, toolOutputTail, type ToolRun } from './clients/external-tool.js';
+export { clientReference } from './clients/client-reference.js';
+export { skopeoCopyToDirLayout, skopeoCopyToOciLayout, skopeoInspectRaw, type SkopeoCopy } from './clients/skopeo.js';
+export { startContainerd } from './clients/containerd-daemon.js';
+export { ctrContentFetch, ctrFetchObject, ctrImagePull } from './clients/ctr.js';
+export { craneDigest, craneValidateRemote } from './clients/crane.js';
+export { dockerDaemonProblem, dockerPull } from './clients/docker-cli.js';
+export { launchChromium } from './browser/launch-chromium.js';
+
+// the project checkout: its root and bundled files, wherever the code runs from (source or dist/)
+export { fromPackageRoot, packageRoot } from './package-root.js';
+export { projectRangeFiles } from './run/project-paths.js';
+
+// cost by origin
+export { DEFAULT_PRICES, TrafficMixError, estimateCost, parseTrafficMix, targetForBucketMap, type CostReport, type Prices } from './cost/cost-model.js';
+
+// the promotion gate
+export {
+  GateUsageError,
+  gateJson,
+  gateMarkdown,
+  locationShape,
+  runGate,
+  startLoopbackTwin,
+  writeGateReports,
+  type GateReport,
+  type StartedLoopbackTwin,
+} from './gate/index.js';
+
+// replaying pulls on the local stack
+export {
+  ReplayInputError,
+  parseDecisionLog,
+  pullsFrom,
+  replayText,
+  runReplay,
+  startReplayWorlds,
+  type ReplayItem,
+  type ReplayResult,
+} from './replay/index.js';
 
 // the local stack (harness/src/stack)
 export { startStack, stackSpec, type Engine, type StackOptions, type StartedStack, type StoppedStack } from './stack/stack.js';
@@ -118,3 +178,12 @@ export { StackError, type StackErrorCode } from './stack/stack-error.js';
 export { resolveBucket, withExtraContent, type ExtraContent } from './stack/extra-content.js';
 export type { Fault, FaultTarget } from './stack/fault-proxy.js';
 export type { FaultControl } from './stack/fault-control.js';
+export { listBucketKeys, s3rverClient } from './stack/s3-bucket-server.js';
+export { DOCKER_REGISTRY_BIN } from './stack/docker-registry-process.js';
+export { descendantProcesses, isAlive } from './stack/process-tree.js';
+
+// redirector processes: one beside a stack, or a whole world's
+export { distEntry } from './stack/dist-entry.js';
+export { redirectorNodeFlags } from './stack/redirector-node-flags.js';
+export type { StartedRedirector } from './stack/redirector-process.js';
+export { startWorldRedirector } from './stack/world-redirector.js';

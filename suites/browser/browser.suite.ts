@@ -13,8 +13,8 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page, Response } from 'playwright-core';
-import { launchChromium } from '../../harness/src/browser/launch-chromium.js';
 import {
+  launchChromium,
   CheckFailure,
   NotApplicable,
   defaultReportDir,

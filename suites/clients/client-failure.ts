@@ -2,8 +2,7 @@
  * Turns what a real client printed when it failed into the run summary's failure class, so a skopeo
  * "Digest did not match" reads as integrity and a connection refused as availability, not all as "conformance".
  */
-import { CheckFailure, type FailureClass, type Hop } from '../../harness/src/results/check.js';
-import { toolOutputTail, type ToolRun } from '../../harness/src/clients/external-tool.js';
+import { CheckFailure, type FailureClass, type Hop, toolOutputTail, type ToolRun } from '../../harness/src/index.js';
 
 export function clientFailureClass(output: string): FailureClass {
   const text = output.toLowerCase();

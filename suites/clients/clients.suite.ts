@@ -8,12 +8,21 @@
  * default bucket). A target without edge URLs cannot host real clients (they cannot set X-Forwarded-For): every
  * check is then not applicable, with that reason.
  */
-import { clientReference } from '../../harness/src/clients/client-reference.js';
-import { craneDigest, craneValidateRemote } from '../../harness/src/clients/crane.js';
-import { dockerDaemonProblem, dockerPull } from '../../harness/src/clients/docker-cli.js';
-import { optionalTool } from '../../harness/src/clients/external-tool.js';
-import { CheckFailure, NotApplicable, type Check, type CheckContext } from '../../harness/src/results/check.js';
-import type { ImageRef, TargetDescription, Vantage } from '../../harness/src/target/target-description.js';
+import {
+  clientReference,
+  craneDigest,
+  craneValidateRemote,
+  dockerDaemonProblem,
+  dockerPull,
+  optionalTool,
+  CheckFailure,
+  NotApplicable,
+  type Check,
+  type CheckContext,
+  type ImageRef,
+  type TargetDescription,
+  type Vantage,
+} from '../../harness/src/index.js';
 import { clientCommandFailure } from './client-failure.js';
 import { assertAgreesWithTarget, ctrPulls, isRunnableImage, primaryDigests, skopeoPulls, type ClientPulls } from './client-pulls.js';
 import { clientVantages, type ClientEndpoint, type ClientVantage } from './client-vantages.js';

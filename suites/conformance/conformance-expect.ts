@@ -3,10 +3,14 @@
  * (429, 5xx, an HTML 403 from Google's front end) is reported with its own class (availability, rate-limited,
  * blocked), not as a conformance failure, so the run summary says *why*.
  */
-import type { OciHop } from '../../harness/src/oci/hop.js';
-import type { OciClient, ProbeResult } from '../../harness/src/oci/oci-client.js';
-import { CheckFailure, type Hop } from '../../harness/src/results/check.js';
-import { transportClassOf } from '../../harness/src/run/classify-outcome.js';
+import {
+  CheckFailure,
+  type Hop,
+  transportClassOf,
+  type OciHop,
+  type OciClient,
+  type ProbeResult,
+} from '../../harness/src/index.js';
 
 /** One request through the redirector, following redirects to the final hop, with every hop recorded. */
 export function probe(client: OciClient, method: string, path: string, headers?: Record<string, string>): Promise<ProbeResult> {

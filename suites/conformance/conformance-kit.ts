@@ -2,9 +2,7 @@
  * What every conformance check shares: the target, the route it speaks from, the seeded content (discovered once
  * per suite instance, on first use) and a small constructor that names the check, its rule and its id.
  */
-import type { OciClient } from '../../harness/src/oci/oci-client.js';
-import type { Check, CheckContext, Hop } from '../../harness/src/results/check.js';
-import type { TargetDescription } from '../../harness/src/target/target-description.js';
+import type { OciClient, Check, CheckContext, Hop, TargetDescription } from '../../harness/src/index.js';
 import { conformanceRoute, type ConformanceRoute } from './conformance-routes.js';
 import { discoverSeededContent, type SeededContent } from './seeded-content.js';
 

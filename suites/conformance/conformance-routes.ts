@@ -12,11 +12,17 @@
  * go to that bucket), so both kinds of final hop are judged
  * (docs/reference/oci-pull-path.md#what-breaks-through-a-redirector items 2 and 4).
  */
-import { NotApplicable } from '../../harness/src/results/check.js';
-import type { OciClient } from '../../harness/src/oci/oci-client.js';
-import { createOciClient } from '../../harness/src/oci/oci-client.js';
-import { clientForRoute, egressVantageName, vantageRoute, type VantageRoute } from '../../harness/src/run/vantage-route.js';
-import type { TargetDescription, Vantage } from '../../harness/src/target/target-description.js';
+import {
+  NotApplicable,
+  createOciClient,
+  clientForRoute,
+  egressVantageName,
+  vantageRoute,
+  type VantageRoute,
+  type OciClient,
+  type TargetDescription,
+  type Vantage,
+} from '../../harness/src/index.js';
 
 export interface ConformanceRoute {
   /** `direct`, or the vantage name */

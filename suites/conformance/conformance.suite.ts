@@ -8,8 +8,7 @@
  * across the redirect, referrers with the tag-schema fallback, `/v2/`, `_catalog`, 405, HEAD/GET parity and raw-path
  * probes. docs/suites.md lists each check and its rule.
  */
-import type { Check } from '../../harness/src/results/check.js';
-import type { TargetDescription } from '../../harness/src/target/target-description.js';
+import type { Check, TargetDescription } from '../../harness/src/index.js';
 import { conformanceKit } from './conformance-kit.js';
 import { endpointChecks } from './endpoint-checks.js';
 import { headerChecks } from './header-checks.js';

@@ -2,7 +2,7 @@
  * The endpoints the redirector answers itself, judged on the first hop (they must never be redirected): `/v2/`,
  * `_catalog`, methods other than GET/HEAD, and the bodies of its own errors.
  */
-import { CheckFailure, type Check, type Hop } from '../../harness/src/results/check.js';
+import { CheckFailure, type Check, type Hop } from '../../harness/src/index.js';
 import { conformanceFailure, ociErrorBodyProblem } from './conformance-expect.js';
 import type { ConformanceKit } from './conformance-kit.js';
 import { ociImageManifest } from './seeded-content.js';

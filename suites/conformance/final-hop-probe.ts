@@ -3,9 +3,7 @@
  * upstream registry. Checks whose answer depends on the final hop (Range, HEAD/GET parity, Docker-Content-Digest)
  * judge each distinct final origin once, and say which one failed.
  */
-import type { OciHop } from '../../harness/src/oci/hop.js';
-import type { OciClient } from '../../harness/src/oci/oci-client.js';
-import type { Hop } from '../../harness/src/results/check.js';
+import type { OciHop, OciClient, Hop } from '../../harness/src/index.js';
 import { conformanceFailure } from './conformance-expect.js';
 import type { ConformanceRoute } from './conformance-routes.js';
 import type { SeededBlob } from './seeded-content.js';

@@ -4,8 +4,7 @@
  * presence, HEAD/GET parity on the final hop, and no Content-Encoding on blobs. Blob rules are judged on every distinct
  * final hop (bucket and upstream), like Range.
  */
-import { MANIFEST_ACCEPT } from '../../harness/src/oci/media-types.js';
-import { CheckFailure, NotApplicable, type Check, type Hop } from '../../harness/src/results/check.js';
+import { MANIFEST_ACCEPT, CheckFailure, NotApplicable, type Check, type Hop } from '../../harness/src/index.js';
 import { conformanceFailure, expectStatus, probe } from './conformance-expect.js';
 import type { ConformanceKit } from './conformance-kit.js';
 import { finalHopRoutes } from './conformance-routes.js';

@@ -8,7 +8,7 @@
  * before resolving). archeio's `path.Join` lets `..` escape the upstream path
  * (docs/reference/archeio.md#url-construction).
  */
-import type { TargetDescription } from '../../harness/src/target/target-description.js';
+import type { TargetDescription } from '../../harness/src/index.js';
 
 export interface LocationPrefix {
   what: string;

@@ -2,9 +2,7 @@
  * The sweep the every-image manifest checks share: every seeded image's manifest, by tag and by digest, judged in
  * turn, with every problem reported at once (not just the first).
  */
-import { MANIFEST_ACCEPT } from '../../harness/src/oci/media-types.js';
-import type { OciClient, ProbeResult } from '../../harness/src/oci/oci-client.js';
-import type { Hop } from '../../harness/src/results/check.js';
+import { MANIFEST_ACCEPT, type OciClient, type ProbeResult, type Hop } from '../../harness/src/index.js';
 import { conformanceFailure, expectStatus, probe } from './conformance-expect.js';
 import { noImages, type SeededContent, type SeededImage } from './seeded-content.js';
 

@@ -4,9 +4,7 @@
  * characters. Whatever it answers, it must never answer 5xx and never emit a Location outside the configured prefixes
  * (redirector rule 4; archeio's path.Join escapes them, docs/reference/archeio.md#url-construction, quirk Q2).
  */
-import type { FirstHopResult } from '../../harness/src/oci/oci-client.js';
-import { isOciError } from '../../harness/src/oci/oci-error.js';
-import { CheckFailure, type Check, type Hop } from '../../harness/src/results/check.js';
+import { isOciError, CheckFailure, type Check, type Hop, type FirstHopResult } from '../../harness/src/index.js';
 import { conformanceFailure, ociErrorBodyProblem } from './conformance-expect.js';
 import type { ConformanceKit } from './conformance-kit.js';
 import { allowedLocationPrefixes, locationEscape } from './location-prefixes.js';

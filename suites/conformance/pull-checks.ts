@@ -11,9 +11,7 @@
  *   (sizes and media types come from the manifests), so lengths and types are compared.
  */
 import { randomBytes } from 'node:crypto';
-import { MediaType, MANIFEST_ACCEPT, essenceOf } from '../../harness/src/oci/media-types.js';
-import type { ProbeResult } from '../../harness/src/oci/oci-client.js';
-import type { Check } from '../../harness/src/results/check.js';
+import { MediaType, MANIFEST_ACCEPT, essenceOf, type ProbeResult, type Check } from '../../harness/src/index.js';
 import { conformanceFailure, expectStatus, G1_ERROR_CODES, ociErrorBodyProblem, probe } from './conformance-expect.js';
 import type { ConformanceKit } from './conformance-kit.js';
 import { sweepManifestProbes, sweepManifestRefs } from './manifest-sweep.js';

@@ -10,11 +10,19 @@
  */
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { RangeResult } from '../../harness/src/oci/oci-client.js';
-import { parseContentRange, rangeHeaderValue, type ByteRangeRequest } from '../../harness/src/oci/byte-range.js';
-import { failureClassOf, isOciError } from '../../harness/src/oci/oci-error.js';
-import { CheckFailure, NotApplicable, type Check, type Hop } from '../../harness/src/results/check.js';
-import { transportClassOf } from '../../harness/src/run/classify-outcome.js';
+import {
+  parseContentRange,
+  rangeHeaderValue,
+  type ByteRangeRequest,
+  failureClassOf,
+  isOciError,
+  CheckFailure,
+  NotApplicable,
+  type Check,
+  type Hop,
+  transportClassOf,
+  type RangeResult,
+} from '../../harness/src/index.js';
 import type { ConformanceKit } from './conformance-kit.js';
 import { finalHopRoutes } from './conformance-routes.js';
 import { finalHopTargets, type FinalHopTarget } from './final-hop-probe.js';

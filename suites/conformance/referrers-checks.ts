@@ -4,11 +4,17 @@
  * R3/R18, adapted to pre-seeded referrers; G2 disables the API checks with OCI_API_REFERRER=false on such registries,
  * here they are not applicable with that reason and the fallback is checked instead).
  */
-import { referrersTagFor } from '../../harness/src/oci/digest.js';
-import { isImageIndexJson, type Descriptor } from '../../harness/src/oci/descriptor.js';
-import { MediaType } from '../../harness/src/oci/media-types.js';
-import type { OciClient } from '../../harness/src/oci/oci-client.js';
-import { CheckFailure, NotApplicable, type Check, type Hop } from '../../harness/src/results/check.js';
+import {
+  referrersTagFor,
+  isImageIndexJson,
+  type Descriptor,
+  MediaType,
+  CheckFailure,
+  NotApplicable,
+  type Check,
+  type Hop,
+  type OciClient,
+} from '../../harness/src/index.js';
 import { conformanceFailure, expectStatus, probe } from './conformance-expect.js';
 import type { ConformanceKit } from './conformance-kit.js';
 import { randomDigest } from './pull-checks.js';

@@ -9,11 +9,16 @@
  * Unlike the official suites in read-only mode, the sizes and media types here are *known* (read from the
  * manifests), so checks can compare Content-Length and Content-Type, not just statuses.
  */
-import { isImageIndexJson, isImageManifestJson, type Descriptor } from '../../harness/src/oci/descriptor.js';
-import { MediaType } from '../../harness/src/oci/media-types.js';
-import type { OciClient } from '../../harness/src/oci/oci-client.js';
-import { NotApplicable } from '../../harness/src/results/check.js';
-import type { ImageRef, TargetDescription } from '../../harness/src/target/target-description.js';
+import {
+  isImageIndexJson,
+  isImageManifestJson,
+  type Descriptor,
+  MediaType,
+  NotApplicable,
+  type OciClient,
+  type ImageRef,
+  type TargetDescription,
+} from '../../harness/src/index.js';
 
 export interface SeededBlob {
   repo: string;

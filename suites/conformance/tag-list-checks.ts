@@ -7,8 +7,7 @@
  * Order and pagination are the upstream's to implement: a rule broken the same way by the upstream asked directly
  * is not applicable, not a redirector failure (upstream-differential.ts).
  */
-import type { OciClient, TagList } from '../../harness/src/oci/oci-client.js';
-import { NotApplicable, type Check, type Hop } from '../../harness/src/results/check.js';
+import { NotApplicable, type Check, type Hop, type OciClient, type TagList } from '../../harness/src/index.js';
 import { conformanceFailure, expectStatus } from './conformance-expect.js';
 import type { ConformanceKit } from './conformance-kit.js';
 import { mostTaggedRepo, ociImageManifest } from './seeded-content.js';

@@ -10,9 +10,13 @@
  * - the upstream gets it right → the redirect broke it: a conformance failure;
  * - the upstream cannot be asked (auth, network) → the failure stands as observed.
  */
-import { createOciClient, type OciClient } from '../../harness/src/oci/oci-client.js';
-import { NotApplicable, type Hop } from '../../harness/src/results/check.js';
-import type { TargetDescription } from '../../harness/src/target/target-description.js';
+import {
+  createOciClient,
+  type OciClient,
+  NotApplicable,
+  type Hop,
+  type TargetDescription,
+} from '../../harness/src/index.js';
 import { conformanceFailure } from './conformance-expect.js';
 
 export interface UpstreamView {

@@ -10,10 +10,14 @@
  */
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import { createOciClient, type OciClient } from '../../harness/src/oci/oci-client.js';
-import type { OciHop } from '../../harness/src/oci/hop.js';
-import { isOciError } from '../../harness/src/oci/oci-error.js';
-import { blobObjectUrl, type CatalogBlob } from '../../harness/src/index.js';
+import {
+  createOciClient,
+  type OciClient,
+  isOciError,
+  blobObjectUrl,
+  type CatalogBlob,
+  type OciHop,
+} from '../../harness/src/index.js';
 
 export type BlobState = 'present' | 'absent' | 'corrupted' | 'unknown';
 

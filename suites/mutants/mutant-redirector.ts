@@ -2,8 +2,7 @@
  * A second redirector in the local stack's world for the mutation tests (a mutant, or a bucket map pointing through
  * a fault front): harness/src/stack/world-redirector.ts starts it; this keeps the shape the mutant tests use.
  */
-import type { BucketMap, TargetDescription } from '../../harness/src/index.js';
-import { startWorldRedirector } from '../../harness/src/stack/world-redirector.js';
+import { startWorldRedirector, type BucketMap, type TargetDescription } from '../../harness/src/index.js';
 
 export interface SecondRedirector {
   target: TargetDescription;

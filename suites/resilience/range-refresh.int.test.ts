@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRangeFiles } from '../../harness/src/run/project-paths.js';
+import { projectRangeFiles } from '../../harness/src/index.js';
 import { FigureLog } from './support/figures.js';
 import { metricValue, scrape, type Sample } from './support/metrics-scrape.js';
 import { startOwnRedirector, type OwnRedirector } from './support/own-redirector.js';

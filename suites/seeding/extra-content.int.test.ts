@@ -26,26 +26,34 @@ import { mirrorChecks } from '../mirror/mirror.suite.js';
 import { integrityChecks } from '../integrity/integrity.suite.js';
 import { routingChecks } from '../routing/routing.suite.js';
 import { conformanceChecks } from '../conformance/conformance.suite.js';
-import { isCi, locateTool, runTool } from '../../harness/src/clients/external-tool.js';
-import { findRepoRoot } from '../../harness/src/images/fixture-cache.js';
-import { keystreamBytes } from '../../harness/src/images/keystream.js';
-import { OciLayoutWriter } from '../../harness/src/images/oci-layout-writer.js';
-import { storedGzip } from '../../harness/src/images/stored-gzip.js';
-import { buildTar } from '../../harness/src/images/tar-archive.js';
-import { createOciClient } from '../../harness/src/oci/oci-client.js';
-import { MediaType } from '../../harness/src/oci/media-types.js';
-import { digestOf } from '../../harness/src/oci/digest.js';
-import type { CheckResult } from '../../harness/src/results/check.js';
-import type { RunReport } from '../../harness/src/results/run-report.js';
-import { runChecks } from '../../harness/src/run/run-checks.js';
-import { selectVantages } from '../../harness/src/run/vantage-selection.js';
-import type { MirrorPlan, TargetDescription } from '../../harness/src/target/target-description.js';
-import { distEntry } from '../../harness/src/stack/dist-entry.js';
-import { DOCKER_REGISTRY_BIN } from '../../harness/src/stack/docker-registry-process.js';
-import { resolveBucket, withExtraContent } from '../../harness/src/stack/extra-content.js';
-import { descendantProcesses } from '../../harness/src/stack/process-tree.js';
-import { listBucketKeys, s3rverClient } from '../../harness/src/stack/s3-bucket-server.js';
-import { startStack, type StartedStack } from '../../harness/src/stack/stack.js';
+import {
+  isCi,
+  locateTool,
+  runTool,
+  packageRoot,
+  keystreamBytes,
+  OciLayoutWriter,
+  storedGzip,
+  buildTar,
+  createOciClient,
+  MediaType,
+  digestOf,
+  runChecks,
+  selectVantages,
+  distEntry,
+  DOCKER_REGISTRY_BIN,
+  resolveBucket,
+  withExtraContent,
+  descendantProcesses,
+  listBucketKeys,
+  s3rverClient,
+  startStack,
+  type StartedStack,
+  type CheckResult,
+  type RunReport,
+  type MirrorPlan,
+  type TargetDescription,
+} from '../../harness/src/index.js';
 
 const REPO = 'extra/canary-hello';
 const TAG = 'v1';
@@ -281,7 +289,7 @@ describe.skipIf(!isCi() && (!skopeo || !haveRegistry)).sequential('extra content
     const reportDir = join(scratch, 'report');
     const run = await runTool(
       process.execPath,
-      [join(findRepoRoot(), 'bin', 'registry-canary.js'), 'run', '--target-config', file, '--suite', 'integrity,mirror', '--vantage', 'aws-us-east-1,gcp-v4,internet-v4', '--report', reportDir],
+      [join(packageRoot(), 'bin', 'registry-canary.js'), 'run', '--target-config', file, '--suite', 'integrity,mirror', '--vantage', 'aws-us-east-1,gcp-v4,internet-v4', '--report', reportDir],
       { timeoutMs: 120_000 },
     );
     expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);

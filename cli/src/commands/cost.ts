@@ -3,9 +3,18 @@ import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { CliIo } from '../main.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { DEFAULT_PRICES, estimateCost, parseTrafficMix, targetForBucketMap, TrafficMixError, type CostReport, type Prices } from '../../../harness/src/cost/cost-model.js';
-import type { BucketMap, Semantics } from '../../../harness/src/target/target-description.js';
-import { fromPackageRoot } from '../../../harness/src/package-root.js';
+import {
+  DEFAULT_PRICES,
+  estimateCost,
+  parseTrafficMix,
+  targetForBucketMap,
+  TrafficMixError,
+  type CostReport,
+  type Prices,
+  fromPackageRoot,
+  type BucketMap,
+  type Semantics,
+} from '../../../harness/src/index.js';
 
 const BUNDLED_BUCKET_MAP = fromPackageRoot('fixtures', 'bucket-map.json');
 

@@ -14,8 +14,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTargetDescription, resolveEgressVantage, runChecks, type TargetDescription } from '../../../harness/src/index.js';
-import { runGate, startLoopbackTwin, type StartedLoopbackTwin } from '../../../harness/src/gate/index.js';
+import {
+  parseTargetDescription,
+  resolveEgressVantage,
+  runChecks,
+  type TargetDescription,
+  runGate,
+  startLoopbackTwin,
+  type StartedLoopbackTwin,
+} from '../../../harness/src/index.js';
 import { selectSuites } from '../../../suites/index.js';
 
 const EGRESS = '15.193.0.5';

@@ -11,8 +11,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoutingOracle, startStack, type StartedStack, type TargetDescription } from '../../../harness/src/index.js';
-import { locationShape, type GateReport } from '../../../harness/src/gate/index.js';
+import {
+  RoutingOracle,
+  startStack,
+  type StartedStack,
+  type TargetDescription,
+  locationShape,
+  type GateReport,
+} from '../../../harness/src/index.js';
 import { main } from '../main.js';
 import { captureIo } from '../test-io.js';
 

@@ -17,9 +17,13 @@ import {
   type Semantics,
   type StartedStack,
   type TargetDescription,
+  GateUsageError,
+  gateMarkdown,
+  runGate,
+  writeGateReports,
+  gateJson,
+  fromPackageRoot,
 } from '../../../harness/src/index.js';
-import { GateUsageError, gateMarkdown, runGate, writeGateReports, gateJson } from '../../../harness/src/gate/index.js';
-import { projectFile } from '../../../harness/src/run/project-paths.js';
 import { selectSuites, suiteNames, UnknownSuiteError, type SuiteDefinition } from '../../../suites/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../main.js';
@@ -133,7 +137,7 @@ export async function gateCommand(opts: GateCommandOptions, io: CliIo): Promise<
           throw err;
         }
       }
-      return loadTargetFile(s.file ?? projectFile('fixtures', 'targets', `${s.builtIn}.json`));
+      return loadTargetFile(s.file ?? fromPackageRoot('fixtures', 'targets', `${s.builtIn}.json`));
     };
     const [candidate, baseline] = await Promise.all([load(v.candidate), load(v.baseline)]);
     const dir = opts.report ?? defaultReportDir(new Date(), 'reports/gate');

@@ -7,8 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientForRoute, pullImage, startStack, vantageRoute } from '../../../harness/src/index.js';
-import type { ReplayResult } from '../../../harness/src/replay/index.js';
+import { clientForRoute, pullImage, startStack, vantageRoute, type ReplayResult } from '../../../harness/src/index.js';
 import { main } from '../main.js';
 import { captureIo } from '../test-io.js';
 

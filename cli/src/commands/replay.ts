@@ -12,8 +12,18 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { StackError, type Engine, type Semantics } from '../../../harness/src/index.js';
-import { ReplayInputError, parseDecisionLog, pullsFrom, replayText, runReplay, startReplayWorlds, type ReplayItem } from '../../../harness/src/replay/index.js';
+import {
+  StackError,
+  type Engine,
+  type Semantics,
+  ReplayInputError,
+  parseDecisionLog,
+  pullsFrom,
+  replayText,
+  runReplay,
+  startReplayWorlds,
+  type ReplayItem,
+} from '../../../harness/src/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../main.js';
 import type { RegisterCommand } from './index.js';

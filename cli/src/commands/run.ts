@@ -30,10 +30,10 @@ import {
   type Semantics,
   type StartedStack,
   type TargetDescription,
+  vantageCoverage,
+  exportRunMetrics,
+  fromPackageRoot,
 } from '../../../harness/src/index.js';
-import { vantageCoverage } from '../../../harness/src/run/vantage-selection.js';
-import { exportRunMetrics } from '../../../harness/src/report/prometheus-metrics.js';
-import { projectFile } from '../../../harness/src/run/project-paths.js';
 import { selectSuites, suiteNames, UnknownSuiteError } from '../../../suites/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../main.js';
@@ -200,7 +200,7 @@ export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<nu
       }
       target = stack.target;
     } else if (v.target !== undefined) {
-      target = await loadTargetFile(projectFile('fixtures', 'targets', `${v.target}.json`));
+      target = await loadTargetFile(fromPackageRoot('fixtures', 'targets', `${v.target}.json`));
     } else {
       target = await loadTargetFile(opts.targetConfig!);
     }

@@ -8,8 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { parseTargetDescription } from '../../../harness/src/target/target-description.js';
-import { descendantProcesses, isAlive } from '../../../harness/src/stack/process-tree.js';
+import { parseTargetDescription, descendantProcesses, isAlive } from '../../../harness/src/index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/registry-canary.js', import.meta.url));
 const DIST_MAIN = fileURLToPath(new URL('../../../dist/cli/src/main.js', import.meta.url));

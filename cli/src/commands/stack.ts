@@ -6,8 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { StackOptions, StartedStack } from '../../../harness/src/stack/stack.js';
-import { StackError } from '../../../harness/src/stack/stack-error.js';
+import { StackError, type StackOptions, type StartedStack } from '../../../harness/src/index.js';
 import type { CliIo } from '../main.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { RegisterCommand } from './index.js';
@@ -187,6 +186,6 @@ export function makeStackCommand(deps: StackCommandDeps): RegisterCommand {
 export const registerStack: RegisterCommand = makeStackCommand({
   // loaded on use: the stack pulls in the AWS SDK, which every other command would otherwise pay for at start-up
   // (the SDK's "node >= 22 from 2027" notice is switched off where the stack makes its S3 client: s3-bucket-server.ts)
-  startStack: async (options) => (await import('../../../harness/src/stack/stack.js')).startStack(options),
+  startStack: async (options) => (await import('../../../harness/src/index.js')).startStack(options),
   onStopSignal: processSignals,
 });

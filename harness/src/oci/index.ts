@@ -5,11 +5,7 @@ export {
   type BlobHead,
   type BlobOptions,
   type BlobResult,
-  type Exchange,
-  type ExchangeOptions,
   type FirstHopResult,
-  type HeaderInput,
-  type ListTagsOptions,
   type ManifestHead,
   type ManifestOptions,
   type ManifestResult,
@@ -21,11 +17,9 @@ export {
   type ProbeResult,
   type RangeOptions,
   type RangeResult,
-  type ReferrersOptions,
-  type ReferrersResult,
-  type TagList,
-  type TagPage,
 } from './oci-client.js';
+export type { Exchange, ExchangeOptions, HeaderInput, OciTransportOptions } from './oci-transport.js';
+export type { ListTagsOptions, ReferrersOptions, ReferrersResult, TagList, TagPage } from './oci-listings.js';
 export { pullImage, type BlobPullContext, type PulledBlob, type PulledManifest, type PullOptions, type PullResult } from './pull-image.js';
 export { pushLayout, readLayoutGraph, type PushOptions, type PushResult } from './push.js';
 export { AnonymousTokenCache, RegistryAuthError, bearerChallengeOf, parseTokenResponse, parseWwwAuthenticate, repositoryOfPath, tokenRequestUrl, type AnonymousToken, type AuthChallenge, type BearerChallenge } from './registry-auth.js';

@@ -13,7 +13,8 @@ import type { Dispatcher } from 'undici';
 import pLimit from 'p-limit';
 import { descriptorProblem, isImageIndexJson, isImageManifestJson, type Descriptor } from './descriptor.js';
 import { digestOf, parseDigest } from './digest.js';
-import { OciClient, type Exchange } from './oci-client.js';
+import { OciClient } from './oci-client.js';
+import type { Exchange } from './oci-transport.js';
 import { OciError } from './oci-error.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';

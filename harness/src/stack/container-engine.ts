@@ -17,12 +17,13 @@ import { dirname, join } from 'node:path';
 import type { GenericContainer as GenericContainerType, StartedTestContainer } from 'testcontainers';
 import { findRepoRoot } from '../images/fixture-cache.js';
 import { buildFingerprint, buildImageSquashed, containerfileSources, stageBuildContext } from './image-build.js';
-import type { ManagedProcess, ProcessInfo } from './managed-process.js';
+import type { ProcessInfo } from './managed-process.js';
 import { startPodmanService, type StartedPodmanService } from './podman-service.js';
 import { parseListeningLine } from './redirector-process.js';
 import { buildRootfsTar, imageExists, importRootfs } from './rootfs-image.js';
 import { withRuntimePackagesOnly } from './runtime-packages.js';
 import { StackError } from './stack-error.js';
+import type { RedirectorService, RegistryService, Started } from './stack-service.js';
 import { Wait as StackWait, type Clock } from './wait.js';
 
 export interface ContainerEngineOptions {
@@ -40,28 +41,15 @@ export interface ContainerEngineOptions {
   redirectorContainerfile?: string;
 }
 
-export interface ContainerRegistry {
-  url: string;
-  process?: ManagedProcess;
-  stop(): Promise<void>;
-}
-
-export interface ContainerRedirector {
-  url: string;
-  adminUrl: string;
-  process?: ManagedProcess;
-  stop(): Promise<void>;
-}
-
+/** The container engine: it starts the upstream registries and the redirector as containers. */
 export interface ContainerServices {
   /** how the engine reached a container API */
   readonly runtime: 'docker-host' | 'docker-socket' | 'podman-service';
-  startRegistry(opts: { name: string; dir: string }): Promise<ContainerRegistry>;
+  startRegistry(opts: { name: string; dir: string }): Promise<Started<RegistryService>>;
   /** `files` are host paths the redirector's environment names; they are bind-mounted read-only at the same path */
-  startRedirector(opts: { env: Record<string, string>; files: string[] }): Promise<ContainerRedirector>;
+  startRedirector(opts: { env: Record<string, string>; files: string[] }): Promise<Started<RedirectorService>>;
   /** the helper processes the engine runs (podman system service) */
   processes(): ProcessInfo[];
-  stop(): Promise<void>;
 }
 
 export const REGISTRY_IMAGE = 'localhost/registry-canary/docker-registry:rootfs';
@@ -102,7 +90,7 @@ const REGISTRY_CONFIG = [
   '',
 ].join('\n');
 
-export async function startContainerServices(opts: ContainerEngineOptions): Promise<ContainerServices> {
+export async function startContainerServices(opts: ContainerEngineOptions): Promise<Started<ContainerServices>> {
   const hostEnv = opts.hostEnv ?? process.env;
   await mkdir(opts.dir, { recursive: true });
   let podman: StartedPodmanService | null = null;

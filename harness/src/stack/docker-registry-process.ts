@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManagedProcess } from './managed-process.js';
+import type { RegistryService, Started } from './stack-service.js';
 import { Wait, systemClock, type Clock } from './wait.js';
 
 export const DOCKER_REGISTRY_BIN = '/usr/bin/docker-registry';
@@ -46,11 +47,7 @@ export function dockerRegistryConfig(storageDir: string, addr: string): string {
   ].join('\n');
 }
 
-export interface StartedDockerRegistry {
-  url: string;
-  process: ManagedProcess;
-  stop(): Promise<void>;
-}
+export type StartedDockerRegistry = Started<RegistryService & { process: ManagedProcess }>;
 
 export async function startDockerRegistry(opts: DockerRegistryOptions): Promise<StartedDockerRegistry> {
   await mkdir(join(opts.dir, 'data'), { recursive: true });

@@ -16,6 +16,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { endToEndHeaders, forwardRequest } from './forward-request.js';
+import type { Started } from './stack-service.js';
 
 export interface EdgePortSpec {
   /** vantage name, for the stack's listing */
@@ -116,4 +117,9 @@ export class Edge {
     for (const s of this.sockets) s.destroy();
     this.agent.destroy();
   }
+}
+
+/** Starts the edge: one 127.0.0.1 port per vantage in front of the redirector. */
+export function startEdge(opts: EdgeOptions): Promise<Started<Edge>> {
+  return new Edge(opts).start();
 }

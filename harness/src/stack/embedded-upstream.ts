@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { distEntry } from './dist-entry.js';
 import { ManagedProcess } from './managed-process.js';
 import { StackError } from './stack-error.js';
+import type { RegistryService, Started } from './stack-service.js';
 import { Wait, systemClock, type Clock } from './wait.js';
 
 export interface EmbeddedUpstreamOptions {
@@ -21,11 +22,7 @@ export interface EmbeddedUpstreamOptions {
   echo?: (name: string, line: string) => void;
 }
 
-export interface StartedEmbeddedUpstream {
-  url: string;
-  process: ManagedProcess;
-  stop(): Promise<void>;
-}
+export type StartedEmbeddedUpstream = Started<RegistryService & { process: ManagedProcess }>;
 
 export async function startEmbeddedUpstream(opts: EmbeddedUpstreamOptions): Promise<StartedEmbeddedUpstream> {
   const entry = opts.entry ?? distEntry('harness/src/registry/main.js');

@@ -17,6 +17,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultError, parseFault, type Fault, type FaultBoard, type FaultProxy, type FaultTarget, type FrontName, type RequestQuery, type RequestRecord } from './fault-proxy.js';
+import type { Started } from './stack-service.js';
 
 export interface FaultControl {
   /** base URL of the HTTP control endpoint */
@@ -187,4 +188,9 @@ export class FaultControlServer {
       this.server.closeAllConnections();
     });
   }
+}
+
+/** Starts the fault control endpoint (the HTTP face of `control`) on a free 127.0.0.1 port. */
+export function startFaultControlServer(control: LocalFaultControl): Promise<Started<FaultControlServer>> {
+  return new FaultControlServer(control).start();
 }

@@ -15,6 +15,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Transform } from 'node:stream';
 import { isRangedObjectRead, serveBucketRange } from './bucket-range.js';
 import { forwardRequest } from './forward-request.js';
+import type { Started } from './stack-service.js';
 
 /**
  * What a scope does instead of (or on top of) answering normally. Every kind except `corrupt` and `down` may be
@@ -410,4 +411,9 @@ export class FaultProxy {
     });
     this.agent.destroy();
   }
+}
+
+/** Starts one faults front, listening on 127.0.0.1 in front of its backend. */
+export function startFaultProxy(opts: FaultProxyOptions): Promise<Started<FaultProxy>> {
+  return new FaultProxy(opts).start();
 }

@@ -15,6 +15,7 @@ export {
   type UpstreamKind,
 } from './stack.js';
 export { StackError, type StackErrorCode } from './stack-error.js';
+export type { RedirectorService, RegistryService, Started } from './stack-service.js';
 export { FaultError, type Fault, type FaultTarget, type FrontName, type RequestQuery, type RequestRecord } from './fault-proxy.js';
 export type { FaultControl } from './fault-control.js';
 export { edgeRequestHeaders, type EdgePort } from './edge.js';

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Started } from './stack-service.js';
 
 const PAGES: Record<string, { title: string; body: string }> = {
   '/info': {
@@ -56,4 +57,9 @@ export class InfoPages {
       this.server.closeAllConnections();
     });
   }
+}
+
+/** Starts the info and privacy pages on a free 127.0.0.1 port. */
+export function startInfoPages(): Promise<Started<InfoPages>> {
+  return new InfoPages().start();
 }

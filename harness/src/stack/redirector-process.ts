@@ -8,6 +8,7 @@ import { distEntry } from './dist-entry.js';
 import { redirectorNodeFlags } from './redirector-node-flags.js';
 import { ManagedProcess } from './managed-process.js';
 import { StackError } from './stack-error.js';
+import type { RedirectorService, Started } from './stack-service.js';
 import { Wait, systemClock, type Clock } from './wait.js';
 
 /**
@@ -30,12 +31,7 @@ export interface RedirectorProcessOptions {
   echo?: (name: string, line: string) => void;
 }
 
-export interface StartedRedirector {
-  url: string;
-  adminUrl: string;
-  process: ManagedProcess;
-  stop(): Promise<void>;
-}
+export type StartedRedirector = Started<RedirectorService & { process: ManagedProcess }>;
 
 /** Parses the redirector's start-up line: one JSON object with msg "listening", `url` and `adminUrl`. */
 export function parseListeningLine(line: string): { url: string; adminUrl: string } | null {

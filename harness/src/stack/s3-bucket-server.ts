@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ManagedProcess } from './managed-process.js';
 import { StackError } from './stack-error.js';
+import type { Started } from './stack-service.js';
 import { Wait, systemClock, type Clock } from './wait.js';
 
 /** The only key s3rver knows; it checks the key id, not the secret. */
@@ -126,4 +127,9 @@ export class S3BucketServer {
     this.client.destroy();
     await this.process.stop(3_000);
   }
+}
+
+/** Starts s3rver in its own process; resolves once it answers. */
+export function startS3BucketServer(opts: S3BucketServerOptions): Promise<Started<S3BucketServer>> {
+  return S3BucketServer.start(opts);
 }

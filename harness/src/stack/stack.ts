@@ -9,111 +9,44 @@
  *   faults front "buckets" ──► s3rver (one bucket per bucket-map base)     faults front "upstream" ──► registry
  *                                                                           faults front "signature" ─► registry
  *
- * Everything binds 127.0.0.1. Every component registers its undo step the moment it exists (Teardown), so a failed
- * start, stop() and a signal all leave no process and no temp dir behind. docs/local-stack.md describes the parts,
- * ports and the fault control API; docs/target-description.md the document `stack.target` is.
+ * Everything binds 127.0.0.1. Every service starts through one shape (stack-service.ts: `start…(options)` →
+ * `Started<Service>`) and its stop() joins the teardown the moment it exists (Teardown), so a failed start, stop()
+ * and a signal all leave no process and no temp dir behind, undone newest first. docs/local-stack.md describes the
+ * parts, ports and the fault control API; docs/target-description.md the document `stack.target` is.
  */
-import { existsSync, statSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pLimit from 'p-limit';
-import { ensureFixtureImages, findRepoRoot } from '../images/fixture-cache.js';
+import { ensureFixtureImages } from '../images/fixture-cache.js';
 import type { FixtureSet } from '../images/fixture-images.js';
-import { pushLayout } from '../oci/push.js';
-import { BUNDLED_RANGE_FILES, readPublishedRanges, type RangeFiles } from '../oracle/published-ranges.js';
-import { bundledFixture } from './bundled-fixture.js';
-import { parseTargetDescription, type IpMode, type Semantics, type TargetDescription, type Vantage } from '../target/target-description.js';
-import { localBuckets, PRODUCTION_BUCKET_REGIONS } from './bucket-map.js';
-import { DOCKER_REGISTRY_BIN, startDockerRegistry } from './docker-registry-process.js';
-import { Edge, type EdgePort } from './edge.js';
-import { FaultControlServer, LocalFaultControl, type FaultControl } from './fault-control.js';
-import { FaultBoard, FaultProxy, type FrontName } from './fault-proxy.js';
-import { InfoPages } from './info-pages.js';
-import type { ManagedProcess, ProcessInfo } from './managed-process.js';
-import { readMirrorPlanSpec, resolveMirrorPlan, BUNDLED_MIRROR_PLAN_FILE } from './mirror-plan.js';
+import { readPublishedRanges } from '../oracle/published-ranges.js';
+import { parseTargetDescription, type TargetDescription, type Vantage } from '../target/target-description.js';
+import { localBuckets, PRODUCTION_BUCKET_REGIONS, type LocalBuckets } from './bucket-map.js';
+import { startContainerServices, type ContainerServices } from './container-engine.js';
+import { startEdge, type Edge, type EdgePort } from './edge.js';
+import { LocalFaultControl, startFaultControlServer, type FaultControl } from './fault-control.js';
+import { FaultBoard, startFaultProxy, type FaultProxy, type FrontName } from './fault-proxy.js';
+import { startInfoPages, type InfoPages } from './info-pages.js';
+import { ManagedProcess, type ProcessInfo } from './managed-process.js';
+import { readMirrorPlanSpec, resolveMirrorPlan, type MirrorPlanSpec, type ResolvedMirrorPlan } from './mirror-plan.js';
 import { OWNER_FILE, ownerTag, STACK_OWNER_ENV, STACK_TEMP_PREFIX, sweepOrphans } from './orphan-sweeper.js';
 import { startRedirectorProcess, upstreamPathSetting } from './redirector-process.js';
-import { S3BucketServer, S3RVER_VERSION } from './s3-bucket-server.js';
-import { SeedSnapshots, snapshotKey } from './seed-snapshots.js';
+import { startS3BucketServer, type S3BucketServer } from './s3-bucket-server.js';
+import {
+  seedBuckets,
+  seedSnapshotsOf,
+  startSeededRegistry,
+  type SeedContext,
+  type SeededRegistry,
+} from './stack-seeding.js';
 import { StackError } from './stack-error.js';
+import type { RedirectorService, Started } from './stack-service.js';
+import { stackSpec, type StackOptions, type StackSpec, type UpstreamKind } from './stack-spec.js';
 import { Teardown, type TeardownFailure } from './teardown.js';
-import { BUNDLED_VANTAGES_FILE, checkVantages, readVantagePlan } from './vantages.js';
+import { checkVantages, readVantagePlan, type VantagePlan } from './vantages.js';
 import { Wait, systemClock, type Clock } from './wait.js';
-import { startEmbeddedUpstream } from './embedded-upstream.js';
-import { startContainerServices, type ContainerServices } from './container-engine.js';
 
-export type Engine = 'process' | 'container';
-export type UpstreamChoice = 'auto' | 'docker-registry' | 'embedded';
-export type UpstreamKind = 'docker-registry' | 'embedded';
-
-export interface StackOptions {
-  /** `process` (default): every component is a local process; `container`: upstream registry and redirector run as containers */
-  engine?: Engine;
-  /** ROUTING_SEMANTICS for the redirector and the description (default most-specific) */
-  semantics?: Semantics;
-  /** how the harness should reach the redirector: `xff` (default; direct, with X-Forwarded-For) or `edge` (vantage ports) */
-  ipMode?: Extract<IpMode, 'xff' | 'edge'>;
-  /** `auto` (default): Debian's docker-registry when installed, else the embedded registry */
-  upstream?: UpstreamChoice;
-  /** also run a second registry as SIGNATURE_UPSTREAM_ENDPOINT, holding the repositories with signature tags (default true) */
-  signatureUpstream?: boolean;
-  /** size of the fixture set's large layer (default 64 MiB) */
-  bigLayerMiB?: number;
-  /** extra redirector environment, applied last (REDIRECTOR_MUTANT, LOG_LEVEL, BLOB_CHECK_TIMEOUT_MS, ...) */
-  redirectorEnv?: Record<string, string>;
-  /** the fixture set to serve, or a way to get it (default: ensureFixtureImages({ bigLayerMiB })) */
-  fixtures?: FixtureSet | (() => Promise<FixtureSet>);
-  vantagesFile?: string;
-  mirrorPlanFile?: string;
-  /** IP-range publications for the vantage check and the redirector (default: the bundled snapshots) */
-  rangeFiles?: RangeFiles;
-  /** parent of the stack's temp dir (default os.tmpdir()) */
-  tmpRoot?: string;
-  /** path of docker-registry (default /usr/bin/docker-registry) */
-  dockerRegistryBin?: string;
-  /** the redirector's compiled entry (default dist/redirector/src/main.js): any build honouring its env contract */
-  redirectorEntry?: string;
-  /**
-   * reuse snapshots of seeded registry storage and buckets (default true). The first start with a given fixture
-   * set and plan seeds the real way (push API, S3 PutObject) and saves the snapshot; false always seeds afresh.
-   */
-  seedCache?: boolean;
-  /** where seed snapshots live (default `<repo>/.cache/stack-seed`) */
-  seedCacheDir?: string;
-  /** container engine: the redirector's Containerfile (default `<repo>/redirector/Containerfile`) */
-  redirectorContainerfile?: string;
-  /** progress messages (the CLI writes them to stderr) */
-  log?: (message: string) => void;
-  /** every line the child processes print */
-  processOutput?: (name: string, line: string) => void;
-  /** deadline for each component to become ready (default 30 s) */
-  readyTimeoutMs?: number;
-  /** aborts start-up; everything started so far is torn down */
-  signal?: AbortSignal;
-  clock?: Clock;
-}
-
-/** StackOptions with every default filled in and checked: what `startStack` will build. */
-export interface StackSpec {
-  engine: Engine;
-  semantics: Semantics;
-  ipMode: 'xff' | 'edge';
-  upstream: UpstreamKind;
-  signatureUpstream: boolean;
-  bigLayerMiB: number;
-  redirectorEnv: Record<string, string>;
-  vantagesFile: string;
-  mirrorPlanFile: string;
-  rangeFiles: RangeFiles;
-  tmpRoot: string;
-  dockerRegistryBin: string;
-  redirectorEntry: string | null;
-  seedCache: boolean;
-  seedCacheDir: string;
-  redirectorContainerfile: string | null;
-  readyTimeoutMs: number;
-}
+export { stackSpec } from './stack-spec.js';
+export type { Engine, StackOptions, StackSpec, UpstreamChoice, UpstreamKind } from './stack-spec.js';
 
 export interface UpstreamInfo {
   kind: UpstreamKind;
@@ -170,395 +103,431 @@ export interface StartedStack extends AsyncDisposable {
   stop(): Promise<StoppedStack>;
 }
 
-const SEMANTICS: readonly Semantics[] = ['most-specific', 'archeio'];
-
-function optionError(message: string): never {
-  throw new StackError('STACK_OPTION_INVALID', message);
+/** What every step of a start shares: the spec, the clock and log, and the undo list every service joins. */
+interface StartContext {
+  spec: StackSpec;
+  options: StackOptions;
+  clock: Clock;
+  log: (message: string) => void;
+  echo: ((name: string, line: string) => void) | undefined;
+  signal: AbortSignal | undefined;
+  teardown: Teardown;
+  /** the processes the stack runs, in the order they started */
+  processes: ProcessInfo[];
+  /** registers a started service's stop() as a teardown step the moment it exists, and lists its process */
+  own<S>(name: string, started: Started<S>): Started<S>;
+  /** throws STACK_ABORTED once the caller's signal has fired */
+  checkAbort(): void;
 }
 
-/** Validates options and fills in defaults. Throws StackError STACK_OPTION_INVALID with a precise message. */
-export function stackSpec(options: StackOptions = {}): StackSpec {
-  const engine = options.engine ?? 'process';
-  if (engine !== 'process' && engine !== 'container') optionError(`engine must be "process" or "container", not ${JSON.stringify(engine)}`);
-  const semantics = options.semantics ?? 'most-specific';
-  if (!SEMANTICS.includes(semantics)) optionError(`semantics must be "most-specific" or "archeio", not ${JSON.stringify(semantics)}`);
-  const ipMode = options.ipMode ?? 'xff';
-  if (ipMode !== 'xff' && ipMode !== 'edge') optionError(`ipMode must be "xff" or "edge", not ${JSON.stringify(ipMode)}`);
-  const bigLayerMiB = options.bigLayerMiB ?? 64;
-  if (!Number.isInteger(bigLayerMiB) || bigLayerMiB < 1 || bigLayerMiB > 4096) optionError(`bigLayerMiB must be a whole number from 1 to 4096, not ${JSON.stringify(bigLayerMiB)}`);
-  const dockerRegistryBin = options.dockerRegistryBin ?? DOCKER_REGISTRY_BIN;
-  const choice = options.upstream ?? 'auto';
-  if (!['auto', 'docker-registry', 'embedded'].includes(choice)) optionError(`upstream must be "auto", "docker-registry" or "embedded", not ${JSON.stringify(choice)}`);
-  const upstream: UpstreamKind = choice === 'auto' ? (existsSync(dockerRegistryBin) ? 'docker-registry' : 'embedded') : choice;
-  if (upstream === 'docker-registry' && !existsSync(dockerRegistryBin)) {
-    throw new StackError('STACK_TOOL_MISSING', `upstream "docker-registry" needs ${dockerRegistryBin} (apt-get install docker-registry), or use --upstream embedded`);
-  }
-  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
-  if (!(readyTimeoutMs > 0)) optionError('readyTimeoutMs must be positive');
-  for (const [k, v] of Object.entries(options.redirectorEnv ?? {})) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || typeof v !== 'string') optionError(`redirectorEnv: ${JSON.stringify(k)} must be an environment variable name with a string value`);
-  }
+function startContext(spec: StackSpec, options: StackOptions): StartContext {
+  const teardown = new Teardown();
+  const processes: ProcessInfo[] = [];
+  const signal = options.signal;
   return {
-    engine,
-    semantics,
-    ipMode,
-    upstream,
-    signatureUpstream: options.signatureUpstream ?? true,
-    bigLayerMiB,
-    redirectorEnv: { ...(options.redirectorEnv ?? {}) },
-    vantagesFile: options.vantagesFile ?? BUNDLED_VANTAGES_FILE,
-    mirrorPlanFile: options.mirrorPlanFile ?? BUNDLED_MIRROR_PLAN_FILE,
-    rangeFiles: options.rangeFiles ?? bundledRangeFiles(),
-    tmpRoot: options.tmpRoot ?? tmpdir(),
-    dockerRegistryBin,
-    redirectorEntry: options.redirectorEntry ?? null,
-    seedCache: options.seedCache ?? true,
-    seedCacheDir: options.seedCacheDir ?? join(findRepoRoot(), '.cache', 'stack-seed'),
-    redirectorContainerfile: options.redirectorContainerfile ?? null,
-    readyTimeoutMs,
+    spec,
+    options,
+    clock: options.clock ?? systemClock,
+    log: options.log ?? (() => {}),
+    echo: options.processOutput,
+    signal,
+    teardown,
+    processes,
+    own(name, started) {
+      teardown.add(name, () => started.stop());
+      // a service run as a local process names it (`process`); containers and in-process servers have none
+      const process = (started as { process?: unknown }).process;
+      if (process instanceof ManagedProcess) processes.push(process.info);
+      return started;
+    },
+    checkAbort() {
+      if (signal?.aborted) throw new StackError('STACK_ABORTED', 'stack start-up was aborted');
+    },
   };
 }
 
-/** A running upstream registry, whatever runs it. */
-interface RegistryService {
-  url: string;
-  process?: ManagedProcess;
-  processes?: ProcessInfo[];
+/** The data the stack is built from, checked before anything starts. */
+interface StackData {
+  vantagePlan: VantagePlan;
+  vantages: Vantage[];
+  planSpec: MirrorPlanSpec;
 }
 
-/** The bundled range snapshots, found from source or from dist/ (published-ranges.ts resolves them from source only). */
-function bundledRangeFiles(): RangeFiles {
-  if (existsSync(BUNDLED_RANGE_FILES.aws)) return BUNDLED_RANGE_FILES;
-  const raw = (name: string) => bundledFixture(`ip-ranges/raw/${name}`);
-  return { aws: raw('aws-ip-ranges.json'), gcp: raw('gcp-cloud.json'), azure: raw('azure-service-tags.json') };
+/** The stack's temp dir (removed last) and the owner tag every child process carries (orphan-sweeper.ts). */
+interface StackDir {
+  tempDir: string;
+  childEnv: Record<string, string>;
 }
 
-/** What identifies a docker-registry build, for the seed snapshot key (its storage format could change). */
-function registryIdentity(bin: string): string {
-  try {
-    const st = statSync(bin);
-    return `${bin}:${st.size}:${Math.round(st.mtimeMs)}`;
-  } catch {
-    return bin;
-  }
+/** What runs before the upstreams: fixtures, s3rver, the info pages and, for the container engine, its runtime. */
+interface BaseServices {
+  fixtures: FixtureSet;
+  s3: Started<S3BucketServer>;
+  pages: Started<InfoPages>;
+  containers: Started<ContainerServices> | null;
+  fixturesMs: number;
+  /** when the fixtures were ready, and when the other services were: the fixture build counts only beyond these */
+  fixturesDoneAt: number;
+  othersDoneAt: number;
 }
 
-function blobPath(fixtures: FixtureSet, digest: string): { file: string; size: number } {
-  const blob = fixtures.blobs.find((b) => b.digest === digest);
-  if (!blob) throw new StackError('STACK_SEED_FAILED', `mirror plan names ${digest}, which no fixture blob has`);
-  const [alg, hex] = digest.split(':') as [string, string];
-  return { file: join(fixtures.root, blob.repo, 'blobs', alg, hex), size: blob.size };
+interface SeededStorage {
+  registry: SeededRegistry;
+  signatureRegistry: SeededRegistry | null;
+  signatureRepos: string[];
+  /** bucket key → bucket name */
+  bucketNames: Record<string, string>;
+  bucketsRestored: boolean;
+  upstreamSeededMs: number;
+  bucketsSeededMs: number;
+}
+
+interface FaultFronts {
+  control: LocalFaultControl;
+  controlUrl: string;
+  buckets: Started<FaultProxy>;
+  upstream: Started<FaultProxy>;
+  signature: Started<FaultProxy> | null;
+}
+
+/** Everything a start made, step by step. */
+interface StackParts {
+  dir: StackDir;
+  data: StackData;
+  base: BaseServices;
+  storage: SeededStorage;
+  faults: FaultFronts;
+  buckets: LocalBuckets;
+  /** the mirror plan resolved against the buckets front's URL */
+  plan: ResolvedMirrorPlan;
+  redirector: RedirectorService;
+  edge: Edge;
+}
+
+/** 1. Data first: a vantage the range data disagrees with, or a broken plan, fails before anything starts. */
+function checkStackData(ctx: StartContext): StackData {
+  const { spec } = ctx;
+  const prefixes = readPublishedRanges(spec.rangeFiles);
+  const vantagePlan = readVantagePlan(spec.vantagesFile);
+  const vantages = checkVantages(vantagePlan, prefixes, spec.semantics, Object.keys(PRODUCTION_BUCKET_REGIONS));
+  const planSpec = readMirrorPlanSpec(spec.mirrorPlanFile);
+  ctx.log(`vantages: ${vantages.length} checked against the range data (${spec.semantics})`);
+  return { vantagePlan, vantages, planSpec };
+}
+
+/** 2. The stack's temp dir, after sweeping what dead stacks left behind; it is the last thing teardown removes. */
+async function makeStackDir(ctx: StartContext): Promise<StackDir> {
+  const { spec } = ctx;
+  await sweepOrphans(spec.tmpRoot);
+  const tag = await ownerTag();
+  await mkdir(spec.tmpRoot, { recursive: true });
+  const tempDir = await mkdtemp(join(spec.tmpRoot, STACK_TEMP_PREFIX));
+  ctx.teardown.add('temp dir', () => rm(tempDir, { recursive: true, force: true }));
+  await writeFile(join(tempDir, OWNER_FILE), `${tag}\n`);
+  return { tempDir, childEnv: { [STACK_OWNER_ENV]: tag } };
+}
+
+/** 3. Independent pieces in parallel: fixtures, s3rver, info pages, and (for the container engine) its runtime. */
+async function startBaseServices(ctx: StartContext, dir: StackDir): Promise<BaseServices> {
+  const { spec, clock, log, echo, options } = ctx;
+  const fixturesStarted = clock.now();
+  let fixturesMs = 0;
+  let fixturesDoneAt = fixturesStarted;
+  const fixturesP = (async () => {
+    const f = typeof options.fixtures === 'function' ? await options.fixtures() : (options.fixtures ?? (await ensureFixtureImages({ bigLayerMiB: spec.bigLayerMiB })));
+    fixturesDoneAt = clock.now();
+    fixturesMs = fixturesDoneAt - fixturesStarted;
+    log(`fixtures: ${f.images.length} tags, ${f.blobs.length} blobs (${Math.round(fixturesMs)} ms)`);
+    return f;
+  })();
+  const s3P = (async () => {
+    await mkdir(join(dir.tempDir, 's3'), { recursive: true });
+    const s3Options = { dir: join(dir.tempDir, 's3'), clock, timeoutMs: spec.readyTimeoutMs, echo, env: dir.childEnv };
+    return ctx.own('s3rver', await startS3BucketServer(s3Options));
+  })();
+  const pagesP = (async () => ctx.own('info pages', await startInfoPages()))();
+  const containersP = (async () => {
+    if (spec.engine !== 'container') return null;
+    const containers = await startContainerServices({
+      dir: join(dir.tempDir, 'containers'),
+      log,
+      clock,
+      echo,
+      env: dir.childEnv,
+      timeoutMs: spec.readyTimeoutMs,
+      dockerRegistryBin: spec.dockerRegistryBin,
+      ...(spec.redirectorContainerfile ? { redirectorContainerfile: spec.redirectorContainerfile } : {}),
+    });
+    return ctx.own('container engine', containers);
+  })();
+  let othersDoneAt = fixturesStarted;
+  const othersP = Promise.all([s3P, pagesP, containersP]).finally(() => (othersDoneAt = clock.now()));
+  const settled = await Promise.allSettled([fixturesP, othersP]);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  const fixtures = await fixturesP;
+  const [s3, pages, containers] = await othersP;
+  return { fixtures, s3, pages, containers, fixturesMs, fixturesDoneAt, othersDoneAt };
+}
+
+/** 4. Upstream registries and buckets, seeded at the same time (they share nothing). */
+async function seedStorage(ctx: StartContext, dir: StackDir, base: BaseServices, data: StackData): Promise<SeededStorage> {
+  const { spec, clock, log } = ctx;
+  const { fixtures } = base;
+  const seed: SeedContext = {
+    spec,
+    fixtures,
+    tempDir: dir.tempDir,
+    snapshots: seedSnapshotsOf(spec),
+    containers: base.containers,
+    clock,
+    echo: ctx.echo,
+    childEnv: dir.childEnv,
+    own: (name, started) => ctx.own(name, started),
+  };
+  const signatureRepos = [...new Set(fixtures.images.filter((i) => i.kind.includes('signature')).map((i) => i.repo))];
+  const placeholder = localBuckets('http://unused');
+  const bucketNames = placeholder.names;
+  const byKey = resolveMirrorPlan(data.planSpec, fixtures.blobs, placeholder.bases).byKey;
+  const seedStarted = clock.now();
+  let upstreamSeededMs = 0;
+  let bucketsSeededMs = 0;
+  const registriesP = Promise.all([
+    startSeededRegistry(seed, 'upstream-registry', fixtures.repos),
+    spec.signatureUpstream ? startSeededRegistry(seed, 'signature-registry', signatureRepos) : Promise.resolve(null),
+  ]).finally(() => (upstreamSeededMs = clock.now() - seedStarted));
+  const bucketsP = seedBuckets(seed, base.s3, bucketNames, byKey).finally(
+    () => (bucketsSeededMs = clock.now() - seedStarted),
+  );
+  const seeded = await Promise.allSettled([registriesP, bucketsP]);
+  for (const r of seeded) if (r.status === 'rejected') throw r.reason;
+  const [registry, signatureRegistry] = await registriesP;
+  const bucketsRestored = await bucketsP;
+  const objectCount = Object.values(byKey).reduce((n, d) => n + d.length, 0);
+  const inContainer = spec.engine === 'container' && spec.upstream === 'docker-registry' ? ' (container)' : '';
+  const how = registry.restored ? 'restored from the seed snapshot' : 'pushed';
+  const repoCount = fixtures.repos.length;
+  log(`upstream: ${spec.upstream}${inContainer}, ${repoCount} repositories ${how} (${Math.round(upstreamSeededMs)} ms)`);
+  const bucketsHow = bucketsRestored ? 'restored from the seed snapshot' : 'uploaded';
+  const bucketCount = Object.keys(bucketNames).length;
+  log(`buckets: ${bucketCount} buckets, ${objectCount} objects ${bucketsHow} (${Math.round(bucketsSeededMs)} ms)`);
+  return {
+    registry,
+    signatureRegistry,
+    signatureRepos,
+    bucketNames,
+    bucketsRestored,
+    upstreamSeededMs,
+    bucketsSeededMs,
+  };
+}
+
+/** 5. Faults fronts (buckets, upstream, signature) and their control endpoint. */
+async function startFaultFronts(ctx: StartContext, s3: S3BucketServer, storage: SeededStorage): Promise<FaultFronts> {
+  const { registry, signatureRegistry } = storage;
+  const fronts = new Set<FrontName>(['buckets', 'upstream', ...(signatureRegistry ? (['signature'] as const) : [])]);
+  const board = new FaultBoard(new Set(Object.values(storage.bucketNames)), fronts);
+  const proxies: FaultProxy[] = [];
+  const startFront = async (front: FrontName, backend: URL) => {
+    const p = ctx.own(`faults front ${front}`, await startFaultProxy({ front, backend, board }));
+    proxies.push(p);
+    return p;
+  };
+  const [buckets, upstream, signature] = await Promise.all([
+    startFront('buckets', new URL(s3.endpoint)),
+    startFront('upstream', new URL(registry.url)),
+    signatureRegistry ? startFront('signature', new URL(signatureRegistry.url)) : Promise.resolve(null),
+  ]);
+  const control = new LocalFaultControl(board, proxies);
+  const controlServer = ctx.own('fault control endpoint', await startFaultControlServer(control));
+  return { control, controlUrl: controlServer.url, buckets, upstream, signature };
+}
+
+/** 6. The redirector, configured with all of the above: a child process, or a container for the container engine. */
+async function startStackRedirector(
+  ctx: StartContext,
+  dir: StackDir,
+  base: BaseServices,
+  faults: FaultFronts,
+  buckets: LocalBuckets,
+): Promise<Started<RedirectorService>> {
+  const { spec } = ctx;
+  const bucketMapFile = join(dir.tempDir, 'bucket-map.json');
+  await writeFile(bucketMapFile, `${JSON.stringify(buckets.bucketMap, null, 2)}\n`);
+  const env: Record<string, string> = {
+    ...dir.childEnv,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ADMIN_PORT: '0',
+    UPSTREAM_REGISTRY_ENDPOINT: faults.upstream.url,
+    UPSTREAM_REGISTRY_PATH: upstreamPathSetting(''),
+    ...(faults.signature ? { SIGNATURE_UPSTREAM_ENDPOINT: faults.signature.url } : {}),
+    DEFAULT_AWS_BASE_URL: buckets.bucketMap.default,
+    INFO_URL: base.pages.infoUrl,
+    PRIVACY_URL: base.pages.privacyUrl,
+    ROUTING_SEMANTICS: spec.semantics,
+    BUCKET_MAP: bucketMapFile,
+    AWS_IP_RANGES: spec.rangeFiles.aws,
+    GCP_IP_RANGES: spec.rangeFiles.gcp,
+    AZURE_IP_RANGES: spec.rangeFiles.azure,
+    LOG_LEVEL: 'info',
+    ...spec.redirectorEnv,
+  };
+  const files = [bucketMapFile, spec.rangeFiles.aws, spec.rangeFiles.gcp, spec.rangeFiles.azure];
+  const entry = spec.redirectorEntry ? { entry: spec.redirectorEntry } : {};
+  const processOptions = { env, clock: ctx.clock, timeoutMs: spec.readyTimeoutMs, echo: ctx.echo, ...entry };
+  const started =
+    spec.engine === 'container'
+      ? await base.containers!.startRedirector({ env, files })
+      : await startRedirectorProcess(processOptions);
+  const redirector = ctx.own<RedirectorService>('redirector', started);
+  ctx.log(`redirector: ${redirector.url} (admin ${redirector.adminUrl})`);
+  return redirector;
+}
+
+/** 7. The edge: one port per vantage; each vantage's url becomes its edge port. */
+async function startVantageEdge(ctx: StartContext, redirector: RedirectorService, data: StackData): Promise<Edge> {
+  const ports = data.vantages.map((v) => ({ name: v.name, clientIp: v.ip }));
+  const edge = ctx.own('edge', await startEdge({ backend: redirector.url, lbIp: data.vantagePlan.lbIp, ports }));
+  for (const v of data.vantages) v.url = edge.urlFor(v.name);
+  return edge;
+}
+
+/** 8. Ready when a ping makes the whole trip through an edge port. */
+async function waitForWholeTrip(ctx: StartContext, data: StackData): Promise<number> {
+  const wait = Wait.forHttp(`${data.vantages[0]!.url}/v2/`, { timeoutMs: ctx.spec.readyTimeoutMs });
+  await wait.waitUntilReady({ clock: ctx.clock, component: 'stack (edge → redirector)', signal: ctx.signal });
+  return ctx.clock.now();
 }
 
 export async function startStack(options: StackOptions = {}): Promise<StartedStack> {
   const spec = stackSpec(options);
-  const clock = options.clock ?? systemClock;
-  const log = options.log ?? (() => {});
-  const echo = options.processOutput;
-  const signal = options.signal;
-  const t0 = clock.now();
-  const teardown = new Teardown();
-  const processes: ProcessInfo[] = [];
-  const track = (p: ManagedProcess) => {
-    processes.push(p.info);
-  };
-  const checkAbort = () => {
-    if (signal?.aborted) throw new StackError('STACK_ABORTED', 'stack start-up was aborted');
-  };
-
+  const ctx = startContext(spec, options);
+  const t0 = ctx.clock.now();
   try {
-    // 1. Data first: a vantage the range data disagrees with, or a broken plan, fails before anything starts.
-    const prefixes = readPublishedRanges(spec.rangeFiles);
-    const vantagePlan = readVantagePlan(spec.vantagesFile);
-    const vantages: Vantage[] = checkVantages(vantagePlan, prefixes, spec.semantics, Object.keys(PRODUCTION_BUCKET_REGIONS));
-    const planSpec = readMirrorPlanSpec(spec.mirrorPlanFile);
-    log(`vantages: ${vantages.length} checked against the range data (${spec.semantics})`);
-
-    await sweepOrphans(spec.tmpRoot);
-    const tag = await ownerTag();
-    await mkdir(spec.tmpRoot, { recursive: true });
-    const tempDir = await mkdtemp(join(spec.tmpRoot, STACK_TEMP_PREFIX));
-    teardown.add('temp dir', () => rm(tempDir, { recursive: true, force: true }));
-    await writeFile(join(tempDir, OWNER_FILE), `${tag}\n`);
-    const childEnv = { [STACK_OWNER_ENV]: tag };
-
-    // 2. Independent pieces in parallel: fixtures, s3rver, info pages, and (for the container engine) its runtime.
-    const fixturesStarted = clock.now();
-    let fixturesMs = 0;
-    let fixturesDoneAt = fixturesStarted;
-    const fixturesP = (async () => {
-      const f = typeof options.fixtures === 'function' ? await options.fixtures() : (options.fixtures ?? (await ensureFixtureImages({ bigLayerMiB: spec.bigLayerMiB })));
-      fixturesDoneAt = clock.now();
-      fixturesMs = fixturesDoneAt - fixturesStarted;
-      log(`fixtures: ${f.images.length} tags, ${f.blobs.length} blobs (${Math.round(fixturesMs)} ms)`);
-      return f;
-    })();
-    const s3P = (async () => {
-      await mkdir(join(tempDir, 's3'), { recursive: true });
-      const s3 = await S3BucketServer.start({ dir: join(tempDir, 's3'), clock, timeoutMs: spec.readyTimeoutMs, echo, env: childEnv });
-      teardown.add('s3rver', () => s3.stop());
-      track(s3.process);
-      return s3;
-    })();
-    const pagesP = (async () => {
-      const pages = await new InfoPages().start();
-      teardown.add('info pages', () => pages.stop());
-      return pages;
-    })();
-    let containers: ContainerServices | null = null;
-    const containersP = (async () => {
-      if (spec.engine !== 'container') return null;
-      containers = await startContainerServices({
-        dir: join(tempDir, 'containers'),
-        log,
-        clock,
-        echo,
-        env: childEnv,
-        timeoutMs: spec.readyTimeoutMs,
-        dockerRegistryBin: spec.dockerRegistryBin,
-        ...(spec.redirectorContainerfile ? { redirectorContainerfile: spec.redirectorContainerfile } : {}),
-      });
-      teardown.add('container engine', () => containers!.stop());
-      return containers;
-    })();
-    let othersDoneAt = fixturesStarted;
-    const othersP = Promise.all([s3P, pagesP, containersP]).finally(() => (othersDoneAt = clock.now()));
-    const settled = await Promise.allSettled([fixturesP, othersP]);
-    for (const s of settled) if (s.status === 'rejected') throw s.reason;
-    const fixtures = await fixturesP;
-    const [s3, pages] = await othersP;
-    checkAbort();
-
-    // 3. Upstream registries and buckets, seeded at the same time (they share nothing). Seeding the real way is the
-    // slow part of a start, so its result is kept as a snapshot and reused while nothing that decides it changes.
-    const snapshots = spec.seedCache ? new SeedSnapshots(spec.seedCacheDir) : null;
-    const signatureRepos = [...new Set(fixtures.images.filter((i) => i.kind.includes('signature')).map((i) => i.repo))];
-    const startRegistry = async (name: string, repos: readonly string[]): Promise<RegistryService & { restored: boolean }> => {
-      const dir = join(tempDir, name);
-      await mkdir(dir, { recursive: true });
-      if (spec.upstream === 'embedded') {
-        // the embedded registry serves layouts in place: all of them from the fixture root, or a copy of just the
-        // repositories this registry holds (the signature upstream's are small; symlinks are not followed)
-        let root = fixtures.root;
-        if (repos.length !== fixtures.repos.length) {
-          root = join(dir, 'root');
-          for (const repo of repos) await cp(join(fixtures.root, repo), join(root, repo), { recursive: true });
-        }
-        const reg = await startEmbeddedUpstream({ root, name, echo, env: childEnv, clock, timeoutMs: spec.readyTimeoutMs });
-        teardown.add(name, () => reg.stop());
-        if (reg.process) track(reg.process);
-        return { ...reg, restored: false };
-      }
-      const key = snapshotKey(`${name}`, {
-        format: 1,
-        registry: spec.engine === 'container' ? 'container' : registryIdentity(spec.dockerRegistryBin),
-        repos: [...repos].sort(),
-        images: fixtures.images.filter((i) => repos.includes(i.repo)).map((i) => [i.ref, i.digest]),
-        manifests: fixtures.manifests.filter((m) => repos.includes(m.repo)).map((m) => m.digest),
-        blobs: fixtures.blobs.filter((b) => repos.includes(b.repo)).map((b) => b.digest),
-      });
-      const restored = snapshots ? await snapshots.restore(key, join(dir, 'data')) : false;
-      const reg =
-        spec.engine === 'container'
-          ? await containers!.startRegistry({ name, dir })
-          : await startDockerRegistry({ dir, name, bin: spec.dockerRegistryBin, clock, timeoutMs: spec.readyTimeoutMs, echo, env: childEnv });
-      teardown.add(name, () => reg.stop());
-      if (reg.process) track(reg.process);
-      if (!restored) {
-        const limit = pLimit(2);
-        await Promise.all(repos.map((repo) => limit(() => pushLayout(reg.url, repo, join(fixtures.root, repo))))).catch((err: unknown) => {
-          throw new StackError('STACK_SEED_FAILED', `${name}: pushing the fixture layouts failed: ${(err as Error).message}`, { cause: err });
-        });
-        await snapshots?.save(key, join(dir, 'data'));
-      }
-      return { ...reg, restored };
-    };
-    const names = localBuckets('http://unused').names;
-    const byKey = resolveMirrorPlan(planSpec, fixtures.blobs, localBuckets('http://unused').bases).byKey;
-    const seedBuckets = async (): Promise<boolean> => {
-      const key = snapshotKey('s3', { format: 1, s3rver: S3RVER_VERSION, buckets: Object.entries(names).sort(), byKey });
-      if (snapshots && (await snapshots.restore(key, join(tempDir, 's3')))) return true;
-      await s3.createBuckets(Object.values(names));
-      const uploads = pLimit(16);
-      await Promise.all(
-        Object.entries(byKey).flatMap(([bucketKey, digests]) =>
-          digests.map((digest) =>
-            uploads(() => {
-              const { file, size } = blobPath(fixtures, digest);
-              return s3.putBlob(names[bucketKey]!, digest, file, size);
-            }),
-          ),
-        ),
-      );
-      await snapshots?.save(key, join(tempDir, 's3'));
-      return false;
-    };
-    const seedStarted = clock.now();
-    let upstreamSeededMs = 0;
-    let bucketsSeededMs = 0;
-    const registriesP = Promise.all([
-      startRegistry('upstream-registry', fixtures.repos),
-      spec.signatureUpstream ? startRegistry('signature-registry', signatureRepos) : Promise.resolve(null),
-    ]).finally(() => (upstreamSeededMs = clock.now() - seedStarted));
-    const bucketsP = seedBuckets().finally(() => (bucketsSeededMs = clock.now() - seedStarted));
-    const seeded = await Promise.allSettled([registriesP, bucketsP]);
-    for (const r of seeded) if (r.status === 'rejected') throw r.reason;
-    const [registry, signatureRegistry] = await registriesP;
-    const bucketsRestored = await bucketsP;
-    const objectCount = Object.values(byKey).reduce((n, d) => n + d.length, 0);
-    log(
-      `upstream: ${spec.upstream}${spec.engine === 'container' && spec.upstream === 'docker-registry' ? ' (container)' : ''}, ${fixtures.repos.length} repositories ${registry.restored ? 'restored from the seed snapshot' : 'pushed'} (${Math.round(upstreamSeededMs)} ms)`,
-    );
-    log(`buckets: ${Object.keys(names).length} buckets, ${objectCount} objects ${bucketsRestored ? 'restored from the seed snapshot' : 'uploaded'} (${Math.round(bucketsSeededMs)} ms)`);
-    checkAbort();
-
-    // 4. Faults fronts (buckets, upstream, signature) and their control endpoint.
-    const s3rverUrl = new URL(s3.endpoint);
-    const fronts = new Set<FrontName>(['buckets', 'upstream', ...(signatureRegistry ? (['signature'] as const) : [])]);
-    const proxies: FaultProxy[] = [];
-    const startFront = async (front: FrontName, backend: URL, board: FaultBoard) => {
-      const p = await new FaultProxy({ front, backend, board }).start();
-      teardown.add(`faults front ${front}`, () => p.stop());
-      proxies.push(p);
-      return p;
-    };
-    const board = new FaultBoard(new Set(Object.values(names)), fronts);
-    const [bucketsFront, upstreamFront, signatureFront] = await Promise.all([
-      startFront('buckets', s3rverUrl, board),
-      startFront('upstream', new URL(registry.url), board),
-      signatureRegistry ? startFront('signature', new URL(signatureRegistry.url), board) : Promise.resolve(null),
-    ]);
-    const control = new LocalFaultControl(board, proxies);
-    const controlServer = await new FaultControlServer(control).start();
-    teardown.add('fault control endpoint', () => controlServer.stop());
-
-    // 5. The bucket map and the resolved plan, now that the buckets front has its URL.
-    const buckets = localBuckets(bucketsFront.url);
-    const resolved = resolveMirrorPlan(planSpec, fixtures.blobs, buckets.bases);
-
-    // 6. The redirector, configured with all of the above.
-    const bucketMapFile = join(tempDir, 'bucket-map.json');
-    await writeFile(bucketMapFile, `${JSON.stringify(buckets.bucketMap, null, 2)}\n`);
-    const redirectorEnv: Record<string, string> = {
-      ...childEnv,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      ADMIN_PORT: '0',
-      UPSTREAM_REGISTRY_ENDPOINT: upstreamFront.url,
-      UPSTREAM_REGISTRY_PATH: upstreamPathSetting(''),
-      ...(signatureFront ? { SIGNATURE_UPSTREAM_ENDPOINT: signatureFront.url } : {}),
-      DEFAULT_AWS_BASE_URL: buckets.bucketMap.default,
-      INFO_URL: pages.infoUrl,
-      PRIVACY_URL: pages.privacyUrl,
-      ROUTING_SEMANTICS: spec.semantics,
-      BUCKET_MAP: bucketMapFile,
-      AWS_IP_RANGES: spec.rangeFiles.aws,
-      GCP_IP_RANGES: spec.rangeFiles.gcp,
-      AZURE_IP_RANGES: spec.rangeFiles.azure,
-      LOG_LEVEL: 'info',
-      ...spec.redirectorEnv,
-    };
-    const redirector =
-      spec.engine === 'container'
-        ? await containers!.startRedirector({ env: redirectorEnv, files: [bucketMapFile, spec.rangeFiles.aws, spec.rangeFiles.gcp, spec.rangeFiles.azure] })
-        : await startRedirectorProcess({ env: redirectorEnv, clock, timeoutMs: spec.readyTimeoutMs, echo, ...(spec.redirectorEntry ? { entry: spec.redirectorEntry } : {}) });
-    teardown.add('redirector', () => redirector.stop());
-    if (redirector.process) track(redirector.process);
-    log(`redirector: ${redirector.url} (admin ${redirector.adminUrl})`);
-    checkAbort();
-
-    // 7. The edge: one port per vantage.
-    const edge = await new Edge({ backend: redirector.url, lbIp: vantagePlan.lbIp, ports: vantages.map((v) => ({ name: v.name, clientIp: v.ip })) }).start();
-    teardown.add('edge', () => edge.stop());
-    for (const v of vantages) v.url = edge.urlFor(v.name);
-
-    // 8. Ready when a ping makes the whole trip through an edge port.
-    await Wait.forHttp(`${vantages[0]!.url}/v2/`, { timeoutMs: spec.readyTimeoutMs }).waitUntilReady({ clock, component: 'stack (edge → redirector)', signal });
-    const readyAt = clock.now();
-
-    const upstreamInfo = (kind: UpstreamKind, reg: RegistryService, front: FaultProxy, repos: string[]): UpstreamInfo => ({ kind, directUrl: reg.url, url: front.url, repos: [...repos] });
-    if (containers) processes.push(...(containers as ContainerServices).processes());
-    const target = parseTargetDescription(
-      {
-        name: 'local',
-        url: redirector.url,
-        ipMode: spec.ipMode,
-        semantics: spec.semantics,
-        upstream: upstreamFront.url,
-        upstreamPath: '',
-        signatureUpstream: signatureFront?.url ?? null,
-        infoUrl: pages.infoUrl,
-        privacyUrl: pages.privacyUrl,
-        bucketMap: buckets.bucketMap,
-        s3: { endpoint: bucketsFront.url, buckets: Object.values(buckets.names).sort() },
-        vantages,
-        images: fixtures.images.map((i) => ({ ref: i.ref, digest: i.digest, kind: [...i.kind] })),
-        mirrorPlan: resolved.plan,
-        lbIp: vantagePlan.lbIp,
-        // extra fields (allowed by the contract)
-        referrers: fixtures.referrers.map((r) => ({ repo: r.repo, subject: r.subject, digest: r.digest, artifactType: r.artifactType })),
-        faultsUrl: controlServer.url,
-        adminUrl: redirector.adminUrl,
-        stack: {
-          engine: spec.engine,
-          upstream: spec.upstream,
-          tempDir,
-          processes: processes.map((p) => ({ name: p.name, pid: p.pid })),
-          s3Credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-        },
-      },
-      'local stack',
-    );
-
-    const totalMs = readyAt - t0;
-    const timings: StackTimings = {
-      fixturesMs,
-      upstreamSeededMs,
-      bucketsSeededMs,
-      // the fixture build counts only for the time nothing else was running beside it
-      readyMs: totalMs - Math.max(0, fixturesDoneAt - othersDoneAt),
-      totalMs,
-    };
-    log(`ready in ${Math.round(timings.readyMs)} ms (${Math.round(timings.totalMs)} ms including fixtures)`);
-
-    let stopped: Promise<StoppedStack> | null = null;
-    const stop = (): Promise<StoppedStack> => {
-      stopped ??= (async () => {
-        const started = clock.now();
-        const failures = await teardown.run();
-        return { durationMs: clock.now() - started, failures };
-      })();
-      return stopped;
-    };
-    return {
-      spec,
-      target,
-      faults: control,
-      upstreams: {
-        registry: upstreamInfo(spec.upstream, registry, upstreamFront, fixtures.repos),
-        signature: signatureRegistry && signatureFront ? upstreamInfo(spec.upstream, signatureRegistry, signatureFront, signatureRepos) : null,
-      },
-      redirector: { url: redirector.url, adminUrl: redirector.adminUrl },
-      buckets: { s3rverUrl: s3.endpoint, names: buckets.names, contents: resolved.byKey },
-      edge: { ports: edge.ports },
-      processes,
-      tempDir,
-      fixtures,
-      timings,
-      seeded: { registries: spec.upstream === 'embedded' ? 'served-in-place' : registry.restored ? 'snapshot' : 'pushed', buckets: bucketsRestored ? 'snapshot' : 'uploaded' },
-      stop,
-      async [Symbol.asyncDispose]() {
-        const { failures } = await stop();
-        if (failures.length > 0) {
-          throw new AggregateError(
-            failures.map((f) => f.error),
-            `stack teardown: ${failures.map((f) => f.step).join(', ')} failed`,
-          );
-        }
-      },
-    };
+    const data = checkStackData(ctx);
+    const dir = await makeStackDir(ctx);
+    const base = await startBaseServices(ctx, dir);
+    ctx.checkAbort();
+    const storage = await seedStorage(ctx, dir, base, data);
+    ctx.checkAbort();
+    const faults = await startFaultFronts(ctx, base.s3, storage);
+    // the bucket map and the resolved plan, now that the buckets front has its URL
+    const buckets = localBuckets(faults.buckets.url);
+    const plan = resolveMirrorPlan(data.planSpec, base.fixtures.blobs, buckets.bases);
+    const redirector = await startStackRedirector(ctx, dir, base, faults, buckets);
+    ctx.checkAbort();
+    const edge = await startVantageEdge(ctx, redirector, data);
+    const readyAt = await waitForWholeTrip(ctx, data);
+    if (base.containers) ctx.processes.push(...base.containers.processes());
+    const timings = stackTimings(t0, readyAt, base, storage);
+    ctx.log(`ready in ${Math.round(timings.readyMs)} ms (${Math.round(timings.totalMs)} ms including fixtures)`);
+    const parts: StackParts = { dir, data, base, storage, faults, buckets, plan, redirector, edge };
+    return startedStack(ctx, parts, describeStack(ctx, parts), timings);
   } catch (err) {
-    await teardown.run();
+    await ctx.teardown.run();
     throw err;
   }
+}
+
+function stackTimings(t0: number, readyAt: number, base: BaseServices, storage: SeededStorage): StackTimings {
+  const totalMs = readyAt - t0;
+  return {
+    fixturesMs: base.fixturesMs,
+    upstreamSeededMs: storage.upstreamSeededMs,
+    bucketsSeededMs: storage.bucketsSeededMs,
+    // the fixture build counts only for the time nothing else was running beside it
+    readyMs: totalMs - Math.max(0, base.fixturesDoneAt - base.othersDoneAt),
+    totalMs,
+  };
+}
+
+/** The stack's target description (docs/target-description.md), validated. */
+function describeStack(ctx: StartContext, parts: StackParts): TargetDescription {
+  const { spec } = ctx;
+  const { base, faults, buckets, data } = parts;
+  const { fixtures } = base;
+  return parseTargetDescription(
+    {
+      name: 'local',
+      url: parts.redirector.url,
+      ipMode: spec.ipMode,
+      semantics: spec.semantics,
+      upstream: faults.upstream.url,
+      upstreamPath: '',
+      signatureUpstream: faults.signature?.url ?? null,
+      infoUrl: base.pages.infoUrl,
+      privacyUrl: base.pages.privacyUrl,
+      bucketMap: buckets.bucketMap,
+      s3: { endpoint: faults.buckets.url, buckets: Object.values(buckets.names).sort() },
+      vantages: data.vantages,
+      images: fixtures.images.map((i) => ({ ref: i.ref, digest: i.digest, kind: [...i.kind] })),
+      mirrorPlan: parts.plan.plan,
+      lbIp: data.vantagePlan.lbIp,
+      // extra fields (allowed by the contract)
+      referrers: fixtures.referrers.map(({ repo, subject, digest, artifactType }) => ({ repo, subject, digest, artifactType })),
+      faultsUrl: faults.controlUrl,
+      adminUrl: parts.redirector.adminUrl,
+      stack: {
+        engine: spec.engine,
+        upstream: spec.upstream,
+        tempDir: parts.dir.tempDir,
+        processes: ctx.processes.map((p) => ({ name: p.name, pid: p.pid })),
+        s3Credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      },
+    },
+    'local stack',
+  );
+}
+
+/** The running stack handed to the caller: what it is made of, and stop(), which runs the teardown once. */
+function startedStack(ctx: StartContext, parts: StackParts, target: TargetDescription, timings: StackTimings): StartedStack {
+  const { spec, clock } = ctx;
+  const { base, storage, faults } = parts;
+  const upstreamInfo = (reg: SeededRegistry, front: FaultProxy, repos: string[]): UpstreamInfo => ({
+    kind: spec.upstream,
+    directUrl: reg.url,
+    url: front.url,
+    repos: [...repos],
+  });
+  let stopped: Promise<StoppedStack> | null = null;
+  const stop = (): Promise<StoppedStack> => {
+    stopped ??= (async () => {
+      const started = clock.now();
+      const failures = await ctx.teardown.run();
+      return { durationMs: clock.now() - started, failures };
+    })();
+    return stopped;
+  };
+  const restored = storage.registry.restored ? 'snapshot' : 'pushed';
+  const registries = spec.upstream === 'embedded' ? 'served-in-place' : restored;
+  return {
+    spec,
+    target,
+    faults: faults.control,
+    upstreams: {
+      registry: upstreamInfo(storage.registry, faults.upstream, base.fixtures.repos),
+      signature:
+        storage.signatureRegistry && faults.signature
+          ? upstreamInfo(storage.signatureRegistry, faults.signature, storage.signatureRepos)
+          : null,
+    },
+    redirector: { url: parts.redirector.url, adminUrl: parts.redirector.adminUrl },
+    buckets: { s3rverUrl: base.s3.endpoint, names: parts.buckets.names, contents: parts.plan.byKey },
+    edge: { ports: parts.edge.ports },
+    processes: ctx.processes,
+    tempDir: parts.dir.tempDir,
+    fixtures: base.fixtures,
+    timings,
+    seeded: { registries, buckets: storage.bucketsRestored ? 'snapshot' : 'uploaded' },
+    stop,
+    async [Symbol.asyncDispose]() {
+      const { failures } = await stop();
+      if (failures.length > 0) {
+        throw new AggregateError(
+          failures.map((f) => f.error),
+          `stack teardown: ${failures.map((f) => f.step).join(', ')} failed`,
+        );
+      }
+    },
+  };
 }

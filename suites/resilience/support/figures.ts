@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../../../harness/src/run/project-paths.js';
+import { packageRoot } from '../../../harness/src/index.js';
 
 export interface Figure {
   /** the check, e.g. "bucket 503: added latency while failing" */
@@ -35,7 +35,7 @@ export class FigureLog {
   }
 
   private flush(): void {
-    const dir = join(projectRoot(), 'reports', 'resilience');
+    const dir = join(packageRoot(), 'reports', 'resilience');
     mkdirSync(dir, { recursive: true });
     const doc = { area: this.area, started: this.started, written: new Date().toISOString(), loadAverage: loadAverage(), figures: this.figures };
     writeFileSync(join(dir, `${this.area}.json`), `${JSON.stringify(doc, null, 2)}\n`);

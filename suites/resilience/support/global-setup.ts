@@ -8,8 +8,7 @@
  * redirector in the same world (own-redirector.ts); the stack's stays untouched.
  */
 import type { TestProject } from 'vitest/node';
-import { startStack } from '../../../harness/src/index.js';
-import { descendantProcesses } from '../../../harness/src/stack/process-tree.js';
+import { startStack, descendantProcesses } from '../../../harness/src/index.js';
 import { RESILIENCE_REDIRECTOR_ENV, type ResilienceWorld } from './world.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

@@ -3,10 +3,13 @@
  * environment a check needs: range refresh sources, slow-client timeouts, a process to SIGTERM. Configured only by
  * its documented environment (docs/configuration.md), like the stack's.
  */
-import type { BucketMap, TargetDescription } from '../../../harness/src/index.js';
-import { descendantProcesses } from '../../../harness/src/stack/process-tree.js';
-import type { StartedRedirector } from '../../../harness/src/stack/redirector-process.js';
-import { startWorldRedirector } from '../../../harness/src/stack/world-redirector.js';
+import {
+  descendantProcesses,
+  startWorldRedirector,
+  type BucketMap,
+  type TargetDescription,
+  type StartedRedirector,
+} from '../../../harness/src/index.js';
 
 export interface OwnRedirector {
   url: string;
