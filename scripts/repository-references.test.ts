@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../harness/src/package-root.js';
+import { packageRoot } from '../harness/src/index.js';
 import {
   checkoutTree,
   commentOf,

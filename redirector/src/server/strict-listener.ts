@@ -27,8 +27,8 @@
  *    after the keep-alive timeout, both checked on the interval node uses; on close(), the same grace, idle close and
  *    in-flight wait.
  *
- * Differences from node:http, on purpose: `Expect: 100-continue` gets the final answer straight away (RFC 9110
- * §10.1.1 allows it; there is no body to wait for); a repeated Host, CONNECT to anything but `host:port`, `*` with a
+ * Differences from node:http, on purpose: `Expect: 100-continue` gets the final answer straight away
+ * (RFC 9110 §10.1.1 allows it; there is no body to wait for); a repeated Host, CONNECT to anything but `host:port`, `*` with a
  * method other than OPTIONS, the Transfer-Encoding cases above, more than MAX_EMPTY_LINES empty lines, and a bare
  * CR or LF among them are a 400 where node accepts them (node skips any number of CRs and LFs there); empty lines
  * start a head's header timeout, as any byte of a head does here (node starts it at the request line).
