@@ -48,7 +48,11 @@ describe('ManagedProcess', () => {
 
   it('SIGKILLs a group that ignores SIGTERM after the grace period', async () => {
     const p = await ManagedProcess.start({ name: 'stubborn', command: process.execPath, args: ['-e', "process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000)"] });
-    await new Promise((r) => setTimeout(r, 200));
+    // 'up' is printed once the SIGTERM handler is in place: a signal sent before it (a fixed wait on a loaded machine)
+    // would end node at once and test nothing
+    const deadline = performance.now() + 30_000;
+    while (!p.lines().includes('up') && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(p.lines()).toContain('up');
     const t = performance.now();
     expect((await p.stop(300)).killed).toBe(true);
     expect(performance.now() - t).toBeGreaterThanOrEqual(290);
