@@ -13,12 +13,21 @@ import { sweepManifestProbes, sweepManifestRefs } from './manifest-sweep.js';
 import { digestHeaderProblem } from './pull-checks.js';
 import { allBlobs, blobsAtLeast, ociImageManifest, type SeededBlob, type SeededContent } from './seeded-content.js';
 
-/** A few blobs that cover the kinds: the OCI image's config and its smallest layer, and a gzip layer if any. */
+/**
+ * A few blobs that cover the kinds: the OCI image's config and its smallest layer, a gzip layer if any, and one blob
+ * of every other digest algorithm (a sha512-addressed layer: registries may answer it with a sha256
+ * Docker-Content-Digest, which `digestHeaderProblem` tolerates and the official program does not; docs/suites.md).
+ */
 function sampleBlobs(content: SeededContent): SeededBlob[] {
   const image = ociImageManifest(content);
   const picked = [...image.blobs].sort((a, b) => a.size - b.size).slice(0, 2);
   const gzip = allBlobs(content).find((b) => /gzip/.test(b.mediaType) && !picked.some((p) => p.digest === b.digest));
-  return gzip ? [...picked, gzip] : picked;
+  if (gzip) picked.push(gzip);
+  const algorithm = (b: SeededBlob) => b.digest.split(':')[0];
+  for (const b of allBlobs(content)) {
+    if (algorithm(b) !== 'sha256' && !picked.some((p) => algorithm(p) === algorithm(b))) picked.push(b);
+  }
+  return picked;
 }
 
 export function headerChecks(kit: ConformanceKit): Check[] {
