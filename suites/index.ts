@@ -33,8 +33,11 @@ export const SUITES: readonly SuiteDefinition[] = [
   },
   {
     name: OCI_CONFORMANCE_SUITE,
-    description: 'the official OCI distribution-spec conformance program, read-only pull mode, through the redirector; its tests as checks, its own report linked',
-    checks: (target, context) => ociConformanceChecks(target, context?.reportDir ? { reportDir: context.reportDir } : {}),
+    description:
+      'the official OCI distribution-spec conformance program, read-only pull mode, through the redirector; ' +
+      'its tests as checks, its own report linked',
+    checks: (target, context) =>
+      ociConformanceChecks(target, context?.reportDir ? { reportDir: context.reportDir } : {}),
   },
   {
     name: ROUTING_SUITE,

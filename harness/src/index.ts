@@ -104,7 +104,15 @@ export {
 } from './report/prometheus-metrics.js';
 
 // external programs (harness/src/clients)
-export { GO_PROGRAMS, GoProgramError, ensureGoProgram, goProgramPath, requireGoProgram, type GoProgram, type GoProgramName } from './clients/go-programs.js';
+export {
+  GO_PROGRAMS,
+  GoProgramError,
+  ensureGoProgram,
+  goProgramPath,
+  requireGoProgram,
+  type GoProgram,
+  type GoProgramName,
+} from './clients/go-programs.js';
 export {
   OCI_CONFORMANCE_GROUPS,
   OCI_CONFORMANCE_ROOT,

@@ -36,7 +36,11 @@ function sampleBlobs(content: SeededContent): SeededBlob[] {
  * its sha256) is allowed: dist-spec "Pulling blobs" asks for "a digest matching that of the response body". It must
  * then be the body's digest in that algorithm.
  */
-export function otherAlgorithmProblem(dcd: string | undefined, digest: string, response: { body: Buffer; truncated: boolean }): string | null {
+export function otherAlgorithmProblem(
+  dcd: string | undefined,
+  digest: string,
+  response: { body: Buffer; truncated: boolean },
+): string | null {
   if (dcd === undefined || response.truncated) return null;
   const [alg] = dcd.split(':');
   if (alg === digest.split(':')[0] || (alg !== 'sha256' && alg !== 'sha512')) return null;
@@ -77,7 +81,8 @@ export function headerChecks(kit: ConformanceKit): Check[] {
             expectStatus(p, [200], `${method} ${blob.repo}@${blob.digest} via ${target.route.label}`);
             const dcd = p.headers['docker-content-digest']?.trim();
             const last = p.hops[p.hops.length - 1]!;
-            const problem = digestHeaderProblem(dcd, blob.digest) ?? (method === 'GET' ? otherAlgorithmProblem(dcd, blob.digest, p) : null);
+            const problem =
+              digestHeaderProblem(dcd, blob.digest) ?? (method === 'GET' ? otherAlgorithmProblem(dcd, blob.digest, p) : null);
             if (problem !== null) problems.push(`${method} ${blob.digest} on ${target.label}: ${problem}`);
             if (dcd === undefined && isRegistryHop(last)) problems.push(`${method} ${blob.digest} on ${target.label}: a registry final hop without Docker-Content-Digest`);
           }

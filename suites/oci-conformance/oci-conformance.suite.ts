@@ -41,9 +41,12 @@ import { readOnlyInputs } from './read-only-inputs.js';
 export const OCI_CONFORMANCE_SUITE = 'oci-conformance';
 
 export interface OciConformanceOptions {
-  /** where the program's reports go (under `oci-conformance/`); default $REGISTRY_CANARY_REPORT_DIR, else reports/<timestamp> */
+  /**
+   * where the program's reports go (under `oci-conformance/`); default $REGISTRY_CANARY_REPORT_DIR, else
+   * reports/<timestamp>
+   */
   reportDir?: string;
-  /** also run the program against the upstream directly, to blame failures the upstream has on its own (default true) */
+  /** also run the program against the upstream directly, to blame failures the upstream has on its own (default on) */
   upstreamDifferential?: boolean;
   env?: NodeJS.ProcessEnv;
 }
@@ -79,7 +82,8 @@ function endpointOrNa(baseUrl: string, prefix: string, what: string): Conformanc
   try {
     return conformanceEndpoint(baseUrl, prefix);
   } catch (err) {
-    if (err instanceof ConformanceEndpointError) throw new NotApplicable(`the official program cannot be pointed at ${what}: ${err.message}`);
+    if (err instanceof ConformanceEndpointError)
+      throw new NotApplicable(`the official program cannot be pointed at ${what}: ${err.message}`);
     throw err;
   }
 }
@@ -89,28 +93,41 @@ async function runOfficial(target: TargetDescription, options: OciConformanceOpt
   const program = await requireGoProgram(GO_PROGRAMS.conformance, { env });
   const content = await discoverSeededContent(target, conformanceRoute(target).client());
   const inputs = readOnlyInputs(content);
-  if (inputs === null) throw new NotApplicable(`target "${target.name}" lists no images for the official program to pull`);
+  if (inputs === null)
+    throw new NotApplicable(`target "${target.name}" lists no images for the official program to pull`);
   const where = programVantage(target);
-  const reportDir = resolve(options.reportDir ?? env.REGISTRY_CANARY_REPORT_DIR ?? defaultReportDir(new Date(), 'reports'));
+  const reportDir = resolve(
+    options.reportDir ?? env.REGISTRY_CANARY_REPORT_DIR ?? defaultReportDir(new Date(), 'reports'),
+  );
   const base = join(reportDir, OCI_CONFORMANCE_SUITE);
   await mkdir(base, { recursive: true });
   const through = endpointOrNa(where.baseUrl, '', `the redirector (${where.label})`);
-  const direct = options.upstreamDifferential === false ? null : (() => {
-    try {
-      return conformanceEndpoint(target.upstream, target.upstreamPath);
-    } catch {
-      return null; // no differential for an upstream the program cannot address; failures then stay failures
-    }
-  })();
+  const direct =
+    options.upstreamDifferential === false
+      ? null
+      : (() => {
+          try {
+            return conformanceEndpoint(target.upstream, target.upstreamPath);
+          } catch {
+            return null; // no differential for an upstream the program cannot address; failures then stay failures
+          }
+        })();
   const [redirectorRun, upstreamRun] = await Promise.all([
     runConformanceProgram({ program, endpoint: through, inputs, resultsDir: join(base, 'redirector'), env }),
-    direct ? runConformanceProgram({ program, endpoint: direct, inputs, resultsDir: join(base, 'upstream'), env }) : Promise.resolve(null),
+    direct
+      ? runConformanceProgram({ program, endpoint: direct, inputs, resultsDir: join(base, 'upstream'), env })
+      : Promise.resolve(null),
   ]);
   const runs: EndpointRun[] = [{ label: `through the redirector, from ${where.label}`, run: redirectorRun }];
   if (upstreamRun) runs.push({ label: `the upstream directly (${target.upstream})`, run: upstreamRun });
   const reportPath = join(base, 'index.html');
   await writeFile(reportPath, officialReportHtml(runs, reportDir, GO_PROGRAMS.conformance.version));
-  return { redirector: runs[0]!, upstream: runs[1] ?? null, reportLink: relative(reportDir, reportPath).split('\\').join('/'), reportPath };
+  return {
+    redirector: runs[0]!,
+    upstream: runs[1] ?? null,
+    reportLink: relative(reportDir, reportPath).split('\\').join('/'),
+    reportPath,
+  };
 }
 
 function casesOf(run: ProgramRun, name: string): ProgramTestCase[] {
@@ -144,8 +161,16 @@ export function ociConformanceChecks(target: TargetDescription, options: OciConf
       const redirector = casesOf(runs.redirector.run, t.name);
       const upstream = runs.upstream ? casesOf(runs.upstream.run, t.name) : null;
       const problem = runs.redirector.run.groups.find((g) => g.group === t.group)?.problem;
-      const verdict = officialVerdict({ redirector, upstream, ...(t.notRun ? { notRun: t.notRun } : {}), ...(problem ? { groupProblem: problem } : {}) });
-      ctx.record?.([], evidence(runs, { cases: redirector.length, upstreamCases: upstream ? upstream.map((c) => c.status) : null }));
+      const verdict = officialVerdict({
+        redirector,
+        upstream,
+        ...(t.notRun ? { notRun: t.notRun } : {}),
+        ...(problem ? { groupProblem: problem } : {}),
+      });
+      ctx.record?.(
+        [],
+        evidence(runs, { cases: redirector.length, upstreamCases: upstream ? upstream.map((c) => c.status) : null }),
+      );
       switch (verdict.status) {
         case 'pass':
           ctx.log(verdict.summary);
@@ -175,7 +200,8 @@ export function ociConformanceChecks(target: TargetDescription, options: OciConf
       const problems = runs.redirector.run.groups.flatMap((g) => (g.problem ? [g.problem] : []));
       if (problems.length > 0) throw new Error(`the program's report is incomplete:\n${problems.join('\n')}`);
       const bad = extra.filter((c) => c.status === 'failure' || c.status === 'error');
-      if (bad.length > 0) throw new CheckFailure('conformance', bad.map((c) => `${c.name}: ${c.status}\n${c.errors.trim()}`).join('\n'));
+      if (bad.length > 0)
+        throw new CheckFailure('conformance', bad.map((c) => `${c.name}: ${c.status}\n${c.errors.trim()}`).join('\n'));
     },
   };
   return [...PROGRAM_TESTS.map(checkFor), unlisted];

@@ -37,7 +37,8 @@ export function officialReportHtml(runs: readonly EndpointRun[], reportDir: stri
       if (!names.includes(n)) names.push(n);
     }
   }
-  const head = `<tr><th>test</th>${runs.map((r) => `<th>${e(r.label)}<br><code>${e(r.run.endpoint.registry)}</code></th>`).join('')}</tr>`;
+  const th = (r: EndpointRun) => `<th>${e(r.label)}<br><code>${e(r.run.endpoint.registry)}</code></th>`;
+  const head = `<tr><th>test</th>${runs.map(th).join('')}</tr>`;
   const rows = names.map((n) => {
     const cells = runs.map(({ run }) => {
       const cases = run.cases.filter((c) => (relativeName(c.name, OCI_CONFORMANCE_ROOT) ?? c.name) === n);
@@ -46,22 +47,31 @@ export function officialReportHtml(runs: readonly EndpointRun[], reportDir: stri
     });
     return `<tr><td><code>${e(n)}</code></td>${cells.join('')}</tr>`;
   });
-  const totals = `<tr><th>total</th>${runs.map(({ run }) => `<th>${e(tally(run.cases))} (${(run.durationMs / 1000).toFixed(1)} s)</th>`).join('')}</tr>`;
+  const total = ({ run }: EndpointRun) => `<th>${e(tally(run.cases))} (${(run.durationMs / 1000).toFixed(1)} s)</th>`;
+  const totals = `<tr><th>total</th>${runs.map(total).join('')}</tr>`;
   const groups = runs
     .map(({ label, run }) => {
       const items = run.groups.map((g) => {
         const rel = (f: string) => e(relative(reportDir, `${g.resultsDir}/${f}`).split('\\').join('/'));
-        const links = g.problem ? `no reports: <pre>${e(g.problem)}</pre>` : `<a href="${rel('report.html')}">report.html</a> · <a href="${rel('junit.xml')}">junit.xml</a> · <a href="${rel('results.yaml')}">results.yaml</a>`;
+        const links = g.problem
+          ? `no reports: <pre>${e(g.problem)}</pre>`
+          : ['report.html', 'junit.xml', 'results.yaml'].map((f) => `<a href="${rel(f)}">${f}</a>`).join(' · ');
         return `<li><code>${e(g.group)}</code> (exit ${g.exitCode}, ${g.durationMs} ms): ${links}</li>`;
       });
-      return `<h3>${e(label)}</h3><p>repository <code>${e(run.inputs.repo)}</code> · ${run.inputs.tags.length} tags, ${run.inputs.manifests.length} manifests, ${run.inputs.blobs.length} blobs, ${run.inputs.referrers.length} referrer subjects</p><ul>${items.join('')}</ul>`;
+      const i = run.inputs;
+      const what =
+        `${i.tags.length} tags, ${i.manifests.length} manifests, ${i.blobs.length} blobs, ` +
+        `${i.referrers.length} referrer subjects`;
+      return `<h3>${e(label)}</h3><p>repository <code>${e(i.repo)}</code> · ${what}</p><ul>${items.join('')}</ul>`;
     })
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>OCI distribution-spec conformance program</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td.bad{background:#fdd}</style></head>
+<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td.bad{background:#fdd}</style></head>
 <body><h1>OCI distribution-spec conformance program, read-only pull mode</h1>
-<p>github.com/opencontainers/distribution-spec/conformance@${e(version)}; one run per top-level group; each group's own reports are linked below.</p>
+<p>github.com/opencontainers/distribution-spec/conformance@${e(version)}; one run per top-level group;
+each group's own reports are linked below.</p>
 <table>${head}${rows.join('')}${totals}</table>
 <h2>The program's own reports</h2>${groups}
 </body></html>

@@ -7,41 +7,70 @@ import { programVantage } from './oci-conformance.suite.js';
 import { checkNameOf, relativeName } from './program-tests.js';
 import { chooseRepository, readOnlyInputs } from './read-only-inputs.js';
 
-const tc = (status: ProgramTestCase['status'], errors = '', output = ''): ProgramTestCase => ({ name: 'OCI Conformance Test/x', status, timeSec: 0, errors, output });
+const tc = (status: ProgramTestCase['status'], errors = '', output = ''): ProgramTestCase => ({
+  name: 'OCI Conformance Test/x',
+  status,
+  timeSec: 0,
+  errors,
+  output,
+});
 
 describe('officialVerdict', () => {
   it('passes when every case passed, also beside cases the program skipped as unsupported', () => {
-    expect(officialVerdict({ redirector: [tc('passed'), tc('passed')], upstream: null })).toEqual({ status: 'pass', summary: '2 passed of 2' });
-    expect(officialVerdict({ redirector: [tc('passed'), tc('skipped', 'no filter header')], upstream: null }).status).toBe('pass');
+    expect(officialVerdict({ redirector: [tc('passed'), tc('passed')], upstream: null })).toEqual({
+      status: 'pass',
+      summary: '2 passed of 2',
+    });
+    expect(
+      officialVerdict({ redirector: [tc('passed'), tc('skipped', 'no filter header')], upstream: null }).status,
+    ).toBe('pass');
   });
 
-  it('fails with the program\'s messages when a case failed and the upstream asked directly passes it', () => {
-    const v = officialVerdict({ redirector: [tc('passed'), tc('failure', 'unexpected status code 404')], upstream: [tc('passed'), tc('passed')] });
+  it("fails with the program's messages when a case failed and the upstream asked directly passes it", () => {
+    const v = officialVerdict({
+      redirector: [tc('passed'), tc('failure', 'unexpected status code 404')],
+      upstream: [tc('passed'), tc('passed')],
+    });
     expect(v.status).toBe('fail');
-    expect(v.status === 'fail' && v.message).toMatch(/unexpected status code 404[\s\S]*the upstream asked directly: 2 passed of 2/);
+    expect(v.status === 'fail' && v.message).toMatch(
+      /unexpected status code 404[\s\S]*the upstream asked directly: 2 passed of 2/,
+    );
     expect(officialVerdict({ redirector: [tc('failure', 'x')], upstream: null }).status).toBe('fail');
-    expect(officialVerdict({ redirector: [tc('failure', 'x')], upstream: [] })).toMatchObject({ status: 'fail', message: expect.stringMatching(/no such test/) });
+    expect(officialVerdict({ redirector: [tc('failure', 'x')], upstream: [] })).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/no such test/),
+    });
   });
 
   it('blames the upstream (not applicable, both answers) when the upstream fails the same test on its own', () => {
     const v = officialVerdict({ redirector: [tc('failure', 'via redirector')], upstream: [tc('failure', 'direct')] });
     expect(v.status).toBe('not-applicable');
-    expect(v.status === 'not-applicable' && v.reason).toMatch(/upstream asked directly fails[\s\S]*via redirector[\s\S]*direct/);
+    expect(v.status === 'not-applicable' && v.reason).toMatch(
+      /upstream asked directly fails[\s\S]*via redirector[\s\S]*direct/,
+    );
   });
 
-  it('is an error for the program\'s own error, or for a group that wrote no results', () => {
-    expect(officialVerdict({ redirector: [tc('passed'), tc('error', 'internal')], upstream: [tc('error')] }).status).toBe('error');
-    expect(officialVerdict({ redirector: [], upstream: null, groupProblem: 'it wrote no junit.xml' })).toEqual({ status: 'error', message: 'it wrote no junit.xml' });
+  it("is an error for the program's own error, or for a group that wrote no results", () => {
+    expect(
+      officialVerdict({ redirector: [tc('passed'), tc('error', 'internal')], upstream: [tc('error')] }).status,
+    ).toBe('error');
+    expect(officialVerdict({ redirector: [], upstream: null, groupProblem: 'it wrote no junit.xml' })).toEqual({
+      status: 'error',
+      message: 'it wrote no junit.xml',
+    });
   });
 
-  it('is not applicable, with the program\'s reason, when every case was skipped, or with the suite\'s when none ran', () => {
+  it("is not applicable with the program's reason when every case was skipped, the suite's when none ran", () => {
     const skipped = tc('skipped', '', 'x: skipping test:\n  api Blob delete is disabled in the configuration\n');
     expect(skipReason(skipped)).toBe('api Blob delete is disabled in the configuration');
     expect(officialVerdict({ redirector: [skipped, skipped], upstream: null })).toEqual({
       status: 'not-applicable',
       reason: 'skipped by the official program: api Blob delete is disabled in the configuration',
     });
-    expect(officialVerdict({ redirector: [], upstream: null, notRun: 'no referrers seeded' })).toEqual({ status: 'not-applicable', reason: 'no referrers seeded' });
+    expect(officialVerdict({ redirector: [], upstream: null, notRun: 'no referrers seeded' })).toEqual({
+      status: 'not-applicable',
+      reason: 'no referrers seeded',
+    });
   });
 });
 
@@ -64,11 +93,22 @@ const image = (repo: string, tag: string, digest: string, extra: Partial<SeededI
   blobs: [],
   ...extra,
 });
-const referrer = (repo: string, subject: string, digest: string): SeededReferrer => ({ repo, subject, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 10, foundVia: 'x' });
+const referrer = (repo: string, subject: string, digest: string): SeededReferrer => ({
+  repo,
+  subject,
+  digest,
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  size: 10,
+  foundVia: 'x',
+});
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 
 describe('readOnlyInputs', () => {
-  const content = (images: SeededImage[], referrers: SeededReferrer[] = []): SeededContent => ({ target: { name: 't' } as TargetDescription, images, referrers });
+  const content = (images: SeededImage[], referrers: SeededReferrer[] = []): SeededContent => ({
+    target: { name: 't' } as TargetDescription,
+    images,
+    referrers,
+  });
 
   it('takes the repository with referrers first, then the one with the most images', () => {
     const many = [image('many', 'a', d('1')), image('many', 'b', d('2')), image('many', 'c', d('3'))];
@@ -88,21 +128,41 @@ describe('readOnlyInputs', () => {
     const plain = image('r', 'plain', d('b'), { blobs: [blob(d('c')), blob('sha1:notforgo')] });
     const other = image('other', 'x', d('f'), { blobs: [blob(d('9'))] });
     const inputs = readOnlyInputs(content([idx, plain, other], [referrer('r', d('b'), d('d'))]))!;
-    expect(inputs).toEqual({ repo: 'r', tags: ['index', 'plain'], manifests: [d('a'), d('b'), d('d')], blobs: [d('c'), d('e')], referrers: [d('b')] });
+    expect(inputs).toEqual({
+      repo: 'r',
+      tags: ['index', 'plain'],
+      manifests: [d('a'), d('b'), d('d')],
+      blobs: [d('c'), d('e')],
+      referrers: [d('b')],
+    });
   });
 });
 
 describe('programVantage', () => {
-  const v = (name: string, cloud: Vantage['cloud'], ip: string, url: string | null, tags?: string[]): Vantage => ({ name, ip, cloud, region: null, url, ...(tags ? { tags } : {}) });
-  const target = (vantages: Vantage[], ipMode: TargetDescription['ipMode'] = 'xff') => ({ name: 't', url: 'http://redirector:1', ipMode, vantages }) as unknown as TargetDescription;
+  const v = (name: string, cloud: Vantage['cloud'], ip: string, url: string | null, tags?: string[]): Vantage => ({
+    name,
+    ip,
+    cloud,
+    region: null,
+    url,
+    ...(tags ? { tags } : {}),
+  });
+  const target = (vantages: Vantage[], ipMode: TargetDescription['ipMode'] = 'xff') =>
+    ({ name: 't', url: 'http://redirector:1', ipMode, vantages }) as unknown as TargetDescription;
 
-  it('speaks from a plain internet vantage\'s edge port when there is one', () => {
-    const t = target([v('aws', 'AWS', '3.0.0.1', 'http://edge:1'), v('inet-v6', null, '2001:db8::1', 'http://edge:2'), v('inet', null, '8.8.8.8', 'http://edge:3')]);
+  it("speaks from a plain internet vantage's edge port when there is one", () => {
+    const t = target([
+      v('aws', 'AWS', '3.0.0.1', 'http://edge:1'),
+      v('inet-v6', null, '2001:db8::1', 'http://edge:2'),
+      v('inet', null, '8.8.8.8', 'http://edge:3'),
+    ]);
     expect(programVantage(t)).toMatchObject({ baseUrl: 'http://edge:3', vantage: { name: 'inet' } });
   });
 
-  it('falls back to another vantage\'s edge port, then to the target URL without headers', () => {
-    expect(programVantage(target([v('inet', null, '8.8.8.8', null), v('gcp', 'GCP', '34.0.0.1', 'http://edge:9')]))).toMatchObject({ baseUrl: 'http://edge:9' });
+  it("falls back to another vantage's edge port, then to the target URL without headers", () => {
+    expect(
+      programVantage(target([v('inet', null, '8.8.8.8', null), v('gcp', 'GCP', '34.0.0.1', 'http://edge:9')])),
+    ).toMatchObject({ baseUrl: 'http://edge:9' });
     const bare = programVantage(target([v('inet', null, '8.8.8.8', null)]));
     expect(bare.baseUrl).toBe('http://redirector:1');
     expect(bare.vantage).toBeUndefined();

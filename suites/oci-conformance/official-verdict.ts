@@ -40,7 +40,9 @@ export function skipReason(c: ProgramTestCase): string {
 }
 
 function clip(s: string): string {
-  return s.length <= MAX_MESSAGE ? s : `${s.slice(0, MAX_MESSAGE)}… (${s.length - MAX_MESSAGE} more characters; see the program's report)`;
+  return s.length <= MAX_MESSAGE
+    ? s
+    : `${s.slice(0, MAX_MESSAGE)}… (${s.length - MAX_MESSAGE} more characters; see the program's report)`;
 }
 
 function failureText(cases: readonly ProgramTestCase[]): string {
@@ -61,7 +63,10 @@ export function officialVerdict(input: VerdictInput): Verdict {
   const cases = input.redirector;
   if (cases.length === 0) {
     if (input.groupProblem) return { status: 'error', message: clip(input.groupProblem) };
-    return { status: 'not-applicable', reason: input.notRun ?? 'the official program ran no such test against this target' };
+    return {
+      status: 'not-applicable',
+      reason: input.notRun ?? 'the official program ran no such test against this target',
+    };
   }
   if (cases.some((c) => c.status === 'error')) {
     return { status: 'error', message: clip(`the official program ended in its own error:\n${failureText(cases)}`) };
@@ -72,10 +77,18 @@ export function officialVerdict(input: VerdictInput): Verdict {
     if (upstreamFails) {
       return {
         status: 'not-applicable',
-        reason: clip(`the upstream asked directly fails this test too, so the redirector is not to blame.\nthrough the redirector:\n${through}\nupstream directly:\n${failureText(input.upstream!)}`),
+        reason: clip(
+          'the upstream asked directly fails this test too, so the redirector is not to blame.\n' +
+            `through the redirector:\n${through}\nupstream directly:\n${failureText(input.upstream!)}`,
+        ),
       };
     }
-    const upstreamNote = input.upstream === null ? '' : input.upstream.length === 0 ? '\n(the upstream run has no such test)' : `\n(the upstream asked directly: ${counts(input.upstream)})`;
+    const upstreamNote =
+      input.upstream === null
+        ? ''
+        : input.upstream.length === 0
+          ? '\n(the upstream run has no such test)'
+          : `\n(the upstream asked directly: ${counts(input.upstream)})`;
     return { status: 'fail', message: clip(`${through}${upstreamNote}`) };
   }
   if (cases.every((c) => c.status === 'skipped')) {

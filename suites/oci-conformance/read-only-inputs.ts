@@ -32,7 +32,11 @@ export function readOnlyInputs(content: SeededContent): ReadOnlyInputs | null {
   if (repo === null) return null;
   const images = content.images.filter((s) => s.repo === repo);
   const referrers = content.referrers.filter((r) => r.repo === repo);
-  const manifests = unique([...images.map((s) => s.image.digest), ...images.flatMap((s) => s.children.map((c) => c.digest)), ...referrers.map((r) => r.digest)]);
+  const manifests = unique([
+    ...images.map((s) => s.image.digest),
+    ...images.flatMap((s) => s.children.map((c) => c.digest)),
+    ...referrers.map((r) => r.digest),
+  ]);
   const blobs = unique(images.flatMap((s) => s.blobs.map((b) => b.digest)));
   return {
     repo,

@@ -18,7 +18,11 @@ const inputs: ReadOnlyInputs = {
 
 describe('conformanceEndpoint', () => {
   it('takes host and scheme from a base URL, and the repository prefix without slashes', () => {
-    expect(conformanceEndpoint('http://127.0.0.1:5000')).toEqual({ registry: '127.0.0.1:5000', tls: 'disabled', repoPrefix: '' });
+    expect(conformanceEndpoint('http://127.0.0.1:5000')).toEqual({
+      registry: '127.0.0.1:5000',
+      tls: 'disabled',
+      repoPrefix: '',
+    });
     expect(conformanceEndpoint('https://us-docker.pkg.dev/', '/k8s-artifacts-prod/images/')).toEqual({
       registry: 'us-docker.pkg.dev',
       tls: 'enabled',
@@ -37,7 +41,12 @@ describe('conformanceEnv', () => {
   const endpoint = conformanceEndpoint('https://reg.example', 'pre/fix');
 
   it('configures read-only pull mode for one group, and gives the read-only data to the read-only group only', () => {
-    const ro = conformanceEnv(endpoint, inputs, 'read-only', '/r/ro', { PATH: '/bin', HOME: '/h', OCI_API_PUSH: 'true', OCI_USERNAME: 'me' });
+    const ro = conformanceEnv(endpoint, inputs, 'read-only', '/r/ro', {
+      PATH: '/bin',
+      HOME: '/h',
+      OCI_API_PUSH: 'true',
+      OCI_USERNAME: 'me',
+    });
     expect(ro).toMatchObject({
       OCI_REGISTRY: 'reg.example',
       OCI_TLS: 'enabled',
@@ -103,13 +112,19 @@ describe('parseConformanceJunit', () => {
   });
 
   it('takes the status from a child element when the attribute is missing', () => {
-    const xml = '<testsuites><testsuite><testcase name="a"><failure message="m"/></testcase><testcase name="b"/></testsuite></testsuites>';
+    const xml =
+      '<testsuites><testsuite><testcase name="a"><failure message="m"/></testcase>' +
+      '<testcase name="b"/></testsuite></testsuites>';
     expect(parseConformanceJunit(xml).map((c) => c.status)).toEqual(['failure', 'passed']);
   });
 
   it('refuses what is not its report', () => {
     expect(() => parseConformanceJunit('<html></html>')).toThrow(ConformanceReportError);
-    expect(() => parseConformanceJunit('<testsuites><testcase status="passed"></testcase></testsuites>')).toThrow(/without a name/);
-    expect(() => parseConformanceJunit('<testsuites><testcase name="x" status="weird"></testcase></testsuites>')).toThrow(/status "weird"/);
+    expect(() => parseConformanceJunit('<testsuites><testcase status="passed"></testcase></testsuites>')).toThrow(
+      /without a name/,
+    );
+    expect(() =>
+      parseConformanceJunit('<testsuites><testcase name="x" status="weird"></testcase></testsuites>'),
+    ).toThrow(/status "weird"/);
   });
 });

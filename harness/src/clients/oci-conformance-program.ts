@@ -18,7 +18,13 @@ import { join } from 'node:path';
 import { runTool, toolOutputTail } from './external-tool.js';
 
 /** The groups run, in the program's own order; each one writes its reports into `<resultsDir>/<group>/`. */
-export const OCI_CONFORMANCE_GROUPS = ['ping', 'empty', 'read-only', 'missing-manifest', 'invalid-digest-format'] as const;
+export const OCI_CONFORMANCE_GROUPS = [
+  'ping',
+  'empty',
+  'read-only',
+  'missing-manifest',
+  'invalid-digest-format',
+] as const;
 export type OciConformanceGroup = (typeof OCI_CONFORMANCE_GROUPS)[number];
 
 /** The root of every test name the program reports. */
@@ -60,19 +66,33 @@ export function conformanceEndpoint(baseUrl: string, repoPrefix = ''): Conforman
   } catch {
     throw new ConformanceEndpointError(`${JSON.stringify(baseUrl)} is not a URL`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConformanceEndpointError(`${baseUrl}: only http and https registries can be tested`);
-  if (u.pathname !== '/' && u.pathname !== '') throw new ConformanceEndpointError(`${baseUrl}: the program takes a host, not a path (${u.pathname})`);
-  if (u.search !== '' || u.username !== '' || u.password !== '') throw new ConformanceEndpointError(`${baseUrl}: the program takes a host only (no query or credentials)`);
-  return { registry: u.host, tls: u.protocol === 'https:' ? 'enabled' : 'disabled', repoPrefix: repoPrefix.replace(/^\/+|\/+$/g, '') };
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new ConformanceEndpointError(`${baseUrl}: only http and https registries can be tested`);
+  if (u.pathname !== '/' && u.pathname !== '')
+    throw new ConformanceEndpointError(`${baseUrl}: the program takes a host, not a path (${u.pathname})`);
+  if (u.search !== '' || u.username !== '' || u.password !== '')
+    throw new ConformanceEndpointError(`${baseUrl}: the program takes a host only (no query or credentials)`);
+  return {
+    registry: u.host,
+    tls: u.protocol === 'https:' ? 'enabled' : 'disabled',
+    repoPrefix: repoPrefix.replace(/^\/+|\/+$/g, ''),
+  };
 }
 
 const SPACE_FREE = /^[^\s]+$/;
 
 /** The program's environment for one group: nothing from the caller's `OCI_*` variables leaks in. */
-export function conformanceEnv(endpoint: ConformanceEndpoint, inputs: ReadOnlyInputs, group: OciConformanceGroup, resultsDir: string, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function conformanceEnv(
+  endpoint: ConformanceEndpoint,
+  inputs: ReadOnlyInputs,
+  group: OciConformanceGroup,
+  resultsDir: string,
+  base: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   for (const v of [...inputs.tags, ...inputs.manifests, ...inputs.blobs, ...inputs.referrers]) {
     // the program splits these lists on single spaces
-    if (!SPACE_FREE.test(v)) throw new ConformanceEndpointError(`read-only input ${JSON.stringify(v)} contains white space`);
+    if (!SPACE_FREE.test(v))
+      throw new ConformanceEndpointError(`read-only input ${JSON.stringify(v)} contains white space`);
   }
   const repo = endpoint.repoPrefix ? `${endpoint.repoPrefix}/${inputs.repo}` : inputs.repo;
   const env: Record<string, string> = {
@@ -154,8 +174,16 @@ export function parseConformanceJunit(xml: string): ProgramTestCase[] {
     if (name === undefined) throw new ConformanceReportError(`a <testcase> without a name: ${m[0].slice(0, 120)}`);
     const body = m[3] ?? '';
     let status = attrs.get('status');
-    if (status === undefined) status = /<failure[\s>/]/.test(body) ? 'failure' : /<error[\s>/]/.test(body) ? 'error' : /<skipped[\s>/]/.test(body) ? 'skipped' : 'passed';
-    if (!STATUSES.has(status)) throw new ConformanceReportError(`test case ${name} has status ${JSON.stringify(status)}`);
+    if (status === undefined)
+      status = /<failure[\s>/]/.test(body)
+        ? 'failure'
+        : /<error[\s>/]/.test(body)
+          ? 'error'
+          : /<skipped[\s>/]/.test(body)
+            ? 'skipped'
+            : 'passed';
+    if (!STATUSES.has(status))
+      throw new ConformanceReportError(`test case ${name} has status ${JSON.stringify(status)}`);
     const timeSec = Number(attrs.get('time') ?? '0');
     cases.push({
       name,
@@ -214,8 +242,13 @@ export async function runConformanceProgram(opts: RunProgramOptions): Promise<Pr
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const env = conformanceEnv(opts.endpoint, opts.inputs, group, dir, opts.env);
-    // the working directory is the fresh results dir: an oci-conformance.yaml found there would be read as configuration
-    const run = await runTool(opts.program, [], { env, cwd: dir, timeoutMs: opts.timeoutMs ?? 5 * 60_000, ...(opts.signal ? { signal: opts.signal } : {}) });
+    // the working directory is the fresh results dir: an oci-conformance.yaml there would be read as configuration
+    const run = await runTool(opts.program, [], {
+      env,
+      cwd: dir,
+      timeoutMs: opts.timeoutMs ?? 5 * 60_000,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     let cases: ProgramTestCase[] = [];
     let problem: string | undefined;
     try {
@@ -224,7 +257,20 @@ export async function runConformanceProgram(opts: RunProgramOptions): Promise<Pr
       const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it wrote no junit.xml' : (err as Error).message;
       problem = `the conformance program's "${group}" group (exit ${run.exitCode}): ${why}\n${toolOutputTail(run, 8)}`;
     }
-    groups.push({ group, resultsDir: dir, exitCode: run.exitCode, durationMs: run.durationMs, cases, ...(problem ? { problem } : {}) });
+    groups.push({
+      group,
+      resultsDir: dir,
+      exitCode: run.exitCode,
+      durationMs: run.durationMs,
+      cases,
+      ...(problem ? { problem } : {}),
+    });
   }
-  return { endpoint: opts.endpoint, inputs: opts.inputs, groups, cases: groups.flatMap((g) => g.cases), durationMs: Math.round(performance.now() - started) };
+  return {
+    endpoint: opts.endpoint,
+    inputs: opts.inputs,
+    groups,
+    cases: groups.flatMap((g) => g.cases),
+    durationMs: Math.round(performance.now() - started),
+  };
 }

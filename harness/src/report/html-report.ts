@@ -188,7 +188,8 @@ export function attachedReports(report: RunReport): { label: string; href: strin
     if (!Array.isArray(links)) continue;
     for (const l of links as unknown[]) {
       const { label, href } = (l ?? {}) as { label?: unknown; href?: unknown };
-      if (typeof label !== 'string' || typeof href !== 'string' || /^[a-z]+:/i.test(href) || href.startsWith('/')) continue;
+      if (typeof label !== 'string' || typeof href !== 'string') continue;
+      if (/^[a-z]+:/i.test(href) || href.startsWith('/')) continue;
       const known = out.find((x) => x.href === href);
       if (known) {
         if (!known.suites.includes(r.suite)) known.suites.push(r.suite);
@@ -203,7 +204,11 @@ export function attachedReports(report: RunReport): { label: string; href: strin
 function attachedSection(report: RunReport): string {
   const links = attachedReports(report);
   if (links.length === 0) return '';
-  const items = links.map((l) => `<li><a class="attached-report" href="${e(l.href)}">${e(l.label)}</a> <span class="muted">(${e(l.suites.join(', '))})</span></li>`);
+  const items = links.map(
+    (l) =>
+      `<li><a class="attached-report" href="${e(l.href)}">${e(l.label)}</a> ` +
+      `<span class="muted">(${e(l.suites.join(', '))})</span></li>`,
+  );
   return `<h2>Attached reports</h2><ul>${items.join('')}</ul>`;
 }
 

@@ -112,14 +112,16 @@ describe('index.html', () => {
 });
 
 describe('attached reports', () => {
-  it('links each report a check attached once, with the suites that attached it; never an absolute or scheme URL', () => {
+  it('links each attached report once, with the suites that attached it; never an absolute or scheme URL', () => {
     const link = { label: 'official report', href: 'oci-conformance/index.html' };
     const attached: RunReport = {
       ...report,
       results: [
         res('oci-conformance/ping', { details: { reportLinks: [link] } }),
         res('oci-conformance/read-only/referrers', { status: 'not-applicable', details: { reportLinks: [link] } }),
-        res('other/x', { details: { reportLinks: [{ label: 'evil', href: 'javascript:alert(1)' }, { label: 'abs', href: '/etc/passwd' }, 'junk'] } }),
+        res('other/x', {
+          details: { reportLinks: [{ label: 'evil', href: 'javascript:alert(1)' }, { label: 'abs', href: '/etc/passwd' }, 'junk'] },
+        }),
       ],
     };
     expect(attachedReports(attached)).toEqual([{ ...link, suites: ['oci-conformance'] }]);

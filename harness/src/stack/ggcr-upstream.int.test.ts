@@ -23,7 +23,15 @@ describe.runIf(runnable || process.env.CI === 'true')('ggcr upstream', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ggcr-upstream-'));
     fixtures = await ensureFixtureImages({ bigLayerMiB: 1 });
-    reg = await startGgcrUpstream({ dir, name: 'ggcr-test', fixturesRoot: fixtures.root, repos: fixtures.repos, contentKey: null, snapshots: null, timeoutMs: 30_000 });
+    reg = await startGgcrUpstream({
+      dir,
+      name: 'ggcr-test',
+      fixturesRoot: fixtures.root,
+      repos: fixtures.repos,
+      contentKey: null,
+      snapshots: null,
+      timeoutMs: 30_000,
+    });
   }, 900_000);
   afterAll(async () => {
     await reg?.stop();
@@ -32,17 +40,22 @@ describe.runIf(runnable || process.env.CI === 'true')('ggcr upstream', () => {
 
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${reg.url}${path}`, { headers });
 
-  it('lists the seeded referrers of a subject with their own artifactType, filters by it, and answers an unknown subject', async () => {
+  it('lists a subject\'s referrers with their own artifactType, filters by it, answers an unknown one', async () => {
     expect(fixtures.referrers.length).toBeGreaterThanOrEqual(2);
     const { repo, subject } = fixtures.referrers[0]!;
     const all = await get(`/v2/${repo}/referrers/${subject}`);
     expect(all.status).toBe(200);
     expect(all.headers.get('content-type')).toBe(INDEX);
-    const listed = ((await all.json()) as { manifests: { digest: string; artifactType?: string; size: number }[] }).manifests;
+    const listed = ((await all.json()) as { manifests: { digest: string; artifactType?: string; size: number }[] })
+      .manifests;
     for (const r of fixtures.referrers.filter((x) => x.subject === subject)) {
-      expect(listed).toContainEqual(expect.objectContaining({ digest: r.digest, artifactType: r.artifactType, size: r.size }));
+      expect(listed).toContainEqual(
+        expect.objectContaining({ digest: r.digest, artifactType: r.artifactType, size: r.size }),
+      );
     }
-    const filtered = await get(`/v2/${repo}/referrers/${subject}?artifactType=${encodeURIComponent(SBOM_ARTIFACT_TYPE)}`);
+    const filtered = await get(
+      `/v2/${repo}/referrers/${subject}?artifactType=${encodeURIComponent(SBOM_ARTIFACT_TYPE)}`,
+    );
     expect(filtered.headers.get('oci-filters-applied')).toBe('artifactType');
     const only = ((await filtered.json()) as { manifests: { artifactType?: string }[] }).manifests;
     expect(only.length).toBeGreaterThan(0);
@@ -74,9 +87,17 @@ describe.runIf(runnable || process.env.CI === 'true')('ggcr upstream', () => {
     }
     expect(walked).toEqual(whole);
     const mid = whole[Math.floor(whole.length / 2)]!;
-    expect(((await (await get(`/v2/${repo}/tags/list?last=${encodeURIComponent(mid)}`)).json()) as { tags: string[] }).tags).toEqual(whole.filter((t) => t > mid));
+    expect(
+      ((await (await get(`/v2/${repo}/tags/list?last=${encodeURIComponent(mid)}`)).json()) as { tags: string[] }).tags,
+    ).toEqual(whole.filter((t) => t > mid));
     // the library alone returns the whole list for a `last` at the end; the spec wants none
-    expect(((await (await get(`/v2/${repo}/tags/list?last=${encodeURIComponent(whole.at(-1)!)}`)).json()) as { tags: string[] }).tags).toEqual([]);
+    expect(
+      (
+        (await (await get(`/v2/${repo}/tags/list?last=${encodeURIComponent(whole.at(-1)!)}`)).json()) as {
+          tags: string[];
+        }
+      ).tags,
+    ).toEqual([]);
     const zero = await get(`/v2/${repo}/tags/list?n=0`);
     expect(((await zero.json()) as { tags: string[] }).tags).toEqual([]);
     expect(zero.headers.get('link')).toBeNull();

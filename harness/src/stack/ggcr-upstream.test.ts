@@ -41,12 +41,14 @@ describe('ggcrSourceHash', () => {
     expect(before).toBe(ggcrSourceHash(GGCR_SOURCE_DIR));
     await writeFile(join(copy, 'main.go'), '// changed\n', { flag: 'a' });
     expect(ggcrSourceHash(copy)).not.toBe(before);
-    expect(ggcrBinaryPath({ REGISTRY_CANARY_GO_CACHE: '/c' }, copy)).toBe(`/c/bin/upstream-registry@${ggcrSourceHash(copy)}/upstream-registry`);
+    expect(ggcrBinaryPath({ REGISTRY_CANARY_GO_CACHE: '/c' }, copy)).toBe(
+      `/c/bin/upstream-registry@${ggcrSourceHash(copy)}/upstream-registry`,
+    );
   });
 });
 
-describe('the stack\'s upstream choice', () => {
-  it('auto picks ggcr on the process engine when Go is on PATH, and docker-registry on the container engine', async () => {
+describe("the stack's upstream choice", () => {
+  it('auto picks ggcr on the process engine when Go is on PATH, docker-registry on the container engine', async () => {
     await fakeGo();
     process.env.PATH = dir;
     process.env.REGISTRY_CANARY_GO_CACHE = join(dir, 'cache');

@@ -66,7 +66,9 @@ export function ggcrAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
 const pendingBuilds = new Map<string, Promise<string>>();
 
 /** The command's path, built first when the cache lacks this version of its sources. */
-export async function ensureGgcrBinary(opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; log?: (m: string) => void } = {}): Promise<string> {
+export async function ensureGgcrBinary(
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; log?: (m: string) => void } = {},
+): Promise<string> {
   const env = opts.env ?? process.env;
   const target = ggcrBinaryPath(env);
   try {
@@ -79,18 +81,28 @@ export async function ensureGgcrBinary(opts: { env?: NodeJS.ProcessEnv; timeoutM
   if (!build) {
     build = (async () => {
       const go = await locateTool('go', env);
-      if (go === null) throw new StackError('STACK_TOOL_MISSING', `upstream "ggcr" needs Go to build ${GGCR_SOURCE_DIR} (or use --upstream docker-registry or embedded)`);
+      if (go === null)
+        throw new StackError(
+          'STACK_TOOL_MISSING',
+          `upstream "ggcr" needs Go to build ${GGCR_SOURCE_DIR} (or use --upstream docker-registry or embedded)`,
+        );
       const finalDir = join(target, '..');
       await mkdir(join(finalDir, '..'), { recursive: true });
       const staging = await mkdtemp(join(finalDir, '..', `.${COMMAND}-`));
       try {
-        opts.log?.(`building ${COMMAND} (go build, once per source version; the first build fetches go-containerregistry)`);
+        opts.log?.(
+          `building ${COMMAND} (go build, once per source version; the first build fetches go-containerregistry)`,
+        );
         const run = await runTool(go, ['build', '-trimpath', '-o', join(staging, COMMAND), '.'], {
           cwd: GGCR_SOURCE_DIR,
           env: { ...env, GOFLAGS: '-mod=readonly', GO111MODULE: 'on' },
           timeoutMs: opts.timeoutMs ?? 10 * 60_000,
         });
-        if (run.exitCode !== 0) throw new StackError('STACK_TOOL_MISSING', `go build of ${GGCR_SOURCE_DIR} failed (exit ${run.exitCode}):\n${toolOutputTail(run, 12)}`);
+        if (run.exitCode !== 0)
+          throw new StackError(
+            'STACK_TOOL_MISSING',
+            `go build of ${GGCR_SOURCE_DIR} failed (exit ${run.exitCode}):\n${toolOutputTail(run, 12)}`,
+          );
         if (!existsSync(target)) {
           await rm(finalDir, { recursive: true, force: true });
           await rename(staging, finalDir);
@@ -134,7 +146,11 @@ export interface StartedGgcrUpstream {
 export async function startGgcrUpstream(opts: GgcrUpstreamOptions): Promise<StartedGgcrUpstream> {
   const bin = await ensureGgcrBinary({ log: opts.log });
   const data = join(opts.dir, 'data');
-  const key = snapshotKey(opts.name, { format: 1, registry: `${COMMAND}@${ggcrSourceHash()}`, content: opts.contentKey });
+  const key = snapshotKey(opts.name, {
+    format: 1,
+    registry: `${COMMAND}@${ggcrSourceHash()}`,
+    content: opts.contentKey,
+  });
   const blobsRestored = opts.snapshots ? await opts.snapshots.restore(key, data) : false;
   await mkdir(data, { recursive: true });
   const proc = await ManagedProcess.start({
@@ -146,12 +162,26 @@ export async function startGgcrUpstream(opts: GgcrUpstreamOptions): Promise<Star
   });
   const clock = opts.clock ?? systemClock;
   try {
-    const m = await Wait.forLogLine(/listening on 127\.0\.0\.1:(\d+)/, opts.timeoutMs ?? 15_000).waitUntilReady({ clock, component: opts.name, output: proc });
+    const m = await Wait.forLogLine(/listening on 127\.0\.0\.1:(\d+)/, opts.timeoutMs ?? 15_000).waitUntilReady({
+      clock,
+      component: opts.name,
+      output: proc,
+    });
     const url = `http://127.0.0.1:${m[1]}`;
-    await Wait.forHttp(`${url}/v2/`, { timeoutMs: opts.timeoutMs ?? 15_000 }).waitUntilReady({ clock, component: opts.name, output: proc });
+    await Wait.forHttp(`${url}/v2/`, { timeoutMs: opts.timeoutMs ?? 15_000 }).waitUntilReady({
+      clock,
+      component: opts.name,
+      output: proc,
+    });
     const limit = pLimit(2);
-    await Promise.all(opts.repos.map((repo) => limit(() => pushLayout(url, repo, join(opts.fixturesRoot, repo))))).catch((err: unknown) => {
-      throw new StackError('STACK_SEED_FAILED', `${opts.name}: pushing the fixture layouts failed: ${(err as Error).message}`, { cause: err });
+    await Promise.all(
+      opts.repos.map((repo) => limit(() => pushLayout(url, repo, join(opts.fixturesRoot, repo)))),
+    ).catch((err: unknown) => {
+      throw new StackError(
+        'STACK_SEED_FAILED',
+        `${opts.name}: pushing the fixture layouts failed: ${(err as Error).message}`,
+        { cause: err },
+      );
     });
     if (!blobsRestored) await opts.snapshots?.save(key, data);
     return { url, process: proc, blobsRestored, stop: async () => void (await proc.stop(3_000)) };

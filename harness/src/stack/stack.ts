@@ -193,11 +193,22 @@ export function stackSpec(options: StackOptions = {}): StackSpec {
   if (!Number.isInteger(bigLayerMiB) || bigLayerMiB < 1 || bigLayerMiB > 4096) optionError(`bigLayerMiB must be a whole number from 1 to 4096, not ${JSON.stringify(bigLayerMiB)}`);
   const dockerRegistryBin = options.dockerRegistryBin ?? DOCKER_REGISTRY_BIN;
   const choice = options.upstream ?? 'auto';
-  if (!['auto', 'docker-registry', 'embedded', 'ggcr'].includes(choice)) optionError(`upstream must be "auto", "ggcr", "docker-registry" or "embedded", not ${JSON.stringify(choice)}`);
+  if (!['auto', 'docker-registry', 'embedded', 'ggcr'].includes(choice)) {
+    optionError(`upstream must be "auto", "ggcr", "docker-registry" or "embedded", not ${JSON.stringify(choice)}`);
+  }
   const upstream: UpstreamKind =
-    choice === 'auto' ? (engine === 'process' && ggcrAvailable() ? 'ggcr' : existsSync(dockerRegistryBin) ? 'docker-registry' : 'embedded') : choice;
+    choice !== 'auto'
+      ? choice
+      : engine === 'process' && ggcrAvailable()
+        ? 'ggcr'
+        : existsSync(dockerRegistryBin)
+          ? 'docker-registry'
+          : 'embedded';
   if (upstream === 'ggcr' && !ggcrAvailable()) {
-    throw new StackError('STACK_TOOL_MISSING', 'upstream "ggcr" needs Go (https://go.dev/dl/) to build harness/go/upstream-registry, or use --upstream docker-registry or embedded');
+    throw new StackError(
+      'STACK_TOOL_MISSING',
+      'upstream "ggcr" needs Go (https://go.dev/dl/) to build harness/go/upstream-registry, or use --upstream docker-registry or embedded',
+    );
   }
   if (upstream === 'docker-registry' && !existsSync(dockerRegistryBin)) {
     throw new StackError('STACK_TOOL_MISSING', `upstream "docker-registry" needs ${dockerRegistryBin} (apt-get install docker-registry), or use --upstream embedded`);
@@ -364,7 +375,10 @@ export async function startStack(options: StackOptions = {}): Promise<StartedSta
           name,
           fixturesRoot: fixtures.root,
           repos,
-          contentKey: { repos: [...repos].sort(), blobs: fixtures.blobs.filter((b) => repos.includes(b.repo)).map((b) => b.digest) },
+          contentKey: {
+            repos: [...repos].sort(),
+            blobs: fixtures.blobs.filter((b) => repos.includes(b.repo)).map((b) => b.digest),
+          },
           snapshots,
           env: childEnv,
           clock,
