@@ -76,6 +76,8 @@ interface OfficialRuns {
   /** report dir relative path of the index page */
   reportLink: string;
   reportPath: string;
+  /** why the upstream was not run directly, when it was not (failures through the redirector then stay failures) */
+  upstreamSkipped?: string;
 }
 
 function endpointOrNa(baseUrl: string, prefix: string, what: string): ConformanceEndpoint {
@@ -102,16 +104,18 @@ async function runOfficial(target: TargetDescription, options: OciConformanceOpt
   const base = join(reportDir, OCI_CONFORMANCE_SUITE);
   await mkdir(base, { recursive: true });
   const through = endpointOrNa(where.baseUrl, '', `the redirector (${where.label})`);
-  const direct =
-    options.upstreamDifferential === false
-      ? null
-      : (() => {
-          try {
-            return conformanceEndpoint(target.upstream, target.upstreamPath);
-          } catch {
-            return null; // no differential for an upstream the program cannot address; failures then stay failures
-          }
-        })();
+  let direct: ConformanceEndpoint | null = null;
+  let upstreamSkipped: string | undefined;
+  if (options.upstreamDifferential === false) {
+    upstreamSkipped = 'the upstream differential was turned off';
+  } else {
+    try {
+      direct = conformanceEndpoint(target.upstream, target.upstreamPath);
+    } catch (err) {
+      if (!(err instanceof ConformanceEndpointError)) throw err;
+      upstreamSkipped = `the program cannot be pointed at the upstream: ${err.message}`;
+    }
+  }
   const [redirectorRun, upstreamRun] = await Promise.all([
     runConformanceProgram({ program, endpoint: through, inputs, resultsDir: join(base, 'redirector'), env }),
     direct
@@ -127,6 +131,7 @@ async function runOfficial(target: TargetDescription, options: OciConformanceOpt
     upstream: runs[1] ?? null,
     reportLink: relative(reportDir, reportPath).split('\\').join('/'),
     reportPath,
+    ...(upstreamSkipped ? { upstreamSkipped } : {}),
   };
 }
 
@@ -142,6 +147,7 @@ function evidence(runs: OfficialRuns, extra: Record<string, unknown>): Record<st
     endpoint: runs.redirector.label,
     repository: r.inputs.repo,
     officialTotals: { redirector: runTotals(r), ...(runs.upstream ? { upstream: runTotals(runs.upstream.run) } : {}) },
+    ...(runs.upstreamSkipped ? { upstreamSkipped: runs.upstreamSkipped } : {}),
     ...extra,
   };
 }
