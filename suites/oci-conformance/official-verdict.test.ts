@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProgramTestCase, TargetDescription, Vantage } from '../../harness/src/index.js';
 import type { SeededContent, SeededImage, SeededReferrer } from '../conformance/seeded-content.js';
-import { officialVerdict, skipReason } from './official-verdict.js';
+import { inputKey, officialVerdict, skipReason } from './official-verdict.js';
 import { programVantage } from './oci-conformance.suite.js';
 import { checkNameOf, relativeName } from './program-tests.js';
 import { chooseRepository, readOnlyInputs } from './read-only-inputs.js';
@@ -42,7 +42,7 @@ describe('officialVerdict', () => {
     });
   });
 
-  it('blames the upstream (not applicable, both answers) when the upstream fails the same test on its own', () => {
+  it('blames the upstream (not applicable, both answers) when the upstream fails the same input on its own', () => {
     const v = officialVerdict({ redirector: [tc('failure', 'via redirector')], upstream: [tc('failure', 'direct')] });
     expect(v.status).toBe('not-applicable');
     expect(v.status === 'not-applicable' && v.reason).toMatch(
@@ -71,6 +71,31 @@ describe('officialVerdict', () => {
       status: 'not-applicable',
       reason: 'no referrers seeded',
     });
+  });
+});
+
+describe('blame per input', () => {
+  const dump = (path: string) => `====\n~~~ REQUEST ~~~\nMethod: GET\nURL: http://127.0.0.1:1${path}\nHeaders:\n`;
+  const at = (status: ProgramTestCase['status'], path: string): ProgramTestCase => tc(status, `${status} at ${path}`, dump(path));
+
+  it('reads the object of the first request a case made', () => {
+    expect(inputKey(at('passed', '/v2/pre/fix/conformance/blobs/sha512:ab'))).toBe('blobs/sha512:ab');
+    expect(inputKey(at('passed', '/v2/conformance/tags/list?last=b'))).toBe('tags/list');
+    expect(inputKey(tc('passed'))).toBe('');
+  });
+
+  it('does not blame the upstream for a redirector failure on an input the upstream gets right', () => {
+    // the upstream fails another blob (sha512 there); the redirector fails a sha256 blob: that one is its own
+    const v = officialVerdict({
+      redirector: [at('passed', '/v2/c/blobs/sha512:ab'), at('failure', '/v2/c/blobs/sha256:cd')],
+      upstream: [at('failure', '/v2/c/blobs/sha512:ab'), at('passed', '/v2/c/blobs/sha256:cd')],
+    });
+    expect(v.status).toBe('fail');
+    const same = officialVerdict({
+      redirector: [at('failure', '/v2/c/blobs/sha512:ab'), at('passed', '/v2/c/blobs/sha256:cd')],
+      upstream: [at('passed', '/v2/c/blobs/sha256:cd'), at('failure', '/v2/up/c/blobs/sha512:ab')],
+    });
+    expect(same.status).toBe('not-applicable');
   });
 });
 

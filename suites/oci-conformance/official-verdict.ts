@@ -59,6 +59,17 @@ function counts(cases: readonly ProgramTestCase[]): string {
   return `${parts.join(', ')} of ${cases.length}`;
 }
 
+/**
+ * What a test case ran on: the object of the first request it made (`blobs/<digest>`, `manifests/<ref>`,
+ * `tags/list`, `referrers/<digest>`), read from the request dump in its output; '' when it made none. The program
+ * walks its inputs in map order, so cases of two runs are matched by this, never by position.
+ */
+export function inputKey(c: ProgramTestCase): string {
+  const url = /^URL: (\S+)/m.exec(c.output)?.[1] ?? '';
+  const m = /\/(blobs|manifests|tags|referrers)\/([^?#\s]*)/.exec(url);
+  return m ? `${m[1]}/${m[2]}` : '';
+}
+
 export function officialVerdict(input: VerdictInput): Verdict {
   const cases = input.redirector;
   if (cases.length === 0) {
@@ -73,7 +84,9 @@ export function officialVerdict(input: VerdictInput): Verdict {
   }
   if (cases.some((c) => c.status === 'failure')) {
     const through = failureText(cases);
-    const upstreamFails = input.upstream?.some((c) => c.status === 'failure') ?? false;
+    // blamed on the upstream only when the upstream fails the very same input (the same blob, manifest, tag ...)
+    const upstreamFailing = new Set((input.upstream ?? []).filter((c) => c.status === 'failure').map(inputKey));
+    const upstreamFails = cases.filter((c) => c.status === 'failure').every((c) => upstreamFailing.has(inputKey(c)));
     if (upstreamFails) {
       return {
         status: 'not-applicable',
