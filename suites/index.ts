@@ -9,13 +9,20 @@ import { CLIENTS_SUITE, clientsChecks } from './clients/clients.suite.js';
 import { CONFORMANCE_SUITE, conformanceChecks } from './conformance/conformance.suite.js';
 import { INTEGRITY_SUITE, integrityChecks } from './integrity/integrity.suite.js';
 import { MIRROR_SUITE, mirrorChecks } from './mirror/mirror.suite.js';
+import { OCI_CONFORMANCE_SUITE, ociConformanceChecks } from './oci-conformance/oci-conformance.suite.js';
 import { ROUTING_SUITE, routingChecks } from './routing/routing.suite.js';
+
+/** What a run tells a suite besides the target. */
+export interface SuiteContext {
+  /** the run's report directory, for suites that keep files of their own there (screenshots, a program's reports) */
+  reportDir?: string;
+}
 
 export interface SuiteDefinition {
   name: string;
   /** one line for `--help` and the report */
   description: string;
-  checks(target: TargetDescription): Check[];
+  checks(target: TargetDescription, context?: SuiteContext): Check[];
 }
 
 export const SUITES: readonly SuiteDefinition[] = [
@@ -23,6 +30,14 @@ export const SUITES: readonly SuiteDefinition[] = [
     name: CONFORMANCE_SUITE,
     description: 'the official OCI suites\' pull-path checks (G1, G2) read-only through the redirector, plus DCD, HEAD headers, Range, errors, pagination, referrers, /v2/, 405, path probes',
     checks: (target) => conformanceChecks(target),
+  },
+  {
+    name: OCI_CONFORMANCE_SUITE,
+    description:
+      'the official OCI distribution-spec conformance program, read-only pull mode, through the redirector; ' +
+      'its tests as checks, its own report linked',
+    checks: (target, context) =>
+      ociConformanceChecks(target, context?.reportDir ? { reportDir: context.reportDir } : {}),
   },
   {
     name: ROUTING_SUITE,

@@ -103,6 +103,33 @@ export {
   type MetricsLabels,
 } from './report/prometheus-metrics.js';
 
+// external programs (harness/src/clients)
+export {
+  GO_PROGRAMS,
+  GoProgramError,
+  ensureGoProgram,
+  goProgramPath,
+  requireGoProgram,
+  type GoProgram,
+  type GoProgramName,
+} from './clients/go-programs.js';
+export {
+  OCI_CONFORMANCE_GROUPS,
+  OCI_CONFORMANCE_ROOT,
+  ConformanceEndpointError,
+  ConformanceReportError,
+  conformanceEndpoint,
+  conformanceEnv,
+  parseConformanceJunit,
+  runConformanceProgram,
+  type ConformanceEndpoint,
+  type GroupRun,
+  type OciConformanceGroup,
+  type ProgramRun,
+  type ProgramTestCase,
+  type ReadOnlyInputs,
+} from './clients/oci-conformance-program.js';
+
 // the OCI client (harness/src/oci)
 export {
   OciClient,

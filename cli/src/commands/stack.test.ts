@@ -159,7 +159,7 @@ describe('stack up flag validation (through main, before anything starts)', () =
   const cases: [string[], RegExp][] = [
     [['--engine', 'vm'], /--engine <engine>' argument 'vm' is invalid\. Allowed choices are process, container/],
     [['--semantics', 'longest'], /--semantics <semantics>' argument 'longest' is invalid/],
-    [['--upstream', 'quay'], /Allowed choices are auto, docker-registry, embedded/],
+    [['--upstream', 'quay'], /Allowed choices are auto, ggcr, docker-registry, embedded/],
     [['--big-layer-mib', '0'], /--big-layer-mib <n>' argument '0' is invalid\. must be a whole number of MiB from 1 to 4096/],
     [['--big-layer-mib', '1.5'], /argument '1\.5' is invalid/],
     [['--ip-mode', 'egress'], /Allowed choices are xff, edge/],

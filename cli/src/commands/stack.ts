@@ -44,7 +44,7 @@ interface UpFlags {
   engine: 'process' | 'container';
   semantics: 'most-specific' | 'archeio';
   bigLayerMib?: number;
-  upstream: 'auto' | 'docker-registry' | 'embedded';
+  upstream: 'auto' | 'docker-registry' | 'embedded' | 'ggcr';
   ipMode: 'xff' | 'edge';
   signatureUpstream: boolean;
   freshSeed?: boolean;
@@ -84,7 +84,15 @@ export function makeStackCommand(deps: StackCommandDeps): RegisterCommand {
       .addOption(new Option('--engine <engine>', 'run components as local processes or as containers').choices(['process', 'container']).default('process'))
       .addOption(new Option('--semantics <semantics>', 'the redirector’s ROUTING_SEMANTICS').choices(['most-specific', 'archeio']).default('most-specific'))
       .addOption(new Option('--big-layer-mib <n>', 'size of the large fixture layer in MiB (default 64)').argParser(bigLayerMiB))
-      .addOption(new Option('--upstream <kind>', 'upstream registry: docker-registry when installed (auto), or the embedded one').choices(['auto', 'docker-registry', 'embedded']).default('auto'))
+      .addOption(
+        new Option(
+          '--upstream <kind>',
+          'upstream registry: auto = ggcr (go-containerregistry\'s, with referrers and tag pagination) when Go is ' +
+            'installed, else docker-registry when installed, else embedded',
+        )
+          .choices(['auto', 'ggcr', 'docker-registry', 'embedded'])
+          .default('auto'),
+      )
       .addOption(new Option('--ip-mode <mode>', 'the ipMode the description declares').choices(['xff', 'edge']).default('xff'))
       .option('--no-signature-upstream', 'do not run a second registry as SIGNATURE_UPSTREAM_ENDPOINT')
       .option('--fresh-seed', 'seed registries and buckets the real way (push API, S3 PutObject), ignoring seed snapshots')

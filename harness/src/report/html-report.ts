@@ -177,6 +177,41 @@ function timingSection(report: RunReport): string {
 <h3>Slowest checks</h3><table>${slowRows.join('')}</table>`;
 }
 
+/**
+ * Reports a check attached (`details.reportLinks`: `{ label, href }`, href relative to the report directory), e.g.
+ * the official conformance program's own report: listed once each, with the suites that attached them.
+ */
+export function attachedReports(report: RunReport): { label: string; href: string; suites: string[] }[] {
+  const out: { label: string; href: string; suites: string[] }[] = [];
+  for (const r of report.results) {
+    const links = r.details?.reportLinks;
+    if (!Array.isArray(links)) continue;
+    for (const l of links as unknown[]) {
+      const { label, href } = (l ?? {}) as { label?: unknown; href?: unknown };
+      if (typeof label !== 'string' || typeof href !== 'string') continue;
+      if (/^[a-z]+:/i.test(href) || href.startsWith('/')) continue;
+      const known = out.find((x) => x.href === href);
+      if (known) {
+        if (!known.suites.includes(r.suite)) known.suites.push(r.suite);
+      } else {
+        out.push({ label, href, suites: [r.suite] });
+      }
+    }
+  }
+  return out;
+}
+
+function attachedSection(report: RunReport): string {
+  const links = attachedReports(report);
+  if (links.length === 0) return '';
+  const items = links.map(
+    (l) =>
+      `<li><a class="attached-report" href="${e(l.href)}">${e(l.label)}</a> ` +
+      `<span class="muted">(${e(l.suites.join(', '))})</span></li>`,
+  );
+  return `<h2>Attached reports</h2><ul>${items.join('')}</ul>`;
+}
+
 function preflightSection(report: RunReport): string {
   const p = report.preflight;
   if (!p) return '';
@@ -201,6 +236,7 @@ ${statusPill(report)}
 ${preflightSection(report)}
 ${routingSection(report)}
 ${failuresSection(report)}
+${attachedSection(report)}
 ${knownSection(report)}
 ${naSection(report)}
 ${timingSection(report)}

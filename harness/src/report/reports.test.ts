@@ -9,7 +9,7 @@ import type { RoutingEvidence } from '../results/routing-evidence.js';
 import type { TargetDescription } from '../target/target-description.js';
 import { createProgress } from '../run/progress.js';
 import { formatTrace } from './hop-trace.js';
-import { htmlReport } from './html-report.js';
+import { attachedReports, htmlReport } from './html-report.js';
 import { junitXml } from './junit-xml.js';
 import { destinationOf, routingMap } from './routing-map.js';
 import { terminalSummary } from './terminal-summary.js';
@@ -108,6 +108,27 @@ describe('index.html', () => {
     expect(html).toContain('Known issues (1 reproduced, 1 fixed)');
     expect(html).toContain('needs an edge port');
     expect(html).toContain('Slowest checks');
+  });
+});
+
+describe('attached reports', () => {
+  it('links each attached report once, with the suites that attached it; never an absolute or scheme URL', () => {
+    const link = { label: 'official report', href: 'oci-conformance/index.html' };
+    const attached: RunReport = {
+      ...report,
+      results: [
+        res('oci-conformance/ping', { details: { reportLinks: [link] } }),
+        res('oci-conformance/read-only/referrers', { status: 'not-applicable', details: { reportLinks: [link] } }),
+        res('other/x', {
+          details: { reportLinks: [{ label: 'evil', href: 'javascript:alert(1)' }, { label: 'abs', href: '/etc/passwd' }, 'junk'] },
+        }),
+      ],
+    };
+    expect(attachedReports(attached)).toEqual([{ ...link, suites: ['oci-conformance'] }]);
+    const html = htmlReport(attached);
+    expect(html).toContain('<a class="attached-report" href="oci-conformance/index.html">official report</a>');
+    expect(html).not.toContain('javascript:');
+    expect(htmlReport(report)).not.toContain('Attached reports');
   });
 });
 

@@ -13,6 +13,7 @@ import { pushLayout } from '../oci/push.js';
 import type { ContainerServices } from './container-engine.js';
 import { startDockerRegistry } from './docker-registry-process.js';
 import { startEmbeddedUpstream } from './embedded-upstream.js';
+import { startGgcrUpstream } from './ggcr-upstream.js';
 import { S3RVER_VERSION, type S3BucketServer } from './s3-bucket-server.js';
 import { SeedSnapshots, snapshotKey } from './seed-snapshots.js';
 import { StackError } from './stack-error.js';
@@ -85,6 +86,26 @@ export async function startSeededRegistry(
     }
     const options = { root, name, echo: ctx.echo, env: ctx.childEnv, clock: ctx.clock, timeoutMs: spec.readyTimeoutMs };
     const reg = ctx.own(name, await startEmbeddedUpstream(options));
+    return { ...reg, restored: false };
+  }
+  if (spec.upstream === 'ggcr') {
+    // blobs come from a seed snapshot when one matches; manifests are pushed at every start
+    const started = await startGgcrUpstream({
+      dir,
+      name,
+      fixturesRoot: fixtures.root,
+      repos,
+      contentKey: {
+        repos: [...repos].sort(),
+        blobs: fixtures.blobs.filter((b) => repos.includes(b.repo)).map((b) => b.digest),
+      },
+      snapshots,
+      env: ctx.childEnv,
+      clock: ctx.clock,
+      timeoutMs: spec.readyTimeoutMs,
+      ...(ctx.echo ? { echo: ctx.echo } : {}),
+    });
+    const reg = ctx.own<RegistryService>(name, started);
     return { ...reg, restored: false };
   }
   const key = snapshotKey(`${name}`, {

@@ -11,14 +11,15 @@ import { BUNDLED_RANGE_FILES, type RangeFiles } from '../oracle/published-ranges
 import type { IpMode, Semantics } from '../target/target-description.js';
 import { bundledFixture } from './bundled-fixture.js';
 import { DOCKER_REGISTRY_BIN } from './docker-registry-process.js';
+import { ggcrAvailable } from './ggcr-upstream.js';
 import { BUNDLED_MIRROR_PLAN_FILE } from './mirror-plan.js';
 import { StackError } from './stack-error.js';
 import { BUNDLED_VANTAGES_FILE } from './vantages.js';
 import type { Clock } from './wait.js';
 
 export type Engine = 'process' | 'container';
-export type UpstreamChoice = 'auto' | 'docker-registry' | 'embedded';
-export type UpstreamKind = 'docker-registry' | 'embedded';
+export type UpstreamChoice = 'auto' | 'docker-registry' | 'embedded' | 'ggcr';
+export type UpstreamKind = 'docker-registry' | 'embedded' | 'ggcr';
 
 export interface StackOptions {
   /** `process` (default): every component is a local process; `container`: upstream registry and redirector run as containers */
@@ -27,7 +28,11 @@ export interface StackOptions {
   semantics?: Semantics;
   /** how the harness should reach the redirector: `xff` (default; direct, with X-Forwarded-For) or `edge` (vantage ports) */
   ipMode?: Extract<IpMode, 'xff' | 'edge'>;
-  /** `auto` (default): Debian's docker-registry when installed, else the embedded registry */
+  /**
+   * `auto` (default): with the process engine, go-containerregistry's registry (`ggcr`: referrers API and tag
+   * pagination, as production's upstream has) when Go is there to build it; else Debian's docker-registry when
+   * installed; else the embedded registry
+   */
   upstream?: UpstreamChoice;
   /** also run a second registry as SIGNATURE_UPSTREAM_ENDPOINT, holding the repositories with signature tags (default true) */
   signatureUpstream?: boolean;
@@ -106,8 +111,23 @@ export function stackSpec(options: StackOptions = {}): StackSpec {
   if (!Number.isInteger(bigLayerMiB) || bigLayerMiB < 1 || bigLayerMiB > 4096) optionError(`bigLayerMiB must be a whole number from 1 to 4096, not ${JSON.stringify(bigLayerMiB)}`);
   const dockerRegistryBin = options.dockerRegistryBin ?? DOCKER_REGISTRY_BIN;
   const choice = options.upstream ?? 'auto';
-  if (!['auto', 'docker-registry', 'embedded'].includes(choice)) optionError(`upstream must be "auto", "docker-registry" or "embedded", not ${JSON.stringify(choice)}`);
-  const upstream: UpstreamKind = choice === 'auto' ? (existsSync(dockerRegistryBin) ? 'docker-registry' : 'embedded') : choice;
+  if (!['auto', 'docker-registry', 'embedded', 'ggcr'].includes(choice)) {
+    optionError(`upstream must be "auto", "ggcr", "docker-registry" or "embedded", not ${JSON.stringify(choice)}`);
+  }
+  const upstream: UpstreamKind =
+    choice !== 'auto'
+      ? choice
+      : engine === 'process' && ggcrAvailable()
+        ? 'ggcr'
+        : existsSync(dockerRegistryBin)
+          ? 'docker-registry'
+          : 'embedded';
+  if (upstream === 'ggcr' && !ggcrAvailable()) {
+    throw new StackError(
+      'STACK_TOOL_MISSING',
+      'upstream "ggcr" needs Go (https://go.dev/dl/) to build harness/go/upstream-registry, or use --upstream docker-registry or embedded',
+    );
+  }
   if (upstream === 'docker-registry' && !existsSync(dockerRegistryBin)) {
     throw new StackError('STACK_TOOL_MISSING', `upstream "docker-registry" needs ${dockerRegistryBin} (apt-get install docker-registry), or use --upstream embedded`);
   }

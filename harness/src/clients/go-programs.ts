@@ -1,0 +1,157 @@
+/**
+ * Go programs the harness runs (crane, regctl, the OCI conformance program, actionlint, kubeconform, the
+ * go-containerregistry registry): each pinned to one version, built from the Go module proxy with `go install`
+ * into a cache outside the work tree, once per version, and reused.
+ *
+ * Layout of the cache (`REGISTRY_CANARY_GO_CACHE`, default `$XDG_CACHE_HOME/registry-canary/go`, else
+ * `~/.cache/registry-canary/go`): `bin/<name>@<version>/<command>`. A version is installed into a temporary
+ * directory beside its final one and renamed into place, so a build that is interrupted never leaves a binary that
+ * looks installed.
+ *
+ * The rule for a missing program is the one for every external client (docs/suites.md): on a machine without Go a
+ * check that needs one is not applicable, with the reason; under `CI=true` it fails, because CI installs them all
+ * (`.ci/run` runs `scripts/install-go-programs.js`).
+ */
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { CheckFailure, NotApplicable } from '../results/check.js';
+import { isCi, locateTool, runTool, toolOutputTail } from './external-tool.js';
+
+export interface GoProgram {
+  /** the name the harness and reports use */
+  name: string;
+  /** the package `go install` builds */
+  pkg: string;
+  /** the pinned version: a tag or a pseudo-version the module proxy serves */
+  version: string;
+  /** the command's file name (the last element of `pkg`) */
+  command: string;
+  /** what the project uses it for, for reports and `--help` */
+  purpose: string;
+}
+
+function program(name: string, pkg: string, version: string, purpose: string): GoProgram {
+  return { name, pkg, version, command: pkg.slice(pkg.lastIndexOf('/') + 1), purpose };
+}
+
+/** Every Go program the project runs, at the version it is pinned to. */
+export const GO_PROGRAMS = {
+  crane: program('crane', 'github.com/google/go-containerregistry/cmd/crane', 'v0.22.1',
+    'a real OCI client in the clients suite; `crane registry serve` is the referrers-capable upstream'),
+  regctl: program('regctl', 'github.com/regclient/regclient/cmd/regctl', 'v0.11.7',
+    'a real OCI client in the clients suite'),
+  conformance: program('conformance', 'github.com/opencontainers/distribution-spec/conformance',
+    'v0.0.0-20260831232431-97274622c111', 'the official OCI distribution-spec conformance program'),
+  actionlint: program('actionlint', 'github.com/rhysd/actionlint/cmd/actionlint', 'v1.7.12',
+    'validates .github/workflows'),
+  kubeconform: program('kubeconform', 'github.com/yannh/kubeconform/cmd/kubeconform', 'v0.8.0',
+    'validates the Kubernetes manifests in deploy/ against the API schemas'),
+} as const satisfies Record<string, GoProgram>;
+
+export type GoProgramName = keyof typeof GO_PROGRAMS;
+
+export function goProgramCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.REGISTRY_CANARY_GO_CACHE) return env.REGISTRY_CANARY_GO_CACHE;
+  const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
+  return join(base, 'registry-canary', 'go');
+}
+
+/** Where `program` lives once installed (whether or not it is). */
+export function goProgramPath(program: GoProgram, env: NodeJS.ProcessEnv = process.env): string {
+  return join(goProgramCacheDir(env), 'bin', `${program.name}@${program.version}`, program.command);
+}
+
+async function executable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class GoProgramError extends Error {
+  constructor(message: string, readonly reason: 'no-go' | 'install-failed') {
+    super(message);
+    this.name = 'GoProgramError';
+  }
+}
+
+export interface InstallOptions {
+  env?: NodeJS.ProcessEnv;
+  /** milliseconds for one `go install` (default 15 minutes: a cold module cache on two cores) */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Installs are shared within a process, so concurrent checks wanting the same program build it once. */
+const pending = new Map<string, Promise<string>>();
+
+/**
+ * The path of `program`, installing it with `go install` first when the cache lacks it. Throws GoProgramError
+ * when Go is missing or the build fails (the error carries the tail of go's output).
+ */
+export async function ensureGoProgram(program: GoProgram, opts: InstallOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const target = goProgramPath(program, env);
+  if (await executable(target)) return target;
+  const key = target;
+  let install = pending.get(key);
+  if (!install) {
+    install = installInto(program, target, env, opts).finally(() => pending.delete(key));
+    pending.set(key, install);
+  }
+  return install;
+}
+
+async function installInto(program: GoProgram, target: string, env: NodeJS.ProcessEnv, opts: InstallOptions): Promise<string> {
+  const go = await locateTool('go', env);
+  if (go === null) {
+    throw new GoProgramError(`Go is not installed, so ${program.name} (${program.pkg}@${program.version}) cannot be built`, 'no-go');
+  }
+  const finalDir = join(target, '..');
+  const binRoot = join(finalDir, '..');
+  await mkdir(binRoot, { recursive: true });
+  const staging = await mkdtemp(join(binRoot, `.${program.name}-`));
+  try {
+    const run = await runTool(go, ['install', `${program.pkg}@${program.version}`], {
+      env: { ...env, GOBIN: staging, GOFLAGS: env.GOFLAGS ?? '', GO111MODULE: 'on' },
+      timeoutMs: opts.timeoutMs ?? 15 * 60_000,
+      signal: opts.signal,
+    });
+    if (run.exitCode !== 0) {
+      throw new GoProgramError(`go install ${program.pkg}@${program.version} failed (exit ${run.exitCode}):\n${toolOutputTail(run, 12)}`, 'install-failed');
+    }
+    // another process may have finished the same version meanwhile: keep its copy
+    if (!(await executable(target))) {
+      await rm(finalDir, { recursive: true, force: true });
+      await rename(staging, finalDir);
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  if (!(await executable(target))) {
+    throw new GoProgramError(`go install ${program.pkg}@${program.version} succeeded but ${target} is not there`, 'install-failed');
+  }
+  return target;
+}
+
+/**
+ * For a check: the program's path, installing it on first use. Without Go the check is not applicable (and under
+ * `CI=true` fails); a failed build is a harness failure either way.
+ */
+export async function requireGoProgram(program: GoProgram, opts: InstallOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  try {
+    return await ensureGoProgram(program, opts);
+  } catch (err) {
+    if (!(err instanceof GoProgramError)) throw err;
+    if (err.reason === 'no-go') {
+      if (isCi(env)) throw new CheckFailure('harness', `${err.message}; Go is required when CI=true`);
+      throw new NotApplicable(`${err.message} (install Go to enable this check; with CI=true it fails instead)`);
+    }
+    throw new CheckFailure('harness', err.message);
+  }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Installs every pinned Go program the tests use (harness/src/clients/go-programs.ts) into the cache outside the
+// tree, so no check spends its time budget building one. Run after `npm ci` (which builds dist/): `.ci/run` does.
+// Usage: node scripts/install-go-programs.js [name ...]   (default: all)
+import { GO_PROGRAMS, ensureGoProgram, goProgramCacheDir } from '../dist/harness/src/clients/go-programs.js';
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((n) => !(n in GO_PROGRAMS));
+if (unknown.length > 0) {
+  console.error(`unknown Go program(s): ${unknown.join(', ')}; known: ${Object.keys(GO_PROGRAMS).join(', ')}`);
+  process.exit(64);
+}
+const names = wanted.length > 0 ? wanted : Object.keys(GO_PROGRAMS);
+console.log(`Go programs → ${goProgramCacheDir()}`);
+let failed = 0;
+// one at a time: two cores, and each build already uses both
+for (const name of names) {
+  const program = GO_PROGRAMS[name];
+  const started = Date.now();
+  try {
+    const path = await ensureGoProgram(program);
+    console.log(`  ${name} ${program.version}: ${path} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    failed += 1;
+    console.error(`  ${name} ${program.version}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+process.exit(failed > 0 ? 1 : 0);
