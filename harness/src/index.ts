@@ -207,6 +207,7 @@ export type { Fault, FaultTarget } from './stack/fault-proxy.js';
 export type { FaultControl } from './stack/fault-control.js';
 export { listBucketKeys, s3rverClient } from './stack/s3-bucket-server.js';
 export { DOCKER_REGISTRY_BIN } from './stack/docker-registry-process.js';
+export { ggcrAvailable, goOnPath } from './stack/ggcr-upstream.js';
 export { descendantProcesses, isAlive } from './stack/process-tree.js';
 
 // redirector processes: one beside a stack, or a whole world's

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/src/main.js';
 import { captureIo } from '../../cli/src/test-io.js';
 import { GO_PROGRAMS, goProgramPath, runChecks, startStack } from '../../harness/src/index.js';
-import { goOnPath } from '../../harness/src/stack/ggcr-upstream.js';
+import { goOnPath } from '../../harness/src/index.js';
 import { ociConformanceChecks } from './oci-conformance.suite.js';
 
 const haveGo = goOnPath() || existsSync(goProgramPath(GO_PROGRAMS.conformance));
