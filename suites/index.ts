@@ -11,11 +11,17 @@ import { INTEGRITY_SUITE, integrityChecks } from './integrity/integrity.suite.js
 import { MIRROR_SUITE, mirrorChecks } from './mirror/mirror.suite.js';
 import { ROUTING_SUITE, routingChecks } from './routing/routing.suite.js';
 
+/** What a run tells the suites about itself. */
+export interface SuiteRunOptions {
+  /** the run's report directory: files a check writes (screenshots, nested reports) go under it */
+  reportDir?: string;
+}
+
 export interface SuiteDefinition {
   name: string;
   /** one line for `--help` and the report */
   description: string;
-  checks(target: TargetDescription): Check[];
+  checks(target: TargetDescription, options?: SuiteRunOptions): Check[];
 }
 
 export const SUITES: readonly SuiteDefinition[] = [
@@ -47,7 +53,7 @@ export const SUITES: readonly SuiteDefinition[] = [
   {
     name: BROWSER_SUITE,
     description: 'chromium: / and /privacy land on the info and privacy pages; the HTML report renders its routing map (screenshot)',
-    checks: (target) => browserChecks(target),
+    checks: (target, options) => browserChecks(target, options?.reportDir !== undefined ? { reportDir: options.reportDir } : {}),
   },
 ];
 

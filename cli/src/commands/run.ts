@@ -205,7 +205,9 @@ export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<nu
       target = await loadTargetFile(opts.targetConfig!);
     }
     target = await applyVantage(target, opts.vantage, v.local, opts.ipEcho);
-    const checks = v.suites.flatMap((s) => s.checks(target));
+    // one report directory for the whole run, decided before any check runs: what a check writes goes under it
+    const dir = opts.report ?? defaultReportDir();
+    const checks = v.suites.flatMap((s) => s.checks(target, { reportDir: dir }));
     say(`target ${target.name}: ${target.url} (${target.ipMode}, ${target.semantics}); suites ${v.suites.map((s) => s.name).join(', ')}; ${target.vantages.length} vantages`);
     for (const line of vantageCoverage(target, checks)) say(line);
     const report = await runChecks({
@@ -218,7 +220,6 @@ export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<nu
       ...(v.concurrency !== undefined ? { concurrency: v.concurrency } : {}),
       ...(opts.vantage !== undefined ? { vantages: target.vantages.map((x) => x.name) } : {}),
     });
-    const dir = opts.report ?? defaultReportDir();
     const written = await writeReports(report, dir);
     const summary = terminalSummary(report, { color: (io.stdout as { isTTY?: boolean }).isTTY === true && !opts.json });
     if (opts.json) {
