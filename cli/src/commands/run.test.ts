@@ -80,11 +80,21 @@ describe('registry-canary run: a misconfigured or unreachable target exits 2, ne
     const reportDir = join(dir, 'report');
     const r = await run('--target-config', join(dir, 'nowhere.json'), '--suite', 'routing', '--report', reportDir);
     expect(r.code).toBe(2);
-    expect(r.out).toMatch(/verdict: exit 2: target unreachable: GET \/v2\/ failed from every vantage \(internet-v4: /);
+    expect(r.out).toMatch(/verdict: exit 2: target unreachable: GET \/v2\/ failed from every vantage: .* \(from internet-v4\)/);
     const results = JSON.parse(await readFile(join(reportDir, 'results.json'), 'utf8'));
     expect(results).toMatchObject({ verdict: { exitCode: 2 }, preflight: { reachable: false } });
     expect(results.results.length).toBeGreaterThan(0);
     expect(await readFile(join(reportDir, 'junit.xml'), 'utf8')).toContain('<error message="not run');
+  });
+
+  it('many vantages failing alike: the failure is said once, with the count', async () => {
+    const vantages = Array.from({ length: 49 }, (_, i) => ({ name: `v${i}`, ip: `192.0.2.${i + 1}`, cloud: null, region: null, url: null }));
+    await writeFile(join(dir, 'many.json'), JSON.stringify(description({ vantages })));
+    const r = await run('--target-config', join(dir, 'many.json'), '--suite', 'routing', '--report', join(dir, 'many-report'));
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/ECONNREFUSED[^\n]*\(from 49 vantages\)/);
+    // once in the preflight section and once in the verdict, never per vantage
+    expect(r.out.match(/ECONNREFUSED/g)?.length).toBeLessThanOrEqual(2);
   });
 
   it('--json puts results.json alone on stdout', async () => {

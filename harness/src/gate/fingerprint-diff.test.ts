@@ -152,9 +152,20 @@ describe('decideGate', () => {
   });
   it('is unreachable (2) when either side did not answer, and never promotes then', () => {
     const down = side('baseline', { preflight: { reachable: false, vantages: [{ vantage: 'v', ok: false, message: 'ECONNREFUSED', hops: [] }] } });
-    expect(decideGate(side('candidate'), down, null)).toMatchObject({ decision: 'unreachable', exitCode: 2, reasons: ['baseline baseline is unreachable: GET /v2/ failed (v: ECONNREFUSED)'] });
+    expect(decideGate(side('candidate'), down, null)).toMatchObject({ decision: 'unreachable', exitCode: 2, reasons: ['baseline baseline is unreachable: GET /v2/ failed: ECONNREFUSED (from v)'] });
     const silent = side('candidate', { fingerprint: fp('c', { ping: { status: 0, headers: {}, error: 'reset' } }) });
     expect(decideGate(silent, side('baseline'), diff(0)).exitCode).toBe(2);
+  });
+  it('with only the baseline down, blames the baseline once, with the vantage count, and not the unprobed candidate', () => {
+    const vantages = Array.from({ length: 49 }, (_, i) => ({ vantage: `v${i}`, ok: false, message: 'ECONNREFUSED 127.0.0.1:9', hops: [] }));
+    const down = side('baseline', { preflight: { reachable: false, vantages }, fingerprint: null });
+    const up = side('candidate', { fingerprint: null });
+    const v = decideGate(up, down, null);
+    expect(v.exitCode).toBe(2);
+    expect(v.reasons[0]).toBe('baseline baseline is unreachable: GET /v2/ failed: ECONNREFUSED 127.0.0.1:9 (from 49 vantages)');
+    expect(v.reasons.join('\n').match(/ECONNREFUSED/g)).toHaveLength(1);
+    expect(v.reasons.join('\n')).not.toMatch(/candidate candidate answered none/);
+    expect(v.reasons[1]).toMatch(/^candidate candidate answered GET \/v2\/; it was not fingerprinted/);
   });
   it('blocks on a suite regression, not on a failure both sides share', () => {
     const suites = (red: string[]) => ({ suites: ['routing'], verdict: { exitCode: red.length ? 1 : 0, reason: 'r' } as const, counts: { total: 1, byStatus: { pass: 3 } } as never, red: red.map((id) => ({ id, status: 'fail' as const, failureClass: 'routing' as const })) });
