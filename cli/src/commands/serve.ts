@@ -10,7 +10,7 @@ import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../main.js';
 import type { RegisterCommand } from './index.js';
 import { ConfigError, SETTINGS, loadConfig } from '../../../redirector/src/config.js';
-import { describeStartError, untilSignal, type Until } from '../../../redirector/src/main.js';
+import { describeStartError, readinessUntil, untilSignal, type Until } from '../../../redirector/src/main.js';
 import { startRedirector, type StartedRedirector } from '../../../redirector/src/server/index.js';
 
 /** `PORT` → `port`, `UPSTREAM_REGISTRY_ENDPOINT` → `upstream-registry-endpoint`. */
@@ -43,12 +43,14 @@ export async function runServe(
   until: Until = untilSignal,
   onStarted?: (s: StartedRedirector) => void,
 ): Promise<void> {
-  // listen for the signal before the "listening" line goes out (see redirector/src/main.ts)
+  // listen for the signal before the "listening" line goes out (see redirector/src/main.ts); bin/registry-canary.js
+  // armed the latch before any module loaded, so a signal that came earlier is held for `until`
   const stop = until();
+  const state = readinessUntil(stop);
   let started: StartedRedirector;
   try {
     const config = loadConfig(env);
-    started = await startRedirector(config, io.stdout === process.stdout ? {} : { logDestination: io.stdout });
+    started = await startRedirector(config, io.stdout === process.stdout ? { state } : { state, logDestination: io.stdout });
   } catch (err) {
     stop.cancel?.();
     if (err instanceof ConfigError) throw new CliError(`invalid configuration: ${err.message}`, ExitCode.unreachable);

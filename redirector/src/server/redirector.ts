@@ -28,6 +28,8 @@ export interface RedirectorDeps {
   rangeData?: RangeData;
   /** how a refresh reads its sources; default: files, or undici for URLs */
   readRangeText?: ReadRangeText;
+  /** the readiness /readyz reports; default: a new one, ready (the entry point passes its own to turn it off early) */
+  state?: AdminState;
 }
 
 export interface Redirector {
@@ -157,7 +159,7 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
   if (mutated?.request || mutated?.reply) handler = wrapHandler(handler, mutated.request, mutated.reply);
   if (mutated) logger.warn({ mutant: mutated.name, effect: MUTANTS[mutated.name] }, 'MUTANT ACTIVE: this redirector is deliberately broken (REDIRECTOR_MUTANT); never serve real traffic with it');
 
-  const state: AdminState = { ready: true };
+  const state: AdminState = deps.state ?? { ready: true };
   const admin = createAdminHandler({
     metrics: m,
     explain: { router, classify: () => classify, unmapV4, probe: prober, semantics: config.routingSemantics },
