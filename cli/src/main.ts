@@ -10,6 +10,12 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
+/** The width help is wrapped to: the terminal's, within 60-120 columns, else 100. */
+export function helpWidthOf(stream: NodeJS.WritableStream): number {
+  const columns = (stream as { isTTY?: boolean; columns?: number }).isTTY ? (stream as { columns?: number }).columns : undefined;
+  return columns === undefined ? 100 : Math.min(120, Math.max(60, columns));
+}
+
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('registry-canary')
     .description('Redirector for registry.k8s.io, plus the conformance and canary harness that checks any such redirector.')
@@ -18,6 +24,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
+    // wrap to the terminal (100 columns when not a terminal), even beside serve's long flag names
+    .configureHelp({ helpWidth: helpWidthOf(io.stdout), minWidthToWrap: 24 })
     .exitOverride();
   for (const register of commands) register(program, io, setExit);
   return program;

@@ -2,10 +2,11 @@
  * `registry-canary serve`: starts the redirector in this process until SIGTERM/SIGINT, then drains and exits 0.
  *
  * Every setting of the redirector's config table is a flag named after its environment variable
- * (`UPSTREAM_REGISTRY_ENDPOINT` → `--upstream-registry-endpoint`); a flag beats the environment, the environment
- * beats the default. Invalid configuration, unreadable data or a busy port exit 2 with the setting named.
+ * (`UPSTREAM_REGISTRY_ENDPOINT` → `--upstream-registry-endpoint`), except those spelt as the other commands spell
+ * them (SHARED_FLAG_NAMES: `--semantics`, `--aws-ranges`, ...; the variable-derived spelling is a hidden alias); a
+ * flag beats the environment, the environment beats the default. Invalid configuration, unreadable data or a busy port exit 2 with the setting named.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../main.js';
 import type { RegisterCommand } from './index.js';
@@ -13,9 +14,25 @@ import { ConfigError, SETTINGS, loadConfig } from '../../../redirector/src/confi
 import { describeStartError, readinessUntil, untilSignal, type Until } from '../../../redirector/src/main.js';
 import { startRedirector, type StartedRedirector } from '../../../redirector/src/server/index.js';
 
-/** `PORT` → `port`, `UPSTREAM_REGISTRY_ENDPOINT` → `upstream-registry-endpoint`. */
-export function flagFor(env: string): string {
+/**
+ * Settings whose flag is spelt as in the other commands (`explain`, `run`, `cost`, `replay`), not after the variable.
+ * The variable-derived spelling still works as a hidden alias.
+ */
+export const SHARED_FLAG_NAMES: Readonly<Record<string, string>> = {
+  ROUTING_SEMANTICS: 'semantics',
+  AWS_IP_RANGES: 'aws-ranges',
+  GCP_IP_RANGES: 'gcp-ranges',
+  AZURE_IP_RANGES: 'azure-ranges',
+};
+
+/** The variable-derived spelling: `PORT` → `port`, `UPSTREAM_REGISTRY_ENDPOINT` → `upstream-registry-endpoint`. */
+export function envFlagFor(env: string): string {
   return env.toLowerCase().replace(/_/g, '-');
+}
+
+/** The flag `serve --help` shows for a setting: the shared vocabulary where there is one, else the variable's name. */
+export function flagFor(env: string): string {
+  return SHARED_FLAG_NAMES[env] ?? envFlagFor(env);
 }
 
 /** commander's attribute name for a flag: kebab-case to camelCase. */
@@ -23,11 +40,16 @@ function attributeFor(flag: string): string {
   return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** The environment serve runs with: flags over `env`. */
+/** The environment serve runs with: flags over `env`. A flag and its alias given different values is a usage error. */
 export function envWithFlags(env: NodeJS.ProcessEnv, opts: Record<string, unknown>): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = { ...env };
   for (const s of Object.values(SETTINGS)) {
-    const v = opts[attributeFor(flagFor(s.env))];
+    const shown = opts[attributeFor(flagFor(s.env))];
+    const alias = flagFor(s.env) === envFlagFor(s.env) ? undefined : opts[attributeFor(envFlagFor(s.env))];
+    if (typeof shown === 'string' && typeof alias === 'string' && shown !== alias) {
+      throw new CliError(`--${flagFor(s.env)} and --${envFlagFor(s.env)} name the same setting (${s.env}); give one`, ExitCode.usage);
+    }
+    const v = shown ?? alias;
     if (typeof v === 'string') out[s.env] = v;
   }
   return out;
@@ -69,6 +91,7 @@ export const registerServe: RegisterCommand = (program: Command, io: CliIo, setE
     );
   for (const s of Object.values(SETTINGS)) {
     cmd.option(`--${flagFor(s.env)} <value>`, `${s.doc} [env ${s.env}; default ${s.default === '' ? 'unset' : s.default}]`);
+    if (flagFor(s.env) !== envFlagFor(s.env)) cmd.addOption(new Option(`--${envFlagFor(s.env)} <value>`).hideHelp());
   }
   cmd.action(async (opts: Record<string, unknown>) => {
     await runServe(envWithFlags(io.env, opts), io);
