@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './exit-codes.js';
 import { commands } from './commands/index.js';
+import { packageVersion } from '../../harness/src/index.js';
 
 /** Command context: where each command writes, so tests can capture output without a subprocess. */
 export interface CliIo {
@@ -19,6 +20,7 @@ export function helpWidthOf(stream: NodeJS.WritableStream): number {
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('registry-canary')
     .description('Redirector for registry.k8s.io, plus the conformance and canary harness that checks any such redirector.')
+    .version(`registry-canary ${packageVersion()} (harness and redirector)`, '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),

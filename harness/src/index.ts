@@ -89,6 +89,7 @@ export { htmlReport } from './report/html-report.js';
 export { junitXml } from './report/junit-xml.js';
 export { destinationOf, routingMap, type Destination, type RoutingMap } from './report/routing-map.js';
 export { terminalSummary, type SummaryOptions } from './report/terminal-summary.js';
+export { packageVersion } from './version.js';
 export { defaultReportDir, resultsJson, writeReports, type WrittenReports } from './report/write-reports.js';
 export {
   MetricsPushError,

@@ -31,6 +31,8 @@ describe('registry-canary run: usage errors exit 64 with a precise message', () 
     [['--check-timeout', 'soon'], /--check-timeout must be a whole number/],
     [['--vantage', ' '], /--vantage needs a name/],
     [['--no-such-flag'], /unknown option/],
+    [['--check', 'routing/(['], /--check "routing\/\(\[" is not a regular expression/],
+    [['--check', ''], /--check needs a pattern/],
   ])('%j', async (args, message) => {
     const r = await run(...args);
     expect(r.code).toBe(64);
@@ -102,6 +104,19 @@ describe('registry-canary run: a misconfigured or unreachable target exits 2, ne
     expect(r.code).toBe(2);
     expect(JSON.parse(r.out)).toMatchObject({ schema: 'registry-canary/results/v1', verdict: { exitCode: 2 } });
     expect(r.err).toContain('verdict: exit 2');
+  });
+
+  it('--check runs only the checks whose id matches, records the versions, and a pattern matching nothing is usage', async () => {
+    const reportDir = join(dir, 'check-report');
+    const r = await run('--target-config', join(dir, 'nowhere.json'), '--suite', 'routing,conformance', '--check', 'routing.*manifest', '--report', reportDir);
+    expect(r.code).toBe(2);
+    const results = JSON.parse(await readFile(join(reportDir, 'results.json'), 'utf8'));
+    expect(results.results.length).toBeGreaterThan(0);
+    for (const x of results.results) expect(x.id).toMatch(/routing.*manifest/);
+    expect(results.versions).toEqual({ harness: expect.stringMatching(/^\d+\.\d+\.\d+/), redirector: null });
+    expect(await readFile(join(reportDir, 'index.html'), 'utf8')).toContain(`registry-canary ${results.versions.harness}, redirector version not reported`);
+    const none = await run('--target-config', join(dir, 'nowhere.json'), '--suite', 'routing', '--check', '^nothing-like-this$', '--report', join(dir, 'r4'));
+    expect(none).toMatchObject({ code: 64, err: expect.stringMatching(/--check "\^nothing-like-this\$" matches none of the \d+ checks of the chosen suites \(ids look like routing\//) });
   });
 
   it('an unknown --vantage on a posable target is a usage error', async () => {

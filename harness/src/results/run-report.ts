@@ -69,6 +69,11 @@ export interface RunReport {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /**
+   * the harness's version, and the redirector's when the run knows it (the local stack runs this package's; a remote
+   * target does not report one: null)
+   */
+  versions?: { harness: string; redirector: string | null };
   preflight: Preflight | null;
   status: Status;
   verdict: Verdict;
