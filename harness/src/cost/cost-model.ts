@@ -9,6 +9,7 @@
 import type { BucketMap, Cloud, Semantics, TargetDescription, Vantage } from '../target/target-description.js';
 import { RoutingOracle } from '../oracle/routing-oracle.js';
 import { classifyByScan, bundledPublishedRanges, type PublishedPrefix } from '../oracle/published-ranges.js';
+import { closestName } from '../run/closest-name.js';
 
 /** Where bytes come from. `s3:<region>` names the bucket's own region when the base URL carries it. */
 export type OriginClass = 's3-same-region' | 's3-other-region' | 'default-host' | 'upstream-to-gcp' | 'upstream-to-internet';
@@ -68,29 +69,6 @@ export function publishedRegions(prefixes: readonly PublishedPrefix[]): Record<C
   const out: Record<Cloud, Set<string>> = { AWS: new Set(), GCP: new Set(), Azure: new Set() };
   for (const p of prefixes) out[p.cloud].add(p.region);
   return out;
-}
-
-/** The closest of `known` to `word` by edit distance, when it is close enough to be a likely typo. */
-export function closestName(word: string, known: Iterable<string>): string | undefined {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      let prev = row[0]!;
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const cur = row[j]!;
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = cur;
-      }
-    }
-    return row[b.length]!;
-  };
-  let best: { name: string; d: number } | undefined;
-  for (const k of known) {
-    const d = distance(word.toLowerCase(), k.toLowerCase());
-    if (best === undefined || d < best.d) best = { name: k, d };
-  }
-  return best !== undefined && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.name : undefined;
 }
 
 /**
