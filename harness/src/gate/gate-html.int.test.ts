@@ -74,7 +74,7 @@ describe('gate.html at 1400 px', () => {
       expect(headers.map((x) => x.text)).toEqual(['id', 'request', 'what differs', 'candidate', 'baseline']);
       for (const th of headers) expect(th.right, `${th.text} ends at ${th.right}`).toBeLessThanOrEqual(1400);
       expect(headers[3]!.right - headers[3]!.left).toBeGreaterThan(200);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1400);
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1400);
     } finally {
       await browser.close();
     }
