@@ -21,6 +21,7 @@ describe('registry-canary cost', () => {
     expect(r.out).toMatch(/^semantics most-specific: /m);
     expect(r.out).toMatch(/^semantics archeio: /m);
     expect(r.out).toMatch(/archeio semantics cost \$[\d,.]+ more than most-specific/);
+    expect(r.out).toMatch(/Default host: https:\/\/d1be1w964nk82h\.cloudfront\.net is archeio's compiled-in default host .*DEFAULT_AWS_BASE_URL=https:\/\/cdn\.registry\.k8s\.io/);
   });
 
   it('prints JSON with prices overridden from a file', async () => {

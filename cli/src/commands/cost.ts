@@ -6,6 +6,7 @@ import { CliError, ExitCode } from '../exit-codes.js';
 import { DEFAULT_PRICES, estimateCost, parseTrafficMix, targetForBucketMap, TrafficMixError, type CostReport, type Prices } from '../../../harness/src/cost/cost-model.js';
 import type { BucketMap, Semantics } from '../../../harness/src/target/target-description.js';
 import { fromPackageRoot } from '../../../harness/src/package-root.js';
+import { BUCKET_MAP_HELP, defaultHostNote } from '../default-hosts.js';
 
 const BUNDLED_BUCKET_MAP = fromPackageRoot('fixtures', 'bucket-map.json');
 
@@ -74,7 +75,7 @@ export function registerCost(program: Command, io: CliIo, setExit: (code: number
     .description('Estimate bytes and dollars by origin (S3 per region, default host, upstream) for a traffic mix, under both IP semantics')
     .requiredOption('--traffic <file>', 'traffic mix (YAML or JSON): pulls, clients with shares, images with bytes and shares')
     .option('--prices <file>', 'USD per GB by origin class (YAML or JSON); unset classes keep the illustrative defaults')
-    .option('--bucket-map <file>', 'bucket map JSON {"default": url, "regions": {...}}', BUNDLED_BUCKET_MAP)
+    .option('--bucket-map <file>', BUCKET_MAP_HELP, BUNDLED_BUCKET_MAP)
     .addOption(new Option('--semantics <which>', 'IP classification semantics to report').choices(['both', 'most-specific', 'archeio']).default('both'))
     .option('--json', 'print one JSON document')
     .action((opts: { traffic: string; prices?: string; bucketMap: string; semantics: string; json?: boolean }) => {
@@ -104,6 +105,8 @@ export function registerCost(program: Command, io: CliIo, setExit: (code: number
       } else {
         io.stdout.write(`${reports.map(formatReport).join('\n\n')}\n`);
         if (reports.length === 2) io.stdout.write(`\n${semanticsComparison(reports[0]!, reports[1]!)}\n`);
+        const note = defaultHostNote(bucketMap.default);
+        if (note !== undefined) io.stdout.write(`Default host: ${note}.\n`);
       }
       setExit(ExitCode.ok);
     });

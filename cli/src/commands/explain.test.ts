@@ -83,6 +83,18 @@ describe('registry-canary explain', () => {
     }
   });
 
+  it('says which production default host an answer names, once, on stderr', async () => {
+    const r = await run(['192.168.0.1', '8.8.8.8']);
+    expect(r.code).toBe(0);
+    expect(r.err.match(/note: https:\/\/d1be1w964nk82h\.cloudfront\.net is archeio's compiled-in default host/g)).toHaveLength(1);
+    expect(r.err).toContain("production's deployment sets DEFAULT_AWS_BASE_URL=https://cdn.registry.k8s.io");
+    const prod = await run(['--default-aws-base-url', 'https://cdn.registry.k8s.io', '192.168.0.1']);
+    expect(prod.out).toContain('blobs → https://cdn.registry.k8s.io');
+    expect(prod.err).toMatch(/note: https:\/\/cdn\.registry\.k8s\.io is the default host production's deployment sets/);
+    const regional = await run(['35.180.1.1']);
+    expect(regional.err).toBe('');
+  });
+
   it('takes the data and map options (and their environment variables)', async () => {
     const aws = join(tmp, 'aws.json');
     writeFileSync(aws, JSON.stringify({ syncToken: '1', createDate: '2020-01-01-00-00-00', prefixes: [{ ip_prefix: '198.51.100.0/24', region: 'us-east-1', service: 'EC2' }], ipv6_prefixes: [] }));

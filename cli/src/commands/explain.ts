@@ -18,6 +18,7 @@ import { formatIp, parseIpPrefix, prefixLast } from '../../../redirector/src/net
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../main.js';
 import type { RegisterCommand } from './index.js';
+import { BUCKET_MAP_HELP, defaultHostNote } from '../default-hosts.js';
 import { ConfigError, loadConfig } from '../../../redirector/src/config.js';
 import { describeStartError } from '../../../redirector/src/main.js';
 import { IpClassifier, loadRangeData, type Semantics } from '../../../redirector/src/ranges/index.js';
@@ -130,7 +131,7 @@ export const registerExplain: RegisterCommand = (program: Command, io: CliIo, se
     .option('--aws-ranges <file>', 'AWS ip-ranges.json [env AWS_IP_RANGES; default: bundled]')
     .option('--gcp-ranges <file>', 'GCP cloud.json [env GCP_IP_RANGES; default: bundled]')
     .option('--azure-ranges <file>', 'Azure Service Tags JSON [env AZURE_IP_RANGES; default: bundled]')
-    .option('--bucket-map <file>', 'bucket map JSON [env BUCKET_MAP; default: bundled production map]')
+    .option('--bucket-map <file>', `${BUCKET_MAP_HELP} [env BUCKET_MAP]`)
     .option('--default-aws-base-url <url>', "overrides the map's default [env DEFAULT_AWS_BASE_URL]")
     .option('--semantics <name>', 'most-specific or archeio [env ROUTING_SEMANTICS; default most-specific]')
     .action(async (ips: string[], opts: Record<string, string | boolean | undefined>) => {
@@ -154,6 +155,7 @@ export const registerExplain: RegisterCommand = (program: Command, io: CliIo, se
       const inputs = ips.length > 0 ? ips : await readLines(io.stdin);
       if (inputs.length === 0) throw new CliError('explain: give IP addresses as arguments or on stdin, one per line', ExitCode.usage);
       let failed = false;
+      const notes = new Set<string>();
       const invalid = (input: string) => {
         // a usage error (64), but the other inputs are still answered
         failed = true;
@@ -175,11 +177,17 @@ export const registerExplain: RegisterCommand = (program: Command, io: CliIo, se
             if (err instanceof ExplainError) return invalid(input);
             throw err;
           }
+          for (const base of [e.blobBase, e.other?.blobBase]) {
+            const note = defaultHostNote(base);
+            if (note !== undefined) notes.add(note);
+          }
           const labelled = ip === input ? e : { input, ...e };
           const label = ip === input ? '' : `${input}${addresses.length > 1 ? (i === 0 ? ' (first address)' : ' (last address)') : ''}: `;
           io.stdout.write(opts.json ? JSON.stringify(labelled) + '\n' : label + formatExplanation(e));
         });
       }
+      // which default host an answer names, said once (stderr: stdout stays one answer per line)
+      for (const n of notes) io.stderr.write(`registry-canary explain: note: ${n}\n`);
       setExit(failed ? ExitCode.usage : ExitCode.ok);
     });
 };

@@ -33,7 +33,7 @@ describe('registry-canary serve', () => {
     expect(envWithFlags({}, { routingSemantics: 'archeio', awsIpRanges: 'a.json' })).toMatchObject({ ROUTING_SEMANTICS: 'archeio', AWS_IP_RANGES: 'a.json' });
     expect(() => envWithFlags({}, { semantics: 'archeio', routingSemantics: 'most-specific' })).toThrow(/--semantics and --routing-semantics name the same setting/);
     const io = captureIo();
-    expect(await main(['node', 'registry-canary', 'serve', '--routing-semantics', 'lpm'], io)).toBe(2);
+    expect(await main(['node', 'registry-canary', 'serve', '--routing-semantics', 'lpm'], io)).toBe(64);
     expect(io.err()).toMatch(/ROUTING_SEMANTICS: expected one of most-specific, archeio/);
   });
 
@@ -51,9 +51,13 @@ describe('registry-canary serve', () => {
   });
 
   it('exits 2 naming the setting on invalid configuration', async () => {
-    const io = captureIo('', { ROUTING_SEMANTICS: 'archeio' });
-    expect(await main(['node', 'registry-canary', 'serve', '--port', 'eighty'], io)).toBe(2);
+    const io = captureIo('', { ROUTING_SEMANTICS: 'archeio', PORT: 'eighty' });
+    expect(await main(['node', 'registry-canary', 'serve'], io)).toBe(2);
     expect(io.err()).toBe('registry-canary: invalid configuration: PORT: expected a whole number from 0 to 65535, got "eighty"\n');
+    // the same value given as a flag is a usage error
+    const flag = captureIo();
+    expect(await main(['node', 'registry-canary', 'serve', '--port', 'eighty'], flag)).toBe(64);
+    expect(flag.err()).toBe('registry-canary: --port: PORT: expected a whole number from 0 to 65535, got "eighty"\n');
     const io2 = captureIo();
     expect(await main(['node', 'registry-canary', 'serve', '--bucket-map', '/nonexistent.json'], io2)).toBe(2);
     expect(io2.err()).toMatch(/cannot start the redirector: BUCKET_MAP \/nonexistent.json: cannot read/);

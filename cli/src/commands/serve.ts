@@ -64,6 +64,8 @@ export async function runServe(
   io: CliIo,
   until: Until = untilSignal,
   onStarted?: (s: StartedRedirector) => void,
+  /** the settings given as flags: an invalid value there is a usage error (64), from the environment a misconfiguration (2) */
+  fromFlags: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   // listen for the signal before the "listening" line goes out (see redirector/src/main.ts); bin/registry-canary.js
   // armed the latch before any module loaded, so a signal that came earlier is held for `until`
@@ -75,7 +77,11 @@ export async function runServe(
     started = await startRedirector(config, io.stdout === process.stdout ? { state } : { state, logDestination: io.stdout });
   } catch (err) {
     stop.cancel?.();
-    if (err instanceof ConfigError) throw new CliError(`invalid configuration: ${err.message}`, ExitCode.unreachable);
+    if (err instanceof ConfigError) {
+      const setting = /^([A-Z][A-Z0-9_]*):/.exec(err.message)?.[1];
+      if (setting !== undefined && fromFlags.has(setting)) throw new CliError(`--${flagFor(setting)}: ${err.message}`, ExitCode.usage);
+      throw new CliError(`invalid configuration: ${err.message}`, ExitCode.misconfigured);
+    }
     throw new CliError(`cannot start the redirector: ${describeStartError(err)}`, ExitCode.unreachable);
   }
   onStarted?.(started);
@@ -94,7 +100,8 @@ export const registerServe: RegisterCommand = (program: Command, io: CliIo, setE
     if (flagFor(s.env) !== envFlagFor(s.env)) cmd.addOption(new Option(`--${envFlagFor(s.env)} <value>`).hideHelp());
   }
   cmd.action(async (opts: Record<string, unknown>) => {
-    await runServe(envWithFlags(io.env, opts), io);
+    const given = new Set(Object.values(SETTINGS).map((s) => s.env).filter((e) => envWithFlags({}, opts)[e] !== undefined));
+    await runServe(envWithFlags(io.env, opts), io, untilSignal, undefined, given);
     setExit(ExitCode.ok);
   });
 };
