@@ -13,14 +13,15 @@ export interface CliIo {
 
 /** The width help is wrapped to: the terminal's, within 60-120 columns, else 100. */
 export function helpWidthOf(stream: NodeJS.WritableStream): number {
-  const columns = (stream as { isTTY?: boolean; columns?: number }).isTTY ? (stream as { columns?: number }).columns : undefined;
+  const tty = stream as { isTTY?: boolean; columns?: number };
+  const columns = tty.isTTY ? tty.columns : undefined;
   return columns === undefined ? 100 : Math.min(120, Math.max(60, columns));
 }
 
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('registry-canary')
     .description('Redirector for registry.k8s.io, plus the conformance and canary harness that checks any such redirector.')
-    .version(`registry-canary ${packageVersion()} (harness and redirector)`, '-V, --version', 'print the version and exit')
+    .version(`registry-canary ${packageVersion()} (harness and redirector)`, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),

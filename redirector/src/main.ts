@@ -53,7 +53,10 @@ export async function serve(
   const state = readinessUntil(stop);
   let started;
   try {
-    const [{ loadConfig }, { startRedirector }] = await Promise.all([import('./config.js'), import('./server/index.js')]);
+    const [{ loadConfig }, { startRedirector }] = await Promise.all([
+      import('./config.js'),
+      import('./server/index.js'),
+    ]);
     started = await startRedirector(loadConfig(env), { state, ...deps });
   } catch (err) {
     stop.cancel?.();

@@ -126,7 +126,7 @@ export const registerExplain: RegisterCommand = (program: Command, io: CliIo, se
   program
     .command('explain')
     .description('Show which cloud, region and prefix an IP belongs to, and where its blob requests go. IPs from the arguments, or stdin one per line.')
-    .argument('[ip...]', 'IPv4 or IPv6 addresses; also ip:port, [IPv6], [IPv6]:port, or a CIDR (its first and last address)')
+    .argument('[ip...]', 'IPv4 or IPv6 addresses; also ip:port, [IPv6], [IPv6]:port, or a CIDR (first and last address)')
     .option('--json', 'one JSON object per line: ip, cloud, region, prefix, blobBase (and other, when the two semantics disagree)')
     .option('--aws-ranges <file>', 'AWS ip-ranges.json [env AWS_IP_RANGES; default: bundled]')
     .option('--gcp-ranges <file>', 'GCP cloud.json [env GCP_IP_RANGES; default: bundled]')
@@ -182,7 +182,8 @@ export const registerExplain: RegisterCommand = (program: Command, io: CliIo, se
             if (note !== undefined) notes.add(note);
           }
           const labelled = ip === input ? e : { input, ...e };
-          const label = ip === input ? '' : `${input}${addresses.length > 1 ? (i === 0 ? ' (first address)' : ' (last address)') : ''}: `;
+          const which = addresses.length > 1 ? (i === 0 ? ' (first address)' : ' (last address)') : '';
+          const label = ip === input ? '' : `${input}${which}: `;
           io.stdout.write(opts.json ? JSON.stringify(labelled) + '\n' : label + formatExplanation(e));
         });
       }

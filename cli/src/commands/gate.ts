@@ -169,7 +169,9 @@ export async function gateCommand(opts: GateCommandOptions, io: CliIo): Promise<
       io.stdout.write(gateMarkdown(report));
     }
     say(`reports: ${written.gateMd}, ${written.gateHtml}, ${written.gateJson}, ${written.junitXml}`);
-    for (const g of unmatchedAccepts(report)) say(`registry-canary gate: WARNING: --accept ${JSON.stringify(g)} matched no difference; remove it or fix it`);
+    for (const g of unmatchedAccepts(report)) {
+      say(`registry-canary gate: WARNING: --accept ${JSON.stringify(g)} matched no difference; remove it or fix it`);
+    }
     say(`gate: ${report.verdict.decision} (exit ${report.verdict.exitCode}) in ${(report.durationMs / 1000).toFixed(1)} s`);
     return report.verdict.exitCode;
   } finally {

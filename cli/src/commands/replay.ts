@@ -59,12 +59,14 @@ export async function replayItems(opts: ReplayCommandOptions): Promise<{ items: 
     try {
       text = await readFile(opts.log, 'utf8');
     } catch (err) {
-      throw new CliError(`--log: cannot read ${opts.log}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.misconfigured);
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new CliError(`--log: cannot read ${opts.log}: ${why}`, ExitCode.misconfigured);
     }
     const parsed = parseDecisionLog(text);
     for (const [why, n] of Object.entries(parsed.skipped)) notes.push(`--log: skipped ${n} line${n === 1 ? '' : 's'}: ${why}`);
     if (parsed.items.length === 0) {
-      throw new CliError(`--log ${opts.log} has no decision lines (JSON with "msg":"decision", as the redirector logs them)`, ExitCode.misconfigured);
+      const format = 'JSON with "msg":"decision", as the redirector logs them';
+      throw new CliError(`--log ${opts.log} has no decision lines (${format})`, ExitCode.misconfigured);
     }
     items = [...items, ...parsed.items];
   }
@@ -73,7 +75,10 @@ export async function replayItems(opts: ReplayCommandOptions): Promise<{ items: 
   const known = localWorldImages();
   const missing = unknownImages(items, known);
   if (missing.length > 0) {
-    usage(`--image ${missing.join(', ')}: not in the local world, where every semantics answers 404 alike; its images: ${known.join(', ')}`);
+    usage(
+      `--image ${missing.join(', ')}: not in the local world, where every semantics answers 404 alike; ` +
+        `its images: ${known.join(', ')}`,
+    );
   }
   return { items, notes };
 }

@@ -47,7 +47,8 @@ export function envWithFlags(env: NodeJS.ProcessEnv, opts: Record<string, unknow
     const shown = opts[attributeFor(flagFor(s.env))];
     const alias = flagFor(s.env) === envFlagFor(s.env) ? undefined : opts[attributeFor(envFlagFor(s.env))];
     if (typeof shown === 'string' && typeof alias === 'string' && shown !== alias) {
-      throw new CliError(`--${flagFor(s.env)} and --${envFlagFor(s.env)} name the same setting (${s.env}); give one`, ExitCode.usage);
+      const both = `--${flagFor(s.env)} and --${envFlagFor(s.env)}`;
+      throw new CliError(`${both} name the same setting (${s.env}); give one`, ExitCode.usage);
     }
     const v = shown ?? alias;
     if (typeof v === 'string') out[s.env] = v;
@@ -64,7 +65,7 @@ export async function runServe(
   io: CliIo,
   until: Until = untilSignal,
   onStarted?: (s: StartedRedirector) => void,
-  /** the settings given as flags: an invalid value there is a usage error (64), from the environment a misconfiguration (2) */
+  /** settings given as flags: an invalid value there is a usage error (64), from the environment misconfiguration (2) */
   fromFlags: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   // listen for the signal before the "listening" line goes out (see redirector/src/main.ts); bin/registry-canary.js
@@ -74,12 +75,15 @@ export async function runServe(
   let started: StartedRedirector;
   try {
     const config = loadConfig(env);
-    started = await startRedirector(config, io.stdout === process.stdout ? { state } : { state, logDestination: io.stdout });
+    const deps = io.stdout === process.stdout ? { state } : { state, logDestination: io.stdout };
+    started = await startRedirector(config, deps);
   } catch (err) {
     stop.cancel?.();
     if (err instanceof ConfigError) {
       const setting = /^([A-Z][A-Z0-9_]*):/.exec(err.message)?.[1];
-      if (setting !== undefined && fromFlags.has(setting)) throw new CliError(`--${flagFor(setting)}: ${err.message}`, ExitCode.usage);
+      if (setting !== undefined && fromFlags.has(setting)) {
+        throw new CliError(`--${flagFor(setting)}: ${err.message}`, ExitCode.usage);
+      }
       throw new CliError(`invalid configuration: ${err.message}`, ExitCode.misconfigured);
     }
     throw new CliError(`cannot start the redirector: ${describeStartError(err)}`, ExitCode.unreachable);
@@ -100,7 +104,8 @@ export const registerServe: RegisterCommand = (program: Command, io: CliIo, setE
     if (flagFor(s.env) !== envFlagFor(s.env)) cmd.addOption(new Option(`--${envFlagFor(s.env)} <value>`).hideHelp());
   }
   cmd.action(async (opts: Record<string, unknown>) => {
-    const given = new Set(Object.values(SETTINGS).map((s) => s.env).filter((e) => envWithFlags({}, opts)[e] !== undefined));
+    const fromFlags = envWithFlags({}, opts);
+    const given = new Set(Object.values(SETTINGS).map((s) => s.env).filter((e) => fromFlags[e] !== undefined));
     await runServe(envWithFlags(io.env, opts), io, untilSignal, undefined, given);
     setExit(ExitCode.ok);
   });

@@ -88,7 +88,8 @@ export function parseTrafficMix(
     for (const k of Object.keys(o)) {
       if (allowed.includes(k)) continue;
       const near = closestName(k, allowed);
-      fail(path === '' ? k : `${path}.${k}`, `is not a known field${near ? ` (did you mean ${near}?)` : ''}; known: ${allowed.join(', ')}`);
+      const hint = near ? ` (did you mean ${near}?)` : '';
+      fail(path === '' ? k : `${path}.${k}`, `is not a known field${hint}; known: ${allowed.join(', ')}`);
     }
   };
   const v = value as Record<string, unknown> | null;
@@ -108,16 +109,17 @@ export function parseTrafficMix(
     if (o.ip !== undefined && typeof o.ip !== 'string') fail(`clients[${i}].ip`, 'must be a string');
     if (o.cloud !== undefined && o.cloud !== null && !['AWS', 'GCP', 'Azure'].includes(o.cloud as string)) fail(`clients[${i}].cloud`, 'must be AWS, GCP, Azure or null');
     if (o.ip !== undefined && (o.cloud !== undefined || o.region !== undefined)) {
-      fail(`clients[${i}]`, 'has both `ip` and `cloud`/`region`: give one (an address is classified from the range data)');
+      fail(`clients[${i}]`, 'has both `ip` and `cloud`/`region`: give one (an address is classified from the ranges)');
     }
     if (o.cloud === 'AWS' && o.ip === undefined && typeof o.region !== 'string') fail(`clients[${i}].region`, 'is required for a declared AWS client');
     if (o.region !== undefined && o.region !== null) {
       if (typeof o.region !== 'string') fail(`clients[${i}].region`, 'must be a string');
-      if (o.cloud === undefined || o.cloud === null) fail(`clients[${i}].region`, 'needs a `cloud` (AWS, GCP or Azure)');
+      if (o.cloud === undefined || o.cloud === null) fail(`clients[${i}].region`, 'needs a `cloud`: AWS, GCP or Azure');
       const known = regions[o.cloud as Cloud];
       if (!known.has(o.region as string)) {
         const near = closestName(o.region as string, known);
-        fail(`clients[${i}].region`, `${JSON.stringify(o.region)} is not a region ${o.cloud} publishes${near ? ` (did you mean ${near}?)` : ''}`);
+        const hint = near ? ` (did you mean ${near}?)` : '';
+        fail(`clients[${i}].region`, `${JSON.stringify(o.region)} is not a region ${o.cloud} publishes${hint}`);
       }
     }
   });

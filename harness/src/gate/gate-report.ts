@@ -133,16 +133,29 @@ export function gateHtml(report: GateReport, gateDir?: string): string {
     .filter((s) => s.suites)
     .map((s) => {
       const link = sideReportLink(s.suites!.reportDir, gateDir);
-      return `<li data-role="${s.role}">${s.role} ${h(s.name)}: exit ${s.suites!.verdict.exitCode}: ${h(s.suites!.verdict.reason)}${link ? ` (<a href="${h(link)}">${s.role}'s report</a>)` : ''}</li>`;
+      const a = link ? ` (<a href="${h(link)}">${s.role}'s report</a>)` : '';
+      const v = s.suites!.verdict;
+      return `<li data-role="${s.role}">${s.role} ${h(s.name)}: exit ${v.exitCode}: ${h(v.reason)}${a}</li>`;
     });
-  const regressionItems = regressions.map((r) => `<li class="regression">regression: <code>${h(r.id)}</code>: ${h(r.status)}${r.failureClass ? ` ${h(r.failureClass)}` : ''}${r.message ? `: ${h(r.message)}` : ''}</li>`);
+  const regressionItems = regressions.map((r) => {
+    const cls = r.failureClass ? ` ${h(r.failureClass)}` : '';
+    const why = r.message ? `: ${h(r.message)}` : '';
+    return `<li class="regression">regression: <code>${h(r.id)}</code>: ${h(r.status)}${cls}${why}</li>`;
+  });
+  const plural = regressions.length === 1 ? '' : 's';
   const suitesSection =
     report.candidate.suites || report.baseline.suites
-      ? `<h2>Suites (${regressions.length} regression${regressions.length === 1 ? '' : 's'})</h2>\n<ul id="gate-suites">${[...suiteItems, ...regressionItems].join('')}</ul>`
+      ? `<h2>Suites (${regressions.length} regression${plural})</h2>\n` +
+        `<ul id="gate-suites">${[...suiteItems, ...regressionItems].join('')}</ul>`
       : '';
+  const unmatchedItems = unmatched.map(
+    (g) => `<li><code>${h(g)}</code>: no difference has an id it matches; remove it, or fix the pattern</li>`,
+  );
   const acceptSection =
     unmatched.length > 0
-      ? `<section id="gate-unmatched-accepts" class="warning"><h2>Warning: --accept patterns that matched nothing (${unmatched.length})</h2><ul>${unmatched.map((g) => `<li><code>${h(g)}</code>: no difference has an id it matches; remove it, or fix the pattern</li>`).join('')}</ul></section>`
+      ? `<section id="gate-unmatched-accepts" class="warning">` +
+        `<h2>Warning: --accept patterns that matched nothing (${unmatched.length})</h2>` +
+        `<ul>${unmatchedItems.join('')}</ul></section>`
       : '';
   const colour = verdict.decision === 'promote' ? '#1a7f37' : verdict.decision === 'block' ? '#cf222e' : '#9a6700';
   const rows = (diff?.differences ?? [])

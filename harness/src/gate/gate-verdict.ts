@@ -84,7 +84,8 @@ export function decideGate(candidate: GateSide, baseline: GateSide, diff: Finger
     // a side that answered was not fingerprinted because the other did not: say so rather than blame it
     const blamed = new Set(unreachable.map((u) => u.split(' ')[0]));
     for (const side of [candidate, baseline]) {
-      if (!blamed.has(side.role) && side.fingerprint === null) unreachable.push(`${side.role} ${side.name} answered GET /v2/; it was not fingerprinted, as there is nothing to compare it with`);
+      if (blamed.has(side.role) || side.fingerprint !== null) continue;
+      unreachable.push(`${side.role} ${side.name} answered GET /v2/; it was not fingerprinted, as there is nothing to compare it with`);
     }
   }
   if (unreachable.length > 0 || diff === null) {

@@ -56,7 +56,8 @@ export function selectVantages(target: TargetDescription, spec: string): TargetD
     const matches = byName ? [byName] : place ? target.vantages.filter((v) => placeMatches(v, place)) : [];
     if (matches.length === 0) {
       const names = target.vantages.map((v) => v.name);
-      const places = [...new Set(target.vantages.map((v) => (v.cloud === null ? 'internet' : `${v.cloud.toLowerCase()}:${v.region}`)))];
+      const placeOf = (v: Vantage) => (v.cloud === null ? 'internet' : `${v.cloud.toLowerCase()}:${v.region}`);
+      const places = [...new Set(target.vantages.map(placeOf))];
       const near = closestName(term, [...names, ...places]);
       throw new VantageSelectionError(
         `--vantage ${term} matches no vantage of "${target.name}"${near ? ` (did you mean ${near}?)` : ''}; ` +
