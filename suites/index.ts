@@ -62,7 +62,7 @@ export const SUITES: readonly SuiteDefinition[] = [
   {
     name: BROWSER_SUITE,
     description: 'chromium: / and /privacy land on the info and privacy pages; the HTML report renders its routing map (screenshot)',
-    checks: (target) => browserChecks(target),
+    checks: (target, options) => browserChecks(target, options?.reportDir !== undefined ? { reportDir: options.reportDir } : {}),
   },
 ];
 

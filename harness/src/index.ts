@@ -89,6 +89,7 @@ export { htmlReport } from './report/html-report.js';
 export { junitXml } from './report/junit-xml.js';
 export { destinationOf, routingMap, type Destination, type RoutingMap } from './report/routing-map.js';
 export { terminalSummary, type SummaryOptions } from './report/terminal-summary.js';
+export { packageVersion } from './version.js';
 export { defaultReportDir, resultsJson, writeReports, type WrittenReports } from './report/write-reports.js';
 export {
   MetricsPushError,
@@ -156,6 +157,7 @@ export { OciLayoutWriter } from './images/oci-layout-writer.js';
 export { buildTar } from './images/tar-archive.js';
 export { storedGzip } from './images/stored-gzip.js';
 export { keystreamBytes } from './images/keystream.js';
+export { fixtureDigestsFile } from './images/fixture-digests.js';
 
 // real clients (skopeo, containerd, crane, docker, chromium) and the tools they run as
 export { isCi, locateTool, optionalTool, requireTool, runTool, toolOutputTail, type ToolRun } from './clients/external-tool.js';
@@ -182,6 +184,7 @@ export {
   locationShape,
   runGate,
   startLoopbackTwin,
+  unmatchedAccepts,
   writeGateReports,
   type GateReport,
   type StartedLoopbackTwin,

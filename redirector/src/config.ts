@@ -201,7 +201,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     env: 'DEFAULT_AWS_BASE_URL',
     default: '',
     parse: optional(baseUrl),
-    doc: "Overrides the bucket map's `default`: the base for clients with no regional bucket (internet, Azure, AWS GLOBAL/GovCloud).",
+    doc: "Overrides the bucket map's `default`: the base for clients with no regional bucket (internet, Azure, AWS GLOBAL/GovCloud). Production's deployment sets https://cdn.registry.k8s.io; unset, the bundled map's default is archeio's compiled-in https://d1be1w964nk82h.cloudfront.net.",
   },
   infoUrl: { env: 'INFO_URL', default: 'https://github.com/kubernetes/registry.k8s.io', parse: httpUrl, doc: 'Where `/` redirects.' },
   privacyUrl: { env: 'PRIVACY_URL', default: 'https://www.linuxfoundation.org/privacy-policy/', parse: httpUrl, doc: 'Where `/privacy` redirects.' },

@@ -1,7 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BUNDLED_RANGE_SOURCES, loadRangeData } from './ranges/index.js';
-import { describeStartError, serve, untilSignal } from './main.js';
+import { describeStartError, readinessUntil, serve, untilSignal } from './main.js';
+import { armSignalLatch } from './signal-latch.js';
 
 const never = () => new Promise<string>(() => {}) as Promise<string> & { cancel?: () => void };
 
@@ -53,6 +54,34 @@ describe('untilSignal', () => {
     const cancelled = untilSignal();
     cancelled.cancel?.();
     expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+
+  it('holds a signal that came after the latch was armed and before anyone waited, and hands it to the first waiter', async () => {
+    const before = process.listenerCount('SIGTERM');
+    armSignalLatch();
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    (process.listeners('SIGTERM').at(-1) as () => void)();
+    expect(await untilSignal()).toBe('SIGTERM');
+    await Promise.resolve();
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+    // consumed: the next wait waits
+    const next = untilSignal();
+    let settled = false;
+    void next.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(settled).toBe(false);
+    next.cancel?.();
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+
+  it('readiness turns off as soon as the stop condition settles', async () => {
+    let fire: (s: string) => void = () => {};
+    const state = readinessUntil(new Promise<string>((r) => (fire = r)));
+    expect(state.ready).toBe(true);
+    fire('SIGTERM');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(state.ready).toBe(false);
   });
 
   it('a failed start releases the signal listeners', async () => {

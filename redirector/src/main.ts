@@ -5,13 +5,12 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from './config.js';
-import { startRedirector, type RedirectorDeps } from './server/index.js';
+import type { RedirectorDeps } from './server/index.js';
+import { armSignalLatch, nextSignal } from './signal-latch.js';
 
-export { loadConfig, ConfigError, SETTINGS, MUTANTS, configTableMarkdown } from './config.js';
-export type { Config, MutantName } from './config.js';
-export { startRedirector } from './server/index.js';
-export type { StartedRedirector } from './server/index.js';
+// Only builtins and the signal latch are imported statically: as the process's entry this module arms the latch
+// before the server's modules load (serve() imports them), so a SIGTERM at any stage of start-up drains.
+if (isMain()) armSignalLatch();
 
 /** Exit code for configuration and start-up data errors (cli/src/exit-codes.ts `unreachable`: misconfigured). */
 export const EXIT_MISCONFIGURED = 2;
@@ -19,25 +18,24 @@ export const EXIT_MISCONFIGURED = 2;
 /** A stop condition; `cancel` (optional) releases what it holds when the server never started. */
 export type Until = () => Promise<string> & { cancel?: () => void };
 
-/** Resolves on the first SIGTERM or SIGINT (Cloud Run sends SIGTERM, then SIGKILL 10 s later). */
-export const untilSignal: Until = () => {
-  let cancel = (): void => {};
-  const p = new Promise<string>((resolve) => {
-    const on = (sig: NodeJS.Signals) => () => {
-      cancel();
-      resolve(sig);
-    };
-    const term = on('SIGTERM');
-    const int = on('SIGINT');
-    cancel = () => {
-      process.off('SIGTERM', term);
-      process.off('SIGINT', int);
-    };
-    process.once('SIGTERM', term);
-    process.once('SIGINT', int);
-  });
-  return Object.assign(p, { cancel: () => cancel() });
-};
+/**
+ * Resolves on the first SIGTERM or SIGINT (Cloud Run sends SIGTERM, then SIGKILL 10 s later), including one that
+ * arrived after the entry point armed the latch and before this was called (redirector/src/signal-latch.ts).
+ */
+export const untilSignal: Until = () => nextSignal();
+
+/**
+ * The readiness flag a server starts with, turned off as soon as `stop` settles: a signal that arrives during
+ * start-up never lets /readyz answer 200 (the server still starts, announces itself and drains).
+ */
+export function readinessUntil(stop: Promise<unknown>): { ready: boolean } {
+  const state = { ready: true };
+  stop.then(
+    () => (state.ready = false),
+    () => (state.ready = false),
+  );
+  return state;
+}
 
 /**
  * Runs the server until `until` resolves (by default a termination signal), then drains. Resolves to the exit code:
@@ -52,9 +50,14 @@ export async function serve(
   // listen for the signal before announcing readiness: a SIGTERM right after the "listening" line must drain, not
   // kill the process with the default action
   const stop = until();
+  const state = readinessUntil(stop);
   let started;
   try {
-    started = await startRedirector(loadConfig(env), deps);
+    const [{ loadConfig }, { startRedirector }] = await Promise.all([
+      import('./config.js'),
+      import('./server/index.js'),
+    ]);
+    started = await startRedirector(loadConfig(env), { state, ...deps });
   } catch (err) {
     stop.cancel?.();
     stderr.write(`redirector: ${describeStartError(err)}\n`);

@@ -31,7 +31,10 @@ import { landingRouteChecks } from './landing-route-checks.js';
 export const BROWSER_SUITE = 'browser';
 
 export interface BrowserSuiteOptions {
-  /** where screenshots and the rendered report go; default $REGISTRY_CANARY_REPORT_DIR, else reports/<timestamp> */
+  /**
+   * the run's report directory; screenshots and the rendered report go to its `browser/` folder. Default
+   * $REGISTRY_CANARY_REPORT_DIR, else reports/<timestamp> (the suites under vitest, which write no run report)
+   */
   reportDir?: string;
 }
 

@@ -109,7 +109,7 @@ describe.sequential('thundering herd', () => {
     const coalesced = metricValue(m, 'redirector_blob_checks_coalesced_total') - coalescedBefore;
     const upstream = `${target.upstream}/v2/pause/blobs/${digest}`;
     const wrong = [...first.answers, ...second.answers].filter((a) => a.status !== 307 || a.location !== upstream);
-    const negative = metricValue(m, 'redirector_blob_checks_total', { outcome: 'cache-miss' });
+    const negative = metricValue(m, 'redirector_blob_checks_total', { outcome: 'cached-missing' });
     figures.record({
       check: 'herd: one absent blob',
       figure: `${heads} HEAD at the bucket for ${2 * HERD} requests (${HERD} concurrent: ${coalesced} waited on the HEAD in flight; then ${HERD} more, ${negative} answered from the negative cache); all redirected upstream; walls ${Math.round(first.wallMs)} ms and ${Math.round(second.wallMs)} ms`,

@@ -49,17 +49,50 @@ describe('registry-canary explain', () => {
     expect(r.out).toContain('(15.193.0.0/24 is shadowed by 15.193.0.0/19');
   });
 
-  it('reads stdin, one per line, skipping blanks and comments; a bad IP is an error line and exit 1', async () => {
+  it('reads stdin, one per line, skipping blanks and comments; a bad IP is an error line and exit 64', async () => {
     const r = await run(['--json'], '# vantages\n35.180.1.1\n\n  not-an-ip  \n2600:1f14::1\n');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(64);
     const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.ip)).toEqual(['35.180.1.1', 'not-an-ip', '2600:1f14::1']);
-    expect(lines[1]).toEqual({ ip: 'not-an-ip', error: '"not-an-ip" is not an IP address' });
+    expect(lines[1]).toEqual({ ip: 'not-an-ip', error: '"not-an-ip" is not an IP address, ip:port, [IPv6]:port or CIDR' });
     expect(lines[2]).toMatchObject({ region: 'us-west-2' });
-    expect(r.err).toBe('registry-canary explain: "not-an-ip" is not an IP address\n');
+    expect(r.err).toBe('registry-canary explain: "not-an-ip" is not an IP address, ip:port, [IPv6]:port or CIDR\n');
     const text = await run(['1.2.3', '8.8.8.8']);
-    expect(text.code).toBe(1);
+    expect(text.code).toBe(64);
     expect(text.out).toContain('8.8.8.8  unknown');
+  });
+
+  it('accepts ip:port, [v6], [v6]:port and a CIDR (its first and last address), and refuses near misses', async () => {
+    const r = await run(['--json', '35.180.1.1:443', '[2600:1f14::1]', '[2600:1f14::1]:8080', '15.193.0.0/24']);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ input: '35.180.1.1:443', ip: '35.180.1.1', region: 'eu-west-3' });
+    expect(lines[1]).toMatchObject({ input: '[2600:1f14::1]', ip: '2600:1f14::1', region: 'us-west-2' });
+    expect(lines[2]).toMatchObject({ input: '[2600:1f14::1]:8080', ip: '2600:1f14::1', region: 'us-west-2' });
+    expect(lines.slice(3).map((l) => [l.input, l.ip, l.region])).toEqual([
+      ['15.193.0.0/24', '15.193.0.0', 'ap-south-1'],
+      ['15.193.0.0/24', '15.193.0.255', 'ap-south-1'],
+    ]);
+    const text = await run(['15.193.0.0/24']);
+    expect(text.out).toMatch(/^15\.193\.0\.0\/24 \(first address\): 15\.193\.0\.0 {2}most-specific: AWS ap-south-1/m);
+    expect(text.out).toMatch(/^15\.193\.0\.0\/24 \(last address\): 15\.193\.0\.255 /m);
+    for (const bad of ['35.180.1.1:99999', '[35.180.1.1]:80', '2600:1f14::1:80:', '10.0.0.0/33', '[2600:1f14::1]:']) {
+      const b = await run([bad]);
+      expect(b.code, bad).toBe(64);
+      expect(b.err).toContain(`${JSON.stringify(bad)} is not an IP address, ip:port, [IPv6]:port or CIDR`);
+    }
+  });
+
+  it('says which production default host an answer names, once, on stderr', async () => {
+    const r = await run(['192.168.0.1', '8.8.8.8']);
+    expect(r.code).toBe(0);
+    expect(r.err.match(/note: https:\/\/d1be1w964nk82h\.cloudfront\.net is archeio's compiled-in default host/g)).toHaveLength(1);
+    expect(r.err).toContain("production's deployment sets DEFAULT_AWS_BASE_URL=https://cdn.registry.k8s.io");
+    const prod = await run(['--default-aws-base-url', 'https://cdn.registry.k8s.io', '192.168.0.1']);
+    expect(prod.out).toContain('blobs → https://cdn.registry.k8s.io');
+    expect(prod.err).toMatch(/note: https:\/\/cdn\.registry\.k8s\.io is the default host production's deployment sets/);
+    const regional = await run(['35.180.1.1']);
+    expect(regional.err).toBe('');
   });
 
   it('takes the data and map options (and their environment variables)', async () => {

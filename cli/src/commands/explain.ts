@@ -4,17 +4,21 @@
  * one per line (blank lines and `#` comments skipped).
  *
  * Both semantics are always computed. Text mode shows both, and the shadowing prefix, when they disagree (150 IPv4
- * and 97 IPv6 AWS regional prefixes sit inside AWS GLOBAL ones, docs/reference/archeio.md#ip-classification); `--json`
- * prints one object per line with ip, cloud, region, prefix, blobBase, and `other` (the other semantics' answer) when
- * they disagree. An invalid IP gets an error line and exit 1; the others are still answered.
+ * and 97 IPv6 AWS regional prefixes sit inside AWS GLOBAL ones, docs/reference/archeio.md#ip-classification); `--json` prints one object per line
+ * with ip, cloud, region, prefix, blobBase, and `other` (the other semantics' answer) when they disagree. An input may
+ * also be `ip:port`, `[v6]`, `[v6]:port` (as in logs and URLs) or a CIDR (its first and last address are explained;
+ * JSON lines then carry `input`). An invalid input gets an error line and exit 64; the others are still answered.
  *
  * The answer comes from the redirector's own classifier and router (blobBaseFor runs the serving planBlob), so
  * explain cannot disagree with serve.
  */
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
+import { formatIp, parseIpPrefix, prefixLast } from '../../../redirector/src/net/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../main.js';
 import type { RegisterCommand } from './index.js';
+import { BUCKET_MAP_HELP, defaultHostNote } from '../default-hosts.js';
 import { ConfigError, loadConfig } from '../../../redirector/src/config.js';
 import { describeStartError } from '../../../redirector/src/main.js';
 import { IpClassifier, loadRangeData, type Semantics } from '../../../redirector/src/ranges/index.js';
@@ -89,6 +93,26 @@ export function formatExplanation(e: IpExplanation): string {
   return `${e.ip}  ${e.semantics}: ${describe(e)}\n${pad}  ${e.other.semantics}: ${describe(e.other)}${why}\n`;
 }
 
+/**
+ * What one input names: the addresses to explain. A plain address; `ip:port`, `[v6]` or `[v6]:port` as they appear in
+ * logs and URLs (the port is dropped); a CIDR, whose first and last address are explained. Null: not an address.
+ */
+export function addressesOf(input: string): string[] | null {
+  const port = (p: string | undefined) => p === undefined || (/^\d{1,5}$/.test(p) && Number(p) <= 65535);
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(input);
+  if (bracketed) return isIP(bracketed[1]!) === 6 && port(bracketed[2]) ? [bracketed[1]!] : null;
+  const v4port = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d+)$/.exec(input);
+  if (v4port) return isIP(v4port[1]!) === 4 && port(v4port[2]) ? [v4port[1]!] : null;
+  if (input.includes('/')) {
+    const prefix = parseIpPrefix(input);
+    if (prefix === null) return null;
+    const first = formatIp(prefix.network);
+    const last = formatIp(prefixLast(prefix));
+    return first === last ? [first] : [first, last];
+  }
+  return isIP(input) !== 0 ? [input] : null;
+}
+
 async function readLines(stream: NodeJS.ReadableStream): Promise<string[]> {
   let text = '';
   for await (const chunk of stream) text += chunk.toString();
@@ -102,12 +126,12 @@ export const registerExplain: RegisterCommand = (program: Command, io: CliIo, se
   program
     .command('explain')
     .description('Show which cloud, region and prefix an IP belongs to, and where its blob requests go. IPs from the arguments, or stdin one per line.')
-    .argument('[ip...]', 'IPv4 or IPv6 addresses')
+    .argument('[ip...]', 'IPv4 or IPv6 addresses; also ip:port, [IPv6], [IPv6]:port, or a CIDR (first and last address)')
     .option('--json', 'one JSON object per line: ip, cloud, region, prefix, blobBase (and other, when the two semantics disagree)')
     .option('--aws-ranges <file>', 'AWS ip-ranges.json [env AWS_IP_RANGES; default: bundled]')
     .option('--gcp-ranges <file>', 'GCP cloud.json [env GCP_IP_RANGES; default: bundled]')
     .option('--azure-ranges <file>', 'Azure Service Tags JSON [env AZURE_IP_RANGES; default: bundled]')
-    .option('--bucket-map <file>', 'bucket map JSON [env BUCKET_MAP; default: bundled production map]')
+    .option('--bucket-map <file>', `${BUCKET_MAP_HELP} [env BUCKET_MAP]`)
     .option('--default-aws-base-url <url>', "overrides the map's default [env DEFAULT_AWS_BASE_URL]")
     .option('--semantics <name>', 'most-specific or archeio [env ROUTING_SEMANTICS; default most-specific]')
     .action(async (ips: string[], opts: Record<string, string | boolean | undefined>) => {
@@ -131,18 +155,40 @@ export const registerExplain: RegisterCommand = (program: Command, io: CliIo, se
       const inputs = ips.length > 0 ? ips : await readLines(io.stdin);
       if (inputs.length === 0) throw new CliError('explain: give IP addresses as arguments or on stdin, one per line', ExitCode.usage);
       let failed = false;
-      for (const ip of inputs) {
-        try {
-          const e = explainer.explain(ip);
-          io.stdout.write(opts.json ? JSON.stringify(e) + '\n' : formatExplanation(e));
-        } catch (err) {
-          if (!(err instanceof ExplainError)) throw err;
-          failed = true;
-          const message = `${JSON.stringify(ip)} is not an IP address`;
-          if (opts.json) io.stdout.write(JSON.stringify({ ip, error: message }) + '\n');
-          io.stderr.write(`registry-canary explain: ${message}\n`);
+      const notes = new Set<string>();
+      const invalid = (input: string) => {
+        // a usage error (64), but the other inputs are still answered
+        failed = true;
+        const message = `${JSON.stringify(input)} is not an IP address, ip:port, [IPv6]:port or CIDR`;
+        if (opts.json) io.stdout.write(JSON.stringify({ ip: input, error: message }) + '\n');
+        io.stderr.write(`registry-canary explain: ${message}\n`);
+      };
+      for (const input of inputs) {
+        const addresses = addressesOf(input);
+        if (addresses === null) {
+          invalid(input);
+          continue;
         }
+        addresses.forEach((ip, i) => {
+          let e: IpExplanation;
+          try {
+            e = explainer.explain(ip);
+          } catch (err) {
+            if (err instanceof ExplainError) return invalid(input);
+            throw err;
+          }
+          for (const base of [e.blobBase, e.other?.blobBase]) {
+            const note = defaultHostNote(base);
+            if (note !== undefined) notes.add(note);
+          }
+          const labelled = ip === input ? e : { input, ...e };
+          const which = addresses.length > 1 ? (i === 0 ? ' (first address)' : ' (last address)') : '';
+          const label = ip === input ? '' : `${input}${which}: `;
+          io.stdout.write(opts.json ? JSON.stringify(labelled) + '\n' : label + formatExplanation(e));
+        });
       }
-      setExit(failed ? ExitCode.failed : ExitCode.ok);
+      // which default host an answer names, said once (stderr: stdout stays one answer per line)
+      for (const n of notes) io.stderr.write(`registry-canary explain: note: ${n}\n`);
+      setExit(failed ? ExitCode.usage : ExitCode.ok);
     });
 };

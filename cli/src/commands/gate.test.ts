@@ -39,7 +39,7 @@ describe('registry-canary gate: usage errors exit 64 with a message naming the f
   it('documents the verdict and exit codes in --help', async () => {
     const io = captureIo();
     await main(['node', 'registry-canary', 'gate', '--help'], io);
-    expect(io.out()).toMatch(/exit 0 promote, 1 block, 2 unreachable, 64 usage/);
+    expect(io.out().replace(/\s+/g, ' ')).toMatch(/exit 0 promote, 1 block, 2 unreachable, 64 usage/);
     expect(io.out()).toMatch(/--candidate-config <file>/);
   });
 });

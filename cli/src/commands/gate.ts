@@ -20,6 +20,7 @@ import {
   GateUsageError,
   gateMarkdown,
   runGate,
+  unmatchedAccepts,
   writeGateReports,
   gateJson,
   fromPackageRoot,
@@ -173,6 +174,9 @@ export async function gateCommand(opts: GateCommandOptions, io: CliIo): Promise<
       io.stdout.write(gateMarkdown(report));
     }
     say(`reports: ${written.gateMd}, ${written.gateHtml}, ${written.gateJson}, ${written.junitXml}`);
+    for (const g of unmatchedAccepts(report)) {
+      say(`registry-canary gate: WARNING: --accept ${JSON.stringify(g)} matched no difference; remove it or fix it`);
+    }
     say(`gate: ${report.verdict.decision} (exit ${report.verdict.exitCode}) in ${(report.durationMs / 1000).toFixed(1)} s`);
     return report.verdict.exitCode;
   } finally {
@@ -202,7 +206,7 @@ export const registerGate: RegisterCommand = (program: Command, io: CliIo, setEx
     .option('--vantage <spec>', 'where both sides are asked from: auto (default for egress targets), cloud:region, or vantage names/places')
     .option('--ip-echo <url>', 'IP echo service for --vantage auto')
     .option('--suite <names>', `suites run on both sides beside the fingerprint (default ${DEFAULT_GATE_SUITES}; "none"; known: ${suiteNames().join(', ')})`)
-    .option('--accept <glob>', 'an expected difference (glob over difference ids, repeatable or comma-separated): reported, not blocking', collect)
+    .option('--accept <glob>', 'an expected difference (glob over difference ids, repeatable or comma-separated): reported, not blocking; one that matches nothing is warned about', collect)
     .option('--report <dir>', 'report directory (default reports/gate/<timestamp>/)')
     .option('--concurrency <n>', 'checks in flight per side (default 4)')
     .option('--check-timeout <seconds>', 'deadline per check (default 120)')

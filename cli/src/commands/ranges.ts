@@ -35,12 +35,17 @@ import { BucketMapError, bundledBucketMapPath, isExemptRegion, loadBucketMap } f
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../main.js';
 import type { RegisterCommand } from './index.js';
+import { BUCKET_MAP_HELP } from '../default-hosts.js';
 
 const FILE_NAMES: Record<CloudKey, string> = { aws: 'aws-ip-ranges.json', gcp: 'gcp-cloud.json', azure: 'azure-service-tags.json' };
 const KEYS: readonly CloudKey[] = ['aws', 'gcp', 'azure'];
 
 const usage = (message: string): never => {
   throw new CliError(message, ExitCode.usage);
+};
+/** A file the command line names that is missing, unreadable or not range data (exit 2, cli/src/exit-codes.ts). */
+const badFile = (message: string): never => {
+  throw new CliError(message, ExitCode.misconfigured);
 };
 
 const sourcesIn = (dir: string): RangeSources => ({ aws: join(dir, FILE_NAMES.aws), gcp: join(dir, FILE_NAMES.gcp), azure: join(dir, FILE_NAMES.azure) });
@@ -66,14 +71,14 @@ export function loadSnapshot(spec: string, current: RangeData): { data: RangeDat
     try {
       return readFileSync(file, 'utf8');
     } catch (err) {
-      return usage(`--against: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return badFile(`--against: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   };
   const parse = (key: CloudKey, file: string, text: string) => {
     try {
       parsed[key] = parseRangeText(key, text, file);
     } catch (err) {
-      if (err instanceof RangeDataError) usage(`--against: ${err.message}`);
+      if (err instanceof RangeDataError) badFile(`--against: ${err.message}`);
       throw err;
     }
   };
@@ -89,16 +94,16 @@ export function loadSnapshot(spec: string, current: RangeData): { data: RangeDat
       try {
         json = JSON.parse(text.replace(/^\uFEFF/, ''));
       } catch {
-        usage(`--against: ${file} is not JSON`);
+        badFile(`--against: ${file} is not JSON`);
       }
       const key = publicationCloud(json);
-      if (key === null) usage(`--against: ${file} is not an AWS, GCP or Azure range publication`);
+      if (key === null) badFile(`--against: ${file} is not an AWS, GCP or Azure range publication`);
       if (parsed[key!]) usage(`--against: two ${key} publications given`);
       parse(key!, file, text);
     }
   }
   const missing = KEYS.filter((k) => !parsed[k]);
-  if (missing.length === 3) usage(`--against ${spec}: no range publication found (a directory with ${Object.values(FILE_NAMES).join(', ')}, or such files)`);
+  if (missing.length === 3) badFile(`--against ${spec}: no range publication found (a directory with ${Object.values(FILE_NAMES).join(', ')}, or such files)`);
   const cloudOf = { aws: 'AWS', gcp: 'GCP', azure: 'Azure' } as const;
   const entries = KEYS.flatMap((k) => (parsed[k] ? parsed[k]!.entries : current.entries.filter((e) => e.cloud === cloudOf[k])));
   return {
@@ -173,14 +178,14 @@ export function rangesAudit(opts: AuditOptions, io: CliIo): number {
   try {
     data = loadRangeData(sources);
   } catch (err) {
-    if (err instanceof RangeDataError) throw new CliError(`--ranges: ${err.message}`, ExitCode.usage);
+    if (err instanceof RangeDataError) throw new CliError(`--ranges: ${err.message}`, ExitCode.misconfigured);
     throw err;
   }
   let regions: string[];
   try {
     regions = Object.keys(loadBucketMap(opts.bucketMap ?? bundledBucketMapPath()).regions);
   } catch (err) {
-    if (err instanceof BucketMapError) throw new CliError(`--bucket-map: ${err.message}`, ExitCode.usage);
+    if (err instanceof BucketMapError) throw new CliError(`--bucket-map: ${err.message}`, ExitCode.misconfigured);
     throw err;
   }
   const previous = opts.against ? loadSnapshot(opts.against, data) : undefined;
@@ -283,7 +288,7 @@ export const registerRanges: RegisterCommand = (program: Command, io: CliIo, set
     .description('shadowed prefixes (both semantics), AWS regions without a bucket, every prefix resolving to its owner, drift against an older snapshot; exit 1 on a problem')
     .option('--ranges <dir>', 'the snapshot to audit (default: the bundled fixtures/ip-ranges/raw)')
     .option('--against <dir-or-files>', 'an older snapshot: a directory, or comma-separated publication files')
-    .option('--bucket-map <file>', 'bucket map JSON (default: the bundled production map)')
+    .option('--bucket-map <file>', BUCKET_MAP_HELP)
     .option('--allow-unmapped <regions>', 'AWS regions allowed to have no bucket (comma list, * or none; default: the redirector\'s ALLOW_UNMAPPED_REGIONS default)')
     .option('--json', 'print the audit as JSON')
     .action((opts: AuditOptions) => {

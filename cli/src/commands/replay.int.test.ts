@@ -61,7 +61,7 @@ describe('registry-canary replay', () => {
     const log = join(dir, 'decisions.jsonl');
     const digest = 'sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe50ed43e';
     const lines = [
-      { level: 30, time: 1, msg: 'decision', reason: 'blob-bucket-hit', rule: 6, method: 'GET', path: `/v2/pause/blobs/${digest}`, status: 307, target: `https://cdn.registry.k8s.io/containers/images/${digest}`, ip: '15.193.0.5', ipSource: 'xff', cloud: 'AWS', region: 'GLOBAL', prefix: '15.193.0.0/19', cache: 'hit' },
+      { level: 30, time: 1, msg: 'decision', reason: 'blob-bucket-hit', rule: 6, method: 'GET', path: `/v2/pause/blobs/${digest}`, status: 307, target: `https://cdn.registry.k8s.io/containers/images/${digest}`, ip: '15.193.0.5', ipSource: 'xff', cloud: 'AWS', region: 'GLOBAL', prefix: '15.193.0.0/19', cache: 'head-found' },
       { level: 30, time: 2, msg: 'decision', reason: 'upstream', rule: 5, method: 'GET', path: '/v2/pause/manifests/3.10', status: 307, target: 'https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/pause/manifests/3.10' },
     ];
     await writeFile(log, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n{"level":30,"msg":"listening"}\n`);

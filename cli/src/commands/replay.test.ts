@@ -28,16 +28,28 @@ describe('registry-canary replay: usage errors exit 64', () => {
     [['--ip', '15.193.0.5', '--image', 'registry.k8s.io/pause'], /--image "registry.k8s.io\/pause" is not <repository>:<tag>/],
     [['--ip', '15.193.0.5', '--image', 'pause:3.10', '--semantics', 'longest'], /--semantics must be both, most-specific or archeio/],
     [['--ip', '15.193.0.5', '--image', 'pause:3.10', '--protocol-compat', 'go'], /--protocol-compat must be none or archeio/],
-    [['--log', '/nonexistent/decisions.jsonl'], /--log: cannot read \/nonexistent\/decisions.jsonl: ENOENT/],
   ])('%j', async (args, message) => {
     const r = await replay(...args);
     expect(r.code).toBe(64);
     expect(r.err).toMatch(message);
   });
 
-  it('a log without decision lines is a usage error naming the format', async () => {
-    const r = await replay('--log', join(dir, 'empty.jsonl'));
+  it('an image the local world does not hold is a usage error that lists the images it does', async () => {
+    const r = await replay('--ip', '15.193.0.5', '--image', 'kube-proxy:v1.34.0,pause:3.10');
     expect(r.code).toBe(64);
+    expect(r.err).toMatch(/--image kube-proxy:v1\.34\.0: not in the local world, where every semantics answers 404 alike; its images: .*pause:3\.10/);
+    expect(r.err).not.toMatch(/starting the local stack/);
+  });
+
+  it('a missing log file exits 2 (what the flag points at cannot be used)', async () => {
+    const r = await replay('--log', '/nonexistent/decisions.jsonl');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--log: cannot read \/nonexistent\/decisions.jsonl: ENOENT/);
+  });
+
+  it('a log without decision lines exits 2, naming the format', async () => {
+    const r = await replay('--log', join(dir, 'empty.jsonl'));
+    expect(r.code).toBe(2);
     expect(r.err).toMatch(/has no decision lines \(JSON with "msg":"decision"/);
   });
 });

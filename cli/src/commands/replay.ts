@@ -8,12 +8,14 @@
  *   registry-canary replay --log decisions.jsonl --semantics archeio --protocol-compat archeio
  *
  * Exit: 0 replayed; 1 with --fail-on-difference when the semantics route a request differently; 2 the stack did not
- * start; 64 usage.
+ * start, or the --log file is missing or holds no decision line; 64 usage (an --image the local world lacks included).
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   StackError,
+  fixtureDigestsFile,
   type Engine,
   type Semantics,
   ReplayInputError,
@@ -67,15 +69,40 @@ export async function replayItems(opts: ReplayCommandOptions): Promise<{ items: 
     try {
       text = await readFile(opts.log, 'utf8');
     } catch (err) {
-      return usage(`--log: cannot read ${opts.log}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new CliError(`--log: cannot read ${opts.log}: ${why}`, ExitCode.misconfigured);
     }
     const parsed = parseDecisionLog(text);
     for (const [why, n] of Object.entries(parsed.skipped)) notes.push(`--log: skipped ${n} line${n === 1 ? '' : 's'}: ${why}`);
-    if (parsed.items.length === 0) usage(`--log ${opts.log} has no decision lines (JSON with "msg":"decision", as the redirector logs them)`);
+    if (parsed.items.length === 0) {
+      const format = 'JSON with "msg":"decision", as the redirector logs them';
+      throw new CliError(`--log ${opts.log} has no decision lines (${format})`, ExitCode.misconfigured);
+    }
     items = [...items, ...parsed.items];
   }
   if (items.length === 0) usage('give --ip and --image, or --log FILE');
+  // an image the local world does not hold gets 404 under every semantics: that reproduces nothing, so say so
+  const known = localWorldImages();
+  const missing = unknownImages(items, known);
+  if (missing.length > 0) {
+    usage(
+      `--image ${missing.join(', ')}: not in the local world, where every semantics answers 404 alike; ` +
+        `its images: ${known.join(', ')}`,
+    );
+  }
   return { items, notes };
+}
+
+/** The images the local world holds: the fixture set, as recorded in fixtures/images/digests.json. */
+export function localWorldImages(): string[] {
+  const record = JSON.parse(readFileSync(fixtureDigestsFile(), 'utf8')) as { images: { ref: string }[] };
+  return record.images.map((i) => i.ref);
+}
+
+/** The `--image` refs `known` lacks. */
+export function unknownImages(items: readonly ReplayItem[], known: readonly string[]): string[] {
+  const wanted = [...new Set(items.flatMap((i) => (i.kind === 'pull' ? [i.image] : [])))];
+  return wanted.filter((w) => !known.includes(w));
 }
 
 export async function replayCommand(opts: ReplayCommandOptions, io: CliIo): Promise<number> {
@@ -120,7 +147,7 @@ export const registerReplay: RegisterCommand = (program: Command, io: CliIo, set
     .command('replay')
     .description('reproduce a routing bug: replay pulls from client IPs (or a decision log) against the local stack under both semantics, with hop-by-hop traces and where the semantics differ')
     .option('--ip <address>', 'client address to pull from (repeatable or comma-separated)', collect)
-    .option('--image <ref>', 'image to pull, <repository>:<tag> as seen through the redirector (repeatable or comma-separated)', collect)
+    .option('--image <ref>', 'image to pull, <repository>:<tag> as seen through the redirector, one the local world holds (repeatable or comma-separated)', collect)
     .option('--log <file>', "the redirector's JSON decision lines to replay from their logged client addresses")
     .option('--semantics <which>', 'both (default), most-specific or archeio')
     .option('--protocol-compat <mode>', "none (default) or archeio: production's protocol quirks on every replayed redirector")

@@ -56,3 +56,40 @@ describe.runIf(containerEngine || process.env.CI === 'true')('registry-canary ru
     expect(results.results.filter((r: { status: string }) => r.status === 'pass').length).toBeGreaterThan(50);
   });
 });
+
+const withoutReportDir = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env };
+  delete env.REGISTRY_CANARY_REPORT_DIR;
+  return env;
+};
+
+// What a check writes (the browser suite's screenshot and nested report) goes under --report, and nothing goes to
+// ./reports in the directory the command runs from. The built CLI runs in a scratch working directory.
+describe('registry-canary run --report DIR', () => {
+  it('puts the browser suite\'s screenshot and nested report under DIR/browser, and writes nothing under ./reports', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdir, readdir } = await import('node:fs/promises');
+    const { fromPackageRoot } = await import('../../../harness/src/package-root.js');
+    const cwd = join(dir, 'cwd');
+    await mkdir(cwd, { recursive: true });
+    const report = join(dir, 'report-browser');
+    const r = spawnSync(
+      process.execPath,
+      [fromPackageRoot('bin', 'registry-canary.js'), 'run', '--target', 'local', '--suite', 'browser', '--big-layer-mib', '1', '--report', report],
+      { cwd, encoding: 'utf8', timeout: 240_000, env: withoutReportDir() },
+    );
+    expect(r.status, `${r.stdout}\n${r.stderr}`).not.toBe(null);
+    expect(await readdir(cwd)).toEqual([]);
+    const results = JSON.parse(await readFile(join(report, 'results.json'), 'utf8'));
+    const check = results.results.find((x: { id: string }) => x.id === 'browser/report-routing-map');
+    expect(check).toBeDefined();
+    if (check.status === 'pass') {
+      expect(existsSync(join(report, 'browser', 'report-routing-map.png'))).toBe(true);
+      expect(existsSync(join(report, 'browser', 'landing-routes', 'index.html'))).toBe(true);
+    } else {
+      // chromium missing on a developer machine: not applicable; under CI=true that is a failure
+      expect(check.status, JSON.stringify(check)).toBe('not-applicable');
+      expect(process.env.CI).not.toBe('true');
+    }
+  });
+});

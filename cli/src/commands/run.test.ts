@@ -31,6 +31,8 @@ describe('registry-canary run: usage errors exit 64 with a precise message', () 
     [['--check-timeout', 'soon'], /--check-timeout must be a whole number/],
     [['--vantage', ' '], /--vantage needs a name/],
     [['--no-such-flag'], /unknown option/],
+    [['--check', 'routing/(['], /--check "routing\/\(\[" is not a regular expression/],
+    [['--check', ''], /--check needs a pattern/],
   ])('%j', async (args, message) => {
     const r = await run(...args);
     expect(r.code).toBe(64);
@@ -80,11 +82,21 @@ describe('registry-canary run: a misconfigured or unreachable target exits 2, ne
     const reportDir = join(dir, 'report');
     const r = await run('--target-config', join(dir, 'nowhere.json'), '--suite', 'routing', '--report', reportDir);
     expect(r.code).toBe(2);
-    expect(r.out).toMatch(/verdict: exit 2: target unreachable: GET \/v2\/ failed from every vantage \(internet-v4: /);
+    expect(r.out).toMatch(/verdict: exit 2: target unreachable: GET \/v2\/ failed from every vantage: .* \(from internet-v4\)/);
     const results = JSON.parse(await readFile(join(reportDir, 'results.json'), 'utf8'));
     expect(results).toMatchObject({ verdict: { exitCode: 2 }, preflight: { reachable: false } });
     expect(results.results.length).toBeGreaterThan(0);
     expect(await readFile(join(reportDir, 'junit.xml'), 'utf8')).toContain('<error message="not run');
+  });
+
+  it('many vantages failing alike: the failure is said once, with the count', async () => {
+    const vantages = Array.from({ length: 49 }, (_, i) => ({ name: `v${i}`, ip: `192.0.2.${i + 1}`, cloud: null, region: null, url: null }));
+    await writeFile(join(dir, 'many.json'), JSON.stringify(description({ vantages })));
+    const r = await run('--target-config', join(dir, 'many.json'), '--suite', 'routing', '--report', join(dir, 'many-report'));
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/ECONNREFUSED[^\n]*\(from 49 vantages\)/);
+    // once in the preflight section and once in the verdict, never per vantage
+    expect(r.out.split('\n').filter((l) => l.includes('ECONNREFUSED')), r.out).toHaveLength(2);
   });
 
   it('--json puts results.json alone on stdout', async () => {
@@ -92,6 +104,19 @@ describe('registry-canary run: a misconfigured or unreachable target exits 2, ne
     expect(r.code).toBe(2);
     expect(JSON.parse(r.out)).toMatchObject({ schema: 'registry-canary/results/v1', verdict: { exitCode: 2 } });
     expect(r.err).toContain('verdict: exit 2');
+  });
+
+  it('--check runs only the checks whose id matches, records the versions, and a pattern matching nothing is usage', async () => {
+    const reportDir = join(dir, 'check-report');
+    const r = await run('--target-config', join(dir, 'nowhere.json'), '--suite', 'routing,conformance', '--check', 'routing.*manifest', '--report', reportDir);
+    expect(r.code).toBe(2);
+    const results = JSON.parse(await readFile(join(reportDir, 'results.json'), 'utf8'));
+    expect(results.results.length).toBeGreaterThan(0);
+    for (const x of results.results) expect(x.id).toMatch(/routing.*manifest/);
+    expect(results.versions).toEqual({ harness: expect.stringMatching(/^\d+\.\d+\.\d+/), redirector: null });
+    expect(await readFile(join(reportDir, 'index.html'), 'utf8')).toContain(`registry-canary ${results.versions.harness}, redirector version not reported`);
+    const none = await run('--target-config', join(dir, 'nowhere.json'), '--suite', 'routing', '--check', '^nothing-like-this$', '--report', join(dir, 'r4'));
+    expect(none).toMatchObject({ code: 64, err: expect.stringMatching(/--check "\^nothing-like-this\$" matches none of the \d+ checks of the chosen suites \(ids look like routing\//) });
   });
 
   it('an unknown --vantage on a posable target is a usage error', async () => {

@@ -18,6 +18,7 @@ import {
   createProgress,
   defaultReportDir,
   knownIssuesOf,
+  packageVersion,
   parseTargetDescription,
   resolveEgressVantage,
   resultsJson,
@@ -48,6 +49,8 @@ export interface RunCommandOptions {
   semantics?: string;
   bigLayerMib?: string;
   suite?: string;
+  /** regular expressions over check ids (like the OCI conformance program's focus): a check runs when any matches */
+  check?: string[];
   vantage?: string;
   report?: string;
   concurrency?: string;
@@ -124,11 +127,20 @@ export function validateRunOptions(opts: RunCommandOptions) {
     throw err;
   }
   if (opts.vantage !== undefined && opts.vantage.trim() === '') usage('--vantage needs a name, cloud[:region] or auto');
+  const checkPatterns = (opts.check ?? []).map((p) => {
+    if (p.trim() === '') usage('--check needs a pattern (a regular expression over check ids, e.g. "routing/.*")');
+    try {
+      return new RegExp(p);
+    } catch (err) {
+      return usage(`--check ${JSON.stringify(p)} is not a regular expression: ${(err as Error).message}`);
+    }
+  });
   validateOpsOptions(opts);
   return {
     target,
     local,
     suites: suites!,
+    checkPatterns,
     engine: (opts.engine ?? 'process') as Engine,
     semantics: (opts.semantics ?? 'most-specific') as Semantics,
     bigLayerMiB: positiveInt('--big-layer-mib', opts.bigLayerMib, 4096),
@@ -171,6 +183,22 @@ async function applyVantage(target: TargetDescription, spec: string | undefined,
   }
 }
 
+/** The checks whose id any pattern matches (all of them without patterns); none matching is a usage error. */
+export function selectChecks<C extends { id: string }>(
+  checks: C[],
+  patterns: readonly RegExp[],
+  sources: readonly string[],
+): C[] {
+  if (patterns.length === 0) return checks;
+  const chosen = checks.filter((c) => patterns.some((p) => p.test(c.id)));
+  if (chosen.length === 0) {
+    const sample = [...new Set(checks.map((c) => c.id.replace(/@.*$/, '')))].slice(0, 8);
+    const given = sources.map((s) => JSON.stringify(s)).join(', ');
+    usage(`--check ${given} matches none of the ${checks.length} checks of the chosen suites (ids look like ${sample.join(', ')})`);
+  }
+  return chosen;
+}
+
 export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<number> {
   const v = validateRunOptions(opts);
   const say = (m: string) => io.stderr.write(`${m}\n`);
@@ -205,8 +233,10 @@ export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<nu
       target = await loadTargetFile(opts.targetConfig!);
     }
     target = await applyVantage(target, opts.vantage, v.local, opts.ipEcho);
+    // one report directory for the whole run, decided before any check runs: what a check writes goes under it
     const dir = opts.report ?? defaultReportDir();
-    const checks = v.suites.flatMap((s) => s.checks(target, { reportDir: dir }));
+    const all = v.suites.flatMap((s) => s.checks(target, { reportDir: dir }));
+    const checks = selectChecks(all, v.checkPatterns, opts.check ?? []);
     say(`target ${target.name}: ${target.url} (${target.ipMode}, ${target.semantics}); suites ${v.suites.map((s) => s.name).join(', ')}; ${target.vantages.length} vantages`);
     for (const line of vantageCoverage(target, checks)) say(line);
     const report = await runChecks({
@@ -216,6 +246,8 @@ export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<nu
       signal: controller.signal,
       progress: createProgress(io.stderr as NodeJS.WritableStream & { isTTY?: boolean }),
       checkTimeoutMs: v.checkTimeoutMs,
+      // the local stack runs this package's redirector; a remote one does not say which it is
+      redirectorVersion: v.local ? packageVersion() : null,
       ...(v.concurrency !== undefined ? { concurrency: v.concurrency } : {}),
       ...(opts.vantage !== undefined ? { vantages: target.vantages.map((x) => x.name) } : {}),
     });
@@ -258,6 +290,11 @@ export const registerRun: RegisterCommand = (program: Command, io: CliIo, setExi
     .option('--semantics <semantics>', 'local stack routing semantics: most-specific (default) or archeio')
     .option('--big-layer-mib <n>', 'local stack: size of the large fixture layer in MiB')
     .option('--suite <names>', `comma-separated suites (default all: ${suiteNames().join(', ')})`)
+    .option(
+      '--check <regex>',
+      'run only the checks whose id matches (repeatable; e.g. "routing/.*" or "conformance/g1-.*")',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--vantage <spec>', 'vantage name(s) or cloud[:region] to run from; egress targets: where the harness runs (or auto)')
     .option('--report <dir>', 'report directory (default reports/<timestamp>/)')
     .option('--concurrency <n>', 'checks in flight (default 4)')

@@ -10,8 +10,39 @@ describe('registry-canary serve', () => {
     expect(flagFor('UPSTREAM_REGISTRY_ENDPOINT')).toBe('upstream-registry-endpoint');
     const io = captureIo();
     expect(await main(['node', 'registry-canary', 'serve', '--help'], io)).toBe(0);
-    for (const flag of ['--port', '--host', '--admin-port', '--upstream-registry-endpoint', '--signature-upstream-endpoint', '--default-aws-base-url', '--routing-semantics', '--protocol-compat', '--bucket-map', '--aws-ip-ranges', '--redirector-mutant']) {
+    for (const flag of ['--port', '--host', '--admin-port', '--upstream-registry-endpoint', '--signature-upstream-endpoint', '--default-aws-base-url', '--semantics', '--protocol-compat', '--bucket-map', '--aws-ranges', '--gcp-ranges', '--azure-ranges', '--redirector-mutant']) {
       expect(io.out()).toContain(flag);
+    }
+    // the variable-derived spellings of shared flags are hidden aliases
+    expect(io.out()).not.toMatch(/--routing-semantics <|--aws-ip-ranges <|--gcp-ip-ranges <|--azure-ip-ranges </);
+  });
+
+  it('speaks the same flag vocabulary as the other commands, with the old spellings as hidden aliases', async () => {
+    const helpOf = async (cmd: string[]) => {
+      const io = captureIo();
+      await main(['node', 'registry-canary', ...cmd, '--help'], io);
+      return io.out();
+    };
+    const serve = await helpOf(['serve']);
+    const explain = await helpOf(['explain']);
+    for (const flag of ['--semantics', '--aws-ranges', '--gcp-ranges', '--azure-ranges', '--bucket-map', '--default-aws-base-url']) {
+      expect(serve).toContain(`${flag} <`);
+      expect(explain).toContain(`${flag} <`);
+    }
+    expect(envWithFlags({}, { semantics: 'archeio', awsRanges: 'a.json' })).toMatchObject({ ROUTING_SEMANTICS: 'archeio', AWS_IP_RANGES: 'a.json' });
+    expect(envWithFlags({}, { routingSemantics: 'archeio', awsIpRanges: 'a.json' })).toMatchObject({ ROUTING_SEMANTICS: 'archeio', AWS_IP_RANGES: 'a.json' });
+    expect(() => envWithFlags({}, { semantics: 'archeio', routingSemantics: 'most-specific' })).toThrow(/--semantics and --routing-semantics name the same setting/);
+    const io = captureIo();
+    expect(await main(['node', 'registry-canary', 'serve', '--routing-semantics', 'lpm'], io)).toBe(64);
+    expect(io.err()).toMatch(/ROUTING_SEMANTICS: expected one of most-specific, archeio/);
+  });
+
+  it('wraps --help to 100 columns when not on a terminal', async () => {
+    for (const cmd of [[], ['serve'], ['explain'], ['run'], ['gate'], ['replay'], ['cost'], ['ranges', 'audit'], ['stack', 'up']]) {
+      const io = captureIo();
+      await main(['node', 'registry-canary', ...cmd, '--help'], io);
+      const long = io.out().split('\n').filter((l) => l.length > 100 && l.trim().includes(' '));
+      expect(long, cmd.join(' ')).toEqual([]);
     }
   });
 
@@ -20,9 +51,13 @@ describe('registry-canary serve', () => {
   });
 
   it('exits 2 naming the setting on invalid configuration', async () => {
-    const io = captureIo('', { ROUTING_SEMANTICS: 'archeio' });
-    expect(await main(['node', 'registry-canary', 'serve', '--port', 'eighty'], io)).toBe(2);
+    const io = captureIo('', { ROUTING_SEMANTICS: 'archeio', PORT: 'eighty' });
+    expect(await main(['node', 'registry-canary', 'serve'], io)).toBe(2);
     expect(io.err()).toBe('registry-canary: invalid configuration: PORT: expected a whole number from 0 to 65535, got "eighty"\n');
+    // the same value given as a flag is a usage error
+    const flag = captureIo();
+    expect(await main(['node', 'registry-canary', 'serve', '--port', 'eighty'], flag)).toBe(64);
+    expect(flag.err()).toBe('registry-canary: --port: PORT: expected a whole number from 0 to 65535, got "eighty"\n');
     const io2 = captureIo();
     expect(await main(['node', 'registry-canary', 'serve', '--bucket-map', '/nonexistent.json'], io2)).toBe(2);
     expect(io2.err()).toMatch(/cannot start the redirector: BUCKET_MAP \/nonexistent.json: cannot read/);

@@ -2,20 +2,37 @@
  * `registry-canary serve`: starts the redirector in this process until SIGTERM/SIGINT, then drains and exits 0.
  *
  * Every setting of the redirector's config table is a flag named after its environment variable
- * (`UPSTREAM_REGISTRY_ENDPOINT` → `--upstream-registry-endpoint`); a flag beats the environment, the environment
- * beats the default. Invalid configuration, unreadable data or a busy port exit 2 with the setting named.
+ * (`UPSTREAM_REGISTRY_ENDPOINT` → `--upstream-registry-endpoint`), except those spelt as the other commands spell
+ * them (SHARED_FLAG_NAMES: `--semantics`, `--aws-ranges`, ...; the variable-derived spelling is a hidden alias); a
+ * flag beats the environment, the environment beats the default. Invalid configuration, unreadable data or a busy port exit 2 with the setting named.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../main.js';
 import type { RegisterCommand } from './index.js';
 import { ConfigError, SETTINGS, loadConfig } from '../../../redirector/src/config.js';
-import { describeStartError, untilSignal, type Until } from '../../../redirector/src/main.js';
+import { describeStartError, readinessUntil, untilSignal, type Until } from '../../../redirector/src/main.js';
 import { startRedirector, type StartedRedirector } from '../../../redirector/src/server/index.js';
 
-/** `PORT` → `port`, `UPSTREAM_REGISTRY_ENDPOINT` → `upstream-registry-endpoint`. */
-export function flagFor(env: string): string {
+/**
+ * Settings whose flag is spelt as in the other commands (`explain`, `run`, `cost`, `replay`), not after the variable.
+ * The variable-derived spelling still works as a hidden alias.
+ */
+export const SHARED_FLAG_NAMES: Readonly<Record<string, string>> = {
+  ROUTING_SEMANTICS: 'semantics',
+  AWS_IP_RANGES: 'aws-ranges',
+  GCP_IP_RANGES: 'gcp-ranges',
+  AZURE_IP_RANGES: 'azure-ranges',
+};
+
+/** The variable-derived spelling: `PORT` → `port`, `UPSTREAM_REGISTRY_ENDPOINT` → `upstream-registry-endpoint`. */
+export function envFlagFor(env: string): string {
   return env.toLowerCase().replace(/_/g, '-');
+}
+
+/** The flag `serve --help` shows for a setting: the shared vocabulary where there is one, else the variable's name. */
+export function flagFor(env: string): string {
+  return SHARED_FLAG_NAMES[env] ?? envFlagFor(env);
 }
 
 /** commander's attribute name for a flag: kebab-case to camelCase. */
@@ -23,11 +40,17 @@ function attributeFor(flag: string): string {
   return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** The environment serve runs with: flags over `env`. */
+/** The environment serve runs with: flags over `env`. A flag and its alias given different values is a usage error. */
 export function envWithFlags(env: NodeJS.ProcessEnv, opts: Record<string, unknown>): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = { ...env };
   for (const s of Object.values(SETTINGS)) {
-    const v = opts[attributeFor(flagFor(s.env))];
+    const shown = opts[attributeFor(flagFor(s.env))];
+    const alias = flagFor(s.env) === envFlagFor(s.env) ? undefined : opts[attributeFor(envFlagFor(s.env))];
+    if (typeof shown === 'string' && typeof alias === 'string' && shown !== alias) {
+      const both = `--${flagFor(s.env)} and --${envFlagFor(s.env)}`;
+      throw new CliError(`${both} name the same setting (${s.env}); give one`, ExitCode.usage);
+    }
+    const v = shown ?? alias;
     if (typeof v === 'string') out[s.env] = v;
   }
   return out;
@@ -42,16 +65,27 @@ export async function runServe(
   io: CliIo,
   until: Until = untilSignal,
   onStarted?: (s: StartedRedirector) => void,
+  /** settings given as flags: an invalid value there is a usage error (64), from the environment misconfiguration (2) */
+  fromFlags: ReadonlySet<string> = new Set(),
 ): Promise<void> {
-  // listen for the signal before the "listening" line goes out (see redirector/src/main.ts)
+  // listen for the signal before the "listening" line goes out (see redirector/src/main.ts); bin/registry-canary.js
+  // armed the latch before any module loaded, so a signal that came earlier is held for `until`
   const stop = until();
+  const state = readinessUntil(stop);
   let started: StartedRedirector;
   try {
     const config = loadConfig(env);
-    started = await startRedirector(config, io.stdout === process.stdout ? {} : { logDestination: io.stdout });
+    const deps = io.stdout === process.stdout ? { state } : { state, logDestination: io.stdout };
+    started = await startRedirector(config, deps);
   } catch (err) {
     stop.cancel?.();
-    if (err instanceof ConfigError) throw new CliError(`invalid configuration: ${err.message}`, ExitCode.unreachable);
+    if (err instanceof ConfigError) {
+      const setting = /^([A-Z][A-Z0-9_]*):/.exec(err.message)?.[1];
+      if (setting !== undefined && fromFlags.has(setting)) {
+        throw new CliError(`--${flagFor(setting)}: ${err.message}`, ExitCode.usage);
+      }
+      throw new CliError(`invalid configuration: ${err.message}`, ExitCode.misconfigured);
+    }
     throw new CliError(`cannot start the redirector: ${describeStartError(err)}`, ExitCode.unreachable);
   }
   onStarted?.(started);
@@ -67,9 +101,12 @@ export const registerServe: RegisterCommand = (program: Command, io: CliIo, setE
     );
   for (const s of Object.values(SETTINGS)) {
     cmd.option(`--${flagFor(s.env)} <value>`, `${s.doc} [env ${s.env}; default ${s.default === '' ? 'unset' : s.default}]`);
+    if (flagFor(s.env) !== envFlagFor(s.env)) cmd.addOption(new Option(`--${envFlagFor(s.env)} <value>`).hideHelp());
   }
   cmd.action(async (opts: Record<string, unknown>) => {
-    await runServe(envWithFlags(io.env, opts), io);
+    const fromFlags = envWithFlags({}, opts);
+    const given = new Set(Object.values(SETTINGS).map((s) => s.env).filter((e) => fromFlags[e] !== undefined));
+    await runServe(envWithFlags(io.env, opts), io, untilSignal, undefined, given);
     setExit(ExitCode.ok);
   });
 };

@@ -101,11 +101,11 @@ export function makeStackCommand(deps: StackCommandDeps): RegisterCommand {
         'after',
         [
           '',
-          'Extra content (docs/local-stack.md, "Seeding extra content"): with the docker-registry upstream, `skopeo copy',
-          '--dest-tls-verify=false` an image into the description\'s `upstream`, PutObject its blobs into buckets at',
-          '`containers/images/<digest>` (endpoint `s3.endpoint`, credentials `stack.s3Credentials`), then list the image',
-          'in `images` and the blobs under each bucket\'s base in `mirrorPlan`, and run `registry-canary run',
-          '--target-config FILE`.',
+          'Extra content (docs/local-stack.md, "Seeding extra content"): with the docker-registry upstream,',
+          '`skopeo copy --dest-tls-verify=false` an image into the description\'s `upstream`, PutObject its',
+          'blobs into buckets at `containers/images/<digest>` (endpoint `s3.endpoint`, credentials',
+          '`stack.s3Credentials`), then list the image in `images` and the blobs under each bucket\'s base in',
+          '`mirrorPlan`, and run `registry-canary run --target-config FILE`.',
         ].join('\n'),
       )
       .action(async (flags: UpFlags) => {

@@ -9,6 +9,7 @@
 import type { BucketMap, Cloud, Semantics, TargetDescription, Vantage } from '../target/target-description.js';
 import { RoutingOracle } from '../oracle/routing-oracle.js';
 import { classifyByScan, bundledPublishedRanges, type PublishedPrefix } from '../oracle/published-ranges.js';
+import { closestName } from '../run/closest-name.js';
 
 /** Where bytes come from. `s3:<region>` names the bucket's own region when the base URL carries it. */
 export type OriginClass = 's3-same-region' | 's3-other-region' | 'default-host' | 'upstream-to-gcp' | 'upstream-to-internet';
@@ -59,29 +60,74 @@ export class TrafficMixError extends Error {
   }
 }
 
-/** Validates an untrusted traffic file; errors name the field. */
-export function parseTrafficMix(value: unknown, source = 'traffic'): TrafficMix {
+const ROOT_KEYS = ['pulls', 'clients', 'images', 'mirroredShare'];
+const CLIENT_KEYS = ['name', 'ip', 'cloud', 'region', 'share'];
+const IMAGE_KEYS = ['ref', 'bytes', 'share'];
+
+/** The regions each cloud publishes, from published prefixes (what a declared client's region is checked against). */
+export function publishedRegions(prefixes: readonly PublishedPrefix[]): Record<Cloud, Set<string>> {
+  const out: Record<Cloud, Set<string>> = { AWS: new Set(), GCP: new Set(), Azure: new Set() };
+  for (const p of prefixes) out[p.cloud].add(p.region);
+  return out;
+}
+
+/**
+ * Validates an untrusted traffic file; errors name the field. Nothing is guessed: an unknown key (a misspelt
+ * `mirroredShare` would otherwise leave its default in force), a declared region the cloud does not publish, and a
+ * client with both `ip` and `cloud` are errors.
+ */
+export function parseTrafficMix(
+  value: unknown,
+  source = 'traffic',
+  regions: Record<Cloud, Set<string>> = publishedRegions(bundledPublishedRanges()),
+): TrafficMix {
   const fail = (path: string, what: string): never => {
     throw new TrafficMixError(`${source}: ${path} ${what}`);
   };
+  const onlyKeys = (o: Record<string, unknown>, allowed: string[], path: string) => {
+    for (const k of Object.keys(o)) {
+      if (allowed.includes(k)) continue;
+      const near = closestName(k, allowed);
+      const hint = near ? ` (did you mean ${near}?)` : '';
+      fail(path === '' ? k : `${path}.${k}`, `is not a known field${hint}; known: ${allowed.join(', ')}`);
+    }
+  };
   const v = value as Record<string, unknown> | null;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('(root)', 'must be an object');
+  onlyKeys(v!, ROOT_KEYS, '');
   const positive = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
   if (!positive(v!.pulls)) fail('pulls', 'must be a non-negative number');
   if (!Array.isArray(v!.clients) || v!.clients.length === 0) fail('clients', 'must be a non-empty list');
   if (!Array.isArray(v!.images) || v!.images.length === 0) fail('images', 'must be a non-empty list');
   (v!.clients as unknown[]).forEach((c, i) => {
     const o = c as Record<string, unknown>;
-    if (typeof o?.name !== 'string') fail(`clients[${i}].name`, 'must be a string');
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) fail(`clients[${i}]`, 'must be an object');
+    onlyKeys(o, CLIENT_KEYS, `clients[${i}]`);
+    if (typeof o.name !== 'string') fail(`clients[${i}].name`, 'must be a string');
     if (!positive(o.share)) fail(`clients[${i}].share`, 'must be a non-negative number');
     if (o.ip === undefined && o.cloud === undefined) fail(`clients[${i}]`, 'needs an `ip` or a `cloud` (null for plain internet)');
     if (o.ip !== undefined && typeof o.ip !== 'string') fail(`clients[${i}].ip`, 'must be a string');
     if (o.cloud !== undefined && o.cloud !== null && !['AWS', 'GCP', 'Azure'].includes(o.cloud as string)) fail(`clients[${i}].cloud`, 'must be AWS, GCP, Azure or null');
+    if (o.ip !== undefined && (o.cloud !== undefined || o.region !== undefined)) {
+      fail(`clients[${i}]`, 'has both `ip` and `cloud`/`region`: give one (an address is classified from the ranges)');
+    }
     if (o.cloud === 'AWS' && o.ip === undefined && typeof o.region !== 'string') fail(`clients[${i}].region`, 'is required for a declared AWS client');
+    if (o.region !== undefined && o.region !== null) {
+      if (typeof o.region !== 'string') fail(`clients[${i}].region`, 'must be a string');
+      if (o.cloud === undefined || o.cloud === null) fail(`clients[${i}].region`, 'needs a `cloud`: AWS, GCP or Azure');
+      const known = regions[o.cloud as Cloud];
+      if (!known.has(o.region as string)) {
+        const near = closestName(o.region as string, known);
+        const hint = near ? ` (did you mean ${near}?)` : '';
+        fail(`clients[${i}].region`, `${JSON.stringify(o.region)} is not a region ${o.cloud} publishes${hint}`);
+      }
+    }
   });
   (v!.images as unknown[]).forEach((im, i) => {
     const o = im as Record<string, unknown>;
-    if (typeof o?.ref !== 'string') fail(`images[${i}].ref`, 'must be a string');
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) fail(`images[${i}]`, 'must be an object');
+    onlyKeys(o, IMAGE_KEYS, `images[${i}]`);
+    if (typeof o.ref !== 'string') fail(`images[${i}].ref`, 'must be a string');
     if (!positive(o.bytes)) fail(`images[${i}].bytes`, 'must be a non-negative number');
     if (!positive(o.share)) fail(`images[${i}].share`, 'must be a non-negative number');
   });

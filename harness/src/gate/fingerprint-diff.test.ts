@@ -9,7 +9,7 @@ import { parseTargetDescription, type TargetDescription } from '../target/target
 import type { BehaviourFingerprint, ObservedFirstHop } from './behaviour-fingerprint.js';
 import { declaredDifferences, diffFingerprints } from './fingerprint-diff.js';
 import type { FingerprintProbe } from './fingerprint-probes.js';
-import { gateHtml, gateJunitXml, gateMarkdown, type GateReport } from './gate-report.js';
+import { gateHtml, gateJunitXml, gateMarkdown, unmatchedAccepts, type GateReport } from './gate-report.js';
 import { decideGate, suiteRegressions, type GateSide } from './gate-verdict.js';
 import { bucketNameOf, isLoopbackHost, locationShape } from './location-shape.js';
 
@@ -152,9 +152,20 @@ describe('decideGate', () => {
   });
   it('is unreachable (2) when either side did not answer, and never promotes then', () => {
     const down = side('baseline', { preflight: { reachable: false, vantages: [{ vantage: 'v', ok: false, message: 'ECONNREFUSED', hops: [] }] } });
-    expect(decideGate(side('candidate'), down, null)).toMatchObject({ decision: 'unreachable', exitCode: 2, reasons: ['baseline baseline is unreachable: GET /v2/ failed (v: ECONNREFUSED)'] });
+    expect(decideGate(side('candidate'), down, null)).toMatchObject({ decision: 'unreachable', exitCode: 2, reasons: ['baseline baseline is unreachable: GET /v2/ failed: ECONNREFUSED (from v)'] });
     const silent = side('candidate', { fingerprint: fp('c', { ping: { status: 0, headers: {}, error: 'reset' } }) });
     expect(decideGate(silent, side('baseline'), diff(0)).exitCode).toBe(2);
+  });
+  it('with only the baseline down, blames the baseline once, with the vantage count, and not the unprobed candidate', () => {
+    const vantages = Array.from({ length: 49 }, (_, i) => ({ vantage: `v${i}`, ok: false, message: 'ECONNREFUSED 127.0.0.1:9', hops: [] }));
+    const down = side('baseline', { preflight: { reachable: false, vantages }, fingerprint: null });
+    const up = side('candidate', { fingerprint: null });
+    const v = decideGate(up, down, null);
+    expect(v.exitCode).toBe(2);
+    expect(v.reasons[0]).toBe('baseline baseline is unreachable: GET /v2/ failed: ECONNREFUSED 127.0.0.1:9 (from 49 vantages)');
+    expect(v.reasons.join('\n').match(/ECONNREFUSED/g)).toHaveLength(1);
+    expect(v.reasons.join('\n')).not.toMatch(/candidate candidate answered none/);
+    expect(v.reasons[1]).toMatch(/^candidate candidate answered GET \/v2\/; it was not fingerprinted/);
   });
   it('blocks on a suite regression, not on a failure both sides share', () => {
     const suites = (red: string[]) => ({ suites: ['routing'], verdict: { exitCode: red.length ? 1 : 0, reason: 'r' } as const, counts: { total: 1, byStatus: { pass: 3 } } as never, red: red.map((id) => ({ id, status: 'fail' as const, failureClass: 'routing' as const })) });
@@ -197,6 +208,43 @@ describe('gate reports', () => {
     expect(html).toContain(`<tr data-id="blob:${DIGEST}@aws-x" data-kind="blob" data-vantage="aws-x">`);
     expect(html).not.toMatch(/<script|<link |src="http/);
   });
+  it('html has what markdown has: suites with links to both sides\' reports, regressions, timings', () => {
+    const suites = (red: string[], reportDir: string) => ({
+      suites: ['routing'],
+      verdict: { exitCode: red.length ? 1 : 0, reason: red.length ? 'a check failed' : 'green' } as const,
+      counts: { total: 1, byStatus: { pass: 3 } } as never,
+      red: red.map((id) => ({ id, status: 'fail' as const, failureClass: 'routing' as const, message: 'wrong bucket' })),
+      reportDir,
+    });
+    const withSuites: GateReport = {
+      ...report,
+      candidate: { ...c, suites: suites(['routing/b@v'], '/r/gate/candidate') },
+      baseline: { ...b, suites: suites([], '/r/gate/baseline') },
+    };
+    const md = gateMarkdown(withSuites);
+    const html = gateHtml(withSuites, '/r/gate');
+    expect(md).toMatch(/## Suites \(1 regression\)/);
+    expect(md).toContain('(report: /r/gate/candidate/index.html)');
+    expect(html).toMatch(/<h2>Suites \(1 regression\)<\/h2>/);
+    expect(html).toContain('<a href="candidate/index.html">candidate\'s report</a>');
+    expect(html).toContain('<a href="baseline/index.html">baseline\'s report</a>');
+    expect(html).toMatch(/<li class="regression">regression: <code>routing\/b@v<\/code>: fail routing: wrong bucket<\/li>/);
+    expect(html).toContain('Timings: fingerprint 1.0 s.');
+    // every h2 of the markdown has its section in the html (the verdict is the html's #gate-verdict section)
+    for (const heading of md.match(/^## (\w+)/gm)!.map((x) => x.slice(3))) {
+      expect(html, heading).toMatch(heading === 'Verdict' ? /<section id="gate-verdict"/ : new RegExp(`<h2>${heading}`, 'i'));
+    }
+  });
+
+  it('an --accept pattern that matched nothing is a loud warning in both reports, not an error', () => {
+    const stale: GateReport = { ...report, accept: ['blob:*@aws-x', 'manifest:*@nowhere-*'] };
+    expect(unmatchedAccepts(stale)).toEqual(['manifest:*@nowhere-*']);
+    expect(gateMarkdown(stale)).toContain('## WARNING: --accept patterns that matched nothing (1)\n\n- `manifest:*@nowhere-*`: no difference has an id it matches');
+    expect(gateHtml(stale)).toMatch(/<section id="gate-unmatched-accepts" class="warning">.*manifest:\*@nowhere-\*/);
+    expect(unmatchedAccepts(report)).toEqual([]);
+    expect(gateMarkdown(report)).not.toContain('WARNING');
+  });
+
   it('junit: a failure per difference and for the verdict, a passing case per equal behaviour', () => {
     const xml = gateJunitXml(report);
     expect(xml).toMatch(/<testsuite name="gate" tests="3" failures="2"/);

@@ -11,7 +11,8 @@
  * When the suites ran, each side's own results.json, junit.xml and index.html are in `candidate/` and `baseline/`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { globMatches } from '../results/known-issue.js';
 import { xmlEscape } from '../report/junit-xml.js';
 import type { FingerprintProbe } from './fingerprint-probes.js';
 import type { BehaviourDifference, FingerprintDiff } from './fingerprint-diff.js';
@@ -49,6 +50,23 @@ export function gateJson(report: GateReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
+/**
+ * `--accept` patterns that matched no difference. Not an error: a pattern written for a difference that comes and
+ * goes (or one already fixed) must not block a promotion. It is a loud warning instead: on stderr, and first among
+ * the report's notes, so a stale pattern is seen and removed before it hides a new difference.
+ */
+export function unmatchedAccepts(report: Pick<GateReport, 'accept' | 'diff'>): string[] {
+  const ids = (report.diff?.differences ?? []).map((d) => d.id);
+  return report.accept.filter((g) => !ids.some((id) => globMatches(g, id)));
+}
+
+/** A side's suite report, relative to the gate's report directory when it lies inside it. */
+function sideReportLink(dir: string | undefined, gateDir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  const index = join(dir, 'index.html');
+  return gateDir !== undefined && !relative(gateDir, index).startsWith('..') ? relative(gateDir, index) : index;
+}
+
 const md = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function sideLine(s: GateSide): string {
@@ -74,6 +92,11 @@ export function gateMarkdown(report: GateReport): string {
     '',
     ...verdict.reasons.map((r) => `- ${r}`),
   ];
+  const unmatched = unmatchedAccepts(report);
+  if (unmatched.length > 0) {
+    out.push('', `## WARNING: --accept patterns that matched nothing (${unmatched.length})`, '');
+    out.push(...unmatched.map((g) => `- \`${g}\`: no difference has an id it matches; remove it, or fix the pattern`));
+  }
   if (diff) {
     const blocking = diff.differences.filter((d) => !d.accepted);
     out.push('', `## Behavioural differences (${blocking.length}${diff.differences.length > blocking.length ? `, plus ${diff.differences.length - blocking.length} accepted` : ''})`, '');
@@ -93,7 +116,7 @@ export function gateMarkdown(report: GateReport): string {
   const regressions = suiteRegressions(report.candidate.suites, report.baseline.suites);
   if (report.candidate.suites || report.baseline.suites) {
     out.push('', `## Suites (${regressions.length} regression${regressions.length === 1 ? '' : 's'})`, '');
-    for (const s of [report.candidate, report.baseline]) if (s.suites) out.push(`- ${s.role} ${s.name}: exit ${s.suites.verdict.exitCode}: ${s.suites.verdict.reason}${s.suites.reportDir ? ` (report: ${s.suites.reportDir})` : ''}`);
+    for (const s of [report.candidate, report.baseline]) if (s.suites) out.push(`- ${s.role} ${s.name}: exit ${s.suites.verdict.exitCode}: ${s.suites.verdict.reason}${s.suites.reportDir ? ` (report: ${join(s.suites.reportDir, 'index.html')})` : ''}`);
     for (const r of regressions) out.push(`- regression: ${r.id}: ${r.status}${r.failureClass ? ` ${r.failureClass}` : ''}${r.message ? `: ${md(r.message)}` : ''}`);
   }
   out.push('', `Timings: ${Object.entries(report.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}.`, '');
@@ -102,8 +125,38 @@ export function gateMarkdown(report: GateReport): string {
 
 const h = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-export function gateHtml(report: GateReport): string {
+export function gateHtml(report: GateReport, gateDir?: string): string {
   const { verdict, diff } = report;
+  const unmatched = unmatchedAccepts(report);
+  const regressions = suiteRegressions(report.candidate.suites, report.baseline.suites);
+  const suiteItems = [report.candidate, report.baseline]
+    .filter((s) => s.suites)
+    .map((s) => {
+      const link = sideReportLink(s.suites!.reportDir, gateDir);
+      const a = link ? ` (<a href="${h(link)}">${s.role}'s report</a>)` : '';
+      const v = s.suites!.verdict;
+      return `<li data-role="${s.role}">${s.role} ${h(s.name)}: exit ${v.exitCode}: ${h(v.reason)}${a}</li>`;
+    });
+  const regressionItems = regressions.map((r) => {
+    const cls = r.failureClass ? ` ${h(r.failureClass)}` : '';
+    const why = r.message ? `: ${h(r.message)}` : '';
+    return `<li class="regression">regression: <code>${h(r.id)}</code>: ${h(r.status)}${cls}${why}</li>`;
+  });
+  const plural = regressions.length === 1 ? '' : 's';
+  const suitesSection =
+    report.candidate.suites || report.baseline.suites
+      ? `<h2>Suites (${regressions.length} regression${plural})</h2>\n` +
+        `<ul id="gate-suites">${[...suiteItems, ...regressionItems].join('')}</ul>`
+      : '';
+  const unmatchedItems = unmatched.map(
+    (g) => `<li><code>${h(g)}</code>: no difference has an id it matches; remove it, or fix the pattern</li>`,
+  );
+  const acceptSection =
+    unmatched.length > 0
+      ? `<section id="gate-unmatched-accepts" class="warning">` +
+        `<h2>Warning: --accept patterns that matched nothing (${unmatched.length})</h2>` +
+        `<ul>${unmatchedItems.join('')}</ul></section>`
+      : '';
   const colour = verdict.decision === 'promote' ? '#1a7f37' : verdict.decision === 'block' ? '#cf222e' : '#9a6700';
   const rows = (diff?.differences ?? [])
     .map(
@@ -121,15 +174,19 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1f2328}
 #gate-verdict{border-left:6px solid ${colour};padding:.5em 1em;background:#f6f8fa}
 #gate-verdict h1{color:${colour};margin:.2em 0}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top}
-tr.accepted{color:#57606a}code{font-size:12px}
+#gate-differences{table-layout:fixed;width:100%}#gate-differences td{overflow-wrap:anywhere;word-break:break-word}
+#gate-differences col.id{width:18%}#gate-differences col.request{width:22%}#gate-differences col.what{width:10%}
+#gate-differences col.side{width:25%}
+tr.accepted{color:#57606a}code{font-size:12px}.warning{border-left:6px solid #9a6700;padding:.2em 1em;background:#fff8c5}
 </style></head><body>
 <section id="gate-verdict" data-decision="${verdict.decision}" data-exit-code="${verdict.exitCode}">
 <h1>${DECISION_TEXT[verdict.decision]}: ${h(report.candidate.name)} → ${h(report.baseline.name)} (exit ${verdict.exitCode})</h1>
 <ul>${verdict.reasons.map((r) => `<li>${h(r)}</li>`).join('')}</ul>
 </section>
+${acceptSection}
 <p>candidate: ${h(sideLine(report.candidate))}<br>baseline: ${h(sideLine(report.baseline))}<br>vantages: ${h(report.vantages.join(', '))}<br>compared: ${diff?.compared ?? 0} behaviours in ${(report.durationMs / 1000).toFixed(1)} s</p>
 <h2>Behavioural differences (${diff?.differences.length ?? 0})</h2>
-<table id="gate-differences"><thead><tr><th>id</th><th>request</th><th>what differs</th><th>candidate</th><th>baseline</th></tr></thead><tbody>
+<table id="gate-differences"><colgroup><col class="id"><col class="request"><col class="what"><col class="side"><col class="side"></colgroup><thead><tr><th>id</th><th>request</th><th>what differs</th><th>candidate</th><th>baseline</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
 <h2>Declared differences (${diff?.declared.length ?? 0})</h2>
@@ -138,6 +195,8 @@ ${declared}
 </tbody></table>
 <h2>Hostnames</h2>
 <p id="gate-hostnames">${newHosts.length ? `New on the candidate (allowlists need them): ${h(newHosts.join(', '))}. ` : ''}${goneHosts.length ? `No longer used: ${h(goneHosts.join(', '))}.` : ''}${newHosts.length + goneHosts.length === 0 ? 'No change.' : ''}</p>
+${suitesSection}
+${Object.keys(report.timings).length > 0 ? `<p class="muted">Timings: ${h(Object.entries(report.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', '))}.</p>` : ''}
 </body></html>
 `;
 }
@@ -199,7 +258,7 @@ export async function writeGateReports(report: GateReport, dir: string): Promise
   await Promise.all([
     writeFile(files.gateJson, gateJson(report)),
     writeFile(files.gateMd, gateMarkdown(report)),
-    writeFile(files.gateHtml, gateHtml(report)),
+    writeFile(files.gateHtml, gateHtml(report, dir)),
     writeFile(files.junitXml, gateJunitXml(report)),
   ]);
   return { dir, ...files };

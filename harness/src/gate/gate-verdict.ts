@@ -8,7 +8,7 @@
  *                suite run was itself unreachable or misconfigured: nothing can be compared, so nothing is promoted.
  */
 import type { CheckResult, FailureClass } from '../results/check.js';
-import { isRed, type Preflight, type RunCounts, type Verdict } from '../results/run-report.js';
+import { isRed, preflightFailures, type Preflight, type RunCounts, type Verdict } from '../results/run-report.js';
 import type { BehaviourFingerprint } from './behaviour-fingerprint.js';
 import type { FingerprintDiff } from './fingerprint-diff.js';
 
@@ -63,8 +63,9 @@ export function suiteRegressions(candidate: SideSuites | null, baseline: SideSui
   return candidate.red.filter((r) => !baselineRed.has(r.id));
 }
 
+/** A fingerprint that was taken and got no answer at all (null: it was never taken, which says nothing of the side). */
 function unanswered(fp: BehaviourFingerprint | null): boolean {
-  if (!fp) return true;
+  if (!fp) return false;
   const hops = Object.values(fp.firstHops);
   return hops.length > 0 && hops.every((h) => h.status === 0);
 }
@@ -75,10 +76,17 @@ export function decideGate(candidate: GateSide, baseline: GateSide, diff: Finger
     const who = `${side.role} ${side.name}`;
     if (side.error) unreachable.push(`${who}: ${side.error}`);
     else if (side.preflight && !side.preflight.reachable) {
-      const why = side.preflight.vantages.map((v) => `${v.vantage}: ${v.message ?? `HTTP ${v.status}`}`).join('; ');
-      unreachable.push(`${who} is unreachable: GET /v2/ failed (${why || 'no vantage'})`);
+      unreachable.push(`${who} is unreachable: GET /v2/ failed: ${preflightFailures(side.preflight)}`);
     } else if (unanswered(side.fingerprint)) unreachable.push(`${who} answered none of the fingerprint's requests`);
     else if (side.suites?.verdict.exitCode === 2) unreachable.push(`${who}: its suite run could not verify anything: ${side.suites.verdict.reason}`);
+  }
+  if (unreachable.length > 0) {
+    // a side that answered was not fingerprinted because the other did not: say so rather than blame it
+    const blamed = new Set(unreachable.map((u) => u.split(' ')[0]));
+    for (const side of [candidate, baseline]) {
+      if (blamed.has(side.role) || side.fingerprint !== null) continue;
+      unreachable.push(`${side.role} ${side.name} answered GET /v2/; it was not fingerprinted, as there is nothing to compare it with`);
+    }
   }
   if (unreachable.length > 0 || diff === null) {
     return { decision: 'unreachable', exitCode: 2, reasons: unreachable.length > 0 ? unreachable : ['nothing was compared'] };

@@ -36,7 +36,7 @@ export class GateUsageError extends Error {
 
 export interface GateSuite {
   name: string;
-  checks(target: TargetDescription): Check[];
+  checks(target: TargetDescription, options?: { reportDir?: string }): Check[];
 }
 
 export interface RunGateOptions {
@@ -113,7 +113,11 @@ export async function gateVantages(
 
 async function runSideSuites(target: TargetDescription, role: string, options: RunGateOptions, vantages: readonly Vantage[]): Promise<{ suites: SideSuites; report: RunReport }> {
   const names = new Set(vantages.map((v) => v.name));
-  const checks = (options.suites ?? []).flatMap((s) => s.checks(target)).filter((c) => !c.vantage || names.has(c.vantage.name));
+  // files a check writes go under this side's report directory, nowhere else
+  const sideDir = options.reportDir ? join(options.reportDir, role) : undefined;
+  const checks = (options.suites ?? [])
+    .flatMap((s) => s.checks(target, sideDir !== undefined ? { reportDir: sideDir } : {}))
+    .filter((c) => !c.vantage || names.has(c.vantage.name));
   const report = await runChecks({
     target,
     checks,
@@ -124,11 +128,8 @@ async function runSideSuites(target: TargetDescription, role: string, options: R
     ...(options.signal ? { signal: options.signal } : {}),
     vantages: vantages.map((v) => v.name),
   });
-  let reportDir: string | undefined;
-  if (options.reportDir) {
-    reportDir = join(options.reportDir, role);
-    await writeReports(report, reportDir);
-  }
+  const reportDir = sideDir;
+  if (reportDir !== undefined) await writeReports(report, reportDir);
   return { report, suites: { suites: report.suites, verdict: report.verdict, counts: report.counts, red: redChecks(report.results), ...(reportDir ? { reportDir } : {}) } };
 }
 

@@ -31,7 +31,7 @@ describe('replay input', () => {
       region: 'GLOBAL',
       prefix: '15.193.0.0/19',
       probeUrl: 'https://cdn.registry.k8s.io/containers/images/sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe50ed43e',
-      cache: 'miss',
+      cache: 'head-missing',
     };
     const manifest = { level: 30, msg: 'decision', reason: 'upstream', rule: 5, method: 'HEAD', path: '/v2/pause/manifests/3.10', status: 307, target: 'https://x/v2/pause/manifests/3.10' };
     const text = [JSON.stringify(hit), '{"level":30,"msg":"listening","url":"http://x"}', 'plain text', JSON.stringify({ jsonPayload: manifest }), JSON.stringify({ ...hit, ip: '15.193.0.0/24-hash' }), ''].join('\n');

@@ -231,7 +231,7 @@ export function htmlReport(report: RunReport): string {
 <body><main>
 <div id="verdict" class="verdict ${ok ? 'ok' : 'bad'}" data-exit-code="${report.verdict.exitCode}"><div class="big">${ok ? '✓' : '✗'} ${e(t.name)}: exit ${report.verdict.exitCode}</div>${e(report.verdict.reason)}</div>
 <h1>registry-canary run against ${e(t.name)}</h1>
-<div class="meta"><code>${e(t.url)}</code> · IP mode ${e(t.ipMode)} · ${e(t.semantics)} semantics · suites ${e(report.suites.join(', '))} · started ${e(report.startedAt)} · ${ms(report.durationMs)}</div>
+<div class="meta"><code>${e(t.url)}</code> · IP mode ${e(t.ipMode)} · ${e(t.semantics)} semantics · suites ${e(report.suites.join(', '))} · started ${e(report.startedAt)} · ${ms(report.durationMs)}${report.versions ? ` · registry-canary ${e(report.versions.harness)}, redirector ${e(report.versions.redirector ?? 'version not reported')}` : ''}</div>
 ${statusPill(report)}
 ${preflightSection(report)}
 ${routingSection(report)}

@@ -4,7 +4,7 @@
  * known failures, fixed known issues, and why checks were not applicable. Last line: the verdict and exit code.
  */
 import type { CheckResult, FailureClass } from '../results/check.js';
-import { FAILURE_CLASSES, isRed, type RunReport } from '../results/run-report.js';
+import { FAILURE_CLASSES, isRed, preflightFailures, type RunReport } from '../results/run-report.js';
 import { formatTrace } from './hop-trace.js';
 
 export interface SummaryOptions {
@@ -41,7 +41,8 @@ export function terminalSummary(report: RunReport, options: SummaryOptions = {})
   );
   if (report.preflight && !report.preflight.reachable) {
     out.push('', paint('31', 'preflight: GET /v2/ failed from every vantage'));
-    for (const v of report.preflight.vantages) out.push(`  ${v.vantage}: ${v.message ?? v.status}`);
+    // identical failures once, with the number of vantages that saw them
+    out.push(`  ${preflightFailures(report.preflight)}`);
   }
   const unreachable = report.preflight !== null && !report.preflight.reachable;
   if (unreachable) out.push(`  none of the ${report.counts.total} checks was run`);

@@ -29,6 +29,23 @@ export interface Preflight {
   vantages: PreflightVantage[];
 }
 
+/**
+ * The preflight's failures as one clause, identical messages said once with the number of vantages that saw them:
+ * `ECONNREFUSED 127.0.0.1:1 (from 49 vantages)`, or `... (from aws-us-east-1)` for one.
+ */
+export function preflightFailures(preflight: Preflight): string {
+  const byMessage = new Map<string, string[]>();
+  for (const v of preflight.vantages) {
+    if (v.ok) continue;
+    const why = v.message ?? `HTTP ${v.status}`;
+    byMessage.set(why, [...(byMessage.get(why) ?? []), v.vantage]);
+  }
+  if (byMessage.size === 0) return 'no vantage could be used';
+  return [...byMessage]
+    .map(([why, names]) => `${why} (from ${names.length === 1 ? names[0] : `${names.length} vantages`})`)
+    .join('; ');
+}
+
 export interface Verdict {
   exitCode: 0 | 1 | 2;
   reason: string;
@@ -52,6 +69,11 @@ export interface RunReport {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /**
+   * the harness's version, and the redirector's when the run knows it (the local stack runs this package's; a remote
+   * target does not report one: null)
+   */
+  versions?: { harness: string; redirector: string | null };
   preflight: Preflight | null;
   status: Status;
   verdict: Verdict;
@@ -79,8 +101,7 @@ export function rollUpAll(results: readonly CheckResult[]): Status {
 
 export function decideVerdict(results: readonly CheckResult[], preflight: Preflight | null): Verdict {
   if (preflight && !preflight.reachable) {
-    const why = preflight.vantages.map((v) => `${v.vantage}: ${v.message ?? `HTTP ${v.status}`}`).join('; ');
-    return { exitCode: 2, reason: `target unreachable: GET /v2/ failed from every vantage (${why || 'no vantage could be used'})` };
+    return { exitCode: 2, reason: `target unreachable: GET /v2/ failed from every vantage: ${preflightFailures(preflight)}` };
   }
   const misconfigured = results.filter((r) => r.details?.misconfigured === true);
   if (misconfigured.length > 0) {

@@ -10,6 +10,7 @@
  * - Before the checks, a preflight pings /v2/ through every vantage: unreachable → no checks run, exit 2.
  */
 import pLimit from 'p-limit';
+import { packageVersion } from '../version.js';
 import type { Check, CheckResult, Hop } from '../results/check.js';
 import { findKnownIssue, knownIssuesOf, type KnownIssue } from '../results/known-issue.js';
 import { redactTarget } from '../results/redact-target.js';
@@ -142,6 +143,8 @@ export interface RunChecksOptions {
   vantages?: readonly string[];
   log?: (message: string) => void;
   now?: () => number;
+  /** the redirector's version, for the report, when known (default null) */
+  redirectorVersion?: string | null;
 }
 
 export async function runChecks(options: RunChecksOptions): Promise<RunReport> {
@@ -211,6 +214,7 @@ export async function runChecks(options: RunChecksOptions): Promise<RunReport> {
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     durationMs: now() - runStart,
+    versions: { harness: packageVersion(), redirector: options.redirectorVersion ?? null },
     preflight: pre,
     status: rollUpAll(results),
     verdict: decideVerdict(results, pre),

@@ -21,6 +21,13 @@ describe('selectVantages (xff and edge targets)', () => {
     expect(() => selectVantages(local, 'auto')).toThrow(VantageSelectionError);
     expect(() => selectVantages(local, ' , ')).toThrow(/at least one/);
   });
+  it('offers the nearest name for a typo and lists every vantage, however many', () => {
+    expect(() => selectVantages(local, 'aws-us-eats-1')).toThrow(/matches no vantage of "local" \(did you mean aws-us-east-1\?\); its 4 vantages: aws-us-east-1, aws-eu-west-3, gcp-v4, internet-v4;/);
+    expect(() => selectVantages(local, 'aws:eu-wset-3')).toThrow(/did you mean aws:eu-west-3\?/);
+    const many = { ...local, vantages: Array.from({ length: 30 }, (_, i) => v(`edge-${i}`, `192.0.2.${i}`, null, null)) } as TargetDescription;
+    expect(() => selectVantages(many, 'nothing-like-it')).toThrow(/its 30 vantages: edge-0, .*edge-29;/);
+    expect(() => selectVantages(many, 'nothing-like-it')).not.toThrow(/did you mean/);
+  });
 });
 
 describe('resolveEgressVantage (egress targets)', () => {

@@ -10,6 +10,7 @@
  *   `target.egressVantage`; every check from another vantage is then not applicable, with that reason.
  */
 import { request } from 'undici';
+import { closestName } from './closest-name.js';
 import { isIP } from 'node:net';
 import { classifyByScan, readPublishedRanges, type PublishedPrefix } from '../oracle/published-ranges.js';
 import type { Cloud, TargetDescription, Vantage } from '../target/target-description.js';
@@ -55,7 +56,13 @@ export function selectVantages(target: TargetDescription, spec: string): TargetD
     const matches = byName ? [byName] : place ? target.vantages.filter((v) => placeMatches(v, place)) : [];
     if (matches.length === 0) {
       const names = target.vantages.map((v) => v.name);
-      throw new VantageSelectionError(`--vantage ${term} matches no vantage of "${target.name}" (names: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', ...' : ''}; or cloud[:region] with cloud aws, gcp, azure, internet)`);
+      const placeOf = (v: Vantage) => (v.cloud === null ? 'internet' : `${v.cloud.toLowerCase()}:${v.region}`);
+      const places = [...new Set(target.vantages.map(placeOf))];
+      const near = closestName(term, [...names, ...places]);
+      throw new VantageSelectionError(
+        `--vantage ${term} matches no vantage of "${target.name}"${near ? ` (did you mean ${near}?)` : ''}; ` +
+          `its ${names.length} vantages: ${names.join(', ')}; or cloud[:region] with cloud aws, gcp, azure, internet`,
+      );
     }
     for (const m of matches) chosen.set(m.name, m);
   }

@@ -62,13 +62,13 @@ describe('BlobProbe caches', () => {
     let n = 0;
     const { probe, heads } = probeWith(() => (n++, Promise.resolve(200)), clock);
     expect(probe.peek(BASE, url(1))).toBeUndefined();
-    expect(await probe.check(BASE, url(1))).toMatchObject({ verdict: 'hit', outcome: 'hit', status: 200, coalesced: false });
+    expect(await probe.check(BASE, url(1))).toMatchObject({ verdict: 'hit', outcome: 'head-found', status: 200, coalesced: false });
     expect(heads).toEqual([{ base: BASE, url: url(1), outcome: 'hit', status: 200, ms: 0 }]);
-    expect(probe.peek(BASE, url(1))).toMatchObject({ verdict: 'hit', outcome: 'cache-hit' });
-    expect(await probe.check(BASE, url(1))).toMatchObject({ outcome: 'cache-hit' });
+    expect(probe.peek(BASE, url(1))).toMatchObject({ verdict: 'hit', outcome: 'cached-found' });
+    expect(await probe.check(BASE, url(1))).toMatchObject({ outcome: 'cached-found' });
     // an answer lives for the TTL (inclusive), and is gone a millisecond later
     clock.advance(60_000);
-    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cached-found');
     clock.advance(1);
     expect(probe.peek(BASE, url(1))).toBeUndefined();
     expect(probe.stats().positive).toBe(0);
@@ -81,11 +81,11 @@ describe('BlobProbe caches', () => {
     let status = 404;
     let n = 0;
     const { probe } = probeWith(() => (n++, Promise.resolve(status)), clock);
-    expect(await probe.check(BASE, url(2))).toMatchObject({ verdict: 'miss', outcome: 'miss', status: 404 });
-    expect(probe.peek(BASE, url(2))).toMatchObject({ verdict: 'miss', outcome: 'cache-miss' });
+    expect(await probe.check(BASE, url(2))).toMatchObject({ verdict: 'miss', outcome: 'head-missing', status: 404 });
+    expect(probe.peek(BASE, url(2))).toMatchObject({ verdict: 'miss', outcome: 'cached-missing' });
     clock.advance(10_001);
     status = 200;
-    expect(await probe.check(BASE, url(2))).toMatchObject({ verdict: 'hit', outcome: 'hit' });
+    expect(await probe.check(BASE, url(2))).toMatchObject({ verdict: 'hit', outcome: 'head-found' });
     expect(n).toBe(2);
     expect(probe.stats()).toMatchObject({ positive: 1, negative: 0 });
   });
@@ -95,7 +95,7 @@ describe('BlobProbe caches', () => {
     const { probe } = probeWith((u) => Promise.resolve(u.endsWith('1') ? 404 : 200), clock, { positive: { ttlMs: 1000, max: 3 }, negative: { ttlMs: 1000, max: 2 } });
     for (let i = 0; i < 20; i++) await probe.check(BASE, url(i));
     expect(probe.stats()).toEqual({ positive: 3, negative: 2, inflight: 0, positiveMax: 3, negativeMax: 2 });
-    expect(probe.peek(BASE, url(19))?.outcome).toBe('cache-hit');
+    expect(probe.peek(BASE, url(19))?.outcome).toBe('cached-found');
     expect(probe.peek(BASE, url(0))).toBeUndefined();
   });
 
@@ -269,12 +269,12 @@ describe('BlobProbe revalidation of cached hits', () => {
     expect(calls).toHaveLength(2);
     // within the interval: cached answers, no HEAD
     clock.advance(999);
-    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cached-found');
     expect(calls).toHaveLength(2);
     // the interval passed: the cached answer is still served, and ONE background HEAD goes out
     clock.advance(1);
-    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
-    expect(probe.peek(BASE, url(2))?.outcome).toBe('cache-hit');
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cached-found');
+    expect(probe.peek(BASE, url(2))?.outcome).toBe('cached-found');
     expect(calls.map((c) => c.url)).toEqual([url(1), url(2), url(1)]);
     // the bucket now fails: its cached hits are no longer answers
     calls[2]!.resolve(503);
@@ -294,7 +294,7 @@ describe('BlobProbe revalidation of cached hits', () => {
     const trial = probe.check(BASE, url(1));
     calls[5]!.resolve(200);
     expect((await trial).verdict).toBe('hit');
-    expect(probe.peek(BASE, url(2))?.outcome).toBe('cache-hit');
+    expect(probe.peek(BASE, url(2))?.outcome).toBe('cached-found');
   });
 
   it('a revalidation that finds the object gone drops the cached yes', async () => {
@@ -303,10 +303,10 @@ describe('BlobProbe revalidation of cached hits', () => {
     const { probe } = probeWith(fetcher, clock, { revalidateMs: 1000 });
     await warm(probe, calls, 1);
     clock.advance(1000);
-    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cached-found');
     calls[1]!.resolve(404);
     await flush();
-    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-miss');
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cached-missing');
     expect(probe.stats()).toMatchObject({ positive: 0, negative: 1 });
   });
 
@@ -316,7 +316,7 @@ describe('BlobProbe revalidation of cached hits', () => {
     const { probe } = probeWith(fetcher, clock, { revalidateMs: 1000 });
     for (let i = 0; i < 5; i++) await warm(probe, calls, i);
     clock.advance(1000);
-    for (let k = 0; k < 100; k++) expect(probe.peek(BASE, url(k % 5))?.outcome).toBe('cache-hit');
+    for (let k = 0; k < 100; k++) expect(probe.peek(BASE, url(k % 5))?.outcome).toBe('cached-found');
     expect(calls).toHaveLength(6);
     calls[5]!.resolve(200);
     await flush();
@@ -331,7 +331,7 @@ describe('BlobProbe revalidation of cached hits', () => {
     const { probe } = probeWith(fetcher, clock);
     await warm(probe, calls, 1);
     clock.advance(59_000);
-    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cached-found');
     expect(calls).toHaveLength(1);
   });
 
@@ -346,8 +346,8 @@ describe('BlobProbe revalidation of cached hits', () => {
     expect(probe.peek(BASE, url(1))).toBeUndefined();
     const again = probe.check(BASE, url(1));
     calls[2]!.resolve(200);
-    expect((await again).outcome).toBe('hit');
-    expect(probe.peek(BASE, url(1))?.outcome).toBe('cache-hit');
+    expect((await again).outcome).toBe('head-found');
+    expect(probe.peek(BASE, url(1))?.outcome).toBe('cached-found');
   });
 });
 

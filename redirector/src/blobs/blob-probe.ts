@@ -31,15 +31,24 @@ export type { CacheOptions } from './expiring-set.js';
 /** Sends one HEAD and resolves to its status code; rejects on a transport error or when `signal` aborts. */
 export type HeadFetcher = (url: string, signal: AbortSignal) => Promise<number>;
 
+/**
+ * How an existence answer was reached; the decision log's `cache` field and `redirector_blob_checks_total{outcome}`
+ * (docs/configuration.md "Decision log"). `head-*`: a HEAD sent for this request answered; `cached-*`: a cached
+ * answer, no HEAD sent.
+ */
 export type ProbeOutcome =
-  /** answered from the positive cache */
-  | 'cache-hit'
-  /** answered from the negative cache */
-  | 'cache-miss'
-  | 'hit'
-  | 'miss'
+  /** answered from the positive cache: the blob is there, no HEAD sent */
+  | 'cached-found'
+  /** answered from the negative cache: the blob is not there, no HEAD sent */
+  | 'cached-missing'
+  /** a HEAD answered 200 */
+  | 'head-found'
+  /** a HEAD answered 4xx (not 408/429) */
+  | 'head-missing'
+  /** a HEAD failed: transport error or another status */
   | 'error'
   | 'timeout'
+  /** the bucket's breaker is open: no HEAD sent, the request goes upstream */
   | 'breaker-open';
 
 export interface ProbeResult {
@@ -77,8 +86,8 @@ export interface BlobProbeOptions {
   onBreakerChange?: (base: string, state: BreakerState) => void;
 }
 
-const CACHE_HIT: ProbeResult = Object.freeze({ verdict: 'hit', outcome: 'cache-hit', status: null, headMs: null, coalesced: false });
-const CACHE_MISS: ProbeResult = Object.freeze({ verdict: 'miss', outcome: 'cache-miss', status: null, headMs: null, coalesced: false });
+const CACHE_HIT: ProbeResult = Object.freeze({ verdict: 'hit', outcome: 'cached-found', status: null, headMs: null, coalesced: false });
+const CACHE_MISS: ProbeResult = Object.freeze({ verdict: 'miss', outcome: 'cached-missing', status: null, headMs: null, coalesced: false });
 const BREAKER_OPEN: ProbeResult = Object.freeze({ verdict: 'breaker-open', outcome: 'breaker-open', status: null, headMs: null, coalesced: false });
 
 export class BlobProbe {
@@ -208,7 +217,8 @@ export class BlobProbe {
     }
     this.opts.onHead?.({ base, url, outcome, status, ms, ...(error === undefined ? {} : { error }) });
     const verdict: ProbeVerdict = outcome === 'hit' ? 'hit' : outcome === 'miss' ? 'miss' : 'error';
-    return { verdict, outcome, status, headMs: ms, coalesced: false };
+    const answered: ProbeOutcome = outcome === 'hit' ? 'head-found' : outcome === 'miss' ? 'head-missing' : outcome;
+    return { verdict, outcome: answered, status, headMs: ms, coalesced: false };
   }
 }
 

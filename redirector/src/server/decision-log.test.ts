@@ -71,7 +71,7 @@ const HIT: Decision = decision({
   client: { ip: '35.180.1.1', cloud: 'AWS', region: 'eu-west-3', prefix: '35.180.0.0/16' },
   ipSource: 'xff',
   probeUrl: `https://prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com/containers/images/${DIGEST}`,
-  probe: { verdict: 'hit', outcome: 'cache-hit', status: null, headMs: null, coalesced: false },
+  probe: { verdict: 'hit', outcome: 'cached-found', status: null, headMs: null, coalesced: false },
 });
 
 describe('decisionLogger', () => {
@@ -84,7 +84,7 @@ describe('decisionLogger', () => {
     expect(typeof line.time).toBe('number');
     delete line.time;
     expect(line).toEqual(expected(HIT));
-    expect(line).toMatchObject({ rule: 6, ip: '35.180.1.1', cloud: 'AWS', region: 'eu-west-3', prefix: '35.180.0.0/16', cache: 'cache-hit' });
+    expect(line).toMatchObject({ rule: 6, ip: '35.180.1.1', cloud: 'AWS', region: 'eu-west-3', prefix: '35.180.0.0/16', cache: 'cached-found' });
     expect(line).not.toHaveProperty('probeUrl'); // the target already says it
   });
 
@@ -168,7 +168,7 @@ describe('decisionLogger', () => {
     const probe = fc.option(
       fc.record({
         verdict: fc.constantFrom('hit', 'miss', 'error', 'breaker-open'),
-        outcome: fc.constantFrom('cache-hit', 'cache-miss', 'hit', 'miss', 'error', 'timeout', 'breaker-open'),
+        outcome: fc.constantFrom('cached-found', 'cached-missing', 'head-found', 'head-missing', 'error', 'timeout', 'breaker-open'),
         status: fc.option(fc.integer({ min: 100, max: 599 }), { nil: null }),
         headMs: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: null }),
         coalesced: fc.boolean(),

@@ -148,7 +148,7 @@ function buildRegistry(prom: typeof import('prom-client'), src: MetricsSources, 
   });
   new Counter({
     name: 'redirector_blob_checks_total',
-    help: 'Blob existence answers by outcome: cache-hit, cache-miss, hit, miss, error, timeout, breaker-open.',
+    help: 'Blob existence answers by outcome: cached-found, cached-missing, head-found, head-missing, error, timeout, breaker-open.',
     labelNames: ['outcome'],
     registers: [registry],
     collect() {

@@ -23,7 +23,7 @@ export interface Mutation {
   reply?(reply: Reply, req: HttpRequest): Reply;
 }
 
-const ALWAYS_THERE: ProbeResult = Object.freeze({ verdict: 'hit', outcome: 'hit', status: null, headMs: null, coalesced: false });
+const ALWAYS_THERE: ProbeResult = Object.freeze({ verdict: 'hit', outcome: 'head-found', status: null, headMs: null, coalesced: false });
 const MANIFEST = /^\/v2\/.+\/manifests\/([^/?]+)/;
 
 /** The wrappers for a mutant; `buckets` is the correct map (some mutants point at its buckets). */

@@ -112,7 +112,7 @@ describe.each(['strict', 'node'])('startRedirector over real sockets (HTTP_LISTE
     await (await blob(PRESENT)).body.dump();
     expect(bucketHeads.filter((h) => h.includes(PRESENT))).toEqual([`HEAD /default-bucket/containers/images/${PRESENT}`]);
     const decision = lines.filter((l) => l.msg === 'decision' && l.path === `/v2/pause/blobs/${PRESENT}`);
-    expect(decision.map((d) => d.cache)).toEqual(['hit', 'cache-hit']);
+    expect(decision.map((d) => d.cache)).toEqual(['head-found', 'cached-found']);
     expect(decision[0]).toMatchObject({ ip: '8.8.8.8', ipSource: 'xff', headStatus: 200 });
   });
 

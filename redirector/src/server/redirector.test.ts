@@ -65,12 +65,12 @@ describe('decision log', () => {
       cloud: 'AWS',
       region: 'eu-west-3',
       prefix: '35.180.0.0/16',
-      cache: 'hit',
+      cache: 'head-found',
       headStatus: 200,
       headMs: 0,
     });
     expect(d[0]).not.toHaveProperty('probeUrl');
-    expect(d[1]).toMatchObject({ cache: 'cache-hit' });
+    expect(d[1]).toMatchObject({ cache: 'cached-found' });
     expect(d[1]).not.toHaveProperty('headMs');
     expect(d[2]).toEqual({ level: 30, time: expect.any(Number), msg: 'decision', reason: 'upstream', rule: 5, method: 'GET', path: '/v2/pause/manifests/latest?n=1', status: 307, target: `${UP}/pause/manifests/latest?n=1` });
     expect(d[3]).toMatchObject({ reason: 'blob-bucket-hit', ip: null, ipSource: 'xff', ipProblem: expect.stringContaining('has 1 entry'), cloud: null });
@@ -98,8 +98,8 @@ describe('admin endpoints', () => {
     expect(body).toContain('redirector_decisions_total{reason="blob-bucket-hit",cloud="AWS",region="eu-west-3"} 2');
     expect(body).toContain('redirector_decisions_total{reason="info",cloud="",region=""} 1');
     // answers by outcome: a coalesced waiter reports the outcome of the HEAD it waited on
-    expect(body).toContain('redirector_blob_checks_total{outcome="cache-hit"} 1');
-    expect(body).toContain('redirector_blob_checks_total{outcome="hit"} 4');
+    expect(body).toContain('redirector_blob_checks_total{outcome="cached-found"} 1');
+    expect(body).toContain('redirector_blob_checks_total{outcome="head-found"} 4');
     expect(body).toContain('redirector_blob_checks_coalesced_total 1');
     expect(body).toContain('redirector_client_ip_problems_total 1');
     expect(body).toContain(`redirector_blob_heads_total{bucket="${PARIS}",outcome="hit"} 1`);
@@ -114,7 +114,7 @@ describe('admin endpoints', () => {
     expect(body).not.toMatch(/redirector_mutant\{/);
     expect(body).toContain('process_resident_memory_bytes');
     // a second scrape reuses the cached prefix counts and re-derives the tallies
-    expect((await get('/metrics')).body).toContain('redirector_blob_checks_total{outcome="cache-hit"} 1');
+    expect((await get('/metrics')).body).toContain('redirector_blob_checks_total{outcome="cached-found"} 1');
   });
 
   it('/metrics counts refused requests by status and reason, every reason from 0; the log samples them', async () => {
@@ -174,9 +174,9 @@ describe('/explain', () => {
     });
     const probed = (await get(q + '&probe=1')).json();
     expect(heads).toHaveLength(1);
-    expect(probed).toMatchObject({ probe: { known: null, result: { outcome: 'hit' } }, decision: { reason: 'blob-bucket-hit', rule: 6, status: 307 } });
+    expect(probed).toMatchObject({ probe: { known: null, result: { outcome: 'head-found' } }, decision: { reason: 'blob-bucket-hit', rule: 6, status: 307 } });
     const cached = (await get(q)).json();
-    expect(cached).toMatchObject({ probe: { known: 'cache-hit', result: null }, decision: { reason: 'blob-bucket-hit' } });
+    expect(cached).toMatchObject({ probe: { known: 'cached-found', result: null }, decision: { reason: 'blob-bucket-hit' } });
     expect(heads).toHaveLength(1);
   });
 

@@ -30,6 +30,8 @@ export interface RedirectorDeps {
   rangeData?: RangeData;
   /** how a refresh reads its sources; default: files, or undici for URLs */
   readRangeText?: ReadRangeText;
+  /** the readiness /readyz reports; default: a new one, ready (the entry point passes its own to turn it off early) */
+  state?: AdminState;
 }
 
 export interface Redirector {
@@ -163,7 +165,7 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
 
   const refusalLog = createRefusalLog({ clock, write: (fields, msg) => logger.info(fields, msg) });
 
-  const state: AdminState = { ready: true };
+  const state: AdminState = deps.state ?? { ready: true };
   const admin = createAdminHandler({
     metrics: m,
     explain: { router, classify: () => classify, unmapV4, probe: prober, semantics: config.routingSemantics },

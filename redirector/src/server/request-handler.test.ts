@@ -20,7 +20,7 @@ const table = buildRoutingTable({
   preserveQuery: true,
   buckets: new BucketRouter(parseBucketMap('{"default":"https://cdn.example","regions":{"r1":"https://r1.example","r2":"https://r2.example"}}', 'test')),
 });
-const HIT: ProbeResult = { verdict: 'hit', outcome: 'cache-hit', status: null, headMs: null, coalesced: false };
+const HIT: ProbeResult = { verdict: 'hit', outcome: 'cached-found', status: null, headMs: null, coalesced: false };
 const BLOB = `/v2/pause/blobs/sha256:${'a'.repeat(64)}`;
 
 /** A classifier generation: the same address may belong to another region after a swap. */
