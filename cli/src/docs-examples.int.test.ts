@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type StartedStack } from '../../harness/src/index.js';
-import { fromPackageRoot } from '../../harness/src/package-root.js';
+import { fromPackageRoot } from '../../harness/src/index.js';
 
 /** Every `registry-canary ...` command line of the ```sh blocks, with the file it is in (comments and `npx` dropped). */
 export function docExamples(files: readonly string[]): { file: string; command: string }[] {

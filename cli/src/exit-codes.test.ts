@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './main.js';
 import { captureIo } from './test-io.js';
-import { fromPackageRoot } from '../../harness/src/package-root.js';
+import { fromPackageRoot } from '../../harness/src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'exit-codes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -11,7 +11,7 @@ describe('registry-canary CLI entry', () => {
 
   it('--version prints the package version and exits 0', async () => {
     const { readFileSync } = await import('node:fs');
-    const { fromPackageRoot } = await import('../../harness/src/package-root.js');
+    const { fromPackageRoot } = await import('../../harness/src/index.js');
     const version = (JSON.parse(readFileSync(fromPackageRoot('package.json'), 'utf8')) as { version: string }).version;
     for (const flag of ['--version', '-V']) {
       const io = captureIo();

@@ -69,7 +69,7 @@ describe('registry-canary run --report DIR', () => {
   it('puts the browser suite\'s screenshot and nested report under DIR/browser, and writes nothing under ./reports', async () => {
     const { spawnSync } = await import('node:child_process');
     const { mkdir, readdir } = await import('node:fs/promises');
-    const { fromPackageRoot } = await import('../../../harness/src/package-root.js');
+    const { fromPackageRoot } = await import('../../../harness/src/index.js');
     const cwd = join(dir, 'cwd');
     await mkdir(cwd, { recursive: true });
     const report = join(dir, 'report-browser');

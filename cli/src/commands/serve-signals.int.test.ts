@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromPackageRoot } from '../../../harness/src/package-root.js';
+import { fromPackageRoot } from '../../../harness/src/index.js';
 
 let dir: string;
 let register: string;
