@@ -79,8 +79,8 @@ export function pathProbeChecks(kit: ConformanceKit): Check[] {
           if (r.status >= 500) unanswered.push(`GET ${probe.path} → ${r.status}`);
           if (r.headers['x-injected'] !== undefined) problems.push(`GET ${probe.path}: a header was injected from the path`);
           if (r.location === undefined) continue;
-          const escape = locationEscape(r.location, r.hop.url, prefixes);
-          if (escape !== null) problems.push(`GET ${probe.path} → ${r.status}: ${escape}`);
+          const escaped = locationEscape(r.location, r.hop.url, prefixes);
+          if (escaped !== null) problems.push(`GET ${probe.path} → ${r.status}: ${escaped}`);
         }
         if (problems.length > 0) throw conformanceFailure(problems.join('; '), hops, { allowed: prefixes.map((p) => p.prefix), unanswered });
         if (unanswered.length > 0) throw new CheckFailure('availability', `probes without a usable answer: ${unanswered.join('; ')}`, hops);

@@ -319,7 +319,7 @@ describe.skipIf(!isCi() && (!skopeo || !haveRegistry)).sequential('extra content
     // routed upstream where the oracle (trusting the plan) expects the bucket
     const eu = byId(report, 'mirror/bucket-eu-west-1');
     expect(eu).toMatchObject({ status: 'fail', failureClass: 'integrity' });
-    expect((eu.details?.coverage as Coverage).missing).toEqual([single]);
+    expect((eu.details?.coverage as Coverage | undefined)?.missing).toEqual([single]);
     const pull = byId(report, `integrity/${REF}@aws-eu-west-1`);
     expect(pull).toMatchObject({ status: 'fail', failureClass: 'routing' });
     expect(pull.message).toContain(single);
