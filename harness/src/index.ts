@@ -110,6 +110,20 @@ export type { OciHop } from './oci/hop.js';
 export { pullImage, type PullOptions, type PullResult, type PulledBlob, type PulledManifest } from './oci/pull-image.js';
 export { AnonymousTokenCache, RegistryAuthError, bearerChallengeOf, parseTokenResponse, parseWwwAuthenticate, tokenRequestUrl, type AuthChallenge, type BearerChallenge } from './oci/registry-auth.js';
 
+// real clients and the Go programs the harness builds (harness/src/clients)
+export {
+  GO_PROGRAMS,
+  GoProgramError,
+  ensureGoProgram,
+  goCommandName,
+  goProgramCacheDir,
+  goProgramPath,
+  requireGoProgram,
+  type GoProgram,
+  type GoProgramName,
+  type InstallOptions,
+} from './clients/go-programs.js';
+
 // the promotion gate and replay (issue 5): harness/src/gate/index.ts and harness/src/replay/index.ts are their surfaces
 
 // the local stack (harness/src/stack)

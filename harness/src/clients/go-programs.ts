@@ -13,7 +13,7 @@
  * (`.ci/run` runs `scripts/install-go-programs.js`).
  */
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CheckFailure, NotApplicable } from '../results/check.js';
@@ -26,14 +26,21 @@ export interface GoProgram {
   pkg: string;
   /** the pinned version: a tag or a pseudo-version the module proxy serves */
   version: string;
-  /** the command's file name (the last element of `pkg`) */
+  /** the command's file name: the last element of `pkg`, or the one before a major-version suffix (`/v5`) */
   command: string;
   /** what the project uses it for, for reports and `--help` */
   purpose: string;
 }
 
+/** The file name `go install` gives the command built from `pkg` (it drops a major-version suffix such as `/v5`). */
+export function goCommandName(pkg: string): string {
+  const parts = pkg.split('/').filter(Boolean);
+  const last = parts.at(-1) ?? '';
+  return /^v[0-9]+$/.test(last) && parts.length > 1 ? parts.at(-2)! : last;
+}
+
 function program(name: string, pkg: string, version: string, purpose: string): GoProgram {
-  return { name, pkg, version, command: pkg.slice(pkg.lastIndexOf('/') + 1), purpose };
+  return { name, pkg, version, command: goCommandName(pkg), purpose };
 }
 
 /** Every Go program the project runs, at the version it is pinned to. */
@@ -106,34 +113,56 @@ export async function ensureGoProgram(program: GoProgram, opts: InstallOptions =
   return install;
 }
 
-async function installInto(program: GoProgram, target: string, env: NodeJS.ProcessEnv, opts: InstallOptions): Promise<string> {
+async function installInto(
+  program: GoProgram,
+  target: string,
+  env: NodeJS.ProcessEnv,
+  opts: InstallOptions,
+): Promise<string> {
   const go = await locateTool('go', env);
   if (go === null) {
-    throw new GoProgramError(`Go is not installed, so ${program.name} (${program.pkg}@${program.version}) cannot be built`, 'no-go');
+    throw new GoProgramError(
+      `Go is not installed (no go on PATH), so ${program.name} (${program.pkg}@${program.version}) cannot be built`,
+      'no-go',
+    );
   }
   const finalDir = join(target, '..');
   const binRoot = join(finalDir, '..');
   await mkdir(binRoot, { recursive: true });
   const staging = await mkdtemp(join(binRoot, `.${program.name}-`));
+  const spec = `${program.pkg}@${program.version}`;
   try {
-    const run = await runTool(go, ['install', `${program.pkg}@${program.version}`], {
+    const run = await runTool(go, ['install', spec], {
       env: { ...env, GOBIN: staging, GOFLAGS: env.GOFLAGS ?? '', GO111MODULE: 'on' },
       timeoutMs: opts.timeoutMs ?? 15 * 60_000,
       signal: opts.signal,
     });
     if (run.exitCode !== 0) {
-      throw new GoProgramError(`go install ${program.pkg}@${program.version} failed (exit ${run.exitCode}):\n${toolOutputTail(run, 12)}`, 'install-failed');
+      const how = run.exitCode === null ? 'was killed (timeout or abort)' : `failed (exit ${run.exitCode})`;
+      throw new GoProgramError(`go install ${spec} ${how}:\n${toolOutputTail(run, 12)}`, 'install-failed');
+    }
+    const built = await readdir(staging);
+    if (!built.includes(program.command) || !(await executable(join(staging, program.command)))) {
+      throw new GoProgramError(
+        `go install ${spec} succeeded but wrote ${built.length > 0 ? built.join(', ') : 'nothing'}, not ${program.command}`,
+        'install-failed',
+      );
     }
     // another process may have finished the same version meanwhile: keep its copy
     if (!(await executable(target))) {
       await rm(finalDir, { recursive: true, force: true });
-      await rename(staging, finalDir);
+      try {
+        await rename(staging, finalDir);
+      } catch (err) {
+        // lost the race to a process that renamed its own build into place after the check above
+        if (!(await executable(target))) throw err;
+      }
     }
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
   if (!(await executable(target))) {
-    throw new GoProgramError(`go install ${program.pkg}@${program.version} succeeded but ${target} is not there`, 'install-failed');
+    throw new GoProgramError(`go install ${spec} succeeded but ${target} is not there`, 'install-failed');
   }
   return target;
 }
