@@ -123,6 +123,26 @@ export {
   type GoProgramName,
   type InstallOptions,
 } from './clients/go-programs.js';
+export { verifyLayoutBlobs } from './clients/layout-blobs.js';
+export {
+  byDigest,
+  craneDigest,
+  cranePullToOciLayout,
+  craneRefusedRedirectHosts,
+  craneValidateRemote,
+  isGuardedAddress,
+  type CranePull,
+  type CraneResult,
+} from './clients/crane.js';
+export {
+  regctlCopyToOciLayout,
+  regctlHostFlags,
+  regctlImageDigest,
+  regctlSession,
+  type RegctlCopy,
+  type RegctlDigest,
+  type RegctlSession,
+} from './clients/regctl.js';
 
 // the promotion gate and replay (issue 5): harness/src/gate/index.ts and harness/src/replay/index.ts are their surfaces
 

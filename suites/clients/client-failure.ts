@@ -7,7 +7,11 @@ import { toolOutputTail, type ToolRun } from '../../harness/src/clients/external
 
 export function clientFailureClass(output: string): FailureClass {
   const text = output.toLowerCase();
-  if (/digest did not match|unexpected commit digest|unexpected commit size|verification failed|size mismatch|digest mismatch/.test(text)) {
+  // skopeo, containerd, regclient; then go-containerregistry's verifying reader and crane validate's comparisons
+  if (
+    /digest did not match|unexpected commit digest|unexpected commit size|verification failed|size mismatch|digest mismatch/.test(text) ||
+    /error verifying (sha256|sha512) checksum|error verifying (size|digest)|mismatched (layer\[\d+\] )?(digest|size|diffid)/.test(text)
+  ) {
     return 'integrity';
   }
   if (/\b429\b|toomanyrequests|too many requests/.test(text)) return 'rate-limited';
