@@ -16,6 +16,7 @@ import { optionalTool } from '../../harness/src/clients/external-tool.js';
 import { craneRefusedRedirectHosts } from '../../harness/src/index.js';
 import { CheckFailure, NotApplicable, type Check, type CheckContext } from '../../harness/src/results/check.js';
 import type { ImageRef, TargetDescription, Vantage } from '../../harness/src/target/target-description.js';
+import { clientDisagreements } from './client-agreement.js';
 import { clientCommandFailure } from './client-failure.js';
 import {
   assertAgreesWithTarget,
@@ -40,23 +41,6 @@ export function redirectDestinations(target: TargetDescription): string[] {
   const all = [target.bucketMap.default, ...Object.values(target.bucketMap.regions), target.upstream];
   if (target.signatureUpstream !== null) all.push(target.signatureUpstream);
   return all;
-}
-
-/**
- * Which digest each client ended on for each image, and the images on which they differ. Only what at least two
- * clients resolved is compared; a client's failures are its own check's business.
- */
-export function clientDisagreements(byTool: ReadonlyMap<Tool, Map<string, string>>): { compared: number; differ: string[] } {
-  const refs = new Set([...byTool.values()].flatMap((m) => [...m.keys()]));
-  let compared = 0;
-  const differ: string[] = [];
-  for (const ref of refs) {
-    const seen = [...byTool].flatMap(([tool, m]) => (m.has(ref) ? [[tool, m.get(ref)!] as const] : []));
-    if (seen.length < 2) continue;
-    compared += 1;
-    if (new Set(seen.map(([, d]) => d)).size > 1) differ.push(`${ref}: ${seen.map(([tool, d]) => `${tool} ${d}`).join(', ')}`);
-  }
-  return { compared, differ };
 }
 
 function noImages(target: TargetDescription): never {
