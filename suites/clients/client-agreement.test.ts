@@ -20,7 +20,8 @@ describe('clientDisagreements', () => {
       ['ctr', new Map([['pause:3.10', A]])],
       ['regctl', new Map([['pause:3.10', B]])],
     ]);
-    expect(clientDisagreements(byTool)).toEqual({ compared: 1, differ: [`pause:3.10: skopeo ${A}, ctr ${A}, regctl ${B}`] });
+    const differ = [`pause:3.10: skopeo ${A}, ctr ${A}, regctl ${B}`];
+    expect(clientDisagreements(byTool)).toEqual({ compared: 1, differ });
   });
 
   it('compares nothing when no two clients share an image', () => {

@@ -189,7 +189,12 @@ export async function ctrPulls(endpoint: ClientEndpoint, images: ImageRef[], sig
  * image crane's validate cannot judge (client-limitation.ts) is pulled with `crane pull --format=oci` instead, every
  * blob checked by crane while it reads and re-hashed here afterwards.
  */
-export async function cranePulls(endpoint: ClientEndpoint, images: ImageRef[], signal: AbortSignal, log: (m: string) => void = () => {}): Promise<ClientPulls> {
+export async function cranePulls(
+  endpoint: ClientEndpoint,
+  images: ImageRef[],
+  signal: AbortSignal,
+  log: (m: string) => void = () => {},
+): Promise<ClientPulls> {
   const bin = await requireGoProgram(GO_PROGRAMS.crane, { signal });
   const out: ClientPulls = { pulls: [], notes: [], failures: [] };
   const opts = { timeoutMs: TOOL_TIMEOUT_MS, signal };
@@ -221,11 +226,13 @@ export async function cranePulls(endpoint: ClientEndpoint, images: ImageRef[], s
         }
         if (pulled.mismatched.length > 0) {
           const which = pulled.mismatched.slice(0, 5).join('; ');
-          out.failures.push(new CheckFailure('integrity', `crane pull ${pinned.text}: stored blobs do not match their digests: ${which}`));
+          const message = `crane pull ${pinned.text}: stored blobs do not match their digests: ${which}`;
+          out.failures.push(new CheckFailure('integrity', message));
           continue;
         }
         out.notes.push(`${image.ref}: ${limitation.note}; pulled with crane pull --format=oci, every blob re-hashed`);
-        out.pulls.push({ ref: image.ref, expected: image.digest, digest: pulled.digest, via: 'crane pull --format=oci' });
+        const pull = { ref: image.ref, expected: image.digest, digest: pulled.digest };
+        out.pulls.push({ ...pull, via: 'crane pull --format=oci' });
         ms += pulled.run.durationMs;
         via = 'crane pull';
       }
@@ -243,7 +250,12 @@ export async function cranePulls(endpoint: ClientEndpoint, images: ImageRef[], s
  * stored blob re-hashed against its name, then `regctl image digest` (HEAD) of the tag. Runs with a private regctl
  * configuration (regctl.ts), never the user's.
  */
-export async function regctlPulls(endpoint: ClientEndpoint, images: ImageRef[], signal: AbortSignal, log: (m: string) => void = () => {}): Promise<ClientPulls> {
+export async function regctlPulls(
+  endpoint: ClientEndpoint,
+  images: ImageRef[],
+  signal: AbortSignal,
+  log: (m: string) => void = () => {},
+): Promise<ClientPulls> {
   const bin = await requireGoProgram(GO_PROGRAMS.regctl, { signal });
   const out: ClientPulls = { pulls: [], notes: [], failures: [] };
   const opts = { timeoutMs: TOOL_TIMEOUT_MS, signal };
@@ -261,7 +273,8 @@ export async function regctlPulls(endpoint: ClientEndpoint, images: ImageRef[], 
       }
       if (copied.mismatched.length > 0) {
         const which = copied.mismatched.slice(0, 5).join('; ');
-        out.failures.push(new CheckFailure('integrity', `regctl image copy ${ref.text}: stored blobs do not match their digests: ${which}`));
+        const message = `regctl image copy ${ref.text}: stored blobs do not match their digests: ${which}`;
+        out.failures.push(new CheckFailure('integrity', message));
         continue;
       }
       const resolved = await regctlImageDigest(bin, ref, session, opts);

@@ -34,7 +34,12 @@ export const CLIENTS_SUITE = 'clients';
 
 const TOOLS = ['skopeo', 'ctr', 'crane', 'regctl'] as const;
 type Tool = (typeof TOOLS)[number];
-const PULLERS: Record<Tool, typeof skopeoPulls> = { skopeo: skopeoPulls, ctr: ctrPulls, crane: cranePulls, regctl: regctlPulls };
+const PULLERS: Record<Tool, typeof skopeoPulls> = {
+  skopeo: skopeoPulls,
+  ctr: ctrPulls,
+  crane: cranePulls,
+  regctl: regctlPulls,
+};
 
 /** Every base URL the redirector may send a client to: the buckets and the upstreams. */
 export function redirectDestinations(target: TargetDescription): string[] {
@@ -107,20 +112,22 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'crane',
       cv,
       'crane digest and crane validate --remote (by that digest) of every image agree with the target digests',
-      'real client (go-containerregistry): tag digest (OCI dist-spec §2.4), manifest by digest and every blob re-hashed',
+      'real client (go-containerregistry): tag digest (OCI dist-spec §2.4), the manifest by digest, blobs re-hashed',
       async (ctx, v, e) => {
         const refused = craneRefusedRedirectHosts(e.baseUrl, redirectDestinations(target));
         if (refused.length > 0) {
+          const from = new URL(e.baseUrl).hostname;
           throw new CheckFailure(
             'harness',
-            `crane would refuse the redirects from ${new URL(e.baseUrl).hostname} to ${refused.join(', ')} (its guard against ` +
-              'redirects to loopback and private addresses allows only the first request\'s host): describe the target ' +
-              'with one host for its edges, buckets and upstream',
+            `crane would refuse the redirects from ${from} to ${refused.join(', ')} (its guard against redirects to ` +
+              'loopback and private addresses allows only the first request\'s host): describe the target with one ' +
+              'host for its edges, buckets and upstream',
           );
         }
         ctx.log(`crane: ${images.length} image(s) through ${e.baseUrl}`);
         const done = await pulls('crane', e, ctx.signal, (m) => ctx.log(m));
-        ctx.record?.([], { pulls: done.pulls.length, ...(done.notes.length > 0 ? { clientLimitations: done.notes } : {}) });
+        const notes = done.notes.length > 0 ? { clientLimitations: done.notes } : {};
+        ctx.record?.([], { pulls: done.pulls.length, ...notes });
         assertAgreesWithTarget(v, done);
       },
     );
@@ -128,7 +135,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'regctl',
       cv,
       'regctl image copy (every blob re-hashed) and regctl image digest of every image agree with the target digests',
-      'real client (regclient): tag digest (OCI dist-spec §2.4) and a full copy into an OCI layout, every blob verified',
+      'real client (regclient): tag digest (OCI dist-spec §2.4), a full copy into an OCI layout, every blob verified',
       async (ctx, v, e) => {
         ctx.log(`regctl: ${images.length} image(s) through ${e.baseUrl}`);
         const done = await pulls('regctl', e, ctx.signal, (m) => ctx.log(m));
@@ -152,10 +159,12 @@ export function clientsChecks(target: TargetDescription): Check[] {
         });
         const { compared, differ } = clientDisagreements(byTool);
         if (compared === 0) {
-          throw new NotApplicable(`no two clients resolved an image in common through ${v.name} (see their own checks)`);
+          throw new NotApplicable(`no two clients resolved an image in common through ${v.name} (see their checks)`);
         }
         ctx.record?.([], { compared, clients: [...byTool.keys()], ...(absent.length > 0 ? { absent } : {}) });
-        if (differ.length > 0) throw new CheckFailure('integrity', `clients disagree through ${v.name}: ${differ.join('; ')}`);
+        if (differ.length > 0) {
+          throw new CheckFailure('integrity', `clients disagree through ${v.name}: ${differ.join('; ')}`);
+        }
       },
     );
     add(

@@ -54,7 +54,8 @@ interface Ran {
 
 function run(bin: string, args: string[], cwd = root): Promise<Ran> {
   return new Promise((done) => {
-    execFile(bin, args, { cwd, env: isolated, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+    const options = { cwd, env: isolated, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 };
+    execFile(bin, args, options, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
       done({ code, stdout, stderr });
     });
@@ -97,7 +98,14 @@ interface ActionlintFinding {
   kind: string;
 }
 
-async function actionlint(ctx: TestContext, files: string[]): Promise<{ ran: Ran; findings: ActionlintFinding[]; shellcheck: boolean }> {
+interface ActionlintRun {
+  ran: Ran;
+  findings: ActionlintFinding[];
+  /** whether shellcheck checked the run: scripts */
+  shellcheck: boolean;
+}
+
+async function actionlint(ctx: TestContext, files: string[]): Promise<ActionlintRun> {
   const bin = await goProgram(ctx, GO_PROGRAMS.actionlint);
   const shellcheck = shellcheckOnPath();
   if (shellcheck === null && isCi) throw new Error('shellcheck is required when CI=true (apt-get install shellcheck)');
@@ -134,7 +142,9 @@ describe('actionlint on .github/workflows', () => {
     );
     const { ran, findings, shellcheck } = await actionlint(ctx, [file]);
     expect(ran.code).toBe(1);
-    expect(findings.some((f) => f.kind === 'expression' && /property "target" is not defined/.test(f.message))).toBe(true);
+    const undefinedProperty = (f: ActionlintFinding) =>
+      f.kind === 'expression' && /property "target" is not defined/.test(f.message);
+    expect(findings.some(undefinedProperty)).toBe(true);
     if (shellcheck) expect(findings.some((f) => f.kind === 'shellcheck' && /SC2086/.test(f.message))).toBe(true);
   });
 });
@@ -160,7 +170,12 @@ interface PodSpecHolder {
 /** Each Prow periodic's pod spec as a Pod, the object the Kubernetes API would validate it as. */
 function prowPods(file: string): Record<string, unknown>[] {
   const config = parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS() as PodSpecHolder;
-  return (config.periodics ?? []).map((p) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name }, spec: p.spec }));
+  return (config.periodics ?? []).map((p) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: p.name },
+    spec: p.spec,
+  }));
 }
 
 interface ValidationStatus {
@@ -169,7 +184,10 @@ interface ValidationStatus {
   details?: { kind?: string; name?: string; causes?: { field?: string; message?: string }[] };
 }
 
-async function kubectlValidate(ctx: TestContext, files: string[]): Promise<{ ran: Ran; results: Record<string, ValidationStatus[]> }> {
+async function kubectlValidate(
+  ctx: TestContext,
+  files: string[],
+): Promise<{ ran: Ran; results: Record<string, ValidationStatus[]> }> {
   const bin = await goProgram(ctx, GO_PROGRAMS.kubectlValidate);
   const ran = await run(bin, ['--version', KUBERNETES_VERSION, '-o', 'json', ...files]);
   const json = ran.stdout.slice(0, ran.stdout.lastIndexOf('}') + 1);
@@ -209,7 +227,8 @@ describe(`deploy/ against the Kubernetes ${KUBERNETES_VERSION} API schemas`, () 
         type Cron = { spec: { jobTemplate: { spec: { template: { spec: { containers: { env: Env }[] } } } } } };
         const cron = docs.find((d) => d.kind === 'CronJob') as Cron;
         const env = cron.spec.jobTemplate.spec.template.spec.containers[0]!.env;
-        expect(env.find((e) => e.name === 'CANARY_INSTANCE')?.value).toBe(relative(join(root, 'deploy', 'overlays'), dir));
+        const cluster = relative(join(root, 'deploy', 'overlays'), dir);
+        expect(env.find((e) => e.name === 'CANARY_INSTANCE')?.value).toBe(cluster);
       }
       const file = join(out, `${name}.yaml`);
       await writeFile(file, text);
@@ -248,8 +267,7 @@ describe(`deploy/ against the Kubernetes ${KUBERNETES_VERSION} API schemas`, () 
     expect(ran.code).toBe(1);
     const causes = (file: string) => (results[file] ?? []).flatMap((s) => s.details?.causes ?? []);
     expect(causes(numeric)).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'spec.schedule' })]));
-    expect(causes(unknown)).toEqual(
-      expect.arrayContaining([expect.objectContaining({ field: 'spec.startingDeadlineSecond', message: expect.stringMatching(/unknown field/) })]),
-    );
+    const unknownField = { field: 'spec.startingDeadlineSecond', message: expect.stringMatching(/unknown field/) };
+    expect(causes(unknown)).toEqual(expect.arrayContaining([expect.objectContaining(unknownField)]));
   });
 });

@@ -28,7 +28,8 @@ describe("crane's redirect guard", () => {
   });
 
   it('allows every destination on the first request\'s host, whatever the port', () => {
-    expect(craneRefusedRedirectHosts('http://127.0.0.1:4000', ['http://127.0.0.1:5000/b', 'http://127.0.0.1:6000'])).toEqual([]);
+    const buckets = ['http://127.0.0.1:5000/b', 'http://127.0.0.1:6000'];
+    expect(craneRefusedRedirectHosts('http://127.0.0.1:4000', buckets)).toEqual([]);
   });
 
   it('names loopback and private destinations on another host, once each', () => {

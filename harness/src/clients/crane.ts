@@ -55,10 +55,16 @@ export interface CranePull {
  * `crane pull --format=oci` of `ref` into a new OCI layout at `layoutDir`: every platform of an index, every blob
  * (crane checks each against its digest while it reads), then every stored blob re-hashed here.
  */
-export async function cranePullToOciLayout(bin: string, ref: ClientReference, layoutDir: string, opts: ToolRunOptions = {}): Promise<CranePull> {
+export async function cranePullToOciLayout(
+  bin: string,
+  ref: ClientReference,
+  layoutDir: string,
+  opts: ToolRunOptions = {},
+): Promise<CranePull> {
   const run = await runTool(bin, ['pull', ...insecure(ref), '--format=oci', ref.text, layoutDir], opts);
   if (run.exitCode !== 0) return { run, digest: null, blobs: 0, mismatched: [] };
-  const index = JSON.parse(await readFile(join(layoutDir, 'index.json'), 'utf8')) as { manifests?: { digest?: string }[] };
+  type LayoutIndex = { manifests?: { digest?: string }[] };
+  const index = JSON.parse(await readFile(join(layoutDir, 'index.json'), 'utf8')) as LayoutIndex;
   const digests = (index.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string');
   const digest = digests.length === 1 ? digests[0]! : null;
   const { blobs, mismatched } = await verifyLayoutBlobs(layoutDir);
@@ -79,7 +85,8 @@ export function byDigest(ref: ClientReference, digest: string): ClientReference 
 
 function ipv4Blocked(ip: string): boolean {
   const [a, b] = ip.split('.').map(Number) as [number, number];
-  return a === 0 || a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+  const privateRange = a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+  return a === 0 || a === 127 || privateRange || (a === 169 && b === 254);
 }
 
 /**

@@ -148,10 +148,9 @@ async function installInto(
     }
     const built = await readdir(staging);
     if (!built.includes(program.command) || !(await executable(join(staging, program.command)))) {
-      throw new GoProgramError(
-        `go install ${spec} succeeded but wrote ${built.length > 0 ? built.join(', ') : 'nothing'}, not ${program.command}`,
-        'install-failed',
-      );
+      const wrote = built.length > 0 ? built.join(', ') : 'nothing';
+      const message = `go install ${spec} succeeded but wrote ${wrote}, not ${program.command}`;
+      throw new GoProgramError(message, 'install-failed');
     }
     // another process may have finished the same version meanwhile: keep its copy
     if (!(await executable(target))) {
