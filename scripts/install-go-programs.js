@@ -4,18 +4,21 @@
 // Usage: node scripts/install-go-programs.js [name ...]   (default: all)
 import { GO_PROGRAMS, ensureGoProgram, goProgramCacheDir } from '../dist/harness/src/clients/go-programs.js';
 
+const all = Object.values(GO_PROGRAMS);
+// a program is named as in reports (kubectl-validate) or by its key in GO_PROGRAMS (kubectlValidate)
+const byName = (n) => all.find((p) => p.name === n) ?? GO_PROGRAMS[n];
 const wanted = process.argv.slice(2);
-const unknown = wanted.filter((n) => !(n in GO_PROGRAMS));
+const unknown = wanted.filter((n) => byName(n) === undefined);
 if (unknown.length > 0) {
-  console.error(`unknown Go program(s): ${unknown.join(', ')}; known: ${Object.keys(GO_PROGRAMS).join(', ')}`);
+  console.error(`unknown Go program(s): ${unknown.join(', ')}; known: ${all.map((p) => p.name).join(', ')}`);
   process.exit(64);
 }
-const names = wanted.length > 0 ? wanted : Object.keys(GO_PROGRAMS);
+const programs = wanted.length > 0 ? wanted.map(byName) : all;
 console.log(`Go programs → ${goProgramCacheDir()}`);
 let failed = 0;
 // one at a time: two cores, and each build already uses both
-for (const name of names) {
-  const program = GO_PROGRAMS[name];
+for (const program of programs) {
+  const name = program.name;
   const started = Date.now();
   try {
     const path = await ensureGoProgram(program);

@@ -56,7 +56,9 @@ export const SUITES: readonly SuiteDefinition[] = [
   },
   {
     name: CLIENTS_SUITE,
-    description: 'skopeo and containerd (ctr) pull every image through AWS, GCP and internet edges and agree on digests; crane and docker when present',
+    description:
+      'skopeo, containerd (ctr), crane and regctl pull every image through AWS, GCP and internet edges and agree ' +
+      'on digests; docker when a daemon answers',
     checks: (target) => clientsChecks(target),
   },
   {

@@ -106,15 +106,6 @@ export {
 
 // external programs (harness/src/clients)
 export {
-  GO_PROGRAMS,
-  GoProgramError,
-  ensureGoProgram,
-  goProgramPath,
-  requireGoProgram,
-  type GoProgram,
-  type GoProgramName,
-} from './clients/go-programs.js';
-export {
   OCI_CONFORMANCE_GROUPS,
   OCI_CONFORMANCE_ROOT,
   ConformanceEndpointError,
@@ -165,7 +156,6 @@ export { clientReference } from './clients/client-reference.js';
 export { skopeoCopyToDirLayout, skopeoCopyToOciLayout, skopeoInspectRaw, type SkopeoCopy } from './clients/skopeo.js';
 export { startContainerd } from './clients/containerd-daemon.js';
 export { ctrContentFetch, ctrFetchObject, ctrImagePull } from './clients/ctr.js';
-export { craneDigest, craneValidateRemote } from './clients/crane.js';
 export { dockerDaemonProblem, dockerPull } from './clients/docker-cli.js';
 export { launchChromium } from './browser/launch-chromium.js';
 
@@ -201,6 +191,41 @@ export {
   type ReplayItem,
   type ReplayResult,
 } from './replay/index.js';
+
+// real clients and the Go programs the harness builds (harness/src/clients)
+export {
+  GO_PROGRAMS,
+  GoProgramError,
+  ensureGoProgram,
+  goCommandName,
+  goProgramCacheDir,
+  goProgramPath,
+  requireGoProgram,
+  type GoProgram,
+  type GoProgramName,
+  type InstallOptions,
+} from './clients/go-programs.js';
+export { verifyLayoutBlobs } from './clients/layout-blobs.js';
+export {
+  byDigest,
+  craneDigest,
+  cranePullToOciLayout,
+  craneRefusedRedirectHosts,
+  craneValidateRemote,
+  isGuardedAddress,
+  type CranePull,
+  type CraneResult,
+} from './clients/crane.js';
+export {
+  regctlCopyToOciLayout,
+  regctlHostFlags,
+  regctlImageDigest,
+  regctlSession,
+  type RegctlCopy,
+  type RegctlDigest,
+  type RegctlSession,
+} from './clients/regctl.js';
+
 
 // the local stack (harness/src/stack)
 export { startStack, stackSpec, type Engine, type StackOptions, type StartedStack, type StoppedStack } from './stack/stack.js';

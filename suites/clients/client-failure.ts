@@ -6,7 +6,11 @@ import { CheckFailure, type FailureClass, type Hop, toolOutputTail, type ToolRun
 
 export function clientFailureClass(output: string): FailureClass {
   const text = output.toLowerCase();
-  if (/digest did not match|unexpected commit digest|unexpected commit size|verification failed|size mismatch|digest mismatch/.test(text)) {
+  // skopeo, containerd, regclient; then go-containerregistry's verifying reader and crane validate's comparisons
+  const clients = /digest did not match|unexpected commit (digest|size)|verification failed|(size|digest) mismatch/;
+  const ggcrReader = /error verifying (sha256|sha512) checksum|error verifying (size|digest)/;
+  const craneValidate = /mismatched (layer\[\d+\] )?(digest|size|diffid)/;
+  if (clients.test(text) || ggcrReader.test(text) || craneValidate.test(text)) {
     return 'integrity';
   }
   if (/\b429\b|toomanyrequests|too many requests/.test(text)) return 'rate-limited';

@@ -6,25 +6,31 @@
  * A failing image does not stop the others: every failure is collected, so one report shows all of them. A failure
  * that is a known limitation of the client (client-limitation.ts) is a note, and the image is checked by what the
  * client can do (skopeo: inspect --raw; ctr: fetch-object, which resolves without storing).
+ *
+ * crane and regctl are built from pinned versions (go-programs.ts): missing Go makes their checks not applicable, and
+ * under CI=true fails them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { clientReference } from '../../harness/src/clients/client-reference.js';
 import {
-  clientReference,
-  startContainerd,
-  ctrContentFetch,
-  ctrFetchObject,
-  ctrImagePull,
-  requireTool,
-  skopeoCopyToDirLayout,
-  skopeoCopyToOciLayout,
-  skopeoInspectRaw,
-  type SkopeoCopy,
-  CheckFailure,
-  type ImageRef,
-  type Vantage,
+  GO_PROGRAMS,
+  byDigest,
+  craneDigest,
+  cranePullToOciLayout,
+  craneValidateRemote,
+  regctlCopyToOciLayout,
+  regctlImageDigest,
+  regctlSession,
+  requireGoProgram,
 } from '../../harness/src/index.js';
+import { startContainerd } from '../../harness/src/clients/containerd-daemon.js';
+import { ctrContentFetch, ctrFetchObject, ctrImagePull } from '../../harness/src/clients/ctr.js';
+import { requireTool } from '../../harness/src/clients/external-tool.js';
+import { skopeoCopyToDirLayout, skopeoCopyToOciLayout, skopeoInspectRaw, type SkopeoCopy } from '../../harness/src/clients/skopeo.js';
+import { CheckFailure } from '../../harness/src/results/check.js';
+import type { ImageRef, Vantage } from '../../harness/src/target/target-description.js';
 import type { ClientEndpoint } from './client-vantages.js';
 import { clientCommandFailure } from './client-failure.js';
 import { clientLimitation } from './client-limitation.js';
@@ -173,6 +179,116 @@ export async function ctrPulls(endpoint: ClientEndpoint, images: ImageRef[], sig
     }
   } finally {
     await daemon.stop();
+  }
+  return out;
+}
+
+/**
+ * `crane digest` (the tag, as a node resolves it) then `crane validate --remote` of `<repo>@<that digest>`: crane
+ * fetches the manifest by digest and checks its bytes, then re-hashes every config and layer of every platform. An
+ * image crane's validate cannot judge (client-limitation.ts) is pulled with `crane pull --format=oci` instead, every
+ * blob checked by crane while it reads and re-hashed here afterwards.
+ */
+export async function cranePulls(
+  endpoint: ClientEndpoint,
+  images: ImageRef[],
+  signal: AbortSignal,
+  log: (m: string) => void = () => {},
+): Promise<ClientPulls> {
+  const bin = await requireGoProgram(GO_PROGRAMS.crane, { signal });
+  const out: ClientPulls = { pulls: [], notes: [], failures: [] };
+  const opts = { timeoutMs: TOOL_TIMEOUT_MS, signal };
+  const work = await mkdtemp(join(tmpdir(), 'rc-crane-'));
+  try {
+    for (const [i, image] of images.entries()) {
+      const ref = clientReference(endpoint.baseUrl, image.ref);
+      const resolved = await craneDigest(bin, ref, opts);
+      if (resolved.digest === null) {
+        out.failures.push(clientCommandFailure(`crane digest ${ref.text}`, resolved.run));
+        continue;
+      }
+      const pinned = byDigest(ref, resolved.digest);
+      const validated = await craneValidateRemote(bin, pinned, opts);
+      let ms = resolved.run.durationMs + validated.durationMs;
+      let via = 'crane validate --remote';
+      if (validated.exitCode !== 0) {
+        const limitation = clientLimitation('crane', `${validated.stderr}\n${validated.stdout}`);
+        if (limitation === null) {
+          out.failures.push(clientCommandFailure(`crane validate --remote ${pinned.text}`, validated));
+          continue;
+        }
+        const dest = join(work, String(i));
+        const pulled = await cranePullToOciLayout(bin, pinned, dest, opts);
+        await rm(dest, { recursive: true, force: true });
+        if (pulled.digest === null) {
+          out.failures.push(clientCommandFailure(`crane pull --format=oci ${pinned.text}`, pulled.run));
+          continue;
+        }
+        if (pulled.mismatched.length > 0) {
+          const which = pulled.mismatched.slice(0, 5).join('; ');
+          const message = `crane pull ${pinned.text}: stored blobs do not match their digests: ${which}`;
+          out.failures.push(new CheckFailure('integrity', message));
+          continue;
+        }
+        out.notes.push(`${image.ref}: ${limitation.note}; pulled with crane pull --format=oci, every blob re-hashed`);
+        const pull = { ref: image.ref, expected: image.digest, digest: pulled.digest };
+        out.pulls.push({ ...pull, via: 'crane pull --format=oci' });
+        ms += pulled.run.durationMs;
+        via = 'crane pull';
+      }
+      log(`crane digest + ${via} ${image.ref}: ${ms} ms`);
+      out.pulls.push({ ref: image.ref, expected: image.digest, digest: resolved.digest, via: 'crane digest' });
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return out;
+}
+
+/**
+ * `regctl image copy` of every image into an OCI layout (every platform, every blob, manifests byte for byte), each
+ * stored blob re-hashed against its name, then `regctl image digest` (HEAD) of the tag. Runs with a private regctl
+ * configuration (regctl.ts), never the user's.
+ */
+export async function regctlPulls(
+  endpoint: ClientEndpoint,
+  images: ImageRef[],
+  signal: AbortSignal,
+  log: (m: string) => void = () => {},
+): Promise<ClientPulls> {
+  const bin = await requireGoProgram(GO_PROGRAMS.regctl, { signal });
+  const out: ClientPulls = { pulls: [], notes: [], failures: [] };
+  const opts = { timeoutMs: TOOL_TIMEOUT_MS, signal };
+  const session = await regctlSession();
+  const work = await mkdtemp(join(tmpdir(), 'rc-regctl-layout-'));
+  try {
+    for (const [i, image] of images.entries()) {
+      const ref = clientReference(endpoint.baseUrl, image.ref);
+      const dest = join(work, String(i));
+      const copied = await regctlCopyToOciLayout(bin, ref, dest, session, opts);
+      await rm(dest, { recursive: true, force: true });
+      if (copied.digest === null) {
+        out.failures.push(clientCommandFailure(`regctl image copy ${ref.text}`, copied.run));
+        continue;
+      }
+      if (copied.mismatched.length > 0) {
+        const which = copied.mismatched.slice(0, 5).join('; ');
+        const message = `regctl image copy ${ref.text}: stored blobs do not match their digests: ${which}`;
+        out.failures.push(new CheckFailure('integrity', message));
+        continue;
+      }
+      const resolved = await regctlImageDigest(bin, ref, session, opts);
+      if (resolved.digest === null) {
+        out.failures.push(clientCommandFailure(`regctl image digest ${ref.text}`, resolved.run));
+        continue;
+      }
+      log(`regctl ${image.ref}: ${copied.blobs} blobs, ${copied.run.durationMs + resolved.run.durationMs} ms`);
+      out.pulls.push({ ref: image.ref, expected: image.digest, digest: copied.digest, via: 'regctl image copy' });
+      out.pulls.push({ ref: image.ref, expected: image.digest, digest: resolved.digest, via: 'regctl image digest' });
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    await session.close();
   }
   return out;
 }

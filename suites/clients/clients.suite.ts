@@ -1,35 +1,52 @@
 /**
  * clients: real registry clients pull every image of the target through vantage edges and must end up with the
- * digests the target lists, and with the same digests as each other ("clients").
+ * digests the target lists, and with the same digests as each other.
  *
- * skopeo (containers/image) and containerd (`ctr`) are the clients a node or a CI job actually runs; they follow the
- * redirector's 307s themselves and verify what they store. crane and docker are used when present. Each tool pulls
- * through one AWS, one GCP and one internet vantage, the three routes of the redirector (regional bucket, upstream,
- * default bucket). A target without edge URLs cannot host real clients (they cannot set X-Forwarded-For): every
- * check is then not applicable, with that reason.
+ * skopeo (containers/image) and containerd (`ctr`) are the clients a node or a CI job actually runs; crane
+ * (go-containerregistry) and regctl (regclient) are the two Go OCI libraries most tools are built on, built from
+ * pinned versions (harness/src/clients/go-programs.ts). All four follow the redirector's 307s themselves and verify
+ * what they fetch. docker is used when a daemon answers. Each tool pulls through one AWS, one GCP and one internet
+ * vantage, the three routes of the redirector (regional bucket, upstream, default bucket). A target without edge
+ * URLs cannot host real clients (they cannot set X-Forwarded-For): every check is then not applicable, with that
+ * reason.
  */
-import {
-  clientReference,
-  craneDigest,
-  craneValidateRemote,
-  dockerDaemonProblem,
-  dockerPull,
-  optionalTool,
-  CheckFailure,
-  NotApplicable,
-  type Check,
-  type CheckContext,
-  type ImageRef,
-  type TargetDescription,
-  type Vantage,
-} from '../../harness/src/index.js';
+import { clientReference } from '../../harness/src/clients/client-reference.js';
+import { dockerDaemonProblem, dockerPull } from '../../harness/src/clients/docker-cli.js';
+import { optionalTool } from '../../harness/src/clients/external-tool.js';
+import { craneRefusedRedirectHosts } from '../../harness/src/index.js';
+import { CheckFailure, NotApplicable, type Check, type CheckContext } from '../../harness/src/results/check.js';
+import type { ImageRef, TargetDescription, Vantage } from '../../harness/src/target/target-description.js';
+import { clientDisagreements } from './client-agreement.js';
 import { clientCommandFailure } from './client-failure.js';
-import { assertAgreesWithTarget, ctrPulls, isRunnableImage, primaryDigests, skopeoPulls, type ClientPulls } from './client-pulls.js';
+import {
+  assertAgreesWithTarget,
+  cranePulls,
+  ctrPulls,
+  isRunnableImage,
+  primaryDigests,
+  regctlPulls,
+  skopeoPulls,
+  type ClientPulls,
+} from './client-pulls.js';
 import { clientVantages, type ClientEndpoint, type ClientVantage } from './client-vantages.js';
 
 export const CLIENTS_SUITE = 'clients';
 
-type Tool = 'skopeo' | 'ctr';
+const TOOLS = ['skopeo', 'ctr', 'crane', 'regctl'] as const;
+type Tool = (typeof TOOLS)[number];
+const PULLERS: Record<Tool, typeof skopeoPulls> = {
+  skopeo: skopeoPulls,
+  ctr: ctrPulls,
+  crane: cranePulls,
+  regctl: regctlPulls,
+};
+
+/** Every base URL the redirector may send a client to: the buckets and the upstreams. */
+export function redirectDestinations(target: TargetDescription): string[] {
+  const all = [target.bucketMap.default, ...Object.values(target.bucketMap.regions), target.upstream];
+  if (target.signatureUpstream !== null) all.push(target.signatureUpstream);
+  return all;
+}
 
 function noImages(target: TargetDescription): never {
   throw new NotApplicable(`target "${target.name}" lists no images to pull`);
@@ -43,7 +60,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
     const key = `${tool}@${endpoint.vantage.name}`;
     let p = memo.get(key);
     if (p === undefined) {
-      p = tool === 'skopeo' ? skopeoPulls(endpoint, images, signal, log) : ctrPulls(endpoint, images, signal, log);
+      p = PULLERS[tool](endpoint, images, signal, log);
       memo.set(key, p);
     }
     return p;
@@ -83,7 +100,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'ctr',
       cv,
       'ctr content fetch --all-platforms of every image and ctr image pull (unpack) agree with the target digests',
-      'real client (containerd): HEAD-resolved tag digest (docs/reference/oci-pull-path.md#clients-through-redirects) and content-store digest/size verification',
+      'real client (containerd): HEAD-resolved tag digest and content-store digest/size verification',
       async (ctx, v, e) => {
         ctx.log(`ctr: ${images.length} image(s) through ${e.baseUrl}`);
         const done = await pulls('ctr', e, ctx.signal, (m) => ctx.log(m));
@@ -92,39 +109,61 @@ export function clientsChecks(target: TargetDescription): Check[] {
       },
     );
     add(
-      'agreement',
+      'crane',
       cv,
-      'skopeo and ctr resolve every image to the same digest',
-      'real clients agree with each other: the same digest for every image (docs/suites.md#clients)',
+      'crane digest and crane validate --remote (by that digest) of every image agree with the target digests',
+      'real client (go-containerregistry): tag digest (OCI dist-spec §2.4), the manifest by digest, blobs re-hashed',
       async (ctx, v, e) => {
-        const [s, c] = await Promise.all([pulls('skopeo', e, ctx.signal), pulls('ctr', e, ctx.signal)]);
-        const bySkopeo = primaryDigests(s.pulls);
-        const byCtr = primaryDigests(c.pulls);
-        // Images one client failed on are that client's check's business; here only what both resolved is compared.
-        const common = [...bySkopeo].filter(([ref]) => byCtr.has(ref));
-        if (common.length === 0) throw new NotApplicable(`skopeo and ctr resolved no image in common through ${v.name} (see their own checks)`);
-        ctx.record?.([], { compared: common.length });
-        const differ = common.filter(([ref, digest]) => byCtr.get(ref) !== digest);
-        if (differ.length > 0) {
-          const lines = differ.map(([ref, digest]) => `${ref}: skopeo ${digest}, ctr ${byCtr.get(ref)}`);
-          throw new CheckFailure('integrity', `skopeo and ctr disagree through ${v.name}: ${lines.join('; ')}`);
+        const refused = craneRefusedRedirectHosts(e.baseUrl, redirectDestinations(target));
+        if (refused.length > 0) {
+          const from = new URL(e.baseUrl).hostname;
+          throw new CheckFailure(
+            'harness',
+            `crane would refuse the redirects from ${from} to ${refused.join(', ')} (its guard against redirects to ` +
+              'loopback and private addresses allows only the first request\'s host): describe the target with one ' +
+              'host for its edges, buckets and upstream',
+          );
         }
+        ctx.log(`crane: ${images.length} image(s) through ${e.baseUrl}`);
+        const done = await pulls('crane', e, ctx.signal, (m) => ctx.log(m));
+        const notes = done.notes.length > 0 ? { clientLimitations: done.notes } : {};
+        ctx.record?.([], { pulls: done.pulls.length, ...notes });
+        assertAgreesWithTarget(v, done);
       },
     );
     add(
-      'crane',
+      'regctl',
       cv,
-      'crane digest and crane validate --remote of every image (when crane is installed)',
-      'real client (go-containerregistry): tag digest and full re-hash of layers, config and manifests (docs/reference/oci-pull-path.md#clients-through-redirects)',
+      'regctl image copy (every blob re-hashed) and regctl image digest of every image agree with the target digests',
+      'real client (regclient): tag digest (OCI dist-spec §2.4), a full copy into an OCI layout, every blob verified',
       async (ctx, v, e) => {
-        const bin = await optionalTool('crane', 'it is not packaged in Debian 12; install go-containerregistry to enable this check');
-        for (const image of images) {
-          const ref = clientReference(e.baseUrl, image.ref);
-          const d = await craneDigest(bin, ref, { timeoutMs: 120_000, signal: ctx.signal });
-          if (d.digest === null) throw clientCommandFailure(`crane digest ${ref.text}`, d.run);
-          assertAgreesWithTarget(v, { pulls: [{ ref: image.ref, expected: image.digest, digest: d.digest, via: 'crane digest' }], failures: [] });
-          const validated = await craneValidateRemote(bin, ref, { timeoutMs: 300_000, signal: ctx.signal });
-          if (validated.exitCode !== 0) throw clientCommandFailure(`crane validate --remote ${ref.text}`, validated);
+        ctx.log(`regctl: ${images.length} image(s) through ${e.baseUrl}`);
+        const done = await pulls('regctl', e, ctx.signal, (m) => ctx.log(m));
+        ctx.record?.([], { pulls: done.pulls.length });
+        assertAgreesWithTarget(v, done);
+      },
+    );
+    add(
+      'agreement',
+      cv,
+      'skopeo, ctr, crane and regctl resolve every image to the same digest',
+      'real clients agree with each other: their digests match',
+      async (ctx, v, e) => {
+        const settled = await Promise.allSettled(TOOLS.map((tool) => pulls(tool, e, ctx.signal)));
+        const byTool = new Map<Tool, Map<string, string>>();
+        const absent: string[] = [];
+        settled.forEach((r, i) => {
+          const tool = TOOLS[i]!;
+          if (r.status === 'fulfilled') byTool.set(tool, primaryDigests(r.value.pulls));
+          else absent.push(`${tool}: ${r.reason instanceof NotApplicable ? r.reason.reason : String(r.reason)}`);
+        });
+        const { compared, differ } = clientDisagreements(byTool);
+        if (compared === 0) {
+          throw new NotApplicable(`no two clients resolved an image in common through ${v.name} (see their checks)`);
+        }
+        ctx.record?.([], { compared, clients: [...byTool.keys()], ...(absent.length > 0 ? { absent } : {}) });
+        if (differ.length > 0) {
+          throw new CheckFailure('integrity', `clients disagree through ${v.name}: ${differ.join('; ')}`);
         }
       },
     );
@@ -132,7 +171,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'docker',
       cv,
       'docker pull of every runnable image (when a docker daemon is reachable)',
-      'real client (moby): repo digest after pull equals the tag digest (docs/reference/oci-pull-path.md#clients-through-redirects)',
+      'real client (moby): repo digest after pull equals the tag digest',
       async (ctx, v, e) => {
         const bin = await optionalTool('docker', 'no docker CLI on PATH');
         const problem = await dockerDaemonProblem(bin);

@@ -149,7 +149,16 @@ function problemsOf(inv: Invocation): string[] {
 describe('deploy/ and .github/workflows/', () => {
   it('finds the files to check', () => {
     const rel = FILES.map((f) => relative(root, f)).sort();
-    for (const f of ['deploy/canary-cronjob.yaml', 'deploy/prow-periodic.yaml', 'deploy/kustomization.yaml', '.github/workflows/ci.yml', '.github/workflows/canary.yml', '.github/workflows/gate.yml']) expect(rel).toContain(f);
+    const expected = [
+      'deploy/base/canary-cronjob.yaml',
+      'deploy/base/kustomization.yaml',
+      'deploy/overlays/eks-us-east-2/kustomization.yaml',
+      'deploy/prow-periodic.yaml',
+      '.github/workflows/ci.yml',
+      '.github/workflows/canary.yml',
+      '.github/workflows/gate.yml',
+    ];
+    for (const f of expected) expect(rel).toContain(f);
   });
 
   it.each(FILES.map((f) => [relative(root, f), f]))('%s parses as YAML', (_rel, file) => {
@@ -165,7 +174,7 @@ describe('deploy/ and .github/workflows/', () => {
       expect.arrayContaining([
         expect.stringMatching(/^\.github\/workflows\/canary\.yml jobs\.canary/),
         expect.stringMatching(/^\.github\/workflows\/gate\.yml jobs\.gate/),
-        expect.stringMatching(/^deploy\/canary-cronjob\.yaml/),
+        expect.stringMatching(/^deploy\/base\/canary-cronjob\.yaml/),
         expect.stringMatching(/^deploy\/prow-periodic\.yaml/),
         'Containerfile CMD',
       ]),
@@ -214,7 +223,7 @@ describe('deploy/ and .github/workflows/', () => {
   });
 
   it('the CronJob is a valid batch/v1 CronJob running as non-root with a read-only root filesystem', () => {
-    const docs = docsOf(join(root, 'deploy/canary-cronjob.yaml'));
+    const docs = docsOf(join(root, 'deploy/base/canary-cronjob.yaml'));
     const cron = docs.find((d) => d.kind === 'CronJob') as { apiVersion: string; spec: { schedule: string; concurrencyPolicy: string; jobTemplate: { spec: { template: { spec: { restartPolicy: string; securityContext: { runAsNonRoot: boolean }; containers: { securityContext: { readOnlyRootFilesystem: boolean }; volumeMounts: { mountPath: string }[] }[] } } } } } };
     expect(cron.apiVersion).toBe('batch/v1');
     expect(cron.spec.schedule.split(' ')).toHaveLength(5);

@@ -1,10 +1,10 @@
 /**
- * External command-line clients (skopeo, ctr, containerd, crane, docker, chromium): where they are, and what a
- * check does when one is missing.
+ * External command-line clients (skopeo, ctr, containerd, docker, chromium): where they are, and what a check does
+ * when one is missing. The Go programs (crane, regctl, ...) are built by go-programs.ts under the same rule.
  *
  * The rule (docs/suites.md): under `CI=true` a check that needs skopeo, containerd or chromium FAILS when the tool is
  * missing, because a CI machine without them is misconfigured and a skipped check would read as green. Outside CI the
- * check is not applicable, with a reason that says what to install. Optional clients (crane, docker) are "used when
+ * check is not applicable, with a reason that says what to install. Optional clients (docker) are "used when
  * present": missing is never a failure.
  */
 import { constants } from 'node:fs';
@@ -44,7 +44,7 @@ export async function requireTool(name: string, installHint: string, env: NodeJS
   throw new NotApplicable(`${name} is not installed (${installHint}); with CI=true this check fails instead`);
 }
 
-/** A tool that is used only when present (crane, docker): missing is not applicable, in CI too. */
+/** A tool that is used only when present (docker): missing is not applicable, in CI too. */
 export async function optionalTool(name: string, why: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const found = await locateTool(name, env);
   if (found) return found;

@@ -1,7 +1,7 @@
 /**
- * Go programs the harness runs (crane, regctl, the OCI conformance program, actionlint, kubeconform, the
- * go-containerregistry registry): each pinned to one version, built from the Go module proxy with `go install`
- * into a cache outside the work tree, once per version, and reused.
+ * Go programs the harness and the tests run (crane, regctl, the OCI conformance program, actionlint, kustomize,
+ * kubectl-validate; crane also serves `crane registry serve`): each pinned to one version, built from the Go module
+ * proxy with `go install` into a cache outside the work tree, once per version, and reused.
  *
  * Layout of the cache (`REGISTRY_CANARY_GO_CACHE`, default `$XDG_CACHE_HOME/registry-canary/go`, else
  * `~/.cache/registry-canary/go`): `bin/<name>@<version>/<command>`. A version is installed into a temporary
@@ -13,7 +13,7 @@
  * (`.ci/run` runs `scripts/install-go-programs.js`).
  */
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CheckFailure, NotApplicable } from '../results/check.js';
@@ -26,14 +26,21 @@ export interface GoProgram {
   pkg: string;
   /** the pinned version: a tag or a pseudo-version the module proxy serves */
   version: string;
-  /** the command's file name (the last element of `pkg`) */
+  /** the command's file name: the last element of `pkg`, or the one before a major-version suffix (`/v5`) */
   command: string;
   /** what the project uses it for, for reports and `--help` */
   purpose: string;
 }
 
+/** The file name `go install` gives the command built from `pkg` (it drops a major-version suffix such as `/v5`). */
+export function goCommandName(pkg: string): string {
+  const parts = pkg.split('/').filter(Boolean);
+  const last = parts.at(-1) ?? '';
+  return /^v[0-9]+$/.test(last) && parts.length > 1 ? parts.at(-2)! : last;
+}
+
 function program(name: string, pkg: string, version: string, purpose: string): GoProgram {
-  return { name, pkg, version, command: pkg.slice(pkg.lastIndexOf('/') + 1), purpose };
+  return { name, pkg, version, command: goCommandName(pkg), purpose };
 }
 
 /** Every Go program the project runs, at the version it is pinned to. */
@@ -45,9 +52,11 @@ export const GO_PROGRAMS = {
   conformance: program('conformance', 'github.com/opencontainers/distribution-spec/conformance',
     'v0.0.0-20260831232431-97274622c111', 'the official OCI distribution-spec conformance program'),
   actionlint: program('actionlint', 'github.com/rhysd/actionlint/cmd/actionlint', 'v1.7.12',
-    'validates .github/workflows'),
-  kubeconform: program('kubeconform', 'github.com/yannh/kubeconform/cmd/kubeconform', 'v0.8.0',
-    'validates the Kubernetes manifests in deploy/ against the API schemas'),
+    'validates .github/workflows (with shellcheck on every run: script when shellcheck is installed)'),
+  kustomize: program('kustomize', 'sigs.k8s.io/kustomize/kustomize/v5', 'v5.8.1',
+    'renders deploy/ and its overlays, so the manifests validated are the ones `kubectl apply -k` sends'),
+  kubectlValidate: program('kubectl-validate', 'sigs.k8s.io/kubectl-validate', 'v0.0.4',
+    'validates the manifests in deploy/ against the Kubernetes API schemas it embeds (1.23-1.30), offline'),
 } as const satisfies Record<string, GoProgram>;
 
 export type GoProgramName = keyof typeof GO_PROGRAMS;
@@ -81,7 +90,10 @@ export class GoProgramError extends Error {
 
 export interface InstallOptions {
   env?: NodeJS.ProcessEnv;
-  /** milliseconds for one `go install` (default 15 minutes: a cold module cache on two cores) */
+  /**
+   * milliseconds for one `go install` (default 30 minutes: kubectl-validate, which compiles much of the Kubernetes
+   * API server, took 14 minutes from cold caches on two loaded cores)
+   */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -106,34 +118,55 @@ export async function ensureGoProgram(program: GoProgram, opts: InstallOptions =
   return install;
 }
 
-async function installInto(program: GoProgram, target: string, env: NodeJS.ProcessEnv, opts: InstallOptions): Promise<string> {
+async function installInto(
+  program: GoProgram,
+  target: string,
+  env: NodeJS.ProcessEnv,
+  opts: InstallOptions,
+): Promise<string> {
   const go = await locateTool('go', env);
   if (go === null) {
-    throw new GoProgramError(`Go is not installed, so ${program.name} (${program.pkg}@${program.version}) cannot be built`, 'no-go');
+    throw new GoProgramError(
+      `Go is not installed (no go on PATH), so ${program.name} (${program.pkg}@${program.version}) cannot be built`,
+      'no-go',
+    );
   }
   const finalDir = join(target, '..');
   const binRoot = join(finalDir, '..');
   await mkdir(binRoot, { recursive: true });
   const staging = await mkdtemp(join(binRoot, `.${program.name}-`));
+  const spec = `${program.pkg}@${program.version}`;
   try {
-    const run = await runTool(go, ['install', `${program.pkg}@${program.version}`], {
+    const run = await runTool(go, ['install', spec], {
       env: { ...env, GOBIN: staging, GOFLAGS: env.GOFLAGS ?? '', GO111MODULE: 'on' },
-      timeoutMs: opts.timeoutMs ?? 15 * 60_000,
+      timeoutMs: opts.timeoutMs ?? 30 * 60_000,
       signal: opts.signal,
     });
     if (run.exitCode !== 0) {
-      throw new GoProgramError(`go install ${program.pkg}@${program.version} failed (exit ${run.exitCode}):\n${toolOutputTail(run, 12)}`, 'install-failed');
+      const how = run.exitCode === null ? 'was killed (timeout or abort)' : `failed (exit ${run.exitCode})`;
+      throw new GoProgramError(`go install ${spec} ${how}:\n${toolOutputTail(run, 12)}`, 'install-failed');
+    }
+    const built = await readdir(staging);
+    if (!built.includes(program.command) || !(await executable(join(staging, program.command)))) {
+      const wrote = built.length > 0 ? built.join(', ') : 'nothing';
+      const message = `go install ${spec} succeeded but wrote ${wrote}, not ${program.command}`;
+      throw new GoProgramError(message, 'install-failed');
     }
     // another process may have finished the same version meanwhile: keep its copy
     if (!(await executable(target))) {
       await rm(finalDir, { recursive: true, force: true });
-      await rename(staging, finalDir);
+      try {
+        await rename(staging, finalDir);
+      } catch (err) {
+        // lost the race to a process that renamed its own build into place after the check above
+        if (!(await executable(target))) throw err;
+      }
     }
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
   if (!(await executable(target))) {
-    throw new GoProgramError(`go install ${program.pkg}@${program.version} succeeded but ${target} is not there`, 'install-failed');
+    throw new GoProgramError(`go install ${spec} succeeded but ${target} is not there`, 'install-failed');
   }
   return target;
 }
