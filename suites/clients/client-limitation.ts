@@ -44,7 +44,7 @@ export const CLIENT_LIMITATIONS: readonly ClientLimitation[] = [
   },
   {
     tool: 'crane',
-    // since go-containerregistry PR 2298 validate skips "layers" whose media type is not a layer (a cosign signature's
+    // since google/go-containerregistry#2298 validate skips "layers" whose media type is not a layer (a cosign signature's
     // simple-signing payload, attestations) yet still compares their count with the config's diff_ids
     pattern: /mismatched number of diffids: len\(ConfigFile\.RootFS\.DiffIDs\)=\d+, len\(layers\)=\d+/,
     note:

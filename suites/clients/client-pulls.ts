@@ -13,8 +13,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientReference } from '../../harness/src/clients/client-reference.js';
 import {
+  clientReference,
   GO_PROGRAMS,
   byDigest,
   craneDigest,
@@ -24,13 +24,19 @@ import {
   regctlImageDigest,
   regctlSession,
   requireGoProgram,
+  startContainerd,
+  ctrContentFetch,
+  ctrFetchObject,
+  ctrImagePull,
+  requireTool,
+  skopeoCopyToDirLayout,
+  skopeoCopyToOciLayout,
+  skopeoInspectRaw,
+  type SkopeoCopy,
+  CheckFailure,
+  type ImageRef,
+  type Vantage,
 } from '../../harness/src/index.js';
-import { startContainerd } from '../../harness/src/clients/containerd-daemon.js';
-import { ctrContentFetch, ctrFetchObject, ctrImagePull } from '../../harness/src/clients/ctr.js';
-import { requireTool } from '../../harness/src/clients/external-tool.js';
-import { skopeoCopyToDirLayout, skopeoCopyToOciLayout, skopeoInspectRaw, type SkopeoCopy } from '../../harness/src/clients/skopeo.js';
-import { CheckFailure } from '../../harness/src/results/check.js';
-import type { ImageRef, Vantage } from '../../harness/src/target/target-description.js';
 import type { ClientEndpoint } from './client-vantages.js';
 import { clientCommandFailure } from './client-failure.js';
 import { clientLimitation } from './client-limitation.js';

@@ -10,12 +10,20 @@
  * URLs cannot host real clients (they cannot set X-Forwarded-For): every check is then not applicable, with that
  * reason.
  */
-import { clientReference } from '../../harness/src/clients/client-reference.js';
-import { dockerDaemonProblem, dockerPull } from '../../harness/src/clients/docker-cli.js';
-import { optionalTool } from '../../harness/src/clients/external-tool.js';
-import { craneRefusedRedirectHosts } from '../../harness/src/index.js';
-import { CheckFailure, NotApplicable, type Check, type CheckContext } from '../../harness/src/results/check.js';
-import type { ImageRef, TargetDescription, Vantage } from '../../harness/src/target/target-description.js';
+import {
+  clientReference,
+  dockerDaemonProblem,
+  dockerPull,
+  optionalTool,
+  craneRefusedRedirectHosts,
+  CheckFailure,
+  NotApplicable,
+  type Check,
+  type CheckContext,
+  type ImageRef,
+  type TargetDescription,
+  type Vantage,
+} from '../../harness/src/index.js';
 import { clientDisagreements } from './client-agreement.js';
 import { clientCommandFailure } from './client-failure.js';
 import {
@@ -112,7 +120,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'crane',
       cv,
       'crane digest and crane validate --remote (by that digest) of every image agree with the target digests',
-      'real client (go-containerregistry): tag digest (OCI dist-spec §2.4), the manifest by digest, blobs re-hashed',
+      'real client (go-containerregistry): tag digest (OCI dist-spec "Pulling manifests"), the manifest by digest, blobs re-hashed',
       async (ctx, v, e) => {
         const refused = craneRefusedRedirectHosts(e.baseUrl, redirectDestinations(target));
         if (refused.length > 0) {
@@ -135,7 +143,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
       'regctl',
       cv,
       'regctl image copy (every blob re-hashed) and regctl image digest of every image agree with the target digests',
-      'real client (regclient): tag digest (OCI dist-spec §2.4), a full copy into an OCI layout, every blob verified',
+      'real client (regclient): tag digest (OCI dist-spec "Pulling manifests"), a full copy into an OCI layout, every blob verified',
       async (ctx, v, e) => {
         ctx.log(`regctl: ${images.length} image(s) through ${e.baseUrl}`);
         const done = await pulls('regctl', e, ctx.signal, (m) => ctx.log(m));
