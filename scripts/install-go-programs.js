@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Installs every pinned Go program the tests use (harness/src/clients/go-programs.ts) into the cache outside the
 // tree, so no check spends its time budget building one. Run after `npm ci` (which builds dist/): `.ci/run` does.
-// Usage: node scripts/install-go-programs.js [name ...]   (default: all)
+// Usage: node scripts/install-go-programs.js [name ...]   (default: all, and the ggcr upstream of the local stack,
+// harness/go/upstream-registry, which is built with go build from this tree)
 import { GO_PROGRAMS, ensureGoProgram, goProgramCacheDir } from '../dist/harness/src/clients/go-programs.js';
+import { ensureGgcrBinary } from '../dist/harness/src/stack/ggcr-upstream.js';
 
 const all = Object.values(GO_PROGRAMS);
 // a program is named as in reports (kubectl-validate) or by its key in GO_PROGRAMS (kubectlValidate)
@@ -26,6 +28,16 @@ for (const program of programs) {
   } catch (err) {
     failed += 1;
     console.error(`  ${name} ${program.version}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+if (wanted.length === 0) {
+  const started = Date.now();
+  try {
+    const path = await ensureGgcrBinary({ log: (m) => console.log(`  ${m}`) });
+    console.log(`  ggcr upstream: ${path} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    failed += 1;
+    console.error(`  ggcr upstream: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 process.exit(failed > 0 ? 1 : 0);

@@ -3,7 +3,7 @@
  * executes them. Each suite is a function from a target description to checks (written once, run
  * against any target); its `<area>.test.ts` binds the same checks to the local stack under vitest.
  */
-import type { Check, TargetDescription } from '../harness/src/index.js';
+import type { Check, GoProgramName, TargetDescription } from '../harness/src/index.js';
 import { BROWSER_SUITE, browserChecks } from './browser/browser.suite.js';
 import { CLIENTS_SUITE, clientsChecks } from './clients/clients.suite.js';
 import { CONFORMANCE_SUITE, conformanceChecks } from './conformance/conformance.suite.js';
@@ -23,6 +23,8 @@ export interface SuiteDefinition {
   /** one line for `--help` and the report */
   description: string;
   checks(target: TargetDescription, context?: SuiteContext): Check[];
+  /** the pinned Go programs its checks run, built before a run starts when the cache lacks them */
+  goPrograms?: readonly GoProgramName[];
 }
 
 export const SUITES: readonly SuiteDefinition[] = [
@@ -33,6 +35,7 @@ export const SUITES: readonly SuiteDefinition[] = [
   },
   {
     name: OCI_CONFORMANCE_SUITE,
+    goPrograms: ['conformance'],
     description:
       'the official OCI distribution-spec conformance program, read-only pull mode, through the redirector; ' +
       'its tests as checks, its own report linked',
@@ -56,6 +59,7 @@ export const SUITES: readonly SuiteDefinition[] = [
   },
   {
     name: CLIENTS_SUITE,
+    goPrograms: ['crane', 'regctl'],
     description:
       'skopeo, containerd (ctr), crane and regctl pull every image through AWS, GCP and internet edges and agree ' +
       'on digests; docker when a daemon answers',

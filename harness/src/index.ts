@@ -200,6 +200,7 @@ export {
   goCommandName,
   goProgramCacheDir,
   goProgramPath,
+  prepareGoPrograms,
   requireGoProgram,
   type GoProgram,
   type GoProgramName,

@@ -34,6 +34,7 @@ import {
   vantageCoverage,
   exportRunMetrics,
   fromPackageRoot,
+  prepareGoPrograms,
 } from '../../../harness/src/index.js';
 import { selectSuites, suiteNames, UnknownSuiteError } from '../../../suites/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -237,6 +238,7 @@ export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<nu
     const dir = opts.report ?? defaultReportDir();
     const all = v.suites.flatMap((s) => s.checks(target, { reportDir: dir }));
     const checks = selectChecks(all, v.checkPatterns, opts.check ?? []);
+    await prepareGoPrograms(v.suites.flatMap((s) => s.goPrograms ?? []), say, { signal: controller.signal });
     say(`target ${target.name}: ${target.url} (${target.ipMode}, ${target.semantics}); suites ${v.suites.map((s) => s.name).join(', ')}; ${target.vantages.length} vantages`);
     for (const line of vantageCoverage(target, checks)) say(line);
     const report = await runChecks({

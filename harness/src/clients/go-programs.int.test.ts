@@ -15,6 +15,7 @@ import {
   goCommandName,
   goProgramCacheDir,
   goProgramPath,
+  prepareGoPrograms,
   requireGoProgram,
   type GoProgram,
 } from './go-programs.js';
@@ -168,6 +169,33 @@ describe('ensureGoProgram with a fake go', () => {
     expect(err).toBeInstanceOf(GoProgramError);
     expect((err as GoProgramError).message).toMatch(/wrote named, not not-what-go-writes/);
     expect(await readdir(join(cache, 'bin'))).toEqual([]);
+  });
+});
+
+describe('prepareGoPrograms (before a run)', () => {
+  it('builds each missing program once, says so, and skips what the cache holds', async () => {
+    const { env, calls } = await fakeWorld();
+    const said: string[] = [];
+    await prepareGoPrograms(['crane', 'regctl', 'crane'], (m) => said.push(m), { env });
+    expect(await calls()).toHaveLength(2);
+    expect(said.filter((m) => m.startsWith('building '))).toHaveLength(2);
+    said.length = 0;
+    await prepareGoPrograms(['crane', 'regctl'], (m) => said.push(m), { env });
+    expect(await calls()).toHaveLength(2);
+    expect(said).toEqual([]);
+  });
+
+  it('reports a failed build and does not throw', async () => {
+    const { env } = await fakeWorld({ FAKE_GO_FAIL: 'unexpected }' });
+    const said: string[] = [];
+    await expect(prepareGoPrograms(['regctl'], (m) => said.push(m), { env })).resolves.toBeUndefined();
+    expect(said.join('\n')).toMatch(/regctl could not be built: .*unexpected }/s);
+  });
+
+  it('does nothing without Go', async () => {
+    const said: string[] = [];
+    await prepareGoPrograms(['crane'], (m) => said.push(m), { env: { PATH: emptyBin, REGISTRY_CANARY_GO_CACHE: join(work, 'none') } });
+    expect(said).toEqual([]);
   });
 });
 

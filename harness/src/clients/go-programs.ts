@@ -188,3 +188,29 @@ export async function requireGoProgram(program: GoProgram, opts: InstallOptions 
     throw new CheckFailure('harness', err.message);
   }
 }
+
+/**
+ * Builds, before a run's checks start, the programs its suites need and the cache lacks, so that no check spends its
+ * deadline on a first `go install`. Without Go nothing is built (the checks then say why). A failed build is
+ * reported through `log`, not thrown: the checks that need the program report it as theirs.
+ */
+export async function prepareGoPrograms(
+  names: readonly GoProgramName[],
+  log: (message: string) => void,
+  opts: InstallOptions = {},
+): Promise<void> {
+  const env = opts.env ?? process.env;
+  if ((await locateTool('go', env)) === null) return;
+  for (const name of new Set(names)) {
+    const program: GoProgram = GO_PROGRAMS[name];
+    if (await executable(goProgramPath(program, env))) continue;
+    const started = Date.now();
+    log(`building ${program.name} ${program.version} with go install (first use; later runs reuse it)`);
+    try {
+      await ensureGoProgram(program, opts);
+      log(`built ${program.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      log(`${program.name} could not be built: ${(err as Error).message}`);
+    }
+  }
+}

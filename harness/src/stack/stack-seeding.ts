@@ -34,6 +34,8 @@ export interface SeedContext {
   echo: ((name: string, line: string) => void) | undefined;
   /** environment every child process gets (the stack's owner tag) */
   childEnv: Record<string, string>;
+  /** progress messages (building the ggcr upstream the first time takes a while) */
+  log: (message: string) => void;
   /** registers a started service's stop() with the stack's teardown the moment it exists */
   own<S>(name: string, started: Started<S>): Started<S>;
 }
@@ -104,6 +106,7 @@ export async function startSeededRegistry(
       clock: ctx.clock,
       timeoutMs: spec.readyTimeoutMs,
       ...(ctx.echo ? { echo: ctx.echo } : {}),
+      log: ctx.log,
     });
     const reg = ctx.own<RegistryService>(name, started);
     return { ...reg, restored: false };

@@ -282,6 +282,7 @@ async function seedStorage(ctx: StartContext, dir: StackDir, base: BaseServices,
     clock,
     echo: ctx.echo,
     childEnv: dir.childEnv,
+    log,
     own: (name, started) => ctx.own(name, started),
   };
   const signatureRepos = [...new Set(fixtures.images.filter((i) => i.kind.includes('signature')).map((i) => i.repo))];
