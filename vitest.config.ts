@@ -25,7 +25,14 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['redirector/**/*.test.ts', 'harness/**/*.test.ts', 'cli/**/*.test.ts', 'fixtures/**/*.test.ts', 'bench/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: [
+            'redirector/**/*.test.ts',
+            'harness/**/*.test.ts',
+            'cli/**/*.test.ts',
+            'fixtures/**/*.test.ts',
+            'bench/**/*.test.ts',
+            'scripts/**/*.test.ts',
+          ],
           exclude: [...excluded, '**/*.int.test.ts'],
         },
       },
@@ -33,7 +40,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'int',
-          include: ['redirector/**/*.int.test.ts', 'harness/**/*.int.test.ts', 'cli/**/*.int.test.ts', 'bench/**/*.int.test.ts', 'suites/**/*.int.test.ts'],
+          include: [
+            'redirector/**/*.int.test.ts',
+            'harness/**/*.int.test.ts',
+            'cli/**/*.int.test.ts',
+            'bench/**/*.int.test.ts',
+            'suites/**/*.int.test.ts',
+          ],
           exclude: [...excluded, 'suites/resilience/**'],
           testTimeout: 300_000,
           hookTimeout: 300_000,

@@ -56,8 +56,10 @@ export function binomialHalfCdf(n: number, k: number): number {
  */
 export function medianInterval(values: readonly number[], wanted = 0.9): MedianInterval {
   if (values.length === 0) throw new RangeError('medianInterval: no values');
-  if (values.some((v) => !Number.isFinite(v))) throw new RangeError(`medianInterval: not a finite number in ${values.join(', ')}`);
-  if (!(wanted > 0 && wanted < 1)) throw new RangeError(`medianInterval: confidence must be between 0 and 1, not ${wanted}`);
+  if (values.some((v) => !Number.isFinite(v)))
+    throw new RangeError(`medianInterval: not a finite number in ${values.join(', ')}`);
+  if (!(wanted > 0 && wanted < 1))
+    throw new RangeError(`medianInterval: confidence must be between 0 and 1, not ${wanted}`);
   const sorted = [...values].sort((a, b) => a - b);
   const n = sorted.length;
   const coverage = (k: number): number => 1 - 2 * binomialHalfCdf(n, k - 1);
@@ -68,17 +70,26 @@ export function medianInterval(values: readonly number[], wanted = 0.9): MedianI
 }
 
 /** The verdict on a goal for the median of `values` (`at-least`: the median must reach `goal`; `at-most`: not exceed it). */
-export function goalVerdict(values: readonly number[], goal: number, direction: GoalVerdict['direction'], wanted = 0.9): GoalVerdict {
+export function goalVerdict(
+  values: readonly number[],
+  goal: number,
+  direction: GoalVerdict['direction'],
+  wanted = 0.9,
+): GoalVerdict {
   const interval = medianInterval(values, wanted);
   const reaches = (v: number): boolean => (direction === 'at-least' ? v >= goal : v <= goal);
   let verdict: Verdict = 'undecided';
-  if (interval.confidence >= wanted && reaches(interval.low) === reaches(interval.high)) verdict = reaches(interval.low) ? 'met' : 'missed';
+  if (interval.confidence >= wanted && reaches(interval.low) === reaches(interval.high))
+    verdict = reaches(interval.low) ? 'met' : 'missed';
   return { ...interval, goal, direction, wanted, verdict };
 }
 
 /** One line for a benchmark's output, e.g. `goal ≥ 0.45: missed (median 0.33; 94% interval 0.32-0.38, 5 rounds)`. */
 export function verdictLine(v: GoalVerdict, digits = 2, unit = 'rounds'): string {
   const pct = Math.floor(v.confidence * 100);
-  const why = v.confidence < v.wanted ? `; ${v.rounds} ${unit} reach only ${pct}%, ${Math.round(v.wanted * 100)}% wanted: run more` : '';
+  const why =
+    v.confidence < v.wanted
+      ? `; ${v.rounds} ${unit} reach only ${pct}%, ${Math.round(v.wanted * 100)}% wanted: run more`
+      : '';
   return `goal ${v.direction === 'at-least' ? '≥' : '≤'} ${v.goal}: ${v.verdict} (median ${v.median.toFixed(digits)}; ${pct}% interval ${v.low.toFixed(digits)}-${v.high.toFixed(digits)}, ${v.rounds} ${unit}${why})`;
 }

@@ -78,7 +78,10 @@ function prng(seed: number): () => number {
 }
 const rand = prng(0xbe7c4);
 const prefixes = data.entries.map((e) => parseIpPrefix(e.prefix)!);
-const byFamily = { 4: prefixes.filter((p) => p.network.family === 4), 6: prefixes.filter((p) => p.network.family === 6) };
+const byFamily = {
+  4: prefixes.filter((p) => p.network.family === 4),
+  6: prefixes.filter((p) => p.network.family === 6),
+};
 
 function inside(family: 4 | 6): Ip {
   const list = byFamily[family];
@@ -87,7 +90,14 @@ function inside(family: 4 | 6): Ip {
   const span = last - first + 1n;
   const r = (BigInt(rand()) << 96n) | (BigInt(rand()) << 64n) | (BigInt(rand()) << 32n) | BigInt(rand());
   const v = first + (r % span);
-  return family === 4 ? ipv4(Number(v)) : ipv6(Number(v >> 96n), Number((v >> 64n) & 0xffffffffn), Number((v >> 32n) & 0xffffffffn), Number(v & 0xffffffffn));
+  return family === 4
+    ? ipv4(Number(v))
+    : ipv6(
+        Number(v >> 96n),
+        Number((v >> 64n) & 0xffffffffn),
+        Number((v >> 32n) & 0xffffffffn),
+        Number(v & 0xffffffffn),
+      );
 }
 function uniform(family: 4 | 6): Ip {
   // Uniform IPv6 would almost never hit; draw from 2000::/3 (global unicast), where the clouds' space is.
@@ -101,9 +111,15 @@ function addressSet(size: number, v6share: number): Ip[] {
   }
   return out;
 }
-const SETS: Record<string, Ip[]> = { IPv4: addressSet(65_536, 0), IPv6: addressSet(65_536, 1), 'mixed 50/50': addressSet(65_536, 0.5) };
+const SETS: Record<string, Ip[]> = {
+  IPv4: addressSet(65_536, 0),
+  IPv6: addressSet(65_536, 1),
+  'mixed 50/50': addressSet(65_536, 0.5),
+};
 // formatIp builds cons strings; text from an HTTP header is flat, so flatten (a JSON round trip) to measure that.
-const TEXTS: Record<string, string[]> = Object.fromEntries(Object.entries(SETS).map(([k, v]) => [k, JSON.parse(JSON.stringify(v.map(formatIp))) as string[]]));
+const TEXTS: Record<string, string[]> = Object.fromEntries(
+  Object.entries(SETS).map(([k, v]) => [k, JSON.parse(JSON.stringify(v.map(formatIp))) as string[]]),
+);
 
 // ---- lookup loops (one function per input kind keeps each call site monomorphic) -------------------------------
 
@@ -165,9 +181,14 @@ for (const semantics of ['most-specific', 'archeio'] as const) {
     }
   }
 }
-const raw = RangeTable.build(prefixes.map((prefix) => ({ prefix, rank: 0 })), 'longest');
+const raw = RangeTable.build(
+  prefixes.map((prefix) => ({ prefix, rank: 0 })),
+  'longest',
+);
 for (const [name, ips] of Object.entries(SETS)) {
-  rows.push(`| (longest) | RangeTable.lookup, index only | ${name} | ${nsPer(ITERATIONS.table, (k) => runRaw(raw, ips, k)).ns.toFixed(1)} | |`);
+  rows.push(
+    `| (longest) | RangeTable.lookup, index only | ${name} | ${nsPer(ITERATIONS.table, (k) => runRaw(raw, ips, k)).ns.toFixed(1)} | |`,
+  );
 }
 
 // ---- report ---------------------------------------------------------------------------------------------------------
@@ -175,7 +196,13 @@ for (const [name, ips] of Object.entries(SETS)) {
 const counts = countPrefixes(data);
 const total = data.entries.length;
 console.log(`# IP lookup benchmark\n`);
-console.log(`node ${process.version}, ${process.platform}/${process.arch}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${total} prefixes (AWS ${counts.AWS.v4}+${counts.AWS.v6}, GCP ${counts.GCP.v4}+${counts.GCP.v6}, Azure ${counts.Azure.v4}+${counts.Azure.v6} v4+v6)`);
+console.log(
+  `node ${process.version}, ${process.platform}/${process.arch}, load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(
+      ' ',
+    )}; ${total} prefixes (AWS ${counts.AWS.v4}+${counts.AWS.v6}, GCP ${counts.GCP.v4}+${counts.GCP.v6}, Azure ${counts.Azure.v4}+${counts.Azure.v6} v4+v6)`,
+);
 console.log(`intervals: most-specific ${JSON.stringify(coldClassifier.intervals)}\n`);
 console.log('| semantics | engine | addresses | ns/lookup from Ip | ns/lookup from string |');
 console.log('|---|---|---|---:|---:|');
@@ -186,4 +213,6 @@ console.log('|---|---:|---:|');
 console.log(`| loadRangeData (read + JSON.parse + parse 3 publications) | ${ms(coldLoad)} | ${ms(warmLoad)} |`);
 console.log(`| IpClassifier.build most-specific | ${ms(coldBuild)} | ${ms(warmBuild['most-specific'])} |`);
 console.log(`| IpClassifier.build archeio | | ${ms(warmBuild.archeio)} |`);
-console.log(`\nmemory after load + one build (${gc ? 'after gc' : 'no --expose-gc: approximate'}): heapUsed +${mib(afterBuild.heapUsed - before.heapUsed)} MiB, arrayBuffers +${mib(afterBuild.arrayBuffers - before.arrayBuffers)} MiB, rss ${mib(afterBuild.rss)} MiB`);
+console.log(
+  `\nmemory after load + one build (${gc ? 'after gc' : 'no --expose-gc: approximate'}): heapUsed +${mib(afterBuild.heapUsed - before.heapUsed)} MiB, arrayBuffers +${mib(afterBuild.arrayBuffers - before.arrayBuffers)} MiB, rss ${mib(afterBuild.rss)} MiB`,
+);

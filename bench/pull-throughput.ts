@@ -33,7 +33,8 @@ const GOAL_RATIO = 0.5;
 const best = (xs: number[]) => Math.min(...xs);
 
 async function main(): Promise<void> {
-  if (spawnSync('skopeo', ['--version']).status !== 0) throw new Error('skopeo is not installed (apt-get install skopeo)');
+  if (spawnSync('skopeo', ['--version']).status !== 0)
+    throw new Error('skopeo is not installed (apt-get install skopeo)');
   process.stderr.write(`starting the local stack with a ${BIG_LAYER_MIB} MiB layer...\n`);
   const stack = await startStack({ bigLayerMiB: BIG_LAYER_MIB, log: (m) => process.stderr.write(`  ${m}\n`) });
   try {
@@ -54,7 +55,11 @@ async function main(): Promise<void> {
       const dir = mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), 'rc-bench-skopeo-'));
       try {
         const t = performance.now();
-        const child = spawn('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${edgeHost}/big:v1`, `oci:${dir}:v1`], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(
+          'skopeo',
+          ['copy', '--quiet', '--src-tls-verify=false', `docker://${edgeHost}/big:v1`, `oci:${dir}:v1`],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
         let stderr = '';
         child.stderr.on('data', (c) => (stderr += c));
         const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -81,15 +86,31 @@ async function main(): Promise<void> {
     const mb = bytes / 1e6;
     const rows = [
       ['client', 'median ms', 'best ms', 'median MB/s'],
-      ['registry-canary pullImage', median(oursMs).toFixed(0), best(oursMs).toFixed(0), (mb / (median(oursMs) / 1000)).toFixed(0)],
-      ['skopeo copy', median(skopeoMs).toFixed(0), best(skopeoMs).toFixed(0), (mb / (median(skopeoMs) / 1000)).toFixed(0)],
+      [
+        'registry-canary pullImage',
+        median(oursMs).toFixed(0),
+        best(oursMs).toFixed(0),
+        (mb / (median(oursMs) / 1000)).toFixed(0),
+      ],
+      [
+        'skopeo copy',
+        median(skopeoMs).toFixed(0),
+        best(skopeoMs).toFixed(0),
+        (mb / (median(skopeoMs) / 1000)).toFixed(0),
+      ],
     ];
-    process.stdout.write(`\nPull and verify big:v1 (${mb.toFixed(0)} MB of blobs) through ${VANTAGE}, ${ROUNDS} rounds\n\n`);
+    process.stdout.write(
+      `\nPull and verify big:v1 (${mb.toFixed(0)} MB of blobs) through ${VANTAGE}, ${ROUNDS} rounds\n\n`,
+    );
     process.stdout.write(`| ${rows[0]!.join(' | ')} |\n|${rows[0]!.map(() => '---').join('|')}|\n`);
     for (const r of rows.slice(1)) process.stdout.write(`| ${r.join(' | ')} |\n`);
     const ratio = median(oursMs) / median(skopeoMs);
     // the two took turns, so each round's pair saw the same conditions: the verdict reads the rounds' ratios
-    const goal = goalVerdict(oursMs.map((ms, i) => ms / skopeoMs[i]!), GOAL_RATIO, 'at-most');
+    const goal = goalVerdict(
+      oursMs.map((ms, i) => ms / skopeoMs[i]!),
+      GOAL_RATIO,
+      'at-most',
+    );
     process.stdout.write(`\nratio ours/skopeo (medians): ${ratio.toFixed(2)}; per round, ${verdictLine(goal)}\n`);
     process.stdout.write(`${JSON.stringify({ bench: 'pull-throughput', bytes, oursMs, skopeoMs, ratio, goal })}\n`);
   } finally {

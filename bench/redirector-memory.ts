@@ -31,7 +31,10 @@ const RUNS = Number(process.env.RUNS ?? 5);
 /** the goal (docs/performance.md): RSS with the full tables and 100k cached entries, in MB (10^6 bytes) */
 const GOAL_MB = 150;
 /** node flags for the redirector: by default those it ships with (redirector/Containerfile); NODE_ARGS= for none */
-const NODE_ARGS = process.env.NODE_ARGS === undefined ? redirectorNodeFlags() : process.env.NODE_ARGS.split(' ').filter((a) => a !== '');
+const NODE_ARGS =
+  process.env.NODE_ARGS === undefined
+    ? redirectorNodeFlags()
+    : process.env.NODE_ARGS.split(' ').filter((a) => a !== '');
 
 function memory(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -62,17 +65,31 @@ async function measureOnce(bucketUrl: string, tmp: string, run: number): Promise
   let red: Awaited<ReturnType<typeof spawnRedirector>> | undefined;
   try {
     const map = join(tmp, 'bucket-map.json');
-    writeFileSync(map, JSON.stringify({ default: `${bucketUrl}/default`, regions: { 'eu-west-3': `${bucketUrl}/prod-registry-k8s-io-eu-west-3` } }));
-    red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', BLOB_CACHE_POSITIVE_MAX: String(Math.max(ENTRIES, 100_000)) }, join(tmp, `redirector-${run}.log`), NODE_ARGS);
+    writeFileSync(
+      map,
+      JSON.stringify({
+        default: `${bucketUrl}/default`,
+        regions: { 'eu-west-3': `${bucketUrl}/prod-registry-k8s-io-eu-west-3` },
+      }),
+    );
+    red = await spawnRedirector(
+      { BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', BLOB_CACHE_POSITIVE_MAX: String(Math.max(ENTRIES, 100_000)) },
+      join(tmp, `redirector-${run}.log`),
+      NODE_ARGS,
+    );
     const pid = red.child.pid!;
     const start = memory(pid).rss;
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < ENTRIES; i = next++) {
         const digest = 'sha256:' + createHash('sha256').update(String(i)).digest('hex');
-        const res = await request(`${red!.url}/v2/pause/blobs/${digest}`, { dispatcher: agent, headers: { 'x-forwarded-for': '35.180.1.1, 130.211.0.1' } });
+        const res = await request(`${red!.url}/v2/pause/blobs/${digest}`, {
+          dispatcher: agent,
+          headers: { 'x-forwarded-for': '35.180.1.1, 130.211.0.1' },
+        });
         await res.body.dump();
-        if (res.statusCode !== 307 || !String(res.headers.location).includes('prod-registry-k8s-io-eu-west-3')) throw new Error(`request ${i}: ${res.statusCode} ${res.headers.location}`);
+        if (res.statusCode !== 307 || !String(res.headers.location).includes('prod-registry-k8s-io-eu-west-3'))
+          throw new Error(`request ${i}: ${res.statusCode} ${res.headers.location}`);
       }
     };
     const t = performance.now();
@@ -117,10 +134,16 @@ async function main(): Promise<void> {
     const runs: MemoryRun[] = [];
     for (let run = 1; run <= RUNS; run++) {
       const r = await measureOnce(bucket.url, tmp, run);
-      process.stderr.write(`run ${run}: ${mib(r.filled)} MiB after ${r.cached} decisions, peak ${mib(r.peak)}, ${mib(r.settled)} when settled\n`);
+      process.stderr.write(
+        `run ${run}: ${mib(r.filled)} MiB after ${r.cached} decisions, peak ${mib(r.peak)}, ${mib(r.settled)} when settled\n`,
+      );
       runs.push(r);
     }
-    const goal = goalVerdict(runs.map((r) => r.filled / 1e6), GOAL_MB, 'at-most');
+    const goal = goalVerdict(
+      runs.map((r) => r.filled / 1e6),
+      GOAL_MB,
+      'at-most',
+    );
     process.stdout.write(
       [
         `| run | ready, full tables, empty caches | after ${ENTRIES} distinct blob decisions | peak | ${SETTLE_S} s later, idle | V8 heap used / total after, then settled |`,
@@ -138,7 +161,18 @@ async function main(): Promise<void> {
         bench: 'redirector-memory',
         entries: ENTRIES,
         goal,
-        runs: runs.map((r) => ({ cached: r.cached, rssStart: r.start, rssFilled: r.filled, rssSettled: r.settled, peak: r.peak, heapUsed: r.heapUsed, heapTotal: r.heapTotal, settledHeap: r.settledHeap, settledHeapTotal: r.settledHeapTotal, external: r.external })),
+        runs: runs.map((r) => ({
+          cached: r.cached,
+          rssStart: r.start,
+          rssFilled: r.filled,
+          rssSettled: r.settled,
+          peak: r.peak,
+          heapUsed: r.heapUsed,
+          heapTotal: r.heapTotal,
+          settledHeap: r.settledHeap,
+          settledHeapTotal: r.settledHeapTotal,
+          external: r.external,
+        })),
       }) + '\n',
     );
   } finally {

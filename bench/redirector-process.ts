@@ -34,7 +34,12 @@ export interface RunningRedirector {
 }
 
 /** Spawns the built redirector (or another build's `main.js`); resolves once its listening line is in `logFile`. */
-export async function spawnRedirector(env: Record<string, string>, logFile: string, nodeArgs: string[] = [], main: string = MAIN): Promise<RunningRedirector> {
+export async function spawnRedirector(
+  env: Record<string, string>,
+  logFile: string,
+  nodeArgs: string[] = [],
+  main: string = MAIN,
+): Promise<RunningRedirector> {
   const fd = openSync(logFile, 'w');
   const collector = LOG_SINK === 'pipe' ? spawn('cat', [], { stdio: ['pipe', fd, 'inherit'] }) : null;
   const started = performance.now();
@@ -45,7 +50,10 @@ export async function spawnRedirector(env: Record<string, string>, logFile: stri
   closeSync(fd);
   // the redirector holds the pipe's write end now; the collector ends when it closes
   collector?.stdin!.destroy();
-  const collected = collector === null ? Promise.resolve() : new Promise<void>((r) => (collector.exitCode !== null ? r() : collector.once('exit', () => r())));
+  const collected =
+    collector === null
+      ? Promise.resolve()
+      : new Promise<void>((r) => (collector.exitCode !== null ? r() : collector.once('exit', () => r())));
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const line = await new Promise<Record<string, unknown>>((resolve, reject) => {

@@ -17,7 +17,8 @@ import { goalVerdict, verdictLine } from './goal-verdict.js';
 const RUNS = Number(process.env.RUNS ?? 10);
 /** the goal for the median start (docs/performance.md) */
 const GOAL_MS = 500;
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const pct = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
 async function main(): Promise<void> {
   build();
@@ -34,13 +35,28 @@ async function main(): Promise<void> {
       const code = await r.stop();
       if (code !== 0) throw new Error(`redirector exited ${code} on SIGTERM`);
     }
-    const row = (name: string, xs: number[]) => `| ${name} | ${pct(xs, 0.5).toFixed(0)} | ${pct(xs, 0.9).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`;
+    const row = (name: string, xs: number[]) =>
+      `| ${name} | ${pct(xs, 0.5).toFixed(0)} | ${pct(xs, 0.9).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`;
     process.stdout.write(
-      [`| start → ready, ms (${RUNS} runs) | median | p90 | max |`, '|---|---|---|---|', row('redirector (full tables)', ready), row('node -e "" (floor)', bare)].join('\n') + '\n',
+      [
+        `| start → ready, ms (${RUNS} runs) | median | p90 | max |`,
+        '|---|---|---|---|',
+        row('redirector (full tables)', ready),
+        row('node -e "" (floor)', bare),
+      ].join('\n') + '\n',
     );
     const goal = goalVerdict(ready, GOAL_MS, 'at-most');
     process.stdout.write(`start → ready, ms: ${verdictLine(goal, 0, 'runs')}\n`);
-    process.stdout.write(JSON.stringify({ bench: 'redirector-startup', runs: RUNS, readyMs: ready, nodeFloorMs: bare, medianMs: pct(ready, 0.5), goal }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        bench: 'redirector-startup',
+        runs: RUNS,
+        readyMs: ready,
+        nodeFloorMs: bare,
+        medianMs: pct(ready, 0.5),
+        goal,
+      }) + '\n',
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

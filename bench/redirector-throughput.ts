@@ -59,10 +59,14 @@ const GOAL_X_NGINX = 0.45;
 const DIGEST = 'sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe50ed43e';
 const XFF = '35.180.1.1, 130.211.0.1';
 /** node flags for the redirector: by default those it ships with (redirector/Containerfile); NODE_ARGS= for none */
-const NODE_ARGS = process.env.NODE_ARGS === undefined ? redirectorNodeFlags() : process.env.NODE_ARGS.split(' ').filter((a) => a !== '');
+const NODE_ARGS =
+  process.env.NODE_ARGS === undefined
+    ? redirectorNodeFlags()
+    : process.env.NODE_ARGS.split(' ').filter((a) => a !== '');
 /** another build of the redirector to measure in the same rounds (e.g. the last commit's, built in a git worktree) */
 const BASELINE_MAIN = process.env.BASELINE_MAIN;
-if (BASELINE_MAIN !== undefined && !existsSync(BASELINE_MAIN)) throw new Error(`BASELINE_MAIN: ${BASELINE_MAIN} does not exist (build that checkout first)`);
+if (BASELINE_MAIN !== undefined && !existsSync(BASELINE_MAIN))
+  throw new Error(`BASELINE_MAIN: ${BASELINE_MAIN} does not exist (build that checkout first)`);
 /** extra redirector environment as JSON, e.g. REDIRECTOR_ENV='{"LOG_LEVEL":"warn"}' to price the decision log */
 const REDIRECTOR_ENV = jsonEnv('REDIRECTOR_ENV');
 /** the fourth server's environment (on top of REDIRECTOR_ENV); given alone, the fourth server is this build */
@@ -73,7 +77,13 @@ function jsonEnv(name: string): Record<string, string> {
   const raw = process.env[name] ?? '{}';
   try {
     const v: unknown = JSON.parse(raw);
-    if (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')) return v as Record<string, string>;
+    if (
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      Object.values(v).every((x) => typeof x === 'string')
+    )
+      return v as Record<string, string>;
   } catch {
     // reported below
   }
@@ -94,7 +104,9 @@ function cpuSeconds(pid: number): number {
  * breaker instead of the cached path.
  */
 async function wrk(url: string, seconds: number): Promise<number> {
-  const child = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-H', `X-Forwarded-For: ${XFF}`, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-H', `X-Forwarded-For: ${XFF}`, url], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -117,7 +129,9 @@ interface Server {
 }
 
 const stopChild = (child: ChildProcess, signal: NodeJS.Signals) => () =>
-  new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : (child.once('exit', r), child.kill(signal))));
+  new Promise((r) =>
+    child.exitCode !== null || child.signalCode !== null ? r(null) : (child.once('exit', r), child.kill(signal)),
+  );
 
 async function startNginx(dir: string, location: string): Promise<Server> {
   mkdirSync(dir, { recursive: true });
@@ -162,13 +176,25 @@ async function startBareNode(location: string): Promise<Server> {
   return { url: `http://127.0.0.1:${port}/v2/pause/blobs/${DIGEST}`, pid: bare.pid!, stop: stopChild(bare, 'SIGTERM') };
 }
 
-async function startRedirector(map: string, logFile: string, expected: string, main?: string, env: Record<string, string> = {}): Promise<Server> {
-  const red = await spawnRedirector({ BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', ...REDIRECTOR_ENV, ...env }, logFile, NODE_ARGS, main);
+async function startRedirector(
+  map: string,
+  logFile: string,
+  expected: string,
+  main?: string,
+  env: Record<string, string> = {},
+): Promise<Server> {
+  const red = await spawnRedirector(
+    { BUCKET_MAP: map, ALLOW_UNMAPPED_REGIONS: '*', ...REDIRECTOR_ENV, ...env },
+    logFile,
+    NODE_ARGS,
+    main,
+  );
   const url = `${red.url}/v2/pause/blobs/${DIGEST}`;
   // fills the positive cache from the fake bucket; a failed warm-up (an answer or a transport error) stops the process
   try {
     const warm = await fetch(url, { redirect: 'manual', headers: { 'x-forwarded-for': XFF } });
-    if (warm.status !== 307 || warm.headers.get('location') !== expected) throw new Error(`unexpected warm-up answer ${warm.status} ${warm.headers.get('location')}`);
+    if (warm.status !== 307 || warm.headers.get('location') !== expected)
+      throw new Error(`unexpected warm-up answer ${warm.status} ${warm.headers.get('location')}`);
   } catch (err) {
     await red.stop();
     throw err;
@@ -192,7 +218,9 @@ async function main(): Promise<void> {
     const map = join(tmp, 'bucket-map.json');
     writeFileSync(map, JSON.stringify({ default: `${bucket.url}/default`, regions: { 'eu-west-3': base } }));
 
-    const names = HAS_BASELINE ? (['redirector', 'nginx', 'bare node', 'baseline'] as const) : (['redirector', 'nginx', 'bare node'] as const);
+    const names = HAS_BASELINE
+      ? (['redirector', 'nginx', 'bare node', 'baseline'] as const)
+      : (['redirector', 'nginx', 'bare node'] as const);
     const rps: Record<string, number[]> = {};
     const perCpu: Record<string, number[]> = {};
     const ratio: Record<string, number[]> = {};
@@ -205,7 +233,14 @@ async function main(): Promise<void> {
         servers.redirector = await startRedirector(map, join(tmp, `redirector-${round}.log`), location);
         servers.nginx = await startNginx(join(tmp, `nginx-${round}`), location);
         servers['bare node'] = await startBareNode(location);
-        if (HAS_BASELINE) servers.baseline = await startRedirector(map, join(tmp, `baseline-${round}.log`), location, BASELINE_MAIN, BASELINE_ENV);
+        if (HAS_BASELINE)
+          servers.baseline = await startRedirector(
+            map,
+            join(tmp, `baseline-${round}.log`),
+            location,
+            BASELINE_MAIN,
+            BASELINE_ENV,
+          );
         for (const name of names) await wrk(servers[name]!.url, WARMUP_S);
         const costs: Record<string, number> = {};
         const requests: Record<string, number> = {};
@@ -229,7 +264,9 @@ async function main(): Promise<void> {
           (rps[name] ??= []).push(requests[name]! / seconds);
           costs[name] = requests[name]! / cpuUsed[name]!;
           (perCpu[name] ??= []).push(costs[name]!);
-          process.stderr.write(`round ${round + 1}: ${name} ${(requests[name]! / seconds).toFixed(0)} req/s, ${cpuUsed[name]!.toFixed(2)} CPU-s, ${costs[name]!.toFixed(0)} req/CPU-s\n`);
+          process.stderr.write(
+            `round ${round + 1}: ${name} ${(requests[name]! / seconds).toFixed(0)} req/s, ${cpuUsed[name]!.toFixed(2)} CPU-s, ${costs[name]!.toFixed(0)} req/CPU-s\n`,
+          );
         }
         for (const name of names) (ratio[name] ??= []).push(costs[name]! / costs.nginx!);
       } finally {
@@ -243,14 +280,32 @@ async function main(): Promise<void> {
     const lines = [
       `| server | requests/s | × nginx | requests per CPU-second | × nginx (median of the rounds' ratios) |`,
       '|---|---|---|---|---|',
-      ...names.map((k) => `| ${k} | ${wall[k]!.toFixed(0)} | ${(wall[k]! / wall.nginx!).toFixed(2)} | ${cost[k]!.toFixed(0)} | ${paired[k]!.toFixed(2)} (${ratio[k]!.map((x) => x.toFixed(2)).join(', ')}) |`),
+      ...names.map(
+        (k) =>
+          `| ${k} | ${wall[k]!.toFixed(0)} | ${(wall[k]! / wall.nginx!).toFixed(2)} | ${cost[k]!.toFixed(0)} | ${paired[k]!.toFixed(2)} (${ratio[k]!.map((x) => x.toFixed(2)).join(', ')}) |`,
+      ),
       `(${ROUNDS} rounds, fresh processes each, ${WARMUP_S} s warm-up + ${INTERLEAVE ? `${CYCLES} turns of ${SLICE_S} s` : `${DURATION_S} s`} each, wrk -t1 -c${CONNECTIONS}, load average at the end ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
     ];
     const goal = goalVerdict(ratio.redirector!, GOAL_X_NGINX, 'at-least');
     lines.push(`redirector per CPU-second × nginx, ${verdictLine(goal)}`);
     process.stdout.write(lines.join('\n') + '\n');
     process.stdout.write(
-      JSON.stringify({ bench: 'redirector-throughput', goal, baselineMain: BASELINE_MAIN ?? null, baselineEnv: BASELINE_ENV ?? null, nodeArgs: NODE_ARGS, env: REDIRECTOR_ENV, connections: CONNECTIONS, durationS: DURATION_S, interleave: INTERLEAVE ? { cycles: CYCLES, sliceS: SLICE_S } : null, rps, perCpu, ratioWall: wall.redirector! / wall.nginx!, ratioPerCpu: paired.redirector!, ratios: ratio }) + '\n',
+      JSON.stringify({
+        bench: 'redirector-throughput',
+        goal,
+        baselineMain: BASELINE_MAIN ?? null,
+        baselineEnv: BASELINE_ENV ?? null,
+        nodeArgs: NODE_ARGS,
+        env: REDIRECTOR_ENV,
+        connections: CONNECTIONS,
+        durationS: DURATION_S,
+        interleave: INTERLEAVE ? { cycles: CYCLES, sliceS: SLICE_S } : null,
+        rps,
+        perCpu,
+        ratioWall: wall.redirector! / wall.nginx!,
+        ratioPerCpu: paired.redirector!,
+        ratios: ratio,
+      }) + '\n',
     );
   } finally {
     for (const stop of stops.reverse()) await stop();

@@ -14,7 +14,10 @@ const BENCHES = {
   'redirector-memory': 'bench/redirector-memory.ts',
   'pull-throughput': 'bench/pull-throughput.ts',
 };
-const wanted = (process.env.BENCH ?? Object.keys(BENCHES).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+const wanted = (process.env.BENCH ?? Object.keys(BENCHES).join(','))
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = wanted.filter((w) => !(w in BENCHES));
 if (unknown.length) {
   process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')} (known: ${Object.keys(BENCHES).join(', ')})\n`);
@@ -25,7 +28,11 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 let failed = 0;
 for (const name of wanted) {
   process.stdout.write(`\n## ${name}\n`);
-  const r = spawnSync('npx', ['tsx', '--expose-gc', BENCHES[name]], { cwd: root, stdio: 'inherit', env: { ...process.env, SKIP_BUILD: '1' } });
+  const r = spawnSync('npx', ['tsx', '--expose-gc', BENCHES[name]], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, SKIP_BUILD: '1' },
+  });
   if (r.status !== 0) {
     failed++;
     process.stderr.write(`bench: ${name} exited ${r.status}\n`);

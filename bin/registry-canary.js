@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 const entry = new URL('../dist/cli/src/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
-  process.stderr.write('registry-canary: dist/ is missing; run `npm install` (or `npm run build`) in the checkout first.\n');
+  process.stderr.write(
+    'registry-canary: dist/ is missing; run `npm install` (or `npm run build`) in the checkout first.\n',
+  );
   process.exit(70);
 }
 // `serve` catches SIGTERM/SIGINT from here on, before the CLI's modules load: a signal at any stage of start-up is

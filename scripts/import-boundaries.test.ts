@@ -3,7 +3,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { HARNESS_INDEX, PARTS, brokenRule, crossings, formatCrossings, importSites, resolveSpecifier } from './import-boundaries.js';
+import {
+  HARNESS_INDEX,
+  PARTS,
+  brokenRule,
+  crossings,
+  formatCrossings,
+  importSites,
+  resolveSpecifier,
+} from './import-boundaries.js';
 
 /** The crossings of one file holding `source`, in a repository that also holds `others`. */
 function crossingsOf(path: string, source: string, others: string[] = []) {
@@ -23,7 +31,7 @@ describe('importSites', () => {
       "const g = require('./g.cjs');",
       "import './h.js';",
       "// import { x } from './comment.js';",
-      "const s = \"from './string.js'\";",
+      'const s = "from \'./string.js\'";',
     ].join('\n');
     expect(importSites('x.ts', source)).toEqual([
       { specifier: './a.js', line: 1 },
@@ -85,7 +93,8 @@ describe('brokenRule', () => {
 
 describe('crossings', () => {
   it('lists each crossing import with file, line, target and rule', () => {
-    const source = "import { ok } from '../../harness/src/index.js';\nimport { OciClient } from '../../harness/src/oci/oci-client.js';\n";
+    const source =
+      "import { ok } from '../../harness/src/index.js';\nimport { OciClient } from '../../harness/src/oci/oci-client.js';\n";
     const found = crossingsOf('suites/a/b.ts', source, [HARNESS_INDEX, 'harness/src/oci/oci-client.ts']);
     expect(found).toEqual([
       {
@@ -102,11 +111,14 @@ describe('crossings', () => {
   });
   it('catches a dynamic import and a re-export as well as a static import', () => {
     const files = ['harness/src/a.ts', 'redirector/src/b.ts'];
-    expect(crossingsOf('harness/src/a.ts', "const m = await import('../../redirector/src/b.js');", files)).toHaveLength(1);
+    expect(crossingsOf('harness/src/a.ts', "const m = await import('../../redirector/src/b.js');", files)).toHaveLength(
+      1,
+    );
     expect(crossingsOf('redirector/src/b.ts', "export { x } from '../../harness/src/a.js';", files)).toHaveLength(1);
   });
   it('passes a file whose imports stay inside the rules', () => {
-    const source = "import { startStack } from '../../harness/src/index.js';\nimport { z } from 'zod';\nimport { y } from './y.js';\n";
+    const source =
+      "import { startStack } from '../../harness/src/index.js';\nimport { z } from 'zod';\nimport { y } from './y.js';\n";
     expect(crossingsOf('suites/a/b.ts', source, [HARNESS_INDEX])).toEqual([]);
   });
 });

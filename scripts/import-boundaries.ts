@@ -44,7 +44,8 @@ export function importSites(fileName: string, source: string): ImportSite[] {
   };
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) add(node.moduleSpecifier);
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) add(node.moduleReference.expression);
+    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference))
+      add(node.moduleReference.expression);
     else if (ts.isCallExpression(node)) {
       const isImport = node.expression.kind === ts.SyntaxKind.ImportKeyword;
       const isRequire = ts.isIdentifier(node.expression) && node.expression.text === 'require';
@@ -63,7 +64,11 @@ export function importSites(fileName: string, source: string): ImportSite[] {
 export function resolveSpecifier(file: string, specifier: string, exists: (path: string) => boolean): string | null {
   if (!specifier.startsWith('./') && !specifier.startsWith('../')) return null;
   const resolved = posix.normalize(posix.join(posix.dirname(file), specifier));
-  for (const [from, to] of [['.js', '.ts'], ['.mjs', '.mts'], ['.cjs', '.cts']] as const) {
+  for (const [from, to] of [
+    ['.js', '.ts'],
+    ['.mjs', '.mts'],
+    ['.cjs', '.cts'],
+  ] as const) {
     if (resolved.endsWith(from)) {
       const source = `${resolved.slice(0, -from.length)}${to}`;
       if (exists(source)) return source;

@@ -43,7 +43,9 @@ describe('dependencies with install scripts', () => {
   });
 
   it("each has a decision in package.json's allowScripts, and each decision names one of them", () => {
-    const withScripts = packagesWithInstallScripts(readJson('package-lock.json') as { packages?: Record<string, LockPackage> });
+    const withScripts = packagesWithInstallScripts(
+      readJson('package-lock.json') as { packages?: Record<string, LockPackage> },
+    );
     const decided = (readJson('package.json') as { allowScripts?: Record<string, boolean> }).allowScripts ?? {};
     const names = Object.keys(decided).map((spec) => spec.replace(/(?<=.)@.*$/, ''));
     expect(withScripts.length).toBeGreaterThan(0);

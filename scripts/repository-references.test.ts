@@ -99,7 +99,7 @@ describe('helpers', () => {
   });
 
   it('takes the comment part of a line of code', () => {
-    expect(commentOf("  // docs/x.md")).toBe('// docs/x.md');
+    expect(commentOf('  // docs/x.md')).toBe('// docs/x.md');
     expect(commentOf(' * docs/x.md')).toBe('* docs/x.md');
     expect(commentOf("f('docs/x.md'); // why")).toBe(' // why');
     expect(commentOf("f('docs/x.md');")).toBe('');

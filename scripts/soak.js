@@ -51,9 +51,15 @@ if (build) {
 }
 process.stderr.write(`[soak] RESILIENCE_SOAK=1 vitest run --project resilience ${files.join(' ')}\n`);
 const started = Date.now();
-const code = await run(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'resilience', ...files], {
-  ...process.env,
-  RESILIENCE_SOAK: '1',
-});
-process.stderr.write(`[soak] done in ${Math.round((Date.now() - started) / 1000)} s, exit ${code}; figures in reports/resilience/*-soak.json\n`);
+const code = await run(
+  process.execPath,
+  [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'resilience', ...files],
+  {
+    ...process.env,
+    RESILIENCE_SOAK: '1',
+  },
+);
+process.stderr.write(
+  `[soak] done in ${Math.round((Date.now() - started) / 1000)} s, exit ${code}; figures in reports/resilience/*-soak.json\n`,
+);
 process.exit(code);

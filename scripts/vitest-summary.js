@@ -20,7 +20,9 @@ try {
   process.stderr.write(`vitest-summary: cannot read ${file}: ${err.message}\n`);
   process.exit(1);
 }
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 for (const suite of report.testResults ?? []) {
   const assertions = suite.assertionResults ?? [];
   for (const t of assertions) {
@@ -32,7 +34,9 @@ for (const suite of report.testResults ?? []) {
   if (assertions.length === 0 && suite.status === 'failed') failed++;
 }
 if (runnerExit !== 0 && failed === 0) {
-  process.stderr.write(`vitest-summary: vitest exited ${runnerExit} with no failed test (coverage threshold or an error outside tests); counted as 1 failure\n`);
+  process.stderr.write(
+    `vitest-summary: vitest exited ${runnerExit} with no failed test (coverage threshold or an error outside tests); counted as 1 failure\n`,
+  );
   failed = 1;
 }
 process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);

@@ -30,7 +30,8 @@ export interface SuiteDefinition {
 export const SUITES: readonly SuiteDefinition[] = [
   {
     name: CONFORMANCE_SUITE,
-    description: 'the official OCI suites\' pull-path checks (G1, G2) read-only through the redirector, plus DCD, HEAD headers, Range, errors, pagination, referrers, /v2/, 405, path probes',
+    description:
+      "the official OCI suites' pull-path checks (G1, G2) read-only through the redirector, plus DCD, HEAD headers, Range, errors, pagination, referrers, /v2/, 405, path probes",
     checks: (target) => conformanceChecks(target),
   },
   {
@@ -44,17 +45,20 @@ export const SUITES: readonly SuiteDefinition[] = [
   },
   {
     name: ROUTING_SUITE,
-    description: 'every vantage × request kind: the exact first hop the routing oracle predicts; anti-spoofing; shadowed prefixes',
+    description:
+      'every vantage × request kind: the exact first hop the routing oracle predicts; anti-spoofing; shadowed prefixes',
     checks: (target) => routingChecks(target),
   },
   {
     name: INTEGRITY_SUITE,
-    description: 'full pulls of every image through every vantage, every digest and size verified, every first hop judged; Range resume',
+    description:
+      'full pulls of every image through every vantage, every digest and size verified, every first hop judged; Range resume',
     checks: (target) => integrityChecks(target),
   },
   {
     name: MIRROR_SUITE,
-    description: 'every bucket audited against the images: HEAD of every blob, sampled GETs hashed, coverage per region; the mirror plan is ground truth',
+    description:
+      'every bucket audited against the images: HEAD of every blob, sampled GETs hashed, coverage per region; the mirror plan is ground truth',
     checks: (target) => mirrorChecks(target),
   },
   {
@@ -67,8 +71,10 @@ export const SUITES: readonly SuiteDefinition[] = [
   },
   {
     name: BROWSER_SUITE,
-    description: 'chromium: / and /privacy land on the info and privacy pages; the HTML report renders its routing map (screenshot)',
-    checks: (target, options) => browserChecks(target, options?.reportDir !== undefined ? { reportDir: options.reportDir } : {}),
+    description:
+      'chromium: / and /privacy land on the info and privacy pages; the HTML report renders its routing map (screenshot)',
+    checks: (target, options) =>
+      browserChecks(target, options?.reportDir !== undefined ? { reportDir: options.reportDir } : {}),
   },
 ];
 
@@ -86,9 +92,15 @@ export function suiteNames(): string[] {
 
 /** `a,b,c` → the suites, in registry order; undefined or empty → all of them. Unknown names throw, listing the known. */
 export function selectSuites(spec?: string): SuiteDefinition[] {
-  const wanted = (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = (spec ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (wanted.length === 0) return [...SUITES];
   const unknown = wanted.filter((w) => !SUITES.some((s) => s.name === w));
-  if (unknown.length > 0) throw new UnknownSuiteError(`unknown suite${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${suiteNames().join(', ')})`);
+  if (unknown.length > 0)
+    throw new UnknownSuiteError(
+      `unknown suite${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${suiteNames().join(', ')})`,
+    );
   return SUITES.filter((s) => wanted.includes(s.name));
 }

@@ -51,12 +51,24 @@ type Plan = Runnable | { skip: string };
 const SUITE_NOTE = 'the routing suite only, to keep the time modest (the full run is cli/src/commands/run.int.test.ts)';
 const PLANS: Record<string, Plan> = {
   'registry-canary run --target local': {
-    argv: (c) => ['run', '--target-config', c.targetFile, '--suite', 'routing', '--report', join(c.work, 'reports', 'readme')],
+    argv: (c) => [
+      'run',
+      '--target-config',
+      c.targetFile,
+      '--suite',
+      'routing',
+      '--report',
+      join(c.work, 'reports', 'readme'),
+    ],
     code: 0,
     says: [/verdict: exit 0: \d+ passed/],
     why: `the shared local stack; ${SUITE_NOTE}`,
   },
-  'registry-canary --version': { argv: () => ['--version'], code: 0, says: [/^registry-canary \d+\.\d+\.\d+ \(harness and redirector\)$/m] },
+  'registry-canary --version': {
+    argv: () => ['--version'],
+    code: 0,
+    says: [/^registry-canary \d+\.\d+\.\d+ \(harness and redirector\)$/m],
+  },
   "registry-canary explain 15.193.0.5 '[2600:1f14::1]:443' 15.193.0.0/24": {
     argv: () => ['explain', '15.193.0.5', '[2600:1f14::1]:443', '15.193.0.0/24'],
     code: 0,
@@ -68,7 +80,17 @@ const PLANS: Record<string, Plan> = {
     stderr: [/note: https:\/\/d1be1w964nk82h\.cloudfront\.net is archeio's compiled-in default host/],
   },
   "registry-canary run --target local --suite routing --check 'routing.*manifest'": {
-    argv: (c) => ['run', '--target-config', c.targetFile, '--suite', 'routing', '--check', 'routing.*manifest', '--report', join(c.work, 'reports', 'check')],
+    argv: (c) => [
+      'run',
+      '--target-config',
+      c.targetFile,
+      '--suite',
+      'routing',
+      '--check',
+      'routing.*manifest',
+      '--report',
+      join(c.work, 'reports', 'check'),
+    ],
     code: 0,
     says: [/verdict: exit 0: \d+ passed/],
     why: 'the shared local stack',
@@ -77,24 +99,40 @@ const PLANS: Record<string, Plan> = {
     skip: 'the real sandbox and production over the internet; the same logic between loopback twins: cli/src/commands/gate-twins.int.test.ts',
   },
   'registry-canary gate --candidate-config new.json --baseline-config old.json --suite routing,integrity': {
-    argv: (c) => ['gate', '--candidate-config', c.targetFile, '--baseline-config', c.targetFile, '--suite', 'routing', '--report', join(c.work, 'reports', 'gate-files')],
+    argv: (c) => [
+      'gate',
+      '--candidate-config',
+      c.targetFile,
+      '--baseline-config',
+      c.targetFile,
+      '--suite',
+      'routing',
+      '--report',
+      join(c.work, 'reports', 'gate-files'),
+    ],
     code: 0,
     says: [/^# Promotion gate: local → local: PROMOTE \(exit 0\)/m, /behaviours compared, no unaccepted difference/],
     why: `new.json and old.json are both the shared stack (identical sides promote); ${SUITE_NOTE}`,
   },
-  'registry-canary gate --candidate local --candidate-semantics most-specific --baseline local --baseline-semantics archeio': {
-    skip: 'starts two more local stacks; exactly this gate (blocks on 3 of 463 behaviours): cli/src/commands/gate.int.test.ts',
+  'registry-canary gate --candidate local --candidate-semantics most-specific --baseline local --baseline-semantics archeio':
+    {
+      skip: 'starts two more local stacks; exactly this gate (blocks on 3 of 463 behaviours): cli/src/commands/gate.int.test.ts',
+    },
+  'registry-canary ranges audit': {
+    argv: () => ['ranges', 'audit'],
+    code: 0,
+    says: [/^shadowed prefixes: \d+/m, /^audit: no problem found$/m],
   },
-  'registry-canary ranges audit': { argv: () => ['ranges', 'audit'], code: 0, says: [/^shadowed prefixes: \d+/m, /^audit: no problem found$/m] },
   'registry-canary ranges audit --against old/ --bucket-map my-map.json --json': {
     argv: () => ['ranges', 'audit', '--against', 'old/', '--bucket-map', 'my-map.json', '--json'],
     code: 0,
     says: [/"drift": \{/, /"problems": \[\]/],
     why: 'old/ holds a copy of the bundled publications, my-map.json the bundled bucket map',
   },
-  'registry-canary ranges update --out fixtures/ip-ranges/raw --azure-url https://download.microsoft.com/…/ServiceTags_Public_20261201.json': {
-    skip: 'fetches the live publications from the internet; against a local server: cli/src/commands/ranges.test.ts',
-  },
+  'registry-canary ranges update --out fixtures/ip-ranges/raw --azure-url https://download.microsoft.com/…/ServiceTags_Public_20261201.json':
+    {
+      skip: 'fetches the live publications from the internet; against a local server: cli/src/commands/ranges.test.ts',
+    },
   'registry-canary replay --ip 15.193.0.5 --image pause:3.10': {
     argv: () => ['replay', '--ip', '15.193.0.5', '--image', 'pause:3.10'],
     code: 0,
@@ -109,7 +147,11 @@ const PLANS: Record<string, Plan> = {
   'registry-canary cost --traffic fixtures/traffic/example.yaml': {
     argv: () => ['cost', '--traffic', fromPackageRoot('fixtures', 'traffic', 'example.yaml')],
     code: 0,
-    says: [/^semantics most-specific: /m, /^semantics archeio: /m, /archeio semantics cost \$[\d,.]+ more than most-specific/],
+    says: [
+      /^semantics most-specific: /m,
+      /^semantics archeio: /m,
+      /archeio semantics cost \$[\d,.]+ more than most-specific/,
+    ],
   },
   'registry-canary cost --traffic mix.yaml --prices prices.json --json': {
     argv: () => ['cost', '--traffic', 'mix.yaml', '--prices', 'prices.json', '--json'],
@@ -134,12 +176,20 @@ const PLANS: Record<string, Plan> = {
   },
 };
 
-const DOCS = ['README.md', ...readdirSync(fromPackageRoot('docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync(fromPackageRoot('docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const EXAMPLES = docExamples(DOCS);
 
 function cli(argv: string[], cwd: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [fromPackageRoot('bin', 'registry-canary.js'), ...argv], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [fromPackageRoot('bin', 'registry-canary.js'), ...argv], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -158,7 +208,8 @@ beforeAll(async () => {
   ctx.work = mkdtempSync(join(tmpdir(), 'docs-examples-'));
   const raw = fromPackageRoot('fixtures', 'ip-ranges', 'raw');
   mkdirSync(join(ctx.work, 'old'));
-  for (const f of ['aws-ip-ranges.json', 'gcp-cloud.json', 'azure-service-tags.json']) copyFileSync(join(raw, f), join(ctx.work, 'old', f));
+  for (const f of ['aws-ip-ranges.json', 'gcp-cloud.json', 'azure-service-tags.json'])
+    copyFileSync(join(raw, f), join(ctx.work, 'old', f));
   copyFileSync(fromPackageRoot('fixtures', 'bucket-map.json'), join(ctx.work, 'my-map.json'));
   copyFileSync(fromPackageRoot('fixtures', 'traffic', 'example.yaml'), join(ctx.work, 'mix.yaml'));
   writeFileSync(join(ctx.work, 'prices.json'), JSON.stringify({ 'default-host': 0.05 }));
@@ -171,7 +222,7 @@ afterAll(async () => {
   if (ctx.work) rmSync(ctx.work, { recursive: true, force: true });
 });
 
-describe('the docs\' examples', () => {
+describe("the docs' examples", () => {
   it('finds examples, and every one is either run here or skipped with its reason', () => {
     expect(EXAMPLES.length).toBeGreaterThan(10);
     const unplanned = EXAMPLES.filter((e) => PLANS[e.command] === undefined).map((e) => `${e.file}: ${e.command}`);
@@ -188,6 +239,10 @@ describe('the docs\' examples', () => {
     for (const re of plan.says) expect(r.out).toMatch(re);
     for (const re of plan.stderr ?? []) expect(r.err).toMatch(re);
     // nothing written beside the examples' own files but what the command was told to write
-    expect(readdirSync(ctx.work).filter((f) => !['old', 'my-map.json', 'mix.yaml', 'prices.json', 'target.json', 'reports', 'report'].includes(f))).toEqual([]);
+    expect(
+      readdirSync(ctx.work).filter(
+        (f) => !['old', 'my-map.json', 'mix.yaml', 'prices.json', 'target.json', 'reports', 'report'].includes(f),
+      ),
+    ).toEqual([]);
   });
 });

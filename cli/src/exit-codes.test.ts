@@ -18,7 +18,13 @@ writeFileSync(NOT_JSON, '{ nope');
 const EMPTY_DIR = dir;
 const TRAFFIC = fromPackageRoot('fixtures', 'traffic', 'example.yaml');
 
-type Kind = 'unknown flag' | 'bad flag value' | 'invalid IP' | 'name matching nothing' | 'missing file' | 'invalid file';
+type Kind =
+  | 'unknown flag'
+  | 'bad flag value'
+  | 'invalid IP'
+  | 'name matching nothing'
+  | 'missing file'
+  | 'invalid file';
 const EXPECTED: Record<Kind, number> = {
   'unknown flag': 64,
   'bad flag value': 64,
@@ -81,7 +87,9 @@ describe('exit codes: 64 for a wrong command line, 2 for what it points at, the 
     const { Command } = await import('commander');
     const program = new Command();
     for (const register of commands) register(program, captureIo(), () => {});
-    const names = program.commands.flatMap((c) => (c.commands.length > 0 ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()]));
+    const names = program.commands.flatMap((c) =>
+      c.commands.length > 0 ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()],
+    );
     const covered = new Set(CASES.map((c) => c[0]));
     expect(names.filter((n) => !covered.has(n))).toEqual([]);
   });

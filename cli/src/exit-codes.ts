@@ -24,7 +24,10 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** An error that carries the exit code the process should end with and a message meant for a person. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = ExitCode.usage) {
+  constructor(
+    message: string,
+    readonly exitCode: number = ExitCode.usage,
+  ) {
     super(message);
     this.name = 'CliError';
   }

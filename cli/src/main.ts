@@ -20,7 +20,9 @@ export function helpWidthOf(stream: NodeJS.WritableStream): number {
 
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('registry-canary')
-    .description('Redirector for registry.k8s.io, plus the conformance and canary harness that checks any such redirector.')
+    .description(
+      'Redirector for registry.k8s.io, plus the conformance and canary harness that checks any such redirector.',
+    )
     .version(`registry-canary ${packageVersion()} (harness and redirector)`, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -35,9 +37,14 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 }
 
 /** Runs the CLI and resolves to the process exit code (never calls process.exit itself). */
-export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env },
+): Promise<number> {
   let code: number = ExitCode.ok;
-  const program = buildProgram(io, (c) => { code = c; });
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
   try {
     await program.parseAsync(argv);
     return code;

@@ -70,18 +70,59 @@ export {
   type RoutingProbe,
   type ShadowedPrefix,
 } from './oracle/routing-oracle.js';
-export { classifyByScan, readPublishedRanges, type OracleClassification, type PublishedPrefix } from './oracle/published-ranges.js';
+export {
+  classifyByScan,
+  readPublishedRanges,
+  type OracleClassification,
+  type PublishedPrefix,
+} from './oracle/published-ranges.js';
 
 // running checks
-export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_CONCURRENCY, runCheck, runChecks, type RunCheckOptions, type RunChecksOptions } from './run/run-checks.js';
-export { CheckTimeoutError, Inconclusive, RunAbortedError, classifyOutcome, transportClassOf, type Outcome } from './run/classify-outcome.js';
-export { DEFAULT_LB_IP, clientForRoute, egressVantageName, vantageRoute, type RouteOptions, type VantageRoute } from './run/vantage-route.js';
+export {
+  DEFAULT_CHECK_TIMEOUT_MS,
+  DEFAULT_CONCURRENCY,
+  runCheck,
+  runChecks,
+  type RunCheckOptions,
+  type RunChecksOptions,
+} from './run/run-checks.js';
+export {
+  CheckTimeoutError,
+  Inconclusive,
+  RunAbortedError,
+  classifyOutcome,
+  transportClassOf,
+  type Outcome,
+} from './run/classify-outcome.js';
+export {
+  DEFAULT_LB_IP,
+  clientForRoute,
+  egressVantageName,
+  vantageRoute,
+  type RouteOptions,
+  type VantageRoute,
+} from './run/vantage-route.js';
 export { judgeFirstHop, locationMatchOptions, type JudgeInput } from './run/first-hop-judge.js';
-export { imageCatalogFor, knownBlobsOf, readImageCatalog, type CatalogBlob, type CatalogManifest, type ImageCatalog } from './run/image-catalog.js';
+export {
+  imageCatalogFor,
+  knownBlobsOf,
+  readImageCatalog,
+  type CatalogBlob,
+  type CatalogManifest,
+  type ImageCatalog,
+} from './run/image-catalog.js';
 export { targetOracle } from './run/target-oracle.js';
 export { preflight } from './run/preflight.js';
 export { createProgress, silentProgress, type ProgressSink } from './run/progress.js';
-export { DEFAULT_IP_ECHO_URL, describeVantage, resolveEgressVantage, selectVantages, vantageCoverage, VantageSelectionError, type EgressOptions } from './run/vantage-selection.js';
+export {
+  DEFAULT_IP_ECHO_URL,
+  describeVantage,
+  resolveEgressVantage,
+  selectVantages,
+  vantageCoverage,
+  VantageSelectionError,
+  type EgressOptions,
+} from './run/vantage-selection.js';
 
 // reports
 export { formatHop, formatTrace } from './report/hop-trace.js';
@@ -134,8 +175,23 @@ export {
 export type { TagList } from './oci/oci-listings.js';
 export { OciError, failureClassOf, isOciError, type OciErrorCode } from './oci/oci-error.js';
 export type { OciHop } from './oci/hop.js';
-export { pullImage, type PullOptions, type PullResult, type PulledBlob, type PulledManifest } from './oci/pull-image.js';
-export { AnonymousTokenCache, RegistryAuthError, bearerChallengeOf, parseTokenResponse, parseWwwAuthenticate, tokenRequestUrl, type AuthChallenge, type BearerChallenge } from './oci/registry-auth.js';
+export {
+  pullImage,
+  type PullOptions,
+  type PullResult,
+  type PulledBlob,
+  type PulledManifest,
+} from './oci/pull-image.js';
+export {
+  AnonymousTokenCache,
+  RegistryAuthError,
+  bearerChallengeOf,
+  parseTokenResponse,
+  parseWwwAuthenticate,
+  tokenRequestUrl,
+  type AuthChallenge,
+  type BearerChallenge,
+} from './oci/registry-auth.js';
 
 // OCI content: media types, digests, descriptors, byte ranges
 export { MANIFEST_ACCEPT, MediaType, essenceOf } from './oci/media-types.js';
@@ -151,7 +207,15 @@ export { keystreamBytes } from './images/keystream.js';
 export { fixtureDigestsFile } from './images/fixture-digests.js';
 
 // real clients (skopeo, containerd, crane, docker, chromium) and the tools they run as
-export { isCi, locateTool, optionalTool, requireTool, runTool, toolOutputTail, type ToolRun } from './clients/external-tool.js';
+export {
+  isCi,
+  locateTool,
+  optionalTool,
+  requireTool,
+  runTool,
+  toolOutputTail,
+  type ToolRun,
+} from './clients/external-tool.js';
 export { clientReference } from './clients/client-reference.js';
 export { skopeoCopyToDirLayout, skopeoCopyToOciLayout, skopeoInspectRaw, type SkopeoCopy } from './clients/skopeo.js';
 export { startContainerd } from './clients/containerd-daemon.js';
@@ -164,7 +228,15 @@ export { fromPackageRoot, packageRoot } from './package-root.js';
 export { projectRangeFiles } from './run/project-paths.js';
 
 // cost by origin
-export { DEFAULT_PRICES, TrafficMixError, estimateCost, parseTrafficMix, targetForBucketMap, type CostReport, type Prices } from './cost/cost-model.js';
+export {
+  DEFAULT_PRICES,
+  TrafficMixError,
+  estimateCost,
+  parseTrafficMix,
+  targetForBucketMap,
+  type CostReport,
+  type Prices,
+} from './cost/cost-model.js';
 
 // the promotion gate
 export {
@@ -227,9 +299,15 @@ export {
   type RegctlSession,
 } from './clients/regctl.js';
 
-
 // the local stack (harness/src/stack)
-export { startStack, stackSpec, type Engine, type StackOptions, type StartedStack, type StoppedStack } from './stack/stack.js';
+export {
+  startStack,
+  stackSpec,
+  type Engine,
+  type StackOptions,
+  type StartedStack,
+  type StoppedStack,
+} from './stack/stack.js';
 export { StackError, type StackErrorCode } from './stack/stack-error.js';
 export { resolveBucket, withExtraContent, type ExtraContent } from './stack/extra-content.js';
 export type { Fault, FaultTarget } from './stack/fault-proxy.js';

@@ -16,7 +16,8 @@ export function packageRoot(): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'registry-canary') return (root = dir);
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`registry-canary: cannot find the package root above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir)
+      throw new Error(`registry-canary: cannot find the package root above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
 }

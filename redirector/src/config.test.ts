@@ -79,7 +79,10 @@ describe('loadConfig', () => {
       mutant: 'no-ipv6',
       allowMutants: true,
     });
-    expect(loadConfig({ ALLOW_UNMAPPED_REGIONS: ' us-east-9, ,af-x-1 ' }).allowUnmappedRegions).toEqual(['us-east-9', 'af-x-1']);
+    expect(loadConfig({ ALLOW_UNMAPPED_REGIONS: ' us-east-9, ,af-x-1 ' }).allowUnmappedRegions).toEqual([
+      'us-east-9',
+      'af-x-1',
+    ]);
     expect(loadConfig({ UPSTREAM_REGISTRY_PATH: '/' }).upstreamPath).toBe('');
   });
 
@@ -118,7 +121,8 @@ describe('loadConfig', () => {
   });
 
   it('accepts every mutant when allowed', () => {
-    for (const name of Object.keys(MUTANTS)) expect(loadConfig({ REDIRECTOR_MUTANT: name, REDIRECTOR_ALLOW_MUTANTS: '1' }).mutant).toBe(name);
+    for (const name of Object.keys(MUTANTS))
+      expect(loadConfig({ REDIRECTOR_MUTANT: name, REDIRECTOR_ALLOW_MUTANTS: '1' }).mutant).toBe(name);
   });
 
   it('has unique variable names and a meaning for each', () => {

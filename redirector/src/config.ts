@@ -104,13 +104,15 @@ const integer =
   };
 const fraction = (raw: string, env: string): number => {
   const n = Number(raw);
-  if (raw === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(env, `expected a fraction from 0 to 1, got ${JSON.stringify(raw)}`);
+  if (raw === '' || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new ConfigError(env, `expected a fraction from 0 to 1, got ${JSON.stringify(raw)}`);
   return n;
 };
 const oneOf =
   <T extends string>(values: readonly T[]) =>
   (raw: string, env: string): T => {
-    if (!(values as readonly string[]).includes(raw)) throw new ConfigError(env, `expected one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+    if (!(values as readonly string[]).includes(raw))
+      throw new ConfigError(env, `expected one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
     return raw as T;
   };
 const bool = (raw: string, env: string): boolean => {
@@ -126,14 +128,22 @@ const httpUrl = (raw: string, env: string): string => {
   } catch {
     throw new ConfigError(env, `expected an absolute http(s) URL, got ${JSON.stringify(raw)}`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(env, `expected an http or https URL, got ${JSON.stringify(raw)}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new ConfigError(env, `expected an http or https URL, got ${JSON.stringify(raw)}`);
   return raw;
 };
 /** A base that paths are appended to: no query, fragment or credentials; trailing slashes dropped. */
 const baseUrl = (raw: string, env: string): string => {
   httpUrl(raw, env);
   const u = new URL(raw);
-  if (u.search !== '' || u.hash !== '' || raw.includes('?') || raw.includes('#') || u.username !== '' || u.password !== '') {
+  if (
+    u.search !== '' ||
+    u.hash !== '' ||
+    raw.includes('?') ||
+    raw.includes('#') ||
+    u.username !== '' ||
+    u.password !== ''
+  ) {
     throw new ConfigError(env, `must not carry a query, fragment or credentials: ${JSON.stringify(raw)}`);
   }
   return raw.replace(/\/+$/, '');
@@ -147,19 +157,26 @@ const repoPath = (raw: string, env: string): string => {
   if (p !== '' && !/^[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/.test(p)) {
     throw new ConfigError(env, `expected slash-separated path segments of [A-Za-z0-9._~-], got ${JSON.stringify(raw)}`);
   }
-  if (p.split('/').some((s) => s === '.' || s === '..')) throw new ConfigError(env, `must not contain . or .. segments: ${JSON.stringify(raw)}`);
+  if (p.split('/').some((s) => s === '.' || s === '..'))
+    throw new ConfigError(env, `must not contain . or .. segments: ${JSON.stringify(raw)}`);
   return p;
 };
 const regionList = (raw: string, env: string): '*' | string[] => {
   if (raw.trim() === '*') return '*';
   if (raw.trim() === 'none') return [];
-  const list = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const r of list) if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(r)) throw new ConfigError(env, `${JSON.stringify(r)} is not an AWS region name`);
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const r of list)
+    if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(r))
+      throw new ConfigError(env, `${JSON.stringify(r)} is not an AWS region name`);
   return list;
 };
 const mutant = (raw: string, env: string): MutantName | null => {
   if (raw === '') return null;
-  if (!Object.hasOwn(MUTANTS, raw)) throw new ConfigError(env, `unknown mutant ${JSON.stringify(raw)}; known: ${Object.keys(MUTANTS).join(', ')}`);
+  if (!Object.hasOwn(MUTANTS, raw))
+    throw new ConfigError(env, `unknown mutant ${JSON.stringify(raw)}; known: ${Object.keys(MUTANTS).join(', ')}`);
   return raw as MutantName;
 };
 const clientIpRule = (raw: string, env: string): ClientIpRule => {
@@ -175,14 +192,24 @@ const MS = integer(1, 3_600_000);
 
 /** The table. Its order is the order of docs/configuration.md. */
 export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
-  port: { env: 'PORT', default: '8080', parse: PORT, doc: 'Port of the public (registry) listener; 0 picks a free port. Cloud Run sets it.' },
+  port: {
+    env: 'PORT',
+    default: '8080',
+    parse: PORT,
+    doc: 'Port of the public (registry) listener; 0 picks a free port. Cloud Run sets it.',
+  },
   host: {
     env: 'HOST',
     default: '127.0.0.1',
     parse: text,
     doc: 'Address of the public listener. Loopback by default so a developer run is never exposed; the Containerfile sets 0.0.0.0 as Cloud Run requires (archeio listens on all interfaces).',
   },
-  adminPort: { env: 'ADMIN_PORT', default: '8081', parse: PORT, doc: 'Port of the admin listener (metrics, healthz, readyz, explain), kept off the public surface; 0 picks a free port.' },
+  adminPort: {
+    env: 'ADMIN_PORT',
+    default: '8081',
+    parse: PORT,
+    doc: 'Port of the admin listener (metrics, healthz, readyz, explain), kept off the public surface; 0 picks a free port.',
+  },
   adminHost: { env: 'ADMIN_HOST', default: '127.0.0.1', parse: text, doc: 'Address of the admin listener.' },
   upstreamEndpoint: {
     env: 'UPSTREAM_REGISTRY_ENDPOINT',
@@ -190,7 +217,12 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     parse: baseUrl,
     doc: 'Registry that manifests, tags, misses and GCP clients are sent to (archeio default).',
   },
-  upstreamPath: { env: 'UPSTREAM_REGISTRY_PATH', default: 'k8s-artifacts-prod/images', parse: repoPath, doc: 'Repository prefix at the upstream. `/` means none (images at the upstream root); an empty value means the default, as every unset variable does.' },
+  upstreamPath: {
+    env: 'UPSTREAM_REGISTRY_PATH',
+    default: 'k8s-artifacts-prod/images',
+    parse: repoPath,
+    doc: 'Repository prefix at the upstream. `/` means none (images at the upstream root); an empty value means the default, as every unset variable does.',
+  },
   signatureEndpoint: {
     env: 'SIGNATURE_UPSTREAM_ENDPOINT',
     default: '',
@@ -203,9 +235,24 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     parse: optional(baseUrl),
     doc: "Overrides the bucket map's `default`: the base for clients with no regional bucket (internet, Azure, AWS GLOBAL/GovCloud). Production's deployment sets https://cdn.registry.k8s.io; unset, the bundled map's default is archeio's compiled-in https://d1be1w964nk82h.cloudfront.net.",
   },
-  infoUrl: { env: 'INFO_URL', default: 'https://github.com/kubernetes/registry.k8s.io', parse: httpUrl, doc: 'Where `/` redirects.' },
-  privacyUrl: { env: 'PRIVACY_URL', default: 'https://www.linuxfoundation.org/privacy-policy/', parse: httpUrl, doc: 'Where `/privacy` redirects.' },
-  logLevel: { env: 'LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), doc: 'pino level. Decision lines are `info`; `warn` or higher turns them off.' },
+  infoUrl: {
+    env: 'INFO_URL',
+    default: 'https://github.com/kubernetes/registry.k8s.io',
+    parse: httpUrl,
+    doc: 'Where `/` redirects.',
+  },
+  privacyUrl: {
+    env: 'PRIVACY_URL',
+    default: 'https://www.linuxfoundation.org/privacy-policy/',
+    parse: httpUrl,
+    doc: 'Where `/privacy` redirects.',
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    default: 'info',
+    parse: oneOf(LOG_LEVELS),
+    doc: 'pino level. Decision lines are `info`; `warn` or higher turns them off.',
+  },
   routingSemantics: {
     env: 'ROUTING_SEMANTICS',
     default: 'most-specific',
@@ -230,67 +277,137 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     parse: bool,
     doc: 'Keep the query string on upstream and signature redirects (`n`, `last`, `artifactType`, `ns`). archeio drops it (kubernetes/registry.k8s.io#326).',
   },
-  bucketMap: { env: 'BUCKET_MAP', default: '', parse: text, doc: 'JSON file `{"default": URL, "regions": {region: URL}}`; empty: the bundled production map (fixtures/bucket-map.json).' },
+  bucketMap: {
+    env: 'BUCKET_MAP',
+    default: '',
+    parse: text,
+    doc: 'JSON file `{"default": URL, "regions": {region: URL}}`; empty: the bundled production map (fixtures/bucket-map.json).',
+  },
   allowUnmappedRegions: {
     env: 'ALLOW_UNMAPPED_REGIONS',
     default: 'me-west-1,sa-west-1,us-south-1',
     parse: regionList,
     doc: "AWS regions of the range data that may lack a bucket (comma list, `*` for all, `none`); others are a start-up error. Default: archeio's EXCLUDED_AWS_REGIONS (unreleased regions). GLOBAL, us-gov-* and eusc-* are always exempt.",
   },
-  awsRanges: { env: 'AWS_IP_RANGES', default: '', parse: text, doc: 'AWS `ip-ranges.json` file; empty: the bundled snapshot.' },
-  gcpRanges: { env: 'GCP_IP_RANGES', default: '', parse: text, doc: 'GCP `cloud.json` file; empty: the bundled snapshot.' },
-  azureRanges: { env: 'AZURE_IP_RANGES', default: '', parse: text, doc: 'Azure Service Tags file; empty: the bundled snapshot.' },
+  awsRanges: {
+    env: 'AWS_IP_RANGES',
+    default: '',
+    parse: text,
+    doc: 'AWS `ip-ranges.json` file; empty: the bundled snapshot.',
+  },
+  gcpRanges: {
+    env: 'GCP_IP_RANGES',
+    default: '',
+    parse: text,
+    doc: 'GCP `cloud.json` file; empty: the bundled snapshot.',
+  },
+  azureRanges: {
+    env: 'AZURE_IP_RANGES',
+    default: '',
+    parse: text,
+    doc: 'Azure Service Tags file; empty: the bundled snapshot.',
+  },
   rangesRefreshIntervalS: {
     env: 'RANGES_REFRESH_INTERVAL_S',
     default: '0',
     parse: integer(0, 7 * 24 * 3600),
     doc: 'Refresh the range data from the URLs below every N seconds; 0 turns refresh off. A refresh must parse, be newer and not shrink suspiciously, or the last good table keeps serving.',
   },
-  awsRangesUrl: { env: 'AWS_IP_RANGES_URL', default: 'https://ip-ranges.amazonaws.com/ip-ranges.json', parse: text, doc: 'Refresh source for AWS (URL or file).' },
-  gcpRangesUrl: { env: 'GCP_IP_RANGES_URL', default: 'https://www.gstatic.com/ipranges/cloud.json', parse: text, doc: 'Refresh source for GCP (URL or file).' },
+  awsRangesUrl: {
+    env: 'AWS_IP_RANGES_URL',
+    default: 'https://ip-ranges.amazonaws.com/ip-ranges.json',
+    parse: text,
+    doc: 'Refresh source for AWS (URL or file).',
+  },
+  gcpRangesUrl: {
+    env: 'GCP_IP_RANGES_URL',
+    default: 'https://www.gstatic.com/ipranges/cloud.json',
+    parse: text,
+    doc: 'Refresh source for GCP (URL or file).',
+  },
   azureRangesUrl: {
     env: 'AZURE_IP_RANGES_URL',
     default: '',
     parse: text,
     doc: "Refresh source for Azure (URL or file). Azure's download URL changes weekly, so there is no default: empty keeps re-reading AZURE_IP_RANGES.",
   },
-  rangesMaxShrink: { env: 'RANGES_MAX_SHRINK', default: '0.1', parse: fraction, doc: 'Largest fraction of prefixes a refresh may lose per cloud before it is rejected.' },
+  rangesMaxShrink: {
+    env: 'RANGES_MAX_SHRINK',
+    default: '0.1',
+    parse: fraction,
+    doc: 'Largest fraction of prefixes a refresh may lose per cloud before it is rejected.',
+  },
   blobCheckTimeoutMs: {
     env: 'BLOB_CHECK_TIMEOUT_MS',
     default: '1500',
     parse: MS,
     doc: 'Deadline of the blob existence HEAD; past it the request goes upstream (archeio waits 5 s).',
   },
-  positiveTtlS: { env: 'BLOB_CACHE_POSITIVE_TTL_S', default: '3600', parse: integer(0, 30 * 24 * 3600), doc: 'Lifetime of a "blob is in the bucket" answer; 0 disables the positive cache.' },
-  positiveMax: { env: 'BLOB_CACHE_POSITIVE_MAX', default: '100000', parse: integer(0, 10_000_000), doc: 'Entries the positive cache holds (LRU).' },
+  positiveTtlS: {
+    env: 'BLOB_CACHE_POSITIVE_TTL_S',
+    default: '3600',
+    parse: integer(0, 30 * 24 * 3600),
+    doc: 'Lifetime of a "blob is in the bucket" answer; 0 disables the positive cache.',
+  },
+  positiveMax: {
+    env: 'BLOB_CACHE_POSITIVE_MAX',
+    default: '100000',
+    parse: integer(0, 10_000_000),
+    doc: 'Entries the positive cache holds (LRU).',
+  },
   negativeTtlS: {
     env: 'BLOB_CACHE_NEGATIVE_TTL_S',
     default: '300',
     parse: integer(0, 30 * 24 * 3600),
     doc: 'Lifetime of a "blob is not in the bucket" answer (the mirror may fill it later); 0 disables the negative cache.',
   },
-  negativeMax: { env: 'BLOB_CACHE_NEGATIVE_MAX', default: '50000', parse: integer(0, 10_000_000), doc: 'Entries the negative cache holds (LRU).' },
+  negativeMax: {
+    env: 'BLOB_CACHE_NEGATIVE_MAX',
+    default: '50000',
+    parse: integer(0, 10_000_000),
+    doc: 'Entries the negative cache holds (LRU).',
+  },
   revalidateMs: {
     env: 'BLOB_CACHE_REVALIDATE_MS',
     default: '10000',
     parse: integer(0, 3_600_000),
-    doc: 'While a bucket\'s blob answers come from the positive cache, one of them is re-checked by a background HEAD at most this often (the cached answer is served meanwhile), so a bucket that starts failing is noticed, and skipped, although no request needs a HEAD; 0 turns it off (a failing bucket then keeps receiving clients for up to BLOB_CACHE_POSITIVE_TTL_S).',
+    doc: "While a bucket's blob answers come from the positive cache, one of them is re-checked by a background HEAD at most this often (the cached answer is served meanwhile), so a bucket that starts failing is noticed, and skipped, although no request needs a HEAD; 0 turns it off (a failing bucket then keeps receiving clients for up to BLOB_CACHE_POSITIVE_TTL_S).",
   },
   breakerThreshold: {
     env: 'BREAKER_FAILURE_THRESHOLD',
     default: '5',
     parse: integer(0, 1000),
-    doc: 'Consecutive HEAD failures (error, timeout, 5xx, 408, 429) that open a bucket\'s breaker; 0 disables the breaker.',
+    doc: "Consecutive HEAD failures (error, timeout, 5xx, 408, 429) that open a bucket's breaker; 0 disables the breaker.",
   },
-  breakerCooldownMs: { env: 'BREAKER_COOLDOWN_MS', default: '30000', parse: MS, doc: 'How long an open breaker sends blob requests straight upstream before one trial HEAD.' },
-  headersTimeoutMs: { env: 'HEADERS_TIMEOUT_MS', default: '2000', parse: MS, doc: 'Time a client has to send complete request headers (archeio ReadHeaderTimeout 2 s).' },
-  requestTimeoutMs: { env: 'REQUEST_TIMEOUT_MS', default: '10000', parse: MS, doc: 'Time a client has to send the whole request (archeio ReadTimeout 10 s). The strict listener reads no bodies, so its header timeout bounds the whole request; this applies to HTTP_LISTENER=node.' },
-  keepAliveTimeoutMs: { env: 'KEEPALIVE_TIMEOUT_MS', default: '5000', parse: MS, doc: 'Idle time before a keep-alive connection is closed.' },
+  breakerCooldownMs: {
+    env: 'BREAKER_COOLDOWN_MS',
+    default: '30000',
+    parse: MS,
+    doc: 'How long an open breaker sends blob requests straight upstream before one trial HEAD.',
+  },
+  headersTimeoutMs: {
+    env: 'HEADERS_TIMEOUT_MS',
+    default: '2000',
+    parse: MS,
+    doc: 'Time a client has to send complete request headers (archeio ReadHeaderTimeout 2 s).',
+  },
+  requestTimeoutMs: {
+    env: 'REQUEST_TIMEOUT_MS',
+    default: '10000',
+    parse: MS,
+    doc: 'Time a client has to send the whole request (archeio ReadTimeout 10 s). The strict listener reads no bodies, so its header timeout bounds the whole request; this applies to HTTP_LISTENER=node.',
+  },
+  keepAliveTimeoutMs: {
+    env: 'KEEPALIVE_TIMEOUT_MS',
+    default: '5000',
+    parse: MS,
+    doc: 'Idle time before a keep-alive connection is closed.',
+  },
   httpListener: {
     env: 'HTTP_LISTENER',
     default: 'strict',
     parse: oneOf(['node', 'strict'] as const),
-    doc: "The public listener. `strict`: request heads read on raw sockets by a strict, body-less HTTP/1.1 reader (a request announcing a body is answered, then its connection closed; docs/request-handling.md), about 1.3× the requests per CPU-second of `node`. `node`: node:http, the fallback. The admin listener is always node:http.",
+    doc: 'The public listener. `strict`: request heads read on raw sockets by a strict, body-less HTTP/1.1 reader (a request announcing a body is answered, then its connection closed; docs/request-handling.md), about 1.3× the requests per CPU-second of `node`. `node`: node:http, the fallback. The admin listener is always node:http.',
   },
   drainTimeoutMs: {
     env: 'DRAIN_TIMEOUT_MS',
@@ -298,8 +415,18 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting<Config[K]> } = {
     parse: MS,
     doc: 'On SIGTERM/SIGINT: how long in-flight requests may finish before the process exits anyway (Cloud Run allows 10 s).',
   },
-  mutant: { env: 'REDIRECTOR_MUTANT', default: '', parse: mutant, doc: `Deliberately broken behaviour for harness self-tests: ${Object.keys(MUTANTS).join(', ')}. Needs REDIRECTOR_ALLOW_MUTANTS=1.` },
-  allowMutants: { env: 'REDIRECTOR_ALLOW_MUTANTS', default: '', parse: bool, doc: 'Must be 1 for REDIRECTOR_MUTANT to be accepted.' },
+  mutant: {
+    env: 'REDIRECTOR_MUTANT',
+    default: '',
+    parse: mutant,
+    doc: `Deliberately broken behaviour for harness self-tests: ${Object.keys(MUTANTS).join(', ')}. Needs REDIRECTOR_ALLOW_MUTANTS=1.`,
+  },
+  allowMutants: {
+    env: 'REDIRECTOR_ALLOW_MUTANTS',
+    default: '',
+    parse: bool,
+    doc: 'Must be 1 for REDIRECTOR_MUTANT to be accepted.',
+  },
 };
 
 /** The environment variables of the table, in order. */
@@ -317,16 +444,24 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   const config = out as unknown as Config;
   if (config.mutant !== null && !config.allowMutants) {
-    throw new ConfigError('REDIRECTOR_MUTANT', `mutant ${JSON.stringify(config.mutant)} is deliberately broken routing; set REDIRECTOR_ALLOW_MUTANTS=1 to really run it`);
+    throw new ConfigError(
+      'REDIRECTOR_MUTANT',
+      `mutant ${JSON.stringify(config.mutant)} is deliberately broken routing; set REDIRECTOR_ALLOW_MUTANTS=1 to really run it`,
+    );
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
-    throw new ConfigError('HEADERS_TIMEOUT_MS', `${config.headersTimeoutMs} exceeds REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}); the headers are part of the request`);
+    throw new ConfigError(
+      'HEADERS_TIMEOUT_MS',
+      `${config.headersTimeoutMs} exceeds REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}); the headers are part of the request`,
+    );
   }
   return config;
 }
 
 /** docs/configuration.md's table, rendered from SETTINGS. */
 export function configTableMarkdown(): string {
-  const rows = Object.values(SETTINGS).map((s) => `| \`${s.env}\` | ${s.default === '' ? '(unset)' : `\`${s.default}\``} | ${s.doc.replace(/\|/g, '\\|')} |`);
+  const rows = Object.values(SETTINGS).map(
+    (s) => `| \`${s.env}\` | ${s.default === '' ? '(unset)' : `\`${s.default}\``} | ${s.doc.replace(/\|/g, '\\|')} |`,
+  );
   return ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n') + '\n';
 }

@@ -12,7 +12,9 @@ describe('serve', () => {
     let text = '';
     err.on('data', (c) => (text += c));
     expect(await serve({ ROUTING_SEMANTICS: 'longest' }, err, never)).toBe(2);
-    expect(text).toBe('redirector: ROUTING_SEMANTICS: expected one of most-specific, archeio, got "longest" (CONFIG_INVALID)\n');
+    expect(text).toBe(
+      'redirector: ROUTING_SEMANTICS: expected one of most-specific, archeio, got "longest" (CONFIG_INVALID)\n',
+    );
   });
 
   it('exits 2 naming a missing data file', async () => {
@@ -20,7 +22,9 @@ describe('serve', () => {
     let text = '';
     err.on('data', (c) => (text += c));
     expect(await serve({ BUCKET_MAP: '/nonexistent/map.json', PORT: '0', ADMIN_PORT: '0' }, err, never)).toBe(2);
-    expect(text).toMatch(/^redirector: BUCKET_MAP \/nonexistent\/map.json: cannot read \(ENOENT\) \(BUCKET_MAP_INVALID\)/);
+    expect(text).toMatch(
+      /^redirector: BUCKET_MAP \/nonexistent\/map.json: cannot read \(ENOENT\) \(BUCKET_MAP_INVALID\)/,
+    );
   });
 
   it('serves until told to stop, then drains and exits 0', async () => {
@@ -30,13 +34,20 @@ describe('serve', () => {
       logDestination: { write: (l: string) => void lines.push(l) },
     });
     expect(code).toBe(0);
-    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['listening', 'stopping', 'draining', 'stopped']);
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
+      'listening',
+      'stopping',
+      'draining',
+      'stopped',
+    ]);
   });
 });
 
 describe('describeStartError', () => {
   it('uses coded messages as they are, stacks otherwise', () => {
-    expect(describeStartError(Object.assign(new Error('PORT: bad'), { code: 'CONFIG_INVALID' }))).toBe('PORT: bad (CONFIG_INVALID)');
+    expect(describeStartError(Object.assign(new Error('PORT: bad'), { code: 'CONFIG_INVALID' }))).toBe(
+      'PORT: bad (CONFIG_INVALID)',
+    );
     expect(describeStartError(new Error('boom'))).toMatch(/^Error: boom\n/);
     expect(describeStartError('text')).toBe('text');
   });

@@ -68,7 +68,8 @@ function sameUrl(a: string, b: string): boolean {
 /** The redirect chain of a navigation as hops (first request first). */
 async function chainOf(response: Response): Promise<Hop[]> {
   const requests = [];
-  for (let r: ReturnType<Response['request']> | null = response.request(); r !== null; r = r.redirectedFrom()) requests.unshift(r);
+  for (let r: ReturnType<Response['request']> | null = response.request(); r !== null; r = r.redirectedFrom())
+    requests.unshift(r);
   const hops: Hop[] = [];
   for (const r of requests) {
     const res = await r.response();
@@ -79,7 +80,9 @@ async function chainOf(response: Response): Promise<Hop[]> {
       url: r.url(),
       status: res?.status() ?? 0,
       ...(headers.location ? { location: headers.location } : {}),
-      headers: Object.fromEntries(Object.entries(headers).filter(([k]) => ['location', 'content-type', 'cache-control'].includes(k))),
+      headers: Object.fromEntries(
+        Object.entries(headers).filter(([k]) => ['location', 'content-type', 'cache-control'].includes(k)),
+      ),
       startMs: timing.startTime,
       durationMs: timing.responseEnd,
     });
@@ -88,7 +91,12 @@ async function chainOf(response: Response): Promise<Hop[]> {
 }
 
 async function visibleText(page: Page): Promise<string> {
-  return (await page.locator('body').innerText({ timeout: 5_000 }).catch(() => '')).trim();
+  return (
+    await page
+      .locator('body')
+      .innerText({ timeout: 5_000 })
+      .catch(() => '')
+  ).trim();
 }
 
 function landingCheck(target: TargetDescription, path: '/' | '/privacy', expectedUrl: string, what: string): Check {
@@ -108,13 +116,21 @@ function landingCheck(target: TargetDescription, path: '/' | '/privacy', expecte
         ctx.record?.(hops, { start, finalUrl: page.url() });
         const first = hops[0];
         if (!first || first.status !== 307) {
-          throw new CheckFailure('routing', `${start} answered ${first?.status ?? 'nothing'}${first?.location ? ` → ${first.location}` : ''}, expected 307 → ${expectedUrl}`, hops);
+          throw new CheckFailure(
+            'routing',
+            `${start} answered ${first?.status ?? 'nothing'}${first?.location ? ` → ${first.location}` : ''}, expected 307 → ${expectedUrl}`,
+            hops,
+          );
         }
         if (!first.location || !sameUrl(new URL(first.location, start).href, expectedUrl)) {
           throw new CheckFailure('routing', `${start} redirected to ${first.location}, expected ${expectedUrl}`, hops);
         }
         if (!hops.some((h) => sameUrl(h.url, expectedUrl))) {
-          throw new CheckFailure('routing', `the browser never requested ${expectedUrl} (chain: ${hops.map((h) => h.url).join(' → ')})`, hops);
+          throw new CheckFailure(
+            'routing',
+            `the browser never requested ${expectedUrl} (chain: ${hops.map((h) => h.url).join(' → ')})`,
+            hops,
+          );
         }
         if (response.status() >= 400) {
           const cls = response.status() >= 500 ? 'availability' : 'conformance';
@@ -122,7 +138,12 @@ function landingCheck(target: TargetDescription, path: '/' | '/privacy', expecte
         }
         const title = (await page.title()).trim();
         const text = await visibleText(page);
-        if (title === '' && text === '') throw new CheckFailure('conformance', `the ${what} at ${page.url()} rendered nothing (no title, no text)`, hops);
+        if (title === '' && text === '')
+          throw new CheckFailure(
+            'conformance',
+            `the ${what} at ${page.url()} rendered nothing (no title, no text)`,
+            hops,
+          );
       } finally {
         await browser.close();
       }
@@ -137,10 +158,20 @@ function reportCheck(target: TargetDescription, options: BrowserSuiteOptions): C
     title: 'the HTML report renders with its routing map, one row per vantage (screenshot in the report directory)',
     rule: 'docs/harness.md#reports: index.html with a map of vantage → target (harness/src/report/html-report.ts hooks: #verdict, table#routing-map, td.vantage)',
     async run(ctx: CheckContext) {
-      const dir = resolve(options.reportDir ?? process.env.REGISTRY_CANARY_REPORT_DIR ?? defaultReportDir(new Date(), 'reports'), 'browser');
+      const dir = resolve(
+        options.reportDir ?? process.env.REGISTRY_CANARY_REPORT_DIR ?? defaultReportDir(new Date(), 'reports'),
+        'browser',
+      );
       await mkdir(dir, { recursive: true });
       // A real results set: the landing routes from every vantage. Its own verdict is not this check's business.
-      const report = await runChecks({ target, checks: landingRouteChecks(target), suites: ['browser'], preflight: false, concurrency: 4, signal: ctx.signal });
+      const report = await runChecks({
+        target,
+        checks: landingRouteChecks(target),
+        suites: ['browser'],
+        preflight: false,
+        concurrency: 4,
+        signal: ctx.signal,
+      });
       const written = await writeReports(report, join(dir, 'landing-routes'));
       const browser = await launchChromium({ viewport: { width: 1400, height: 1000 } });
       try {
@@ -153,8 +184,16 @@ function reportCheck(target: TargetDescription, options: BrowserSuiteOptions): C
           throw new CheckFailure('harness', `${written.indexHtml} has no #verdict element (screenshot: ${screenshot})`);
         }
         const map = page.locator('table#routing-map');
-        if ((await map.count()) !== 1) throw new CheckFailure('harness', `${written.indexHtml} has no table#routing-map (screenshot: ${screenshot})`);
-        if (!(await map.isVisible())) throw new CheckFailure('harness', `the routing map of ${written.indexHtml} is not visible (screenshot: ${screenshot})`);
+        if ((await map.count()) !== 1)
+          throw new CheckFailure(
+            'harness',
+            `${written.indexHtml} has no table#routing-map (screenshot: ${screenshot})`,
+          );
+        if (!(await map.isVisible()))
+          throw new CheckFailure(
+            'harness',
+            `the routing map of ${written.indexHtml} is not visible (screenshot: ${screenshot})`,
+          );
         const rows = await map.locator('td.vantage b').allInnerTexts();
         const expected = target.vantages.map((v) => v.name);
         const missing = expected.filter((n) => !rows.includes(n));
@@ -165,7 +204,11 @@ function reportCheck(target: TargetDescription, options: BrowserSuiteOptions): C
           );
         }
         const cells = await map.locator('td.cell[data-vantage][data-kind]').count();
-        if (cells < expected.length) throw new CheckFailure('harness', `the routing map has ${cells} cells for ${expected.length} vantages (screenshot: ${screenshot})`);
+        if (cells < expected.length)
+          throw new CheckFailure(
+            'harness',
+            `the routing map has ${cells} cells for ${expected.length} vantages (screenshot: ${screenshot})`,
+          );
       } finally {
         await browser.close();
       }
@@ -174,5 +217,9 @@ function reportCheck(target: TargetDescription, options: BrowserSuiteOptions): C
 }
 
 export function browserChecks(target: TargetDescription, options: BrowserSuiteOptions = {}): Check[] {
-  return [landingCheck(target, '/', target.infoUrl, 'info page'), landingCheck(target, '/privacy', target.privacyUrl, 'privacy page'), reportCheck(target, options)];
+  return [
+    landingCheck(target, '/', target.infoUrl, 'info page'),
+    landingCheck(target, '/privacy', target.privacyUrl, 'privacy page'),
+    reportCheck(target, options),
+  ];
 }

@@ -42,7 +42,11 @@ function landingCheck(target: TargetDescription, vantage: Vantage, kind: 'root' 
               kind,
               vantage: vantage.name,
               request,
-              expected: { status: expected.status, ...(expected.location ? { location: expected.location } : {}), reason: expected.reason },
+              expected: {
+                status: expected.status,
+                ...(expected.location ? { location: expected.location } : {}),
+                reason: expected.reason,
+              },
               matched: false,
             },
           });
@@ -51,7 +55,14 @@ function landingCheck(target: TargetDescription, vantage: Vantage, kind: 'root' 
       }
       const client = clientForRoute(route, { signal: ctx.signal, headersTimeoutMs: 10_000 });
       const first = await client.firstHop('GET', path);
-      const evidence = await judgeFirstHop({ oracle, vantage, request, hop: first.hop, kind, ...(route.headers['x-forwarded-for'] ? { xff: route.headers['x-forwarded-for'] } : {}) });
+      const evidence = await judgeFirstHop({
+        oracle,
+        vantage,
+        request,
+        hop: first.hop,
+        kind,
+        ...(route.headers['x-forwarded-for'] ? { xff: route.headers['x-forwarded-for'] } : {}),
+      });
       ctx.record?.([first.hop], { routing: evidence });
     },
   };

@@ -7,14 +7,26 @@ const B = `sha256:${'b'.repeat(64)}`;
 describe('clientDisagreements', () => {
   it('counts the images two or more clients resolved, and agrees when their digests match', () => {
     const byTool = new Map([
-      ['skopeo', new Map([['pause:3.10', A], ['big:v1', A]])],
+      [
+        'skopeo',
+        new Map([
+          ['pause:3.10', A],
+          ['big:v1', A],
+        ]),
+      ],
       ['crane', new Map([['pause:3.10', A]])],
-      ['regctl', new Map([['pause:3.10', A], ['only-regctl:v1', B]])],
+      [
+        'regctl',
+        new Map([
+          ['pause:3.10', A],
+          ['only-regctl:v1', B],
+        ]),
+      ],
     ]);
     expect(clientDisagreements(byTool)).toEqual({ compared: 1, differ: [] });
   });
 
-  it('names the image and every client\'s digest when one client differs', () => {
+  it("names the image and every client's digest when one client differs", () => {
     const byTool = new Map([
       ['skopeo', new Map([['pause:3.10', A]])],
       ['ctr', new Map([['pause:3.10', A]])],

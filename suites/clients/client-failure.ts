@@ -14,7 +14,11 @@ export function clientFailureClass(output: string): FailureClass {
     return 'integrity';
   }
   if (/\b429\b|toomanyrequests|too many requests/.test(text)) return 'rate-limited';
-  if (/connection refused|connection reset|i\/o timeout|deadline exceeded|timed out|no such host|eof\b|\b5\d\d\b/.test(text)) {
+  if (
+    /connection refused|connection reset|i\/o timeout|deadline exceeded|timed out|no such host|eof\b|\b5\d\d\b/.test(
+      text,
+    )
+  ) {
     return 'availability';
   }
   if (/\b403\b.*html|<html/.test(text)) return 'blocked';

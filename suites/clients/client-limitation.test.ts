@@ -4,9 +4,21 @@ import { clientLimitation } from './client-limitation.js';
 
 describe('client limitations', () => {
   it('recognises what Debian 12 skopeo and containerd cannot do', () => {
-    expect(clientLimitation('skopeo', 'level=fatal msg="Manifest list must be converted to type \\"application/vnd.oci.image.index.v1+json\\" ..."')?.note).toMatch(/artifactType/);
-    expect(clientLimitation('skopeo', 'blob with digest sha512:ab12 saved with digest sha256:cd34')?.note).toMatch(/sha512/);
-    expect(clientLimitation('ctr', 'commit failed: unexpected commit digest sha256:0b70, expected sha512:62fe: failed precondition')?.note).toMatch(/sha512/);
+    expect(
+      clientLimitation(
+        'skopeo',
+        'level=fatal msg="Manifest list must be converted to type \\"application/vnd.oci.image.index.v1+json\\" ..."',
+      )?.note,
+    ).toMatch(/artifactType/);
+    expect(clientLimitation('skopeo', 'blob with digest sha512:ab12 saved with digest sha256:cd34')?.note).toMatch(
+      /sha512/,
+    );
+    expect(
+      clientLimitation(
+        'ctr',
+        'commit failed: unexpected commit digest sha256:0b70, expected sha512:62fe: failed precondition',
+      )?.note,
+    ).toMatch(/sha512/);
   });
 
   it('recognises what crane v0.22 validate cannot judge', () => {

@@ -48,7 +48,7 @@ export const CLIENT_LIMITATIONS: readonly ClientLimitation[] = [
     // simple-signing payload, attestations) yet still compares their count with the config's diff_ids
     pattern: /mismatched number of diffids: len\(ConfigFile\.RootFS\.DiffIDs\)=\d+, len\(layers\)=\d+/,
     note:
-      'crane validate skips non-layer blobs (a cosign signature payload) but still counts the config\'s diff_ids ' +
+      "crane validate skips non-layer blobs (a cosign signature payload) but still counts the config's diff_ids " +
       '(https://github.com/google/go-containerregistry/pull/2298)',
   },
 ];

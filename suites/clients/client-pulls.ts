@@ -67,7 +67,15 @@ const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
  * Kinds a node would not unpack: artifacts (signatures, referrers, tag-schema indexes) and images the installed
  * containerd cannot store (sha512 layers, client-limitation.ts).
  */
-const NOT_UNPACKABLE_KINDS = ['signature', 'referrer', 'artifact', 'attestation', 'sbom', 'referrers-fallback-tag', 'sha512-layer'];
+const NOT_UNPACKABLE_KINDS = [
+  'signature',
+  'referrer',
+  'artifact',
+  'attestation',
+  'sbom',
+  'referrers-fallback-tag',
+  'sha512-layer',
+];
 
 export function isRunnableImage(image: ImageRef): boolean {
   return !(image.kind ?? []).some((k) => NOT_UNPACKABLE_KINDS.includes(k));
@@ -86,7 +94,10 @@ export function assertAgreesWithTarget(vantage: Vantage, result: Pick<ClientPull
   if (lines.length === 0) return;
   const cls = result.failures[0]?.failureClass ?? 'integrity';
   const hops = result.failures.flatMap((f) => f.hops).slice(0, 40);
-  throw new CheckFailure(cls, `through ${vantage.name}: ${lines.join('; ')}`, hops, { mismatches: wrong, failed: result.failures.length });
+  throw new CheckFailure(cls, `through ${vantage.name}: ${lines.join('; ')}`, hops, {
+    mismatches: wrong,
+    failed: result.failures.length,
+  });
 }
 
 /** The digest each ref was compared on (the first pull recorded for it). */
@@ -101,7 +112,12 @@ export function primaryDigests(pulls: ClientPull[]): Map<string, string> {
  * platform, every blob verified by containers/image) of every image. A Docker manifest list cannot be stored in an
  * OCI layout without rewriting it, so those go to a `dir:` layout, which keeps the bytes.
  */
-export async function skopeoPulls(endpoint: ClientEndpoint, images: ImageRef[], signal: AbortSignal, log: (m: string) => void = () => {}): Promise<ClientPulls> {
+export async function skopeoPulls(
+  endpoint: ClientEndpoint,
+  images: ImageRef[],
+  signal: AbortSignal,
+  log: (m: string) => void = () => {},
+): Promise<ClientPulls> {
   const bin = await requireTool('skopeo', 'apt-get install skopeo');
   const out: ClientPulls = { pulls: [], notes: [], failures: [] };
   const work = await mkdtemp(join(tmpdir(), 'rc-skopeo-'));
@@ -116,7 +132,9 @@ export async function skopeoPulls(endpoint: ClientEndpoint, images: ImageRef[], 
       }
       const dest = join(work, String(i));
       let copied: SkopeoCopy =
-        inspected.mediaType === DOCKER_LIST ? await skopeoCopyToDirLayout(bin, ref, dest, opts) : await skopeoCopyToOciLayout(bin, ref, dest, opts);
+        inspected.mediaType === DOCKER_LIST
+          ? await skopeoCopyToDirLayout(bin, ref, dest, opts)
+          : await skopeoCopyToOciLayout(bin, ref, dest, opts);
       let limitation = copied.digest === null ? clientLimitation('skopeo', copied.run.stderr) : null;
       if (limitation !== null && inspected.mediaType !== DOCKER_LIST) {
         // The OCI layout refused; a dir: layout stores manifests byte for byte and may take it.
@@ -131,7 +149,12 @@ export async function skopeoPulls(endpoint: ClientEndpoint, images: ImageRef[], 
         out.failures.push(clientCommandFailure(`skopeo copy ${ref.text}`, copied.run));
         continue;
       } else if (!copied.layoutConsistent) {
-        out.failures.push(new CheckFailure('integrity', `skopeo copy ${ref.text}: the stored top-level manifest does not hash to ${copied.digest}`));
+        out.failures.push(
+          new CheckFailure(
+            'integrity',
+            `skopeo copy ${ref.text}: the stored top-level manifest does not hash to ${copied.digest}`,
+          ),
+        );
         continue;
       } else {
         out.pulls.push({ ref: image.ref, expected: image.digest, digest: copied.digest, via: 'skopeo copy' });
@@ -150,7 +173,12 @@ export async function skopeoPulls(endpoint: ClientEndpoint, images: ImageRef[], 
  * digests on commit), and `ctr image pull --snapshotter native` (fetch and unpack) of the first runnable image,
  * as a node would before starting it.
  */
-export async function ctrPulls(endpoint: ClientEndpoint, images: ImageRef[], signal: AbortSignal, log: (m: string) => void = () => {}): Promise<ClientPulls> {
+export async function ctrPulls(
+  endpoint: ClientEndpoint,
+  images: ImageRef[],
+  signal: AbortSignal,
+  log: (m: string) => void = () => {},
+): Promise<ClientPulls> {
   const ctr = await requireTool('ctr', 'apt-get install containerd');
   const containerd = await requireTool('containerd', 'apt-get install containerd');
   const daemon = await startContainerd({ bin: containerd });
@@ -180,8 +208,12 @@ export async function ctrPulls(endpoint: ClientEndpoint, images: ImageRef[], sig
       // unpacks, which checks every layer's uncompressed digest against the config's diff_ids.
       const ref = clientReference(endpoint.baseUrl, runnable.ref);
       const pulled = await ctrImagePull(ctr, ref, opts);
-      if (pulled.digest === null) out.failures.push(clientCommandFailure(`ctr image pull --snapshotter native ${ref.text}`, pulled.run, pulled.hops));
-      else out.pulls.push({ ref: runnable.ref, expected: runnable.digest, digest: pulled.digest, via: 'ctr image pull' });
+      if (pulled.digest === null)
+        out.failures.push(
+          clientCommandFailure(`ctr image pull --snapshotter native ${ref.text}`, pulled.run, pulled.hops),
+        );
+      else
+        out.pulls.push({ ref: runnable.ref, expected: runnable.digest, digest: pulled.digest, via: 'ctr image pull' });
     }
   } finally {
     await daemon.stop();

@@ -41,7 +41,9 @@ const CORNER_CASE_TAGS = ['shadowed-by-global', 'ipv6', 'grouped-bucket', 'govcl
  */
 function preference(target: TargetDescription, v: Vantage): number {
   let score = 0;
-  const corner = (v.tags ?? []).filter((t) => CORNER_CASE_TAGS.includes(t) && !(t === 'default-route' && v.cloud === null));
+  const corner = (v.tags ?? []).filter(
+    (t) => CORNER_CASE_TAGS.includes(t) && !(t === 'default-route' && v.cloud === null),
+  );
   if (corner.length === 0) score += 2;
   if (v.cloud === 'AWS' && v.region !== null && target.bucketMap.regions[v.region] !== undefined) score += 1;
   if (!v.ip.includes(':')) score += 1;

@@ -17,7 +17,14 @@ beforeAll(async () => {
   await stack.faults.set(`bucket:${defaultBucket}`, { kind: 'corrupt', digest: blob.digest });
   const wanted = /^clients\/(skopeo|ctr|crane|regctl)@(internet-v4|gcp-v4)$/;
   const checks = clientsChecks(stack.target).filter((c) => wanted.test(c.id));
-  report = await runChecks({ target: stack.target, checks, suites: ['clients'], preflight: false, concurrency: 1, checkTimeoutMs: 180_000 });
+  report = await runChecks({
+    target: stack.target,
+    checks,
+    suites: ['clients'],
+    preflight: false,
+    concurrency: 1,
+    checkTimeoutMs: 180_000,
+  });
 }, 600_000);
 
 afterAll(async () => {

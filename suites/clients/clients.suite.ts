@@ -64,7 +64,12 @@ export function clientsChecks(target: TargetDescription): Check[] {
   const images = target.images;
   const chosen = clientVantages(target);
   const memo = new Map<string, Promise<ClientPulls>>();
-  const pulls = (tool: Tool, endpoint: ClientEndpoint, signal: AbortSignal, log?: (m: string) => void): Promise<ClientPulls> => {
+  const pulls = (
+    tool: Tool,
+    endpoint: ClientEndpoint,
+    signal: AbortSignal,
+    log?: (m: string) => void,
+  ): Promise<ClientPulls> => {
     const key = `${tool}@${endpoint.vantage.name}`;
     let p = memo.get(key);
     if (p === undefined) {
@@ -75,7 +80,13 @@ export function clientsChecks(target: TargetDescription): Check[] {
   };
 
   const checks: Check[] = [];
-  const add = (name: string, cv: ClientVantage, title: string, rule: string, run: (ctx: CheckContext, v: Vantage, e: ClientEndpoint) => Promise<void>) => {
+  const add = (
+    name: string,
+    cv: ClientVantage,
+    title: string,
+    rule: string,
+    run: (ctx: CheckContext, v: Vantage, e: ClientEndpoint) => Promise<void>,
+  ) => {
     const endpoint = cv.endpoint;
     checks.push({
       id: `${CLIENTS_SUITE}/${name}@${endpoint?.vantage.name ?? cv.vantageClass}`,
@@ -84,7 +95,8 @@ export function clientsChecks(target: TargetDescription): Check[] {
       rule,
       ...(endpoint ? { vantage: endpoint.vantage } : {}),
       async run(ctx) {
-        if (endpoint === null) throw new NotApplicable(cv.reason ?? `no ${cv.vantageClass} vantage a real client can use`);
+        if (endpoint === null)
+          throw new NotApplicable(cv.reason ?? `no ${cv.vantageClass} vantage a real client can use`);
         if (images.length === 0) noImages(target);
         await run(ctx, endpoint.vantage, endpoint);
       },
@@ -100,7 +112,10 @@ export function clientsChecks(target: TargetDescription): Check[] {
       async (ctx, v, e) => {
         ctx.log(`skopeo: ${images.length} image(s) through ${e.baseUrl}`);
         const done = await pulls('skopeo', e, ctx.signal, (m) => ctx.log(m));
-        ctx.record?.([], { pulls: done.pulls.length, ...(done.notes.length > 0 ? { clientLimitations: done.notes } : {}) });
+        ctx.record?.([], {
+          pulls: done.pulls.length,
+          ...(done.notes.length > 0 ? { clientLimitations: done.notes } : {}),
+        });
         assertAgreesWithTarget(v, done);
       },
     );
@@ -112,7 +127,10 @@ export function clientsChecks(target: TargetDescription): Check[] {
       async (ctx, v, e) => {
         ctx.log(`ctr: ${images.length} image(s) through ${e.baseUrl}`);
         const done = await pulls('ctr', e, ctx.signal, (m) => ctx.log(m));
-        ctx.record?.([], { pulls: done.pulls.length, ...(done.notes.length > 0 ? { clientLimitations: done.notes } : {}) });
+        ctx.record?.([], {
+          pulls: done.pulls.length,
+          ...(done.notes.length > 0 ? { clientLimitations: done.notes } : {}),
+        });
         assertAgreesWithTarget(v, done);
       },
     );
@@ -128,7 +146,7 @@ export function clientsChecks(target: TargetDescription): Check[] {
           throw new CheckFailure(
             'harness',
             `crane would refuse the redirects from ${from} to ${refused.join(', ')} (its guard against redirects to ` +
-              'loopback and private addresses allows only the first request\'s host): describe the target with one ' +
+              "loopback and private addresses allows only the first request's host): describe the target with one " +
               'host for its edges, buckets and upstream',
           );
         }
@@ -190,7 +208,10 @@ export function clientsChecks(target: TargetDescription): Check[] {
           const ref = clientReference(e.baseUrl, image.ref);
           const pulled = await dockerPull(bin, ref, { timeoutMs: 300_000, signal: ctx.signal });
           if (pulled.digest === null) throw clientCommandFailure(`docker pull ${ref.text}`, pulled.run);
-          assertAgreesWithTarget(v, { pulls: [{ ref: image.ref, expected: image.digest, digest: pulled.digest, via: 'docker pull' }], failures: [] });
+          assertAgreesWithTarget(v, {
+            pulls: [{ ref: image.ref, expected: image.digest, digest: pulled.digest, via: 'docker pull' }],
+            failures: [],
+          });
         }
       },
     );

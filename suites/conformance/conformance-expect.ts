@@ -13,7 +13,12 @@ import {
 } from '../../harness/src/index.js';
 
 /** One request through the redirector, following redirects to the final hop, with every hop recorded. */
-export function probe(client: OciClient, method: string, path: string, headers?: Record<string, string>): Promise<ProbeResult> {
+export function probe(
+  client: OciClient,
+  method: string,
+  path: string,
+  headers?: Record<string, string>,
+): Promise<ProbeResult> {
   return client.rawProbe(method, path, { follow: true, ...(headers ? { headers } : {}) });
 }
 
@@ -46,7 +51,11 @@ export interface Judged {
   headers?: Record<string, string>;
 }
 
-export function conformanceFailure(message: string, hops: readonly Hop[] = [], details?: Record<string, unknown>): CheckFailure {
+export function conformanceFailure(
+  message: string,
+  hops: readonly Hop[] = [],
+  details?: Record<string, unknown>,
+): CheckFailure {
   return new CheckFailure('conformance', message, [...hops], details);
 }
 
@@ -74,10 +83,17 @@ export function finalHeader(r: Judged, name: string): string | undefined {
  * `{"errors":[{"code":"…","message":"…","detail":…}]}` with a listed code. Returns the problem, or null.
  * `requireJson` additionally demands a JSON body (the redirector's own errors: redirector rule 4).
  */
-export function ociErrorBodyProblem(body: Buffer, contentType: string | undefined, opts: { requireJson?: boolean; codes?: readonly string[] } = {}): string | null {
+export function ociErrorBodyProblem(
+  body: Buffer,
+  contentType: string | undefined,
+  opts: { requireJson?: boolean; codes?: readonly string[] } = {},
+): string | null {
   const text = body.toString('utf8').trim();
   const looksJson = /json/i.test(contentType ?? '') || text.startsWith('{') || text.startsWith('[');
-  if (!looksJson) return opts.requireJson ? `the body is not JSON (Content-Type ${contentType ?? 'none'}): ${JSON.stringify(text.slice(0, 120))}` : null;
+  if (!looksJson)
+    return opts.requireJson
+      ? `the body is not JSON (Content-Type ${contentType ?? 'none'}): ${JSON.stringify(text.slice(0, 120))}`
+      : null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -94,7 +110,8 @@ export function ociErrorBodyProblem(body: Buffer, contentType: string | undefine
     const message = (e as { message?: unknown }).message;
     if (message !== undefined && typeof message !== 'string') return `errors[${i}].message is not a string`;
   }
-  if (opts.requireJson && !/json/i.test(contentType ?? '')) return `the JSON error body is served as ${contentType ?? 'no Content-Type'}`;
+  if (opts.requireJson && !/json/i.test(contentType ?? ''))
+    return `the JSON error body is served as ${contentType ?? 'no Content-Type'}`;
   return null;
 }
 

@@ -31,7 +31,11 @@ export interface ConformanceRoute {
   client(signal?: AbortSignal): OciClient;
 }
 
-const CLIENT_OPTIONS = { headersTimeoutMs: 30_000, bodyTimeoutMs: 30_000, userAgent: 'registry-canary-conformance/0.1' };
+const CLIENT_OPTIONS = {
+  headersTimeoutMs: 30_000,
+  bodyTimeoutMs: 30_000,
+  userAgent: 'registry-canary-conformance/0.1',
+};
 
 function routeFor(target: TargetDescription, vantage: Vantage): VantageRoute | null {
   try {
@@ -92,6 +96,13 @@ export function finalHopRoutes(target: TargetDescription): ConformanceRoute[] {
     }
   };
   pick((v) => v.cloud === 'GCP' && !v.ip.includes(':'));
-  pick((v) => v.cloud === 'AWS' && v.region !== null && target.bucketMap.regions[v.region] !== undefined && !v.ip.includes(':') && !(v.tags ?? []).some((t) => t.startsWith('shadowed')));
+  pick(
+    (v) =>
+      v.cloud === 'AWS' &&
+      v.region !== null &&
+      target.bucketMap.regions[v.region] !== undefined &&
+      !v.ip.includes(':') &&
+      !(v.tags ?? []).some((t) => t.startsWith('shadowed')),
+  );
   return routes;
 }

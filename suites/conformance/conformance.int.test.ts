@@ -9,7 +9,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runChecks, startStack, type RunReport, type StartedStack, type TargetDescription } from '../../harness/src/index.js';
+import {
+  runChecks,
+  startStack,
+  type RunReport,
+  type StartedStack,
+  type TargetDescription,
+} from '../../harness/src/index.js';
 import { conformanceChecks } from './conformance.suite.js';
 
 const REDIRECTOR_RULES = [
@@ -38,7 +44,8 @@ function archeioLikeFront(world: TargetDescription): http.Server {
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'Only GET and HEAD are allowed.\n');
     if (path.startsWith('/v2')) {
-      if (path === '/v2/' || path === '/v2') return text(200, '', { 'docker-distribution-api-version': 'registry/2.0' });
+      if (path === '/v2/' || path === '/v2')
+        return text(200, '', { 'docker-distribution-api-version': 'registry/2.0' });
       if (path === '/v2/_catalog') return text(404, '_catalog is not supported\n');
       const location = world.upstream + posix.join('/v2/', world.upstreamPath, path.slice('/v2'.length));
       try {
@@ -71,8 +78,18 @@ beforeAll(async () => {
     vantages: stack.target.vantages.map((v) => ({ ...v, url: null })),
   };
   const only = (t: TargetDescription) => conformanceChecks(t).filter((c) => REDIRECTOR_RULES.includes(c.id));
-  good = await runChecks({ target: stack.target, checks: only(stack.target), suites: ['conformance'], preflight: false });
-  quirky = await runChecks({ target: quirkyTarget, checks: only(quirkyTarget), suites: ['conformance'], preflight: false });
+  good = await runChecks({
+    target: stack.target,
+    checks: only(stack.target),
+    suites: ['conformance'],
+    preflight: false,
+  });
+  quirky = await runChecks({
+    target: quirkyTarget,
+    checks: only(quirkyTarget),
+    suites: ['conformance'],
+    preflight: false,
+  });
 }, 300_000);
 
 afterAll(async () => {

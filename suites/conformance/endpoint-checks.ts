@@ -12,7 +12,11 @@ const WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 function allowsGetHead(allow: string | undefined): boolean {
   if (allow === undefined) return false;
   const methods = allow.split(',').map((m) => m.trim().toUpperCase());
-  return methods.includes('GET') && methods.includes('HEAD') && !methods.some((m) => WRITE_METHODS.includes(m as (typeof WRITE_METHODS)[number]));
+  return (
+    methods.includes('GET') &&
+    methods.includes('HEAD') &&
+    !methods.some((m) => WRITE_METHODS.includes(m as (typeof WRITE_METHODS)[number]))
+  );
 }
 
 export function endpointChecks(kit: ConformanceKit): Check[] {
@@ -23,11 +27,19 @@ export function endpointChecks(kit: ConformanceKit): Check[] {
       'dist-spec "Determining Support" (200 = implements the spec); G2 R1 ping; redirector rule 3; docs/reference/oci-pull-path.md#edge-cases E1 (a cross-host /v2/ breaks Docker auth attribution)',
       async ({ client, evidence }) => {
         const hops: Hop[] = [];
-        for (const [method, path] of [['GET', '/v2/'], ['GET', '/v2'], ['HEAD', '/v2/']] as const) {
+        for (const [method, path] of [
+          ['GET', '/v2/'],
+          ['GET', '/v2'],
+          ['HEAD', '/v2/'],
+        ] as const) {
           const r = await client.firstHop(method, path);
           hops.push(r.hop);
           if (r.status >= 500) throw new CheckFailure('availability', `${method} ${path} → ${r.status}`, [r.hop]);
-          if (r.status !== 200) throw conformanceFailure(`${method} ${path} → ${r.status}${r.location ? ` (Location ${r.location})` : ''}, expected 200 on the first hop`, [r.hop]);
+          if (r.status !== 200)
+            throw conformanceFailure(
+              `${method} ${path} → ${r.status}${r.location ? ` (Location ${r.location})` : ''}, expected 200 on the first hop`,
+              [r.hop],
+            );
         }
         evidence(hops);
       },
@@ -41,7 +53,11 @@ export function endpointChecks(kit: ConformanceKit): Check[] {
         for (const path of ['/v2/_catalog', '/v2/_catalog?n=10']) {
           const r = await client.firstHop('GET', path);
           hops.push(r.hop);
-          if (r.status !== 404) throw conformanceFailure(`GET ${path} → ${r.status}${r.location ? ` (Location ${r.location})` : ''}, expected 404 on the first hop`, [r.hop]);
+          if (r.status !== 404)
+            throw conformanceFailure(
+              `GET ${path} → ${r.status}${r.location ? ` (Location ${r.location})` : ''}, expected 404 on the first hop`,
+              [r.hop],
+            );
         }
         evidence(hops);
       },
@@ -53,7 +69,14 @@ export function endpointChecks(kit: ConformanceKit): Check[] {
       async ({ client, content, evidence }) => {
         const m = ociImageManifest(await content());
         const blob = m.blobs[0]?.digest ?? m.image.digest;
-        const paths = ['/v2/', `/v2/${m.repo}/manifests/${m.tag}`, `/v2/${m.repo}/blobs/${blob}`, `/v2/${m.repo}/blobs/uploads/`, `/v2/${m.repo}/tags/list`, '/'];
+        const paths = [
+          '/v2/',
+          `/v2/${m.repo}/manifests/${m.tag}`,
+          `/v2/${m.repo}/blobs/${blob}`,
+          `/v2/${m.repo}/blobs/uploads/`,
+          `/v2/${m.repo}/tags/list`,
+          '/',
+        ];
         const problems: string[] = [];
         const hops: Hop[] = [];
         for (const path of paths) {
@@ -61,11 +84,14 @@ export function endpointChecks(kit: ConformanceKit): Check[] {
             const r = await client.firstHop(method, path);
             hops.push(r.hop);
             if (r.status >= 500) throw new CheckFailure('availability', `${method} ${path} → ${r.status}`, [r.hop]);
-            if (r.status !== 405) problems.push(`${method} ${path} → ${r.status}${r.location ? ` → ${r.location}` : ''}`);
-            else if (!allowsGetHead(r.headers.allow)) problems.push(`${method} ${path} → 405 with Allow ${JSON.stringify(r.headers.allow ?? null)}`);
+            if (r.status !== 405)
+              problems.push(`${method} ${path} → ${r.status}${r.location ? ` → ${r.location}` : ''}`);
+            else if (!allowsGetHead(r.headers.allow))
+              problems.push(`${method} ${path} → 405 with Allow ${JSON.stringify(r.headers.allow ?? null)}`);
           }
         }
-        if (problems.length > 0) throw conformanceFailure(`expected 405 + Allow: GET, HEAD: ${problems.join('; ')}`, hops);
+        if (problems.length > 0)
+          throw conformanceFailure(`expected 405 + Allow: GET, HEAD: ${problems.join('; ')}`, hops);
         evidence(hops);
       },
     ),

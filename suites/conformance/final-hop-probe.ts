@@ -31,7 +31,11 @@ export function isRegistryHop(hop: Hop): boolean {
  * One entry per distinct final-hop origin of `blob` across `routes` (the first route to reach an origin wins).
  * Routes whose HEAD fails are skipped here; the checks that use the conformance route report that failure.
  */
-export async function finalHopTargets(routes: readonly ConformanceRoute[], blob: SeededBlob, signal?: AbortSignal): Promise<FinalHopTarget[]> {
+export async function finalHopTargets(
+  routes: readonly ConformanceRoute[],
+  blob: SeededBlob,
+  signal?: AbortSignal,
+): Promise<FinalHopTarget[]> {
   const out: FinalHopTarget[] = [];
   for (const route of routes) {
     const client = route.client(signal);
@@ -46,7 +50,13 @@ export async function finalHopTargets(routes: readonly ConformanceRoute[], blob:
     const finalOrigin = new URL(last.url).origin;
     if (out.some((t) => t.finalOrigin === finalOrigin)) continue;
     const registry = isRegistryHop(last);
-    out.push({ route, client, finalOrigin, registry, label: `${registry ? 'registry' : 'storage'} ${finalOrigin} (via ${route.label})` });
+    out.push({
+      route,
+      client,
+      finalOrigin,
+      registry,
+      label: `${registry ? 'registry' : 'storage'} ${finalOrigin} (via ${route.label})`,
+    });
   }
   return out;
 }

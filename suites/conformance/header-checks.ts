@@ -60,7 +60,8 @@ export function headerChecks(kit: ConformanceKit): Check[] {
         await sweepManifestProbes(client, c, ['HEAD', 'GET'], (p, s, what) => {
           const dcd = p.headers['docker-content-digest']?.trim();
           if (dcd === undefined) return [`${what}: no Docker-Content-Digest on ${p.hops[p.hops.length - 1]!.url}`];
-          if (digestHeaderProblem(dcd, s.image.digest) !== null) return [`${what}: Docker-Content-Digest ${dcd}, expected ${s.image.digest}`];
+          if (digestHeaderProblem(dcd, s.image.digest) !== null)
+            return [`${what}: Docker-Content-Digest ${dcd}, expected ${s.image.digest}`];
           return [];
         });
         evidence([], { images: c.images.length });
@@ -82,9 +83,13 @@ export function headerChecks(kit: ConformanceKit): Check[] {
             const dcd = p.headers['docker-content-digest']?.trim();
             const last = p.hops[p.hops.length - 1]!;
             const problem =
-              digestHeaderProblem(dcd, blob.digest) ?? (method === 'GET' ? otherAlgorithmProblem(dcd, blob.digest, p) : null);
+              digestHeaderProblem(dcd, blob.digest) ??
+              (method === 'GET' ? otherAlgorithmProblem(dcd, blob.digest, p) : null);
             if (problem !== null) problems.push(`${method} ${blob.digest} on ${target.label}: ${problem}`);
-            if (dcd === undefined && isRegistryHop(last)) problems.push(`${method} ${blob.digest} on ${target.label}: a registry final hop without Docker-Content-Digest`);
+            if (dcd === undefined && isRegistryHop(last))
+              problems.push(
+                `${method} ${blob.digest} on ${target.label}: a registry final hop without Docker-Content-Digest`,
+              );
           }
           return { hops: probed, problems };
         });
@@ -120,10 +125,16 @@ export function headerChecks(kit: ConformanceKit): Check[] {
           const relevant = r.mismatches.filter((m) => !m.startsWith('content-type'));
           if (relevant.length > 0) problems.push(`${blob.digest} on ${target.label}: ${relevant.join(', ')}`);
           if (r.get.status === 200 && r.get.bodyDigest !== blob.digest) {
-            throw new CheckFailure('integrity', `${blob.digest} on ${target.label}: GET body hashes to ${r.get.bodyDigest}`, r.get.hops);
+            throw new CheckFailure(
+              'integrity',
+              `${blob.digest} on ${target.label}: GET body hashes to ${r.get.bodyDigest}`,
+              r.get.hops,
+            );
           }
           if (r.head.status === 200 && r.head.contentLength !== blob.size) {
-            problems.push(`${blob.digest} on ${target.label}: HEAD Content-Length ${r.head.contentLength}, size ${blob.size}`);
+            problems.push(
+              `${blob.digest} on ${target.label}: HEAD Content-Length ${r.head.contentLength}, size ${blob.size}`,
+            );
           }
           return { hops: [...r.head.hops, ...r.get.hops], problems };
         });

@@ -8,7 +8,10 @@ const target = {
   signatureUpstream: 'https://sig.example',
   infoUrl: 'https://github.com/kubernetes/registry.k8s.io',
   privacyUrl: 'https://www.linuxfoundation.org/privacy-policy/',
-  bucketMap: { default: 'https://d1be1w964nk82h.cloudfront.net', regions: { 'eu-west-3': 'https://prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com' } },
+  bucketMap: {
+    default: 'https://d1be1w964nk82h.cloudfront.net',
+    regions: { 'eu-west-3': 'https://prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com' },
+  },
 } as unknown as TargetDescription;
 const prefixes = allowedLocationPrefixes(target);
 const from = 'https://registry.k8s.io/v2/pause/manifests/3.10';
@@ -28,21 +31,47 @@ describe('locationEscape', () => {
   });
 
   it("catches archeio's path.Join escapes (docs/reference/archeio.md#url-construction) and other hosts", () => {
-    expect(locationEscape('https://us-central1-docker.pkg.dev/v2/other/repo/manifests/x', from, prefixes)).toMatch(/outside/);
+    expect(locationEscape('https://us-central1-docker.pkg.dev/v2/other/repo/manifests/x', from, prefixes)).toMatch(
+      /outside/,
+    );
     expect(locationEscape('https://us-central1-docker.pkg.dev/x', from, prefixes)).toMatch(/outside/);
-    expect(locationEscape('https://evil.example/v2/k8s-artifacts-prod/images/pause/manifests/x', from, prefixes)).toMatch(/outside/);
+    expect(
+      locationEscape('https://evil.example/v2/k8s-artifacts-prod/images/pause/manifests/x', from, prefixes),
+    ).toMatch(/outside/);
     expect(locationEscape('https://github.com/kubernetes/other', from, prefixes)).toMatch(/outside/);
   });
 
   it('reads dot segments as a client would, encoded or not', () => {
-    expect(locationEscape('https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/../../other/manifests/x', from, prefixes)).toMatch(/outside/);
-    expect(locationEscape('https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/%2e%2e/%2E%2E/other/x', from, prefixes)).toMatch(/outside/);
-    expect(locationEscape('https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/..%2F..%2Fother/x', from, prefixes)).toMatch(/decoded/);
-    expect(locationEscape('https://d1be1w964nk82h.cloudfront.net/containers/images/..%2f..%2fsecret', from, prefixes)).toMatch(/decoded/);
+    expect(
+      locationEscape(
+        'https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/../../other/manifests/x',
+        from,
+        prefixes,
+      ),
+    ).toMatch(/outside/);
+    expect(
+      locationEscape(
+        'https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/%2e%2e/%2E%2E/other/x',
+        from,
+        prefixes,
+      ),
+    ).toMatch(/outside/);
+    expect(
+      locationEscape(
+        'https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/..%2F..%2Fother/x',
+        from,
+        prefixes,
+      ),
+    ).toMatch(/decoded/);
+    expect(
+      locationEscape('https://d1be1w964nk82h.cloudfront.net/containers/images/..%2f..%2fsecret', from, prefixes),
+    ).toMatch(/decoded/);
   });
 
   it('rejects CR/LF and unparseable values', () => {
-    expect(locationEscape('https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/a\r\nX: 1', from, prefixes)).toMatch(/CR\/LF/);
+    expect(
+      locationEscape('https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/a\r\nX: 1', from, prefixes),
+    ).toMatch(/CR\/LF/);
     expect(locationEscape('http://[bad', from, prefixes)).toMatch(/does not parse/);
   });
 

@@ -28,10 +28,14 @@ function registryPrefix(base: string, upstreamPath: string): string {
 
 export function allowedLocationPrefixes(target: TargetDescription): LocationPrefix[] {
   const out: LocationPrefix[] = [{ what: 'upstream', prefix: registryPrefix(target.upstream, target.upstreamPath) }];
-  if (target.signatureUpstream !== null) out.push({ what: 'signature upstream', prefix: registryPrefix(target.signatureUpstream, target.upstreamPath) });
+  if (target.signatureUpstream !== null)
+    out.push({ what: 'signature upstream', prefix: registryPrefix(target.signatureUpstream, target.upstreamPath) });
   const bases = new Set([target.bucketMap.default, ...Object.values(target.bucketMap.regions)]);
   for (const base of bases) out.push({ what: `bucket ${base}`, prefix: `${trimSlash(base)}/containers/images/` });
-  out.push({ what: 'info URL', prefix: target.infoUrl, exact: true }, { what: 'privacy URL', prefix: target.privacyUrl, exact: true });
+  out.push(
+    { what: 'info URL', prefix: target.infoUrl, exact: true },
+    { what: 'privacy URL', prefix: target.privacyUrl, exact: true },
+  );
   return out;
 }
 
@@ -59,7 +63,8 @@ export function locationEscape(location: string, base: string, prefixes: readonl
   } catch {
     return `Location ${JSON.stringify(location)} does not parse`;
   }
-  if (!within(resolved, prefixes)) return `Location ${location} resolves to ${normalised(resolved)}, outside every allowed prefix`;
+  if (!within(resolved, prefixes))
+    return `Location ${location} resolves to ${normalised(resolved)}, outside every allowed prefix`;
   const decoded = `${resolved.origin}${resolved.pathname.replace(/%2f/gi, '/').replace(/%2e/gi, '.').replace(/%5c/gi, '/').replace(/\\/g, '/')}`;
   let reparsed: URL;
   try {
@@ -67,6 +72,7 @@ export function locationEscape(location: string, base: string, prefixes: readonl
   } catch {
     return `Location ${location} does not parse once %2F/%2E are decoded`;
   }
-  if (!within(reparsed, prefixes)) return `Location ${location} escapes to ${normalised(reparsed)} once %2F/%2E are decoded`;
+  if (!within(reparsed, prefixes))
+    return `Location ${location} escapes to ${normalised(reparsed)} once %2F/%2E are decoded`;
   return null;
 }

@@ -41,7 +41,10 @@ export async function sweepManifestProbes(
  * the client's own calls; `judge` returns the problems it found (it may also throw to stop the sweep). Throws
  * `noImages` when there is no image, and a conformance failure listing every problem (without hops) when any was found.
  */
-export async function sweepManifestRefs(content: SeededContent, judge: (image: SeededImage, ref: string) => Promise<string[]>): Promise<void> {
+export async function sweepManifestRefs(
+  content: SeededContent,
+  judge: (image: SeededImage, ref: string) => Promise<string[]>,
+): Promise<void> {
   if (content.images.length === 0) throw noImages(content);
   const problems: string[] = [];
   for (const s of content.images) {

@@ -77,13 +77,16 @@ export function pathProbeChecks(kit: ConformanceKit): Check[] {
           }
           hops.push(r.hop);
           if (r.status >= 500) unanswered.push(`GET ${probe.path} → ${r.status}`);
-          if (r.headers['x-injected'] !== undefined) problems.push(`GET ${probe.path}: a header was injected from the path`);
+          if (r.headers['x-injected'] !== undefined)
+            problems.push(`GET ${probe.path}: a header was injected from the path`);
           if (r.location === undefined) continue;
           const escaped = locationEscape(r.location, r.hop.url, prefixes);
           if (escaped !== null) problems.push(`GET ${probe.path} → ${r.status}: ${escaped}`);
         }
-        if (problems.length > 0) throw conformanceFailure(problems.join('; '), hops, { allowed: prefixes.map((p) => p.prefix), unanswered });
-        if (unanswered.length > 0) throw new CheckFailure('availability', `probes without a usable answer: ${unanswered.join('; ')}`, hops);
+        if (problems.length > 0)
+          throw conformanceFailure(problems.join('; '), hops, { allowed: prefixes.map((p) => p.prefix), unanswered });
+        if (unanswered.length > 0)
+          throw new CheckFailure('availability', `probes without a usable answer: ${unanswered.join('; ')}`, hops);
         evidence(hops);
       },
     ),
@@ -105,7 +108,8 @@ export function pathProbeChecks(kit: ConformanceKit): Check[] {
           const problem = ociErrorBodyProblem(r.body, r.headers['content-type'], { requireJson: true });
           if (problem !== null) problems.push(`GET ${probe.path} → 400: ${problem}`);
         }
-        if (problems.length > 0) throw conformanceFailure(`expected 400 with an OCI JSON error: ${problems.join('; ')}`, hops);
+        if (problems.length > 0)
+          throw conformanceFailure(`expected 400 with an OCI JSON error: ${problems.join('; ')}`, hops);
         evidence(hops);
       },
     ),

@@ -26,7 +26,6 @@ export function randomDigest(): string {
   return `sha256:${randomBytes(32).toString('hex')}`;
 }
 
-
 /** A 404 is right; if its body is JSON it must be an OCI error body (spec "Error Codes"). */
 function expectNotFound(p: ProbeResult, what: string, allowed: readonly number[] = [404]): void {
   expectStatus(p, allowed, what);
@@ -86,7 +85,8 @@ export function pullChecks(kit: ConformanceKit): Check[] {
         expectDigestIfPresent(p, blob.digest, what);
         const cl = p.headers['content-length'];
         if (cl === undefined) throw conformanceFailure(`${what}: no Content-Length on HEAD`, p.hops);
-        if (Number(cl) !== blob.size) throw conformanceFailure(`${what}: Content-Length ${cl}, the descriptor says ${blob.size}`, p.hops);
+        if (Number(cl) !== blob.size)
+          throw conformanceFailure(`${what}: Content-Length ${cl}, the descriptor says ${blob.size}`, p.hops);
         evidence(p.hops);
       },
     ),
@@ -96,7 +96,10 @@ export function pullChecks(kit: ConformanceKit): Check[] {
       `${G1} 3; G2 R4; dist-spec "Pulling blobs" "not found: 404", "Error Codes" body`,
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
-        expectNotFound(await probe(client, 'GET', `/v2/${repo}/blobs/${DUMMY_DIGEST}`), `GET /v2/${repo}/blobs/<dummyDigest>`);
+        expectNotFound(
+          await probe(client, 'GET', `/v2/${repo}/blobs/${DUMMY_DIGEST}`),
+          `GET /v2/${repo}/blobs/<dummyDigest>`,
+        );
       },
     ),
     kit.check(
@@ -151,7 +154,10 @@ export function pullChecks(kit: ConformanceKit): Check[] {
       `${G1} 9; dist-spec "Pulling manifests" "not found: 404", "Error Codes" body`,
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
-        expectNotFound(await probe(client, 'GET', `/v2/${repo}/manifests/${INVALID_MANIFEST_NAME}`), `GET /v2/${repo}/manifests/${INVALID_MANIFEST_NAME}`);
+        expectNotFound(
+          await probe(client, 'GET', `/v2/${repo}/manifests/${INVALID_MANIFEST_NAME}`),
+          `GET /v2/${repo}/manifests/${INVALID_MANIFEST_NAME}`,
+        );
       },
     ),
     kit.check(
@@ -170,7 +176,10 @@ export function pullChecks(kit: ConformanceKit): Check[] {
       `${G1} 12; dist-spec "Pulling manifests" GET`,
       async ({ client, content, evidence }) => {
         const m = ociImageManifest(await content());
-        const r = await client.getManifest(m.repo, m.tag, { accept: [MediaType.OciManifest], expected: { digest: m.image.digest, size: m.size } });
+        const r = await client.getManifest(m.repo, m.tag, {
+          accept: [MediaType.OciManifest],
+          expected: { digest: m.image.digest, size: m.size },
+        });
         evidence(r.hops, { digest: r.digest });
       },
     ),
@@ -190,7 +199,10 @@ export function pullChecks(kit: ConformanceKit): Check[] {
         const body = Buffer.concat(chunks);
         expectStatus({ status: ex.status, hops: ex.hops }, [400, 404], `GET ${path}`);
         if (ex.status === 400) {
-          const problem = ociErrorBodyProblem(body, ex.final.headers['content-type'], { requireJson: true, codes: G1_ERROR_CODES });
+          const problem = ociErrorBodyProblem(body, ex.final.headers['content-type'], {
+            requireJson: true,
+            codes: G1_ERROR_CODES,
+          });
           if (problem !== null) throw conformanceFailure(`GET ${path}: 400 body: ${problem}`, ex.hops);
         }
       },
@@ -206,9 +218,11 @@ export function pullChecks(kit: ConformanceKit): Check[] {
           const ct = p.headers['content-type'];
           const cl = p.headers['content-length'];
           if (p.bodyBytes !== 0) problems.push(`${what}: ${p.bodyBytes}-byte body`);
-          if (ct !== s.mediaType) problems.push(`${what}: Content-Type ${JSON.stringify(ct)}, the manifest is ${s.mediaType}`);
+          if (ct !== s.mediaType)
+            problems.push(`${what}: Content-Type ${JSON.stringify(ct)}, the manifest is ${s.mediaType}`);
           if (cl === undefined) problems.push(`${what}: no Content-Length`);
-          else if (Number(cl) !== s.size) problems.push(`${what}: Content-Length ${cl}, the manifest has ${s.size} bytes`);
+          else if (Number(cl) !== s.size)
+            problems.push(`${what}: Content-Length ${cl}, the manifest has ${s.size} bytes`);
           expectDigestIfPresent(p, s.image.digest, what);
           return problems;
         });
@@ -222,12 +236,19 @@ export function pullChecks(kit: ConformanceKit): Check[] {
       async ({ client, content, evidence }) => {
         const c = await content();
         await sweepManifestRefs(c, async (s, ref) => {
-          const r = await client.getManifest(s.repo, ref, { acceptAsSeparateLines: true, accept: MANIFEST_ACCEPT, expected: { digest: s.image.digest, size: s.size } });
+          const r = await client.getManifest(s.repo, ref, {
+            acceptAsSeparateLines: true,
+            accept: MANIFEST_ACCEPT,
+            expected: { digest: s.image.digest, size: s.size },
+          });
           const what = `GET ${s.repo}:${ref}`;
           const problems: string[] = [];
-          if (r.contentType !== s.mediaType) problems.push(`${what}: Content-Type ${JSON.stringify(r.contentType)}, the manifest is ${s.mediaType}`);
+          if (r.contentType !== s.mediaType)
+            problems.push(`${what}: Content-Type ${JSON.stringify(r.contentType)}, the manifest is ${s.mediaType}`);
           if (r.bodyMediaType !== undefined && essenceOf(r.contentType) !== r.bodyMediaType) {
-            problems.push(`${what}: Content-Type ${JSON.stringify(r.contentType)} differs from the body's mediaType ${r.bodyMediaType}`);
+            problems.push(
+              `${what}: Content-Type ${JSON.stringify(r.contentType)} differs from the body's mediaType ${r.bodyMediaType}`,
+            );
           }
           if (r.size !== s.size) problems.push(`${what}: ${r.size} bytes, expected ${s.size}`);
           return problems;
@@ -241,7 +262,10 @@ export function pullChecks(kit: ConformanceKit): Check[] {
       'G2 R19 missing-manifest/by-digest; dist-spec "Pulling manifests" "not found: 404", "Error Codes" body',
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
-        expectNotFound(await probe(client, 'GET', `/v2/${repo}/manifests/${randomDigest()}`), `GET /v2/${repo}/manifests/<random digest>`);
+        expectNotFound(
+          await probe(client, 'GET', `/v2/${repo}/manifests/${randomDigest()}`),
+          `GET /v2/${repo}/manifests/<random digest>`,
+        );
       },
     ),
     kit.check(
@@ -260,7 +284,11 @@ export function pullChecks(kit: ConformanceKit): Check[] {
       'G2 R21 invalid-digest-format/manifest-get; docs/reference/oci-pull-path.md#grammar, dist-spec "Error Codes" body',
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
-        expectNotFound(await probe(client, 'GET', `/v2/${repo}/manifests/sha256:baddigeststring`), `GET /v2/${repo}/manifests/sha256:baddigeststring`, [400, 404]);
+        expectNotFound(
+          await probe(client, 'GET', `/v2/${repo}/manifests/sha256:baddigeststring`),
+          `GET /v2/${repo}/manifests/sha256:baddigeststring`,
+          [400, 404],
+        );
       },
     ),
   ];

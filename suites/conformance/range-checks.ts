@@ -121,14 +121,17 @@ function judge(vector: RangeVector, subject: RangeSubject, target: FinalHopTarge
     }
     return null;
   }
-  if (r.status !== 206) return `${where}; expected 206 with bytes ${want.start}-${want.end}/${size}${r.status === 200 ? ' (the range was ignored)' : ''}`;
+  if (r.status !== 206)
+    return `${where}; expected 206 with bytes ${want.start}-${want.end}/${size}${r.status === 200 ? ' (the range was ignored)' : ''}`;
   const cr = r.parsedContentRange;
-  if (cr === null || cr.kind !== 'range') return `${where} with Content-Range ${JSON.stringify(r.contentRange)}; expected "bytes ${want.start}-${want.end}/${size}"`;
+  if (cr === null || cr.kind !== 'range')
+    return `${where} with Content-Range ${JSON.stringify(r.contentRange)}; expected "bytes ${want.start}-${want.end}/${size}"`;
   if (cr.start !== want.start || cr.end !== want.end || (cr.size !== null && cr.size !== size)) {
     return `${where} with Content-Range ${r.contentRange}; expected "bytes ${want.start}-${want.end}/${size}" (or /*)`;
   }
   const length = want.end - want.start + 1;
-  if (r.contentLength !== undefined && r.contentLength !== length) return `${where} with Content-Length ${r.contentLength}; expected ${length}`;
+  if (r.contentLength !== undefined && r.contentLength !== length)
+    return `${where} with Content-Length ${r.contentLength}; expected ${length}`;
   if (r.size !== length) return `${where} with a ${r.size}-byte body; expected ${length}`;
   return null;
 }
@@ -138,9 +141,17 @@ function judge(vector: RangeVector, subject: RangeSubject, target: FinalHopTarge
  * docker-registry 2.8 keeps the blob's Content-Length on its 416) is still a 416: only its status and Content-Range
  * matter. Wrong bytes in a 206 are an integrity failure naming the final hop.
  */
-async function rangeRequest(target: FinalHopTarget, s: RangeSubject, range: ByteRangeRequest, sliceDigest: string | undefined): Promise<RangeResult> {
+async function rangeRequest(
+  target: FinalHopTarget,
+  s: RangeSubject,
+  range: ByteRangeRequest,
+  sliceDigest: string | undefined,
+): Promise<RangeResult> {
   try {
-    return await target.client.getBlobRange(s.blob.repo, s.blob.digest, range, { blobSize: s.blob.size, ...(sliceDigest ? { sliceDigest } : {}) });
+    return await target.client.getBlobRange(s.blob.repo, s.blob.digest, range, {
+      blobSize: s.blob.size,
+      ...(sliceDigest ? { sliceDigest } : {}),
+    });
   } catch (err) {
     if (!isOciError(err)) throw err;
     const last = err.hops[err.hops.length - 1];
@@ -158,7 +169,12 @@ async function rangeRequest(target: FinalHopTarget, s: RangeSubject, range: Byte
       };
     }
     const cls = failureClassOf(err);
-    throw new CheckFailure(cls, `${target.label}: Range ${typeof range === 'string' ? range : rangeHeaderValue(range)}: ${err.code}: ${err.message}`, err.hops, err.details);
+    throw new CheckFailure(
+      cls,
+      `${target.label}: Range ${typeof range === 'string' ? range : rangeHeaderValue(range)}: ${err.code}: ${err.message}`,
+      err.hops,
+      err.details,
+    );
   }
 }
 
@@ -174,7 +190,8 @@ export function rangeChecks(kit: ConformanceKit): Check[] {
       const chunks: Buffer[] = [];
       await kit.route.client().getBlob(blob.repo, blob.digest, { expectedSize: blob.size, sink: collector(chunks) });
       const targets = await finalHopTargets(finalHopRoutes(kit.target), blob);
-      if (targets.length === 0) throw new CheckFailure('availability', `HEAD of ${blob.repo}@${blob.digest} did not end in 200 on any route`);
+      if (targets.length === 0)
+        throw new CheckFailure('availability', `HEAD of ${blob.repo}@${blob.digest} did not end in 200 on any route`);
       return { blob, bytes: Buffer.concat(chunks), targets };
     })();
     return subject;
@@ -196,7 +213,8 @@ export function rangeChecks(kit: ConformanceKit): Check[] {
         const problem = judge(vector, s, target, r);
         if (problem !== null) problems.push(problem);
       }
-      if (problems.length > 0) throw new CheckFailure('conformance', problems.join('; '), hops, { blob: s.blob.digest, size: s.blob.size });
+      if (problems.length > 0)
+        throw new CheckFailure('conformance', problems.join('; '), hops, { blob: s.blob.digest, size: s.blob.size });
       evidence(hops, { blob: s.blob.digest, size: s.blob.size, finalHops: s.targets.map((t) => t.label) });
     }),
   );
@@ -216,21 +234,37 @@ export function rangeChecks(kit: ConformanceKit): Check[] {
             const chunks: Buffer[] = [];
             let r: RangeResult;
             try {
-              r = await target.client.getBlobRange(s.blob.repo, s.blob.digest, range, { blobSize: s.blob.size, sink: collector(chunks) });
+              r = await target.client.getBlobRange(s.blob.repo, s.blob.digest, range, {
+                blobSize: s.blob.size,
+                sink: collector(chunks),
+              });
             } catch (err) {
               if (!isOciError(err)) throw err;
-              throw new CheckFailure(failureClassOf(err), `${target.label}: Range ${rangeHeaderValue(range)}: ${err.code}: ${err.message}`, err.hops, err.details);
+              throw new CheckFailure(
+                failureClassOf(err),
+                `${target.label}: Range ${rangeHeaderValue(range)}: ${err.code}: ${err.message}`,
+                err.hops,
+                err.details,
+              );
             }
             hops.push(...r.hops);
             if (r.status !== 206) {
-              throw new CheckFailure('conformance', `${target.label}: Range ${r.range} → ${r.status}, expected 206`, r.hops);
+              throw new CheckFailure(
+                'conformance',
+                `${target.label}: Range ${r.range} → ${r.status}, expected 206`,
+                r.hops,
+              );
             }
             parts.push(Buffer.concat(chunks));
           }
           const algorithm = s.blob.digest.split(':')[0]!;
           const got = `${algorithm}:${createHash(algorithm).update(Buffer.concat(parts)).digest('hex')}`;
           if (got !== s.blob.digest) {
-            throw new CheckFailure('integrity', `${target.label}: the two halves of ${s.blob.digest} hash to ${got}`, hops);
+            throw new CheckFailure(
+              'integrity',
+              `${target.label}: the two halves of ${s.blob.digest} hash to ${got}`,
+              hops,
+            );
           }
         }
         evidence(hops, { blob: s.blob.digest, finalHops: s.targets.map((t) => t.label) });

@@ -24,7 +24,11 @@ const NO_API =
   'the registry behind the redirector has no referrers API (404), as G2 run with OCI_API_REFERRER=false; clients fall back to the tag schema, checked by conformance/referrers-fallback-tag';
 
 /** Whether GET referrers answers at all: 200 → API present, 404 → absent. Other statuses throw. */
-async function apiPresent(client: OciClient, repo: string, subject: string): Promise<{ present: boolean; hops: Hop[] }> {
+async function apiPresent(
+  client: OciClient,
+  repo: string,
+  subject: string,
+): Promise<{ present: boolean; hops: Hop[] }> {
   const p = await probe(client, 'GET', `/v2/${repo}/referrers/${subject}`);
   expectStatus(p, [200, 404], `GET /v2/${repo}/referrers/${subject}`);
   return { present: p.status === 200, hops: p.hops };
@@ -34,7 +38,8 @@ async function apiPresent(client: OciClient, repo: string, subject: string): Pro
 function listingProblem(r: SeededReferrer, manifests: readonly Descriptor[]): string | null {
   const entry = manifests.find((d) => d.digest === r.digest);
   if (entry === undefined) return `${r.digest} (found via ${r.foundVia}) is not listed as a referrer of ${r.subject}`;
-  if (entry.mediaType !== r.mediaType) return `${r.digest}: listed mediaType ${entry.mediaType}, the manifest is ${r.mediaType}`;
+  if (entry.mediaType !== r.mediaType)
+    return `${r.digest}: listed mediaType ${entry.mediaType}, the manifest is ${r.mediaType}`;
   if (entry.size !== r.size) return `${r.digest}: listed size ${entry.size}, the manifest has ${r.size} bytes`;
   if (r.artifactType !== undefined && entry.artifactType !== r.artifactType) {
     return `${r.digest}: listed artifactType ${entry.artifactType ?? 'none'}, expected ${r.artifactType}`;
@@ -43,7 +48,9 @@ function listingProblem(r: SeededReferrer, manifests: readonly Descriptor[]): st
 }
 
 /** Referrers grouped by (repo, subject). */
-function bySubject(referrers: readonly SeededReferrer[]): { repo: string; subject: string; referrers: SeededReferrer[] }[] {
+function bySubject(
+  referrers: readonly SeededReferrer[],
+): { repo: string; subject: string; referrers: SeededReferrer[] }[] {
   const groups = new Map<string, { repo: string; subject: string; referrers: SeededReferrer[] }>();
   for (const r of referrers) {
     const key = `${r.repo}@${r.subject}`;
@@ -67,15 +74,27 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
         expectStatus(p, [200, 404], `GET /v2/${repo}/referrers/<random digest>`);
         if (p.status === 404) throw new NotApplicable(NO_API);
         const ct = p.headers['content-type'];
-        if (ct !== MediaType.OciIndex) throw conformanceFailure(`referrers Content-Type ${JSON.stringify(ct)}, expected exactly ${MediaType.OciIndex}`, p.hops);
+        if (ct !== MediaType.OciIndex)
+          throw conformanceFailure(
+            `referrers Content-Type ${JSON.stringify(ct)}, expected exactly ${MediaType.OciIndex}`,
+            p.hops,
+          );
         let body: Record<string, unknown>;
         try {
           body = JSON.parse(p.body.toString('utf8')) as Record<string, unknown>;
         } catch {
           throw conformanceFailure('referrers body is not JSON', p.hops);
         }
-        if (body.schemaVersion !== 2 || body.mediaType !== MediaType.OciIndex || !isImageIndexJson(body) || body.manifests.length !== 0) {
-          throw conformanceFailure(`referrers body is not an empty OCI index (schemaVersion 2): ${p.body.toString('utf8').slice(0, 200)}`, p.hops);
+        if (
+          body.schemaVersion !== 2 ||
+          body.mediaType !== MediaType.OciIndex ||
+          !isImageIndexJson(body) ||
+          body.manifests.length !== 0
+        ) {
+          throw conformanceFailure(
+            `referrers body is not an empty OCI index (schemaVersion 2): ${p.body.toString('utf8').slice(0, 200)}`,
+            p.hops,
+          );
         }
         evidence(p.hops);
       },
@@ -93,11 +112,15 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
           hops.push(...r.hops);
           sources[`${g.repo}@${g.subject}`] = r.source;
           if (r.source === 'none') {
-            problems.push(`referrers of ${g.repo}@${g.subject}: the API answered 404 and there is no ${referrersTagFor(g.subject)} tag, so ${g.referrers.length} referrer(s) cannot be discovered`);
+            problems.push(
+              `referrers of ${g.repo}@${g.subject}: the API answered 404 and there is no ${referrersTagFor(g.subject)} tag, so ${g.referrers.length} referrer(s) cannot be discovered`,
+            );
             continue;
           }
           if (r.source === 'api' && r.contentType !== MediaType.OciIndex) {
-            problems.push(`referrers of ${g.subject}: Content-Type ${JSON.stringify(r.contentType)}, expected ${MediaType.OciIndex}`);
+            problems.push(
+              `referrers of ${g.subject}: Content-Type ${JSON.stringify(r.contentType)}, expected ${MediaType.OciIndex}`,
+            );
           }
           for (const ref of g.referrers) {
             const problem = listingProblem(ref, r.manifests);
@@ -125,11 +148,14 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
           const p = await probe(client, 'GET', `/v2/${g.repo}/manifests/${tag}`, { accept: MediaType.OciIndex });
           hops.push(...p.hops);
           if (p.status === 404) {
-            problems.push(`${g.repo}:${tag} does not exist, so ${g.referrers.length} referrer(s) of ${g.subject} cannot be discovered`);
+            problems.push(
+              `${g.repo}:${tag} does not exist, so ${g.referrers.length} referrer(s) of ${g.subject} cannot be discovered`,
+            );
             continue;
           }
           expectStatus(p, [200], `GET ${g.repo}:${tag}`);
-          if (p.headers['content-type'] !== MediaType.OciIndex) problems.push(`${g.repo}:${tag}: Content-Type ${JSON.stringify(p.headers['content-type'])}`);
+          if (p.headers['content-type'] !== MediaType.OciIndex)
+            problems.push(`${g.repo}:${tag}: Content-Type ${JSON.stringify(p.headers['content-type'])}`);
           let body: unknown;
           try {
             body = JSON.parse(p.body.toString('utf8'));
@@ -145,7 +171,10 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
             if (problem !== null) problems.push(`${problem} (in ${tag})`);
           }
         }
-        if (exercised === 0) throw new NotApplicable('the referrers API answers for every seeded subject; the tag-schema fallback is only used on 404');
+        if (exercised === 0)
+          throw new NotApplicable(
+            'the referrers API answers for every seeded subject; the tag-schema fallback is only used on 404',
+          );
         if (problems.length > 0) throw conformanceFailure(problems.join('; '), hops);
         evidence(hops);
       },
@@ -164,9 +193,15 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
         const r = await client.referrers(ref.repo, ref.subject, { artifactType: type });
         if (r.filtersApplied.includes('artifactType')) {
           const others = r.manifests.filter((d) => d.artifactType !== type);
-          if (others.length > 0) throw conformanceFailure(`OCI-Filters-Applied: artifactType, yet ${others.length} entr(ies) of other types were listed`, r.hops);
+          if (others.length > 0)
+            throw conformanceFailure(
+              `OCI-Filters-Applied: artifactType, yet ${others.length} entr(ies) of other types were listed`,
+              r.hops,
+            );
         }
-        for (const same of typed.filter((t) => t.subject === ref.subject && t.repo === ref.repo && t.artifactType === type)) {
+        for (const same of typed.filter(
+          (t) => t.subject === ref.subject && t.repo === ref.repo && t.artifactType === type,
+        )) {
           const problem = listingProblem(same, r.manifests);
           if (problem !== null) throw conformanceFailure(problem, r.hops);
         }
@@ -185,7 +220,11 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
         const p = await probe(client, 'GET', `/v2/${repo}/referrers/sha256:baddigeststring`);
         if (p.status !== 400) {
           const cls = p.status >= 500 ? 'availability' : 'conformance';
-          throw new CheckFailure(cls, `GET /v2/${repo}/referrers/sha256:baddigeststring → ${p.status}, expected 400`, p.hops);
+          throw new CheckFailure(
+            cls,
+            `GET /v2/${repo}/referrers/sha256:baddigeststring → ${p.status}, expected 400`,
+            p.hops,
+          );
         }
         evidence(p.hops);
       },

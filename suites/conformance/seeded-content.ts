@@ -122,11 +122,26 @@ async function describe(client: OciClient, cache: ManifestCache, image: ImageRef
   return seeded;
 }
 
-function referrerOf(s: { repo: string; json: Record<string, unknown>; mediaType: string; size: number }, digest: string, foundVia: string): SeededReferrer | null {
+function referrerOf(
+  s: { repo: string; json: Record<string, unknown>; mediaType: string; size: number },
+  digest: string,
+  foundVia: string,
+): SeededReferrer | null {
   const subject = (s.json.subject as Descriptor | undefined)?.digest;
   if (typeof subject !== 'string') return null;
-  const artifactType = typeof s.json.artifactType === 'string' ? s.json.artifactType : (s.json.config as Descriptor | undefined)?.mediaType;
-  return { repo: s.repo, subject, digest, mediaType: s.mediaType, size: s.size, ...(artifactType !== undefined ? { artifactType } : {}), foundVia };
+  const artifactType =
+    typeof s.json.artifactType === 'string'
+      ? s.json.artifactType
+      : (s.json.config as Descriptor | undefined)?.mediaType;
+  return {
+    repo: s.repo,
+    subject,
+    digest,
+    mediaType: s.mediaType,
+    size: s.size,
+    ...(artifactType !== undefined ? { artifactType } : {}),
+    foundVia,
+  };
 }
 
 /**
@@ -144,7 +159,8 @@ export async function discoverSeededContent(target: TargetDescription, client: O
   };
   for (const s of images) add(referrerOf(s, s.image.digest, s.image.ref));
   for (const s of images) {
-    if (!(hasKind(s.image, 'referrers-fallback-tag') || REFERRERS_TAG.test(s.tag)) || !isImageIndexJson(s.json)) continue;
+    if (!(hasKind(s.image, 'referrers-fallback-tag') || REFERRERS_TAG.test(s.tag)) || !isImageIndexJson(s.json))
+      continue;
     for (const child of s.children) {
       const m = await fetchManifest(client, cache, s.repo, child.digest);
       const mediaType = (typeof m.json.mediaType === 'string' ? m.json.mediaType : m.mediaType) ?? child.mediaType;
@@ -180,12 +196,16 @@ function isPlainImage(s: SeededImage): boolean {
  */
 export function ociImageManifest(content: SeededContent): SeededImage {
   const score = (s: SeededImage) =>
-    (hasKind(s.image, 'conformance') ? 4 : 0) + (hasKind(s.image, 'oci-manifest') ? 2 : 0) + (hasKind(s.image, 'single-platform') ? 1 : 0);
+    (hasKind(s.image, 'conformance') ? 4 : 0) +
+    (hasKind(s.image, 'oci-manifest') ? 2 : 0) +
+    (hasKind(s.image, 'single-platform') ? 1 : 0);
   const candidates = content.images.filter((s) => s.mediaType === MediaType.OciManifest && isPlainImage(s));
   // best label first; among equals the smallest image (a large-layer image is no use for header checks)
   const chosen = [...candidates].sort((a, b) => score(b) - score(a) || totalSize(a) - totalSize(b))[0];
   if (chosen === undefined) {
-    throw new NotApplicable(`target "${content.target.name}" lists no tag pointing at a plain OCI image manifest (${MediaType.OciManifest})`);
+    throw new NotApplicable(
+      `target "${content.target.name}" lists no tag pointing at a plain OCI image manifest (${MediaType.OciManifest})`,
+    );
   }
   return chosen;
 }

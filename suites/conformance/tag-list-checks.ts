@@ -29,15 +29,23 @@ function orderOf(tags: readonly string[]): (a: string, b: string) => number {
 }
 
 function needTwo(repo: string, tags: readonly string[]): void {
-  if (tags.length < 2) throw new NotApplicable(`repository ${repo} has ${tags.length} tag(s); pagination needs at least 2`);
+  if (tags.length < 2)
+    throw new NotApplicable(`repository ${repo} has ${tags.length} tag(s); pagination needs at least 2`);
 }
 
 /** A rule over one registry view (the redirector, or the upstream directly): the problem it sees, and its hops. */
-type TagRule = (client: OciClient, repo: string, all: readonly string[]) => Promise<{ problem: string | null; hops: Hop[]; details?: Record<string, unknown> }>;
+type TagRule = (
+  client: OciClient,
+  repo: string,
+  all: readonly string[],
+) => Promise<{ problem: string | null; hops: Hop[]; details?: Record<string, unknown> }>;
 
 const sortedRule: TagRule = async (client, repo) => {
   const list = await client.listTags(repo);
-  const problem = isSorted(list.tags, lexical) || isSorted(list.tags, ascii) ? null : `tags/list of ${repo} is not sorted: ${list.tags.join(', ')}`;
+  const problem =
+    isSorted(list.tags, lexical) || isSorted(list.tags, ascii)
+      ? null
+      : `tags/list of ${repo} is not sorted: ${list.tags.join(', ')}`;
   return { problem, hops: list.hops };
 };
 
@@ -49,7 +57,9 @@ function nRule(n: (all: readonly string[]) => number): TagRule {
     const count = first.tags.length;
     const ok = count === want || (count < want && first.next !== undefined);
     return {
-      problem: ok ? null : `tags/list?n=${want} of ${repo} returned ${count} tag(s)${count === all.length && want < all.length ? ' (the whole list)' : ''}`,
+      problem: ok
+        ? null
+        : `tags/list?n=${want} of ${repo} returned ${count} tag(s)${count === all.length && want < all.length ? ' (the whole list)' : ''}`,
       hops: page.hops,
       details: { n: want, returned: count },
     };
@@ -60,15 +70,21 @@ const lastAfterNRule: TagRule = async (client, repo, all) => {
   const n = Math.floor(all.length / 2);
   const first = await client.listTags(repo, { n, followLinks: false });
   const firstTags = first.pages[0]!.tags;
-  if (firstTags.length > n) return { problem: `tags/list?n=${n} of ${repo} returned ${firstTags.length} tags`, hops: first.hops };
+  if (firstTags.length > n)
+    return { problem: `tags/list?n=${n} of ${repo} returned ${firstTags.length} tags`, hops: first.hops };
   const last = firstTags[firstTags.length - 1] ?? all[n - 1]!;
   const second = await client.listTags(repo, { n, last, followLinks: false });
   const secondTags = second.pages[0]!.tags;
   const hops = [...first.hops, ...second.hops];
-  if (secondTags.length > n) return { problem: `tags/list?n=${n}&last=${last} of ${repo} returned ${secondTags.length} tags`, hops };
+  if (secondTags.length > n)
+    return { problem: `tags/list?n=${n}&last=${last} of ${repo} returned ${secondTags.length} tags`, hops };
   const cmp = orderOf(all);
   const notAfter = secondTags.filter((t) => cmp(t, last) <= 0);
-  if (notAfter.length > 0) return { problem: `tags/list?n=${n}&last=${last} of ${repo} returned tag(s) not after "${last}": ${notAfter.join(', ')}`, hops };
+  if (notAfter.length > 0)
+    return {
+      problem: `tags/list?n=${n}&last=${last} of ${repo} returned tag(s) not after "${last}": ${notAfter.join(', ')}`,
+      hops,
+    };
   return { problem: null, hops, details: { n, last, page2: secondTags } };
 };
 
@@ -79,23 +95,35 @@ const lastOnlyRule: TagRule = async (client, repo, all) => {
   const list = await client.listTags(repo, { last });
   const wrong = list.tags.filter((t) => cmp(t, last) <= 0);
   const missing = sorted.filter((t) => cmp(t, last) > 0 && !list.tags.includes(t));
-  const parts = [wrong.length > 0 ? `returned ${wrong.join(', ')} (not after "${last}")` : '', missing.length > 0 ? `missing ${missing.join(', ')}` : ''].filter(Boolean);
-  return { problem: parts.length > 0 ? `tags/list?last=${last} of ${repo}: ${parts.join('; ')}` : null, hops: list.hops, details: { last } };
+  const parts = [
+    wrong.length > 0 ? `returned ${wrong.join(', ')} (not after "${last}")` : '',
+    missing.length > 0 ? `missing ${missing.join(', ')}` : '',
+  ].filter(Boolean);
+  return {
+    problem: parts.length > 0 ? `tags/list?last=${last} of ${repo}: ${parts.join('; ')}` : null,
+    hops: list.hops,
+    details: { last },
+  };
 };
 
 const nZeroRule: TagRule = async (client, repo) => {
   const page = await client.listTags(repo, { n: 0, followLinks: false });
   const first = page.pages[0]!;
-  if (first.tags.length !== 0) return { problem: `tags/list?n=0 of ${repo} returned ${first.tags.length} tag(s)`, hops: page.hops };
-  if (first.link !== undefined) return { problem: `tags/list?n=0 of ${repo} sent Link: ${first.link}`, hops: page.hops };
+  if (first.tags.length !== 0)
+    return { problem: `tags/list?n=0 of ${repo} returned ${first.tags.length} tag(s)`, hops: page.hops };
+  if (first.link !== undefined)
+    return { problem: `tags/list?n=0 of ${repo} sent Link: ${first.link}`, hops: page.hops };
   return { problem: null, hops: page.hops };
 };
 
 const linkRule: TagRule = async (client, repo, all) => {
   const walked = await client.listTags(repo, { n: 1 });
   if (walked.pages.length === 1 && walked.pages[0]!.next === undefined) {
-    if (walked.tags.length > 1) return { problem: `tags/list?n=1 of ${repo} returned ${walked.tags.length} tags and no Link`, hops: walked.hops };
-    throw new NotApplicable('the registry sends no Link header with ?n=1 (Link is a MAY); pagination by "last" is checked by g1-tag-list-last');
+    if (walked.tags.length > 1)
+      return { problem: `tags/list?n=1 of ${repo} returned ${walked.tags.length} tags and no Link`, hops: walked.hops };
+    throw new NotApplicable(
+      'the registry sends no Link header with ?n=1 (Link is a MAY); pagination by "last" is checked by g1-tag-list-last',
+    );
   }
   const dupes = walked.tags.filter((t, i) => walked.tags.indexOf(t) !== i);
   const missing = all.filter((t) => !walked.tags.includes(t));
@@ -108,7 +136,11 @@ const linkRule: TagRule = async (client, repo, all) => {
     missing.length > 0 ? `never reached ${missing.join(', ')}` : '',
     offPath.length > 0 ? `Link left the tags/list path: ${offPath.join(', ')}` : '',
   ].filter(Boolean);
-  return { problem: parts.length > 0 ? `walking Link from tags/list?n=1 of ${repo}: ${parts.join('; ')}` : null, hops: walked.hops, details: { pages: walked.pages.length } };
+  return {
+    problem: parts.length > 0 ? `walking Link from tags/list?n=1 of ${repo}: ${parts.join('; ')}` : null,
+    hops: walked.hops,
+    details: { pages: walked.pages.length },
+  };
 };
 
 export function tagListChecks(kit: ConformanceKit): Check[] {
@@ -140,7 +172,8 @@ export function tagListChecks(kit: ConformanceKit): Check[] {
         const { repo, tags: seeded } = mostTaggedRepo(await content());
         const list: TagList = await client.listTags(repo);
         const missing = seeded.filter((t) => !list.tags.includes(t));
-        if (missing.length > 0) throw conformanceFailure(`tags/list of ${repo} lacks seeded tag(s) ${missing.join(', ')}`, list.hops);
+        if (missing.length > 0)
+          throw conformanceFailure(`tags/list of ${repo} lacks seeded tag(s) ${missing.join(', ')}`, list.hops);
         // E12: the body's name is informational (an upstream prefix may leak into it); recorded, not judged.
         evidence(list.hops, { repo, tags: list.tags.length, bodyName: list.name });
       },
@@ -173,7 +206,13 @@ export function tagListChecks(kit: ConformanceKit): Check[] {
       lastOnlyRule,
       2,
     ),
-    judged('tag-list-n-zero', 'GET ?n=0 returns an empty list and no Link header', 'dist-spec "Listing Tags" (main): "n=0 → an empty list and no Link" (MUST)', nZeroRule, 1),
+    judged(
+      'tag-list-n-zero',
+      'GET ?n=0 returns an empty list and no Link header',
+      'dist-spec "Listing Tags" (main): "n=0 → an empty list and no Link" (MUST)',
+      nZeroRule,
+      1,
+    ),
     judged(
       'tag-list-link',
       'Following Link rel="next" from ?n=1 walks the whole list without repeats, staying on the tags/list path',
@@ -199,7 +238,11 @@ export function tagListChecks(kit: ConformanceKit): Check[] {
         for (const path of probes) {
           const first = await client.firstHop('GET', path);
           hops.push(first.hop);
-          expectStatus({ status: first.status, hops: [first.hop] }, [200, 301, 302, 303, 307, 308, 404], `GET ${path} (first hop)`);
+          expectStatus(
+            { status: first.status, hops: [first.hop] },
+            [200, 301, 302, 303, 307, 308, 404],
+            `GET ${path} (first hop)`,
+          );
           if (first.location === undefined) continue;
           const sent = new URL(path, 'http://x').searchParams;
           const kept = new URL(first.location, first.hop.url).searchParams;
@@ -213,4 +256,3 @@ export function tagListChecks(kit: ConformanceKit): Check[] {
     ),
   ];
 }
-

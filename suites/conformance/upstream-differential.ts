@@ -28,7 +28,12 @@ export interface UpstreamView {
 export function upstreamView(target: TargetDescription, signal?: AbortSignal): UpstreamView {
   const prefix = target.upstreamPath.replace(/^\/+|\/+$/g, '');
   return {
-    client: createOciClient({ baseUrl: target.upstream, headersTimeoutMs: 15_000, bodyTimeoutMs: 15_000, ...(signal ? { signal } : {}) }),
+    client: createOciClient({
+      baseUrl: target.upstream,
+      headersTimeoutMs: 15_000,
+      bodyTimeoutMs: 15_000,
+      ...(signal ? { signal } : {}),
+    }),
     repo: (name) => (prefix === '' ? name : `${prefix}/${name}`),
   };
 }
@@ -37,7 +42,11 @@ export function upstreamView(target: TargetDescription, signal?: AbortSignal): U
  * Throws for an observed `problem`: NotApplicable when `direct()` finds the upstream has the same problem on its
  * own, a conformance failure otherwise.
  */
-export async function blameUpstreamOrFail(problem: string, hops: readonly Hop[], direct: () => Promise<string | null>): Promise<never> {
+export async function blameUpstreamOrFail(
+  problem: string,
+  hops: readonly Hop[],
+  direct: () => Promise<string | null>,
+): Promise<never> {
   let upstreamProblem: string | null;
   try {
     upstreamProblem = await direct();

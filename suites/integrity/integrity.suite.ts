@@ -56,18 +56,36 @@ interface RouteTally {
 }
 
 /** Judges the first hop of one request chain; collects mismatches instead of stopping at the first. */
-async function judgeChain(oracle: RoutingOracle, vantage: Vantage, hops: readonly Hop[], kind: string, tally: RouteTally, xff?: string): Promise<void> {
+async function judgeChain(
+  oracle: RoutingOracle,
+  vantage: Vantage,
+  hops: readonly Hop[],
+  kind: string,
+  tally: RouteTally,
+  xff?: string,
+): Promise<void> {
   const first = hops[0];
   if (!first || first.status === 0) return; // no answer at all: the pull's own error says so
   const request = { method: first.method, path: pathOf(first.url) };
   try {
-    const evidence = await judgeFirstHop({ oracle, vantage, request, hop: first, kind, ...(xff !== undefined ? { xff } : {}) });
+    const evidence = await judgeFirstHop({
+      oracle,
+      vantage,
+      request,
+      hop: first,
+      kind,
+      ...(xff !== undefined ? { xff } : {}),
+    });
     tally.judged++;
     tally.byReason[evidence.expected.reason] = (tally.byReason[evidence.expected.reason] ?? 0) + 1;
   } catch (err) {
     tally.judged++;
     if (err instanceof CheckFailure) {
-      tally.mismatches.push({ evidence: err.details!.routing as RoutingEvidence, hops: [...hops], message: err.message });
+      tally.mismatches.push({
+        evidence: err.details!.routing as RoutingEvidence,
+        hops: [...hops],
+        message: err.message,
+      });
     } else if (!(err instanceof Inconclusive)) {
       throw err; // an oracle/harness error
     }
@@ -75,7 +93,12 @@ async function judgeChain(oracle: RoutingOracle, vantage: Vantage, hops: readonl
   }
 }
 
-function pullCheck(target: TargetDescription, vantage: Vantage, image: ImageRef, options: IntegritySuiteOptions): Check {
+function pullCheck(
+  target: TargetDescription,
+  vantage: Vantage,
+  image: ImageRef,
+  options: IntegritySuiteOptions,
+): Check {
   return {
     id: `${INTEGRITY_SUITE}/${image.ref}@${vantage.name}`,
     suite: INTEGRITY_SUITE,
@@ -91,7 +114,11 @@ function pullCheck(target: TargetDescription, vantage: Vantage, image: ImageRef,
       const xff = route.headers['x-forwarded-for'];
       let pulled;
       try {
-        pulled = await pullImage(client, repository, tag, { expected: { digest: image.digest }, failFast: false, concurrency: options.pullConcurrency ?? 2 });
+        pulled = await pullImage(client, repository, tag, {
+          expected: { digest: image.digest },
+          failFast: false,
+          concurrency: options.pullConcurrency ?? 2,
+        });
       } catch (err) {
         if (err instanceof OciError) await judgeChain(oracle, vantage, err.hops, 'integrity-manifest', tally, xff);
         if (tally.mismatches.length > 0) throw routingFailure(image, vantage, tally);
@@ -106,7 +133,9 @@ function pullCheck(target: TargetDescription, vantage: Vantage, image: ImageRef,
         allHops.push(...b.hops);
         await judgeChain(oracle, vantage, b.hops, 'integrity-blob', tally, xff);
       }
-      for (const e of pulled.errors) if (!pulled.blobs.some((b) => b.error === e)) await judgeChain(oracle, vantage, e.hops, 'integrity-manifest', tally, xff);
+      for (const e of pulled.errors)
+        if (!pulled.blobs.some((b) => b.error === e))
+          await judgeChain(oracle, vantage, e.hops, 'integrity-manifest', tally, xff);
       ctx.record?.(allHops, {
         digest: pulled.digest,
         manifests: pulled.manifests.length,
@@ -121,16 +150,25 @@ function pullCheck(target: TargetDescription, vantage: Vantage, image: ImageRef,
       if (error) {
         const servedBy = error.hops[error.hops.length - 1]?.url;
         if (error.code === 'DIGEST_MISMATCH' || error.code === 'SIZE_MISMATCH') {
-          throw new CheckFailure('integrity', `${image.ref} through ${vantage.name}: ${error.code}: ${error.message}${servedBy ? ` (bytes served by ${servedBy})` : ''}${pulled.errors.length > 1 ? `; ${pulled.errors.length - 1} more error(s)` : ''}`, error.hops, {
-            errorCode: error.code,
-            servedBy,
-            errors: pulled.errors.map((e) => `${e.code}: ${e.message}`),
-          });
+          throw new CheckFailure(
+            'integrity',
+            `${image.ref} through ${vantage.name}: ${error.code}: ${error.message}${servedBy ? ` (bytes served by ${servedBy})` : ''}${pulled.errors.length > 1 ? `; ${pulled.errors.length - 1} more error(s)` : ''}`,
+            error.hops,
+            {
+              errorCode: error.code,
+              servedBy,
+              errors: pulled.errors.map((e) => `${e.code}: ${e.message}`),
+            },
+          );
         }
         throw error;
       }
       if (pulled.digest !== image.digest) {
-        throw new CheckFailure('integrity', `${image.ref} resolved to ${pulled.digest}, the target lists ${image.digest}`, pulled.manifests[0]?.hops ?? []);
+        throw new CheckFailure(
+          'integrity',
+          `${image.ref} resolved to ${pulled.digest}, the target lists ${image.digest}`,
+          pulled.manifests[0]?.hops ?? [],
+        );
       }
     },
   };
@@ -139,10 +177,16 @@ function pullCheck(target: TargetDescription, vantage: Vantage, image: ImageRef,
 function routingFailure(image: ImageRef, vantage: Vantage, tally: RouteTally): CheckFailure {
   // the first mismatch's message names the vantage and the request; say which pull it broke
   const first = tally.mismatches[0]!;
-  const more = tally.mismatches.length > 1 ? ` (and ${tally.mismatches.length - 1} more of ${tally.judged} requests)` : '';
-  return new CheckFailure('routing', `pull of ${image.ref} through ${vantage.name} took the wrong route: ${first.message}${more}`, first.hops, {
-    mismatches: tally.mismatches.map((m) => m.evidence),
-  });
+  const more =
+    tally.mismatches.length > 1 ? ` (and ${tally.mismatches.length - 1} more of ${tally.judged} requests)` : '';
+  return new CheckFailure(
+    'routing',
+    `pull of ${image.ref} through ${vantage.name} took the wrong route: ${first.message}${more}`,
+    first.hops,
+    {
+      mismatches: tally.mismatches.map((m) => m.evidence),
+    },
+  );
 }
 
 /** A Writable that feeds a shared hash (one per Range part; ending a part does not finish the hash). */
@@ -168,10 +212,21 @@ function rangeCheck(target: TargetDescription, vantage: Vantage, options: Integr
       const cap = options.rangeMaxBytes ?? 16 * 1024 * 1024;
       // The largest blob (within the cap) whose route from here is a bucket, else the largest at all: the buckets'
       // Range handling is what broke in the field.
-      const candidates = oracle.knownBlobs().filter((b) => b.size !== undefined && b.size >= 2 && b.size <= cap && b.digest.startsWith('sha256:'));
-      if (candidates.length === 0) throw new NotApplicable('no sha256 blob of known size (2 bytes to the cap) in the image catalog');
-      const routed = await Promise.all(candidates.map(async (b) => ({ b, e: await oracle.expect(vantage, { method: 'GET', path: `/v2/${b.repository}/blobs/${b.digest}` }) })));
-      routed.sort((x, y) => Number(y.e.reason === 'blob-bucket-hit') - Number(x.e.reason === 'blob-bucket-hit') || y.b.size! - x.b.size!);
+      const candidates = oracle
+        .knownBlobs()
+        .filter((b) => b.size !== undefined && b.size >= 2 && b.size <= cap && b.digest.startsWith('sha256:'));
+      if (candidates.length === 0)
+        throw new NotApplicable('no sha256 blob of known size (2 bytes to the cap) in the image catalog');
+      const routed = await Promise.all(
+        candidates.map(async (b) => ({
+          b,
+          e: await oracle.expect(vantage, { method: 'GET', path: `/v2/${b.repository}/blobs/${b.digest}` }),
+        })),
+      );
+      routed.sort(
+        (x, y) =>
+          Number(y.e.reason === 'blob-bucket-hit') - Number(x.e.reason === 'blob-bucket-hit') || y.b.size! - x.b.size!,
+      );
       const { b: blob } = routed[0]!;
       const size = blob.size!;
       const mid = Math.floor(size / 2);
@@ -180,32 +235,58 @@ function rangeCheck(target: TargetDescription, vantage: Vantage, options: Integr
       const count = { n: 0 };
       const hops: Hop[] = [];
       const part = async (start: number, end: number | undefined) => {
-        const r = await client.getBlobRange(blob.repository, blob.digest, end === undefined ? { start } : { start, end }, { sink: hashSink(hash, count), blobSize: size });
+        const r = await client.getBlobRange(
+          blob.repository,
+          blob.digest,
+          end === undefined ? { start } : { start, end },
+          { sink: hashSink(hash, count), blobSize: size },
+        );
         hops.push(...r.hops);
         const last = r.hops[r.hops.length - 1]!;
         const wantEnd = end ?? size - 1;
         if (r.status !== 206) {
           const how = r.status === 200 ? 'ignored the Range (200, whole blob)' : `answered ${r.status}`;
           const fail = r.status >= 500 || r.status === 429 ? Inconclusive : CheckFailure;
-          throw new fail(r.status >= 500 ? 'availability' : r.status === 429 ? 'rate-limited' : 'conformance', `Range ${r.range} of ${blob.digest} (${size} bytes) through ${vantage.name}: ${last.url} ${how}`, r.hops);
+          throw new fail(
+            r.status >= 500 ? 'availability' : r.status === 429 ? 'rate-limited' : 'conformance',
+            `Range ${r.range} of ${blob.digest} (${size} bytes) through ${vantage.name}: ${last.url} ${how}`,
+            r.hops,
+          );
         }
         const cr = r.parsedContentRange;
-        if (cr?.kind !== 'range' || cr.start !== start || cr.end !== wantEnd || (cr.size !== null && cr.size !== size)) {
-          throw new CheckFailure('conformance', `Range ${r.range}: Content-Range ${JSON.stringify(r.contentRange)} from ${last.url}, expected "bytes ${start}-${wantEnd}/${size}"`, r.hops);
+        if (
+          cr?.kind !== 'range' ||
+          cr.start !== start ||
+          cr.end !== wantEnd ||
+          (cr.size !== null && cr.size !== size)
+        ) {
+          throw new CheckFailure(
+            'conformance',
+            `Range ${r.range}: Content-Range ${JSON.stringify(r.contentRange)} from ${last.url}, expected "bytes ${start}-${wantEnd}/${size}"`,
+            r.hops,
+          );
         }
         return r;
       };
       const first = await part(0, mid - 1);
       const tally: RouteTally = { mismatches: [], judged: 0, byReason: {} };
       await judgeChain(oracle, vantage, first.hops, 'integrity-range', tally, route.headers['x-forwarded-for']);
-      if (tally.mismatches.length > 0) throw new CheckFailure('routing', tally.mismatches[0]!.message, tally.mismatches[0]!.hops, { mismatches: tally.mismatches.map((m) => m.evidence) });
+      if (tally.mismatches.length > 0)
+        throw new CheckFailure('routing', tally.mismatches[0]!.message, tally.mismatches[0]!.hops, {
+          mismatches: tally.mismatches.map((m) => m.evidence),
+        });
       await part(mid, undefined);
       const joined = `sha256:${hash.digest('hex')}`;
       ctx.record?.(hops, { blob: blob.digest, size, split: mid, bytes: count.n });
       if (count.n !== size || joined !== blob.digest) {
-        throw new CheckFailure('integrity', `two Range parts of ${blob.digest} joined to ${count.n} bytes hashing ${joined}; expected ${size} bytes hashing ${blob.digest}`, hops, {
-          servedBy: hops[hops.length - 1]?.url,
-        });
+        throw new CheckFailure(
+          'integrity',
+          `two Range parts of ${blob.digest} joined to ${count.n} bytes hashing ${joined}; expected ${size} bytes hashing ${blob.digest}`,
+          hops,
+          {
+            servedBy: hops[hops.length - 1]?.url,
+          },
+        );
       }
       let beyondStatus: number;
       let beyondHops: Hop[];
@@ -226,7 +307,11 @@ function rangeCheck(target: TargetDescription, vantage: Vantage, options: Integr
       ctx.record?.(beyondHops);
       if (beyondStatus !== 416) {
         const last = beyondHops[beyondHops.length - 1]!;
-        throw new CheckFailure('conformance', `unsatisfiable Range bytes=${size}- (blob is ${size} bytes) from ${last.url}: expected 416, got ${beyondStatus}${beyondStatus === 400 ? ' (the R7 CDN bug: 400 breaks resuming clients)' : ''}`, beyondHops);
+        throw new CheckFailure(
+          'conformance',
+          `unsatisfiable Range bytes=${size}- (blob is ${size} bytes) from ${last.url}: expected 416, got ${beyondStatus}${beyondStatus === 400 ? ' (the R7 CDN bug: 400 breaks resuming clients)' : ''}`,
+          beyondHops,
+        );
       }
     },
   };

@@ -58,20 +58,38 @@ function sampleRank(base: string, digest: string): string {
 }
 
 async function head(client: OciClient, url: string, blob: CatalogBlob): Promise<AuditedBlob> {
-  const base: Omit<AuditedBlob, 'state' | 'headStatus' | 'hops'> = { digest: blob.digest, repository: blob.repository, ...(blob.size !== undefined ? { size: blob.size } : {}), url, sampled: false };
+  const base: Omit<AuditedBlob, 'state' | 'headStatus' | 'hops'> = {
+    digest: blob.digest,
+    repository: blob.repository,
+    ...(blob.size !== undefined ? { size: blob.size } : {}),
+    url,
+    sampled: false,
+  };
   try {
     const r = await client.rawProbe('HEAD', new URL(url).pathname, { follow: false, maxBody: 0 });
     if (r.status === 200) {
       const cl = r.headers['content-length'];
       if (cl !== undefined && blob.size !== undefined && Number(cl) !== blob.size) {
-        return { ...base, state: 'corrupted', headStatus: 200, reason: `Content-Length ${cl}, the blob has ${blob.size} bytes`, hops: r.hops };
+        return {
+          ...base,
+          state: 'corrupted',
+          headStatus: 200,
+          reason: `Content-Length ${cl}, the blob has ${blob.size} bytes`,
+          hops: r.hops,
+        };
       }
       return { ...base, state: 'present', headStatus: 200, hops: r.hops };
     }
     if (r.status === 404 || r.status === 403) return { ...base, state: 'absent', headStatus: r.status, hops: r.hops };
     return { ...base, state: 'unknown', headStatus: r.status, reason: `HEAD answered ${r.status}`, hops: r.hops };
   } catch (err) {
-    return { ...base, state: 'unknown', headStatus: 0, reason: (err as Error).message, hops: isOciError(err) ? err.hops : [] };
+    return {
+      ...base,
+      state: 'unknown',
+      headStatus: 0,
+      reason: (err as Error).message,
+      hops: isOciError(err) ? err.hops : [],
+    };
   }
 }
 
@@ -80,7 +98,13 @@ async function verifyBytes(client: OciClient, audited: AuditedBlob): Promise<Aud
     const ex = await client.exchange('GET', new URL(audited.url).pathname, { follow: false });
     if (ex.status !== 200) {
       for await (const _ of ex.body) void _;
-      return { ...audited, sampled: true, state: ex.status >= 500 ? 'unknown' : 'corrupted', reason: `HEAD said 200, GET answered ${ex.status}`, hops: ex.hops };
+      return {
+        ...audited,
+        sampled: true,
+        state: ex.status >= 500 ? 'unknown' : 'corrupted',
+        reason: `HEAD said 200, GET answered ${ex.status}`,
+        hops: ex.hops,
+      };
     }
     const [algorithm] = audited.digest.split(':');
     const hash = createHash(algorithm === 'sha512' ? 'sha512' : 'sha256');
@@ -91,16 +115,37 @@ async function verifyBytes(client: OciClient, audited: AuditedBlob): Promise<Aud
     }
     const digest = `${algorithm}:${hash.digest('hex')}`;
     if (digest !== audited.digest || (audited.size !== undefined && size !== audited.size)) {
-      return { ...audited, sampled: true, state: 'corrupted', reason: `GET returned ${size} bytes hashing to ${digest}`, hops: ex.hops };
+      return {
+        ...audited,
+        sampled: true,
+        state: 'corrupted',
+        reason: `GET returned ${size} bytes hashing to ${digest}`,
+        hops: ex.hops,
+      };
     }
     return { ...audited, sampled: true, hops: ex.hops };
   } catch (err) {
-    return { ...audited, sampled: true, state: 'unknown', reason: `GET failed: ${(err as Error).message}`, hops: isOciError(err) ? err.hops : audited.hops };
+    return {
+      ...audited,
+      sampled: true,
+      state: 'unknown',
+      reason: `GET failed: ${(err as Error).message}`,
+      hops: isOciError(err) ? err.hops : audited.hops,
+    };
   }
 }
 
-export async function auditBucket(base: string, blobs: readonly CatalogBlob[], options: AuditOptions = {}): Promise<BucketAudit> {
-  const client = createOciClient({ baseUrl: base, headersTimeoutMs: 15_000, bodyTimeoutMs: 30_000, ...(options.signal ? { signal: options.signal } : {}) });
+export async function auditBucket(
+  base: string,
+  blobs: readonly CatalogBlob[],
+  options: AuditOptions = {},
+): Promise<BucketAudit> {
+  const client = createOciClient({
+    baseUrl: base,
+    headersTimeoutMs: 15_000,
+    bodyTimeoutMs: 30_000,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const limit = pLimit(options.concurrency ?? 8);
   const headed = await Promise.all(blobs.map((b) => limit(() => head(client, blobObjectUrl(base, b.digest), b))));
   const small = options.alwaysSampleBytes ?? 256 * 1024;
@@ -113,6 +158,8 @@ export async function auditBucket(base: string, blobs: readonly CatalogBlob[], o
       .slice(0, options.largerSamples ?? 2)
       .map((a) => a.digest),
   ]);
-  const audited = await Promise.all(headed.map((a) => limit(() => (chosen.has(a.digest) ? verifyBytes(client, a) : Promise.resolve(a)))));
+  const audited = await Promise.all(
+    headed.map((a) => limit(() => (chosen.has(a.digest) ? verifyBytes(client, a) : Promise.resolve(a)))),
+  );
   return { base, blobs: audited, present: audited.filter((a) => a.state === 'present').length, total: audited.length };
 }

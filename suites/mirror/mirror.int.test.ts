@@ -15,7 +15,13 @@ beforeAll(async () => {
   digest = stack.fixtures.blobs.find((b) => b.role === 'pause:config')!.digest;
   await stack.faults.set('bucket:prod-registry-k8s-io-us-east-1', { kind: 'corrupt', digest });
   await stack.faults.set('bucket:prod-registry-k8s-io-eu-west-1', { kind: 'status', status: 404, digest });
-  report = await runChecks({ target: stack.target, checks: mirrorChecks(stack.target), suites: ['mirror'], preflight: false, concurrency: 4 });
+  report = await runChecks({
+    target: stack.target,
+    checks: mirrorChecks(stack.target),
+    suites: ['mirror'],
+    preflight: false,
+    concurrency: 4,
+  });
 }, 300_000);
 
 afterAll(async () => {
@@ -42,10 +48,17 @@ describe('mirror suite against a broken world', () => {
   });
 
   it('planned gaps are reported, not failed, and coverage is recorded per region', () => {
-    for (const id of ['mirror/bucket-default', 'mirror/bucket-me-central-1', 'mirror/bucket-us-west-2', 'mirror/bucket-af-south-1']) {
+    for (const id of [
+      'mirror/bucket-default',
+      'mirror/bucket-me-central-1',
+      'mirror/bucket-us-west-2',
+      'mirror/bucket-af-south-1',
+    ]) {
       expect(result(id).status, `${id}: ${result(id).message}`).toBe('pass');
     }
-    expect((result('mirror/bucket-me-central-1').details?.coverage as { present: number } | undefined)?.present).toBe(0);
+    expect((result('mirror/bucket-me-central-1').details?.coverage as { present: number } | undefined)?.present).toBe(
+      0,
+    );
     const coverage = result('mirror/coverage').details?.coverage as Record<string, string>;
     expect(coverage['me-south-1']).toMatch(/^0\//);
     expect(Object.keys(coverage)).toEqual(expect.arrayContaining(['(default)', 'us-east-1', 'cn-north-1']));

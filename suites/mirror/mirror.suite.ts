@@ -19,7 +19,16 @@
  * mirror plan `mirror/coverage` fails for it (harness: the description lists what the world does not have; an
  * upstream that did not answer is an availability error); without one it is logged.
  */
-import { CheckFailure, Inconclusive, NotApplicable, imageCatalogFor, loadMirrorPlan, type Check, type MirrorPlan, type TargetDescription } from '../../harness/src/index.js';
+import {
+  CheckFailure,
+  Inconclusive,
+  NotApplicable,
+  imageCatalogFor,
+  loadMirrorPlan,
+  type Check,
+  type MirrorPlan,
+  type TargetDescription,
+} from '../../harness/src/index.js';
 import { auditBucket, type AuditedBlob, type BucketAudit } from './bucket-audit.js';
 
 export const MIRROR_SUITE = 'mirror';
@@ -51,7 +60,9 @@ export function bucketBases(target: TargetDescription): BucketBase[] {
   get(target.bucketMap.default).isDefault = true;
   for (const [region, base] of Object.entries(target.bucketMap.regions)) get(base).regions.push(region);
   for (const entry of byBase.values()) {
-    entry.key = entry.isDefault ? 'default' : (entry.regions.find((r) => entry.base.includes(r)) ?? entry.regions[0] ?? entry.base);
+    entry.key = entry.isDefault
+      ? 'default'
+      : (entry.regions.find((r) => entry.base.includes(r)) ?? entry.regions[0] ?? entry.base);
   }
   return [...byBase.values()];
 }
@@ -64,7 +75,9 @@ function plannedFor(plan: MirrorPlan | null, base: string): Set<string> | null {
 }
 
 function list(blobs: readonly AuditedBlob[], max = 8): string {
-  const shown = blobs.slice(0, max).map((b) => `${b.repository}@${b.digest.slice(0, 19)}…${b.reason ? ` (${b.reason})` : ''}`);
+  const shown = blobs
+    .slice(0, max)
+    .map((b) => `${b.repository}@${b.digest.slice(0, 19)}…${b.reason ? ` (${b.reason})` : ''}`);
   return `${shown.join(', ')}${blobs.length > max ? ` and ${blobs.length - max} more` : ''}`;
 }
 
@@ -79,7 +92,10 @@ export function mirrorChecks(target: TargetDescription): Check[] {
       p = (async () => {
         const catalog = await imageCatalogFor(target);
         if (catalog.blobs.length === 0) {
-          throw new CheckFailure('harness', `no blob of the target's images could be listed from the upstream: ${catalog.problems.join('; ') || 'the target lists no images'}`);
+          throw new CheckFailure(
+            'harness',
+            `no blob of the target's images could be listed from the upstream: ${catalog.problems.join('; ') || 'the target lists no images'}`,
+          );
         }
         return auditBucket(b.base, catalog.blobs);
       })();
@@ -119,20 +135,37 @@ export function mirrorChecks(target: TargetDescription): Check[] {
         unplanned: unplanned.map((x) => x.digest),
       };
       ctx.record?.([], { coverage });
-      ctx.log(`${b.key}: ${a.present}/${a.total} present, ${coverage.sampled} hashed, ${gaps.length} gap(s), ${missing.length} missing, ${corrupted.length} corrupted`);
+      ctx.log(
+        `${b.key}: ${a.present}/${a.total} present, ${coverage.sampled} hashed, ${gaps.length} gap(s), ${missing.length} missing, ${corrupted.length} corrupted`,
+      );
       const hopsOf = (xs: AuditedBlob[]) => xs.slice(0, 5).flatMap((x) => x.hops);
       if (corrupted.length > 0 || missing.length > 0) {
         const parts = [
           corrupted.length > 0 ? `${corrupted.length} corrupted: ${list(corrupted)}` : '',
           missing.length > 0 ? `${missing.length} missing that the mirror plan puts there: ${list(missing)}` : '',
         ].filter(Boolean);
-        throw new CheckFailure('integrity', `bucket ${b.key} (${b.base}): ${parts.join('; ')}`, hopsOf([...corrupted, ...missing]), { coverage });
+        throw new CheckFailure(
+          'integrity',
+          `bucket ${b.key} (${b.base}): ${parts.join('; ')}`,
+          hopsOf([...corrupted, ...missing]),
+          { coverage },
+        );
       }
       if (unknown.length > 0) {
-        throw new CheckFailure('availability', `bucket ${b.key}: ${unknown.length} blob(s) could not be audited: ${list(unknown)}`, hopsOf(unknown), { coverage });
+        throw new CheckFailure(
+          'availability',
+          `bucket ${b.key}: ${unknown.length} blob(s) could not be audited: ${list(unknown)}`,
+          hopsOf(unknown),
+          { coverage },
+        );
       }
       if (unplanned.length > 0) {
-        throw new CheckFailure('harness', `bucket ${b.key} holds ${unplanned.length} blob(s) the mirror plan says it lacks (the plan is stale): ${list(unplanned)}`, hopsOf(unplanned), { coverage });
+        throw new CheckFailure(
+          'harness',
+          `bucket ${b.key} holds ${unplanned.length} blob(s) the mirror plan says it lacks (the plan is stale): ${list(unplanned)}`,
+          hopsOf(unplanned),
+          { coverage },
+        );
       }
     },
   }));
@@ -149,7 +182,10 @@ export function mirrorChecks(target: TargetDescription): Check[] {
       const perBase: Record<string, { present: number; total: number }> = {};
       settled.forEach((s, i) => {
         const b = bases[i]!;
-        const text = s.status === 'fulfilled' ? `${s.value.present}/${s.value.total}` : `not audited: ${(s.reason as Error).message}`;
+        const text =
+          s.status === 'fulfilled'
+            ? `${s.value.present}/${s.value.total}`
+            : `not audited: ${(s.reason as Error).message}`;
         if (s.status === 'fulfilled') perBase[b.base] = { present: s.value.present, total: s.value.total };
         if (b.isDefault) perRegion['(default)'] = text;
         for (const r of b.regions) perRegion[r] = text;
@@ -157,9 +193,17 @@ export function mirrorChecks(target: TargetDescription): Check[] {
       // Images the target lists but the upstream could not give us: their blobs were audited nowhere.
       const catalog = await imageCatalogFor(target).catch(() => null);
       const unreadable = catalog?.unreadable ?? [];
-      ctx.record?.([], { coverage: perRegion, bases: perBase, ...(unreadable.length > 0 ? { unreadableImages: unreadable } : {}) });
+      ctx.record?.([], {
+        coverage: perRegion,
+        bases: perBase,
+        ...(unreadable.length > 0 ? { unreadableImages: unreadable } : {}),
+      });
       const audited = settled.filter((s) => s.status === 'fulfilled').length;
-      if (audited === 0) throw new CheckFailure('availability', `no bucket could be audited: ${(settled[0] as PromiseRejectedResult).reason}`);
+      if (audited === 0)
+        throw new CheckFailure(
+          'availability',
+          `no bucket could be audited: ${(settled[0] as PromiseRejectedResult).reason}`,
+        );
       if (unreadable.length > 0) {
         const what = `${unreadable.length} image(s) of the target could not be read from the upstream, so no bucket was audited for their blobs: ${unreadable
           .slice(0, 5)

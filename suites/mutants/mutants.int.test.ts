@@ -31,7 +31,17 @@ import { startSecondRedirector } from './mutant-redirector.js';
 import { RangeFaultFront } from './range-fault-front.js';
 
 /** One vantage per route that a mutant can bend: a full bucket, a gap bucket, an empty bucket, v6, GCP v4/v6, defaults. */
-const PROBE_VANTAGES = ['aws-us-east-1', 'aws-eu-west-2', 'aws-me-south-1', 'aws-v6-us-east-1', 'aws-global', 'gcp-v4', 'gcp-v6', 'azure', 'internet-v4'];
+const PROBE_VANTAGES = [
+  'aws-us-east-1',
+  'aws-eu-west-2',
+  'aws-me-south-1',
+  'aws-v6-us-east-1',
+  'aws-global',
+  'gcp-v4',
+  'gcp-v6',
+  'azure',
+  'internet-v4',
+];
 
 let stack: StartedStack;
 let dir: string;
@@ -46,16 +56,30 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
-async function run(target: TargetDescription, suites: ('routing' | 'integrity')[], vantages = PROBE_VANTAGES, filter?: RegExp): Promise<RunReport> {
+async function run(
+  target: TargetDescription,
+  suites: ('routing' | 'integrity')[],
+  vantages = PROBE_VANTAGES,
+  filter?: RegExp,
+): Promise<RunReport> {
   const t = selectVantages(target, vantages.join(','));
-  let checks = [...(suites.includes('routing') ? routingChecks(t) : []), ...(suites.includes('integrity') ? integrityChecks(t) : [])];
+  let checks = [
+    ...(suites.includes('routing') ? routingChecks(t) : []),
+    ...(suites.includes('integrity') ? integrityChecks(t) : []),
+  ];
   if (filter) checks = checks.filter((c) => filter.test(c.id));
   return runChecks({ target: t, checks, suites, concurrency: 4, checkTimeoutMs: 60_000 });
 }
 
 function result(report: RunReport, id: string): CheckResult {
   const r = report.results.find((x) => x.id === id);
-  if (!r) throw new Error(`no result ${id} (have ${report.results.length}: ${report.results.slice(0, 5).map((x) => x.id).join(', ')}, ...)`);
+  if (!r)
+    throw new Error(
+      `no result ${id} (have ${report.results.length}: ${report.results
+        .slice(0, 5)
+        .map((x) => x.id)
+        .join(', ')}, ...)`,
+    );
   return r;
 }
 
@@ -75,7 +99,10 @@ function expectRed(report: RunReport): void {
 }
 
 async function withMutant(mutant: string, body: (target: TargetDescription) => Promise<void>): Promise<void> {
-  const second = await startSecondRedirector(stack.target, dir, { name: mutant, env: { REDIRECTOR_MUTANT: mutant, REDIRECTOR_ALLOW_MUTANTS: '1' } });
+  const second = await startSecondRedirector(stack.target, dir, {
+    name: mutant,
+    env: { REDIRECTOR_MUTANT: mutant, REDIRECTOR_ALLOW_MUTANTS: '1' },
+  });
   try {
     await body(second.target);
   } finally {
@@ -118,16 +145,24 @@ describe('the same checks through the edge ports (ipMode edge)', () => {
     expect(result(report, 'routing/anti-spoofing@aws-us-east-1').status).toBe('pass'); // the edge keeps the client's entry in front
     const synthesized = report.results.filter((r) => /^routing\/shadowed-prefix@shadowed-v/.test(r.id));
     expect(synthesized.length).toBeGreaterThan(0);
-    for (const r of synthesized) expect(r).toMatchObject({ status: 'not-applicable', message: expect.stringMatching(/needs xff mode/) });
+    for (const r of synthesized)
+      expect(r).toMatchObject({ status: 'not-applicable', message: expect.stringMatching(/needs xff mode/) });
   });
 });
 
 describe('a broken redirector is caught, with the right class and a trace at the fault', () => {
   it('a redirector running the other semantics: the shadowed-prefix checks catch it', async () => {
-    const second = await startSecondRedirector(stack.target, dir, { name: 'archeio-semantics', env: { ROUTING_SEMANTICS: 'archeio' } });
+    const second = await startSecondRedirector(stack.target, dir, {
+      name: 'archeio-semantics',
+      env: { ROUTING_SEMANTICS: 'archeio' },
+    });
     try {
       // the target still declares most-specific: the redirector disagrees with its own description
-      const report = await run({ ...second.target, semantics: stack.target.semantics }, ['routing'], ['aws-shadowed-ap-south-1', 'aws-us-east-1']);
+      const report = await run(
+        { ...second.target, semantics: stack.target.semantics },
+        ['routing'],
+        ['aws-shadowed-ap-south-1', 'aws-us-east-1'],
+      );
       expectRed(report);
       const shadowed = report.results.filter((r) => r.id.startsWith('routing/shadowed-prefix@'));
       expect(shadowed.length).toBeGreaterThan(1);
@@ -150,7 +185,9 @@ describe('a broken redirector is caught, with the right class and a trace at the
       expectCaught(r, 'routing');
       expect(evidence(r).expected.location).toContain('prod-registry-k8s-io-us-east-1/containers/images/');
       expect(r.hops[0]!.location).not.toContain('us-east-1');
-      expect((r.hops[0] as { requestHeaders?: Record<string, string> }).requestHeaders?.['x-forwarded-for']).toBe(`44.192.0.1,${stack.target.lbIp}`);
+      expect((r.hops[0] as { requestHeaders?: Record<string, string> }).requestHeaders?.['x-forwarded-for']).toBe(
+        `44.192.0.1,${stack.target.lbIp}`,
+      );
     });
   });
 
@@ -173,9 +210,18 @@ describe('a broken redirector is caught, with the right class and a trace at the
       const r = result(report, 'routing/blob-in-bucket@aws-us-east-1');
       expectCaught(r, 'routing');
       expect(r.hops[0]!.location).not.toContain('prod-registry-k8s-io-us-east-1');
-      const pulls = report.results.filter((x) => x.id.startsWith('integrity/') && x.vantage === 'aws-us-east-1' && !x.id.includes('range'));
-      expect(pulls.some((x) => x.status === 'fail' && x.failureClass === 'routing'), pulls.map(explain).join('\n')).toBe(true);
-      expect(report.results.filter((x) => x.vantage === 'aws-eu-west-2' && x.status !== 'pass' && x.status !== 'not-applicable').map(explain)).toEqual([]);
+      const pulls = report.results.filter(
+        (x) => x.id.startsWith('integrity/') && x.vantage === 'aws-us-east-1' && !x.id.includes('range'),
+      );
+      expect(
+        pulls.some((x) => x.status === 'fail' && x.failureClass === 'routing'),
+        pulls.map(explain).join('\n'),
+      ).toBe(true);
+      expect(
+        report.results
+          .filter((x) => x.vantage === 'aws-eu-west-2' && x.status !== 'pass' && x.status !== 'not-applicable')
+          .map(explain),
+      ).toEqual([]);
     });
   });
 
@@ -186,10 +232,17 @@ describe('a broken redirector is caught, with the right class and a trace at the
       const r = result(report, 'routing/blob-absent-from-bucket@aws-eu-west-2');
       expectCaught(r, 'routing');
       expect(evidence(r).expected.reason).toBe('blob-bucket-miss');
-      expect(r.hops[0]!.location).toContain('767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2/containers/images/');
+      expect(r.hops[0]!.location).toContain(
+        '767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2/containers/images/',
+      );
       // the pull that needs the missing layer breaks at the bucket, and the root cause reported is the route
-      const pull = report.results.filter((x) => x.id.startsWith('integrity/e2e-test-images/busybox') && x.vantage === 'aws-eu-west-2');
-      expect(pull.some((x) => x.status === 'fail' && x.failureClass === 'routing'), pull.map(explain).join('\n')).toBe(true);
+      const pull = report.results.filter(
+        (x) => x.id.startsWith('integrity/e2e-test-images/busybox') && x.vantage === 'aws-eu-west-2',
+      );
+      expect(
+        pull.some((x) => x.status === 'fail' && x.failureClass === 'routing'),
+        pull.map(explain).join('\n'),
+      ).toBe(true);
     });
   });
 
@@ -216,7 +269,9 @@ describe('a broken redirector is caught, with the right class and a trace at the
         expect(evidence(r).expected.reason).toBe('blob-gcp-client');
         expect(r.hops[0]!.location).toContain('prod-registry-k8s-io-default/containers/images/');
       }
-      const pulls = report.results.filter((x) => x.id.startsWith('integrity/') && x.vantage === 'gcp-v4' && !x.id.includes('range'));
+      const pulls = report.results.filter(
+        (x) => x.id.startsWith('integrity/') && x.vantage === 'gcp-v4' && !x.id.includes('range'),
+      );
       const wrongRoute = pulls.filter((x) => x.status === 'fail' && x.failureClass === 'routing');
       expect(wrongRoute.length, pulls.map(explain).join('\n')).toBeGreaterThan(0);
       expect(pulls.filter((x) => x.status === 'fail' && x.failureClass !== 'routing').map(explain)).toEqual([]);
@@ -266,10 +321,16 @@ describe('a broken world is caught, with the right class and a trace at the faul
         expectCaught(r, 'integrity');
         expect(r.id).toMatch(/^integrity\//);
         expect(r.message).toContain('DIGEST_MISMATCH');
-        expect(r.details?.servedBy).toBe(`${stack.target.bucketMap.regions['us-east-1']}/containers/images/${probe.digest}`);
+        expect(r.details?.servedBy).toBe(
+          `${stack.target.bucketMap.regions['us-east-1']}/containers/images/${probe.digest}`,
+        );
         expect(r.hops[0]!.location).toBe(r.details?.servedBy); // the route was right; the bytes were not
       }
-      expect(report.results.filter((r) => r.suite === 'routing' && r.status !== 'pass' && r.status !== 'not-applicable').map(explain)).toEqual([]);
+      expect(
+        report.results
+          .filter((r) => r.suite === 'routing' && r.status !== 'pass' && r.status !== 'not-applicable')
+          .map(explain),
+      ).toEqual([]);
     } finally {
       await stack.faults.clear(`bucket:${bucket}`);
     }
@@ -285,10 +346,16 @@ describe('a broken world is caught, with the right class and a trace at the faul
       const origin = new URL(world.bucketMap.default).origin;
       front = await new RangeFaultFront(origin).start();
       const via = (u: string) => u.replace(origin, front.origin);
-      const bucketMap = { default: via(world.bucketMap.default), regions: Object.fromEntries(Object.entries(world.bucketMap.regions).map(([r, u]) => [r, via(u)])) };
+      const bucketMap = {
+        default: via(world.bucketMap.default),
+        regions: Object.fromEntries(Object.entries(world.bucketMap.regions).map(([r, u]) => [r, via(u)])),
+      };
       const plan = world.mirrorPlan as MirrorPlan;
       const second = await startSecondRedirector(world, dir, { name: 'range-front', bucketMap });
-      target = { ...second.target, mirrorPlan: { buckets: Object.fromEntries(Object.entries(plan.buckets).map(([b, d]) => [via(b), d])) } };
+      target = {
+        ...second.target,
+        mirrorPlan: { buckets: Object.fromEntries(Object.entries(plan.buckets).map(([b, d]) => [via(b), d])) },
+      };
       stopSecond = second.stop;
     });
 

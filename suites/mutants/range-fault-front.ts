@@ -37,7 +37,8 @@ export class RangeFaultFront {
     if (range !== undefined) this.ranged++;
     if (range !== undefined && this.mode === 'status-400') {
       req.resume();
-      const body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidArgument</Code><Message>Invalid Argument</Message></Error>';
+      const body =
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidArgument</Code><Message>Invalid Argument</Message></Error>';
       res.writeHead(400, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
       res.end(body);
       return;

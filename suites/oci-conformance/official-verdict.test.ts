@@ -76,7 +76,8 @@ describe('officialVerdict', () => {
 
 describe('blame per input', () => {
   const dump = (path: string) => `====\n~~~ REQUEST ~~~\nMethod: GET\nURL: http://127.0.0.1:1${path}\nHeaders:\n`;
-  const at = (status: ProgramTestCase['status'], path: string): ProgramTestCase => tc(status, `${status} at ${path}`, dump(path));
+  const at = (status: ProgramTestCase['status'], path: string): ProgramTestCase =>
+    tc(status, `${status} at ${path}`, dump(path));
 
   it('reads the object of the first request a case made', () => {
     expect(inputKey(at('passed', '/v2/pre/fix/conformance/blobs/sha512:ab'))).toBe('blobs/sha512:ab');

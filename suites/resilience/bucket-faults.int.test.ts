@@ -20,12 +20,29 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientForRoute, primaryImage, pullImage, splitRef, vantageRoute, type Fault, type Vantage } from '../../harness/src/index.js';
+import {
+  clientForRoute,
+  primaryImage,
+  pullImage,
+  splitRef,
+  vantageRoute,
+  type Fault,
+  type Vantage,
+} from '../../harness/src/index.js';
 import { FigureLog } from './support/figures.js';
 import { metricValue, scrape } from './support/metrics-scrape.js';
 import { startOwnRedirector, type OwnRedirector } from './support/own-redirector.js';
 import { TimedClient, round, runPool, sleep, summarize, type TimedAnswer } from './support/timed-client.js';
-import { FaultsClient, bucketBaseOf, bucketNameOf, digestsIn, vantage, vantagePerBucket, world, xffFor } from './support/world.js';
+import {
+  FaultsClient,
+  bucketBaseOf,
+  bucketNameOf,
+  digestsIn,
+  vantage,
+  vantagePerBucket,
+  world,
+  xffFor,
+} from './support/world.js';
 
 const W = world();
 const target = W.target;
@@ -64,7 +81,9 @@ afterAll(async () => {
 });
 
 const pullBase = bucketBaseOf(target, vantage(target, PULL_VANTAGE))!;
-const measured = vantagePerBucket(target).filter((b) => b.base !== pullBase && digestsIn(target, b.base).length >= THRESHOLD + 2);
+const measured = vantagePerBucket(target).filter(
+  (b) => b.base !== pullBase && digestsIn(target, b.base).length >= THRESHOLD + 2,
+);
 const image = primaryImage(target)!;
 const { repository: REPO, tag: TAG } = splitRef(image.ref);
 
@@ -99,7 +118,10 @@ function control(client: TimedClient, v: Vantage): Promise<TimedAnswer> {
 }
 
 /** p99 of the measured requests minus p99 of their interleaved controls (both in ms). */
-function addedAtP99(measuredMs: number[], controlMs: number[]): { added: number; measured: ReturnType<typeof summarize>; control: ReturnType<typeof summarize> } {
+function addedAtP99(
+  measuredMs: number[],
+  controlMs: number[],
+): { added: number; measured: ReturnType<typeof summarize>; control: ReturnType<typeof summarize> } {
   const m = summarize(measuredMs);
   const c = summarize(controlMs);
   return { added: m.p99 - c.p99, measured: m, control: c };
@@ -119,7 +141,12 @@ describe.sequential('bucket faults: blob redirects fall back upstream, the break
         // 2: every bucket at once, each in sequence: THRESHOLD distinct blobs pay a failing HEAD (for 403: a miss),
         // which opens its breaker. Meanwhile a full pull through PULL_VANTAGE.
         const pullV = vantage(r.target, PULL_VANTAGE);
-        const pullP = pullImage(clientForRoute(vantageRoute(r.target, pullV), { headersTimeoutMs: 10_000 }), REPO, TAG, { failFast: false });
+        const pullP = pullImage(
+          clientForRoute(vantageRoute(r.target, pullV), { headersTimeoutMs: 10_000 }),
+          REPO,
+          TAG,
+          { failFast: false },
+        );
         const phaseA = performance.now();
         const lastFailingSentAt: number[] = [];
         const streams = await runPool(measured.length, measured.length, async (b) => {
@@ -132,7 +159,12 @@ describe.sequential('bucket faults: blob redirects fall back upstream, the break
           for (let k = 0; k < THRESHOLD; k++) {
             // the breaker cannot open before the request that makes its THRESHOLD-th HEAD is sent
             if (k === THRESHOLD - 1) lastFailingSentAt[b] = performance.now();
-            out.push({ answer: await sendFrom(client, v, blobPath(digests[k]!)), control: await control(client, v), k, bucket });
+            out.push({
+              answer: await sendFrom(client, v, blobPath(digests[k]!)),
+              control: await control(client, v),
+              k,
+              bucket,
+            });
           }
           return out;
         });
@@ -142,7 +174,12 @@ describe.sequential('bucket faults: blob redirects fall back upstream, the break
           const { vantage: v, base: bucket } = measured[i % measured.length]!;
           const digests = digestsIn(target, bucket);
           const k = THRESHOLD + Math.floor(i / measured.length);
-          return { answer: await sendFrom(client, v, blobPath(digests[k % digests.length]!)), control: await control(client, v), k, bucket };
+          return {
+            answer: await sendFrom(client, v, blobPath(digests[k % digests.length]!)),
+            control: await control(client, v),
+            k,
+            bucket,
+          };
         });
         const phasesEnd = performance.now();
         const phasesMs = phasesEnd - phaseA;
@@ -150,10 +187,17 @@ describe.sequential('bucket faults: blob redirects fall back upstream, the break
         const sinceFirstOpenMs = phasesEnd - Math.min(...lastFailingSentAt);
         const samples = [...streams.flat(), ...open];
         const pull = await pullP;
-        expect(samples.filter((s) => !isUpstream(s.answer)).map((s) => `${s.bucket} #${s.k}: ${s.answer.status} ${s.answer.location ?? s.answer.error}`)).toEqual([]);
+        expect(
+          samples
+            .filter((s) => !isUpstream(s.answer))
+            .map((s) => `${s.bucket} #${s.k}: ${s.answer.status} ${s.answer.location ?? s.answer.error}`),
+        ).toEqual([]);
 
         const failing = samples.filter((s) => s.k < THRESHOLD);
-        const p1 = addedAtP99(failing.map((s) => s.answer.ms), failing.map((s) => s.control.ms));
+        const p1 = addedAtP99(
+          failing.map((s) => s.answer.ms),
+          failing.map((s) => s.control.ms),
+        );
         figures.record({
           check: `bucket ${label}: added latency while failing`,
           figure: `p99 ${sign(p1.added)}${round(p1.added, 1)} ms (${p1.measured.n} blob redirects that paid a HEAD: p50 ${round(p1.measured.p50, 1)}, p99 ${round(p1.measured.p99, 1)} ms; interleaved no-HEAD redirects: p99 ${round(p1.control.p99, 1)} ms); all ${samples.length} blob redirects went upstream`,
@@ -166,7 +210,9 @@ describe.sequential('bucket faults: blob redirects fall back upstream, the break
         expect(p1.added).toBeLessThanOrEqual(TIMEOUT_MS + 50);
 
         const pullErrors = pull.errors.map((e) => `${e.code}: ${e.message}`);
-        const blobsUpstream = pull.blobs.filter((b) => b.hops[0]?.location?.startsWith(`${target.upstream}/v2/`)).length;
+        const blobsUpstream = pull.blobs.filter((b) =>
+          b.hops[0]?.location?.startsWith(`${target.upstream}/v2/`),
+        ).length;
         figures.record({
           check: `bucket ${label}: a full pull while its bucket fails`,
           figure: `${pull.ok ? 'succeeded' : 'FAILED'}: ${pull.blobs.length} blobs (${blobsUpstream} redirected upstream), ${pull.bytes} bytes verified, in ${Math.round(pull.durationMs)} ms`,
@@ -182,9 +228,14 @@ describe.sequential('bucket faults: blob redirects fall back upstream, the break
         const heads = await faults.count({ front: 'buckets', method: 'HEAD' });
         const m = await scrape(r.adminUrl);
         if (opensBreaker) {
-          const p2 = addedAtP99(open.map((s) => s.answer.ms), open.map((s) => s.control.ms));
+          const p2 = addedAtP99(
+            open.map((s) => s.answer.ms),
+            open.map((s) => s.control.ms),
+          );
           // exactly THRESHOLD HEADs per measured bucket reached it; the breaker kept every later request away
-          const perBucketHeads = await Promise.all(measured.map((b) => faults.count({ front: 'buckets', method: 'HEAD', scope: bucketNameOf(b.base) })));
+          const perBucketHeads = await Promise.all(
+            measured.map((b) => faults.count({ front: 'buckets', method: 'HEAD', scope: bucketNameOf(b.base) })),
+          );
           const extra = perBucketHeads.reduce((n, h) => n + (h - THRESHOLD), 0);
           figures.record({
             check: `bucket ${label}: added latency once the breaker is open`,
@@ -203,7 +254,10 @@ describe.sequential('bucket faults: blob redirects fall back upstream, the break
           expect(metricValue(m, 'redirector_breaker_state', { state: 'open' })).toBeGreaterThanOrEqual(measured.length);
         } else {
           // a 4xx is a miss: each distinct blob paid one HEAD (repeats are negative-cache answers); no breaker opened
-          const distinct = measured.reduce((n, b) => n + Math.min(THRESHOLD + OPEN_PER_BUCKET, digestsIn(target, b.base).length), 0);
+          const distinct = measured.reduce(
+            (n, b) => n + Math.min(THRESHOLD + OPEN_PER_BUCKET, digestsIn(target, b.base).length),
+            0,
+          );
           expect(heads).toBeGreaterThanOrEqual(distinct);
           expect(metricValue(m, 'redirector_breaker_state', { state: 'open' })).toBe(0);
           figures.record({
@@ -233,7 +287,9 @@ describe.sequential('bucket faults: blob redirects fall back upstream, the break
         const slowest = Math.max(...recoveredAfter);
         const bound = opensBreaker ? COOLDOWN_MS + TIMEOUT_MS + 500 : NEGATIVE_TTL_MS + 500;
         const after = await scrape(r.adminUrl);
-        const stillOpen = metricValue(after, 'redirector_breaker_state', { state: 'open' }) + metricValue(after, 'redirector_breaker_state', { state: 'half-open' });
+        const stillOpen =
+          metricValue(after, 'redirector_breaker_state', { state: 'open' }) +
+          metricValue(after, 'redirector_breaker_state', { state: 'half-open' });
         figures.record({
           check: `bucket ${label}: recovery after the fault is cleared`,
           figure: `every bucket's blob redirects went back to the bucket within ${Math.round(slowest)} ms (${opensBreaker ? `breaker cool-down ${COOLDOWN_MS} ms` : `negative TTL ${NEGATIVE_TTL_MS} ms`}); ${stillOpen} breakers left open`,

@@ -21,7 +21,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INJECTED, hostileRequest, serialize, wellFramed, type Family, type HostileRequest } from './hostile/arbitraries.js';
+import {
+  INJECTED,
+  hostileRequest,
+  serialize,
+  wellFramed,
+  type Family,
+  type HostileRequest,
+} from './hostile/arbitraries.js';
 import { KeepAliveSender, sendAlone, type RawOutcome, type RawResponse } from './hostile/raw-http.js';
 import { startFakeBucket, type FakeBucket } from './support/fake-bucket.js';
 import { FigureLog } from './support/figures.js';
@@ -39,7 +46,19 @@ const KEEPALIVE_WORKERS = 24;
 const ALONE_WORKERS = 32;
 
 /** every header the redirector (or node for it) writes on the public port */
-const ALLOWED_HEADERS = new Set(['location', 'cache-control', 'content-length', 'content-type', 'docker-distribution-api-version', 'allow', 'x-content-type-options', 'connection', 'keep-alive', 'date', 'transfer-encoding']);
+const ALLOWED_HEADERS = new Set([
+  'location',
+  'cache-control',
+  'content-length',
+  'content-type',
+  'docker-distribution-api-version',
+  'allow',
+  'x-content-type-options',
+  'connection',
+  'keep-alive',
+  'date',
+  'transfer-encoding',
+]);
 const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 let dir: string;
@@ -50,7 +69,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'registry-canary-resilience-hostile-'));
   fake = await startFakeBucket();
   const regions = Object.fromEntries(Object.keys(target.bucketMap.regions).map((k) => [k, fake.base]));
-  r = await startOwnRedirector(target, dir, { name: 'hostile', bucketMap: { default: fake.base, regions }, env: { LOG_LEVEL: 'warn' } });
+  r = await startOwnRedirector(target, dir, {
+    name: 'hostile',
+    bucketMap: { default: fake.base, regions },
+    env: { LOG_LEVEL: 'warn' },
+  });
 });
 
 afterAll(async () => {
@@ -77,7 +100,8 @@ function locationProblem(raw: string): string | null {
   const bucketPrefix = `${fake.base}/containers/images/`;
   if (raw.startsWith(bucketPrefix)) {
     const rest = raw.slice(bucketPrefix.length);
-    if (DIGEST.test(rest) && url.pathname === new URL(raw).pathname && url.search === '' && url.href === raw) return null;
+    if (DIGEST.test(rest) && url.pathname === new URL(raw).pathname && url.search === '' && url.href === raw)
+      return null;
     return `bucket Location does not name exactly one digest: ${JSON.stringify(rest.slice(0, 80))}`;
   }
   return `Location outside the allowed hosts and prefixes (resolves to ${url.origin}${url.pathname.slice(0, 60)})`;
@@ -87,7 +111,8 @@ function judge(resp: RawResponse): string | null {
   if (resp.status === 0) return `unparsable status line ${JSON.stringify(resp.head.slice(0, 60))}`;
   if (resp.status >= 500) return `${resp.status}`;
   // an injected header would be its own line: its name is not one the redirector sends
-  if (resp.headers.some(([n]) => n.toLowerCase().includes(INJECTED.toLowerCase()))) return 'the injected header came back as a response header';
+  if (resp.headers.some(([n]) => n.toLowerCase().includes(INJECTED.toLowerCase())))
+    return 'the injected header came back as a response header';
   for (const [name, value] of resp.headers) {
     const n = name.toLowerCase();
     if (!ALLOWED_HEADERS.has(n)) return `unexpected response header ${JSON.stringify(name.slice(0, 60))}`;
@@ -115,7 +140,16 @@ interface Tally {
 describe.sequential('hostile input', () => {
   it(`${COUNT} generated hostile requests over raw sockets: no 5xx, no crash, no Location outside the allowed prefixes, no reflected header`, async () => {
     const port = Number(new URL(r.url).port);
-    const tally: Tally = { tried: 0, byFamily: {}, byStatus: {}, unansweredWellFramed: 0, unansweredOther: 0, unansweredSamples: [], smuggled: 0, violations: [] };
+    const tally: Tally = {
+      tried: 0,
+      byFamily: {},
+      byStatus: {},
+      unansweredWellFramed: 0,
+      unansweredOther: 0,
+      unansweredSamples: [],
+      smuggled: 0,
+      violations: [],
+    };
     const record = (req: HostileRequest, outcome: RawOutcome, framed: boolean) => {
       tally.tried++;
       tally.byFamily[req.family] = (tally.byFamily[req.family] ?? 0) + 1;
@@ -123,11 +157,17 @@ describe.sequential('hostile input', () => {
         if (framed) tally.unansweredWellFramed++;
         else {
           tally.unansweredOther++;
-          if (tally.unansweredSamples.length < 40) tally.unansweredSamples.push(`[${req.family}] ${JSON.stringify(serialize(req).toString('latin1').slice(0, 160))}`);
+          if (tally.unansweredSamples.length < 40)
+            tally.unansweredSamples.push(
+              `[${req.family}] ${JSON.stringify(serialize(req).toString('latin1').slice(0, 160))}`,
+            );
         }
         tally.byStatus['none'] = (tally.byStatus['none'] ?? 0) + 1;
         // every request deserves an answer: a 4xx for what cannot be served (rule 1: 405 for any other method)
-        if (tally.violations.length < 20) tally.violations.push(`[${req.family}] no answer (${outcome.timedOut ? 'timed out' : 'closed'}): ${JSON.stringify(serialize(req).toString('latin1').slice(0, 300))}`);
+        if (tally.violations.length < 20)
+          tally.violations.push(
+            `[${req.family}] no answer (${outcome.timedOut ? 'timed out' : 'closed'}): ${JSON.stringify(serialize(req).toString('latin1').slice(0, 300))}`,
+          );
         else tally.violations.push('');
         return;
       }
@@ -137,7 +177,10 @@ describe.sequential('hostile input', () => {
       for (const resp of outcome.responses) {
         tally.byStatus[resp.status] = (tally.byStatus[resp.status] ?? 0) + 1;
         const problem = judge(resp);
-        if (problem !== null && tally.violations.length < 20) tally.violations.push(`[${req.family}] ${problem}\n  request: ${JSON.stringify(serialize(req).toString('latin1').slice(0, 300))}\n  response: ${JSON.stringify(resp.head.slice(0, 300))}`);
+        if (problem !== null && tally.violations.length < 20)
+          tally.violations.push(
+            `[${req.family}] ${problem}\n  request: ${JSON.stringify(serialize(req).toString('latin1').slice(0, 300))}\n  response: ${JSON.stringify(resp.head.slice(0, 300))}`,
+          );
         else if (problem !== null) tally.violations.push('');
       }
     };
@@ -192,7 +235,10 @@ describe.sequential('hostile input', () => {
 
     // afterwards: still alive, healthy, and no handler failure logged
     const alive = !r.process.hasExited;
-    const health = await fetch(`${r.adminUrl}/healthz`).then((res) => res.status, () => 0);
+    const health = await fetch(`${r.adminUrl}/healthz`).then(
+      (res) => res.status,
+      () => 0,
+    );
     const handlerFailures = r.process.lines().filter((l) => /handler failed|"level":(50|60)/.test(l));
     const violations = tally.violations.filter(Boolean);
     const bad = tally.violations.length;
@@ -203,14 +249,32 @@ describe.sequential('hostile input', () => {
       unit: 'requests tried',
       bar: `≥ ${COUNT} tried; 0 violations (no 5xx, no Location outside the prefixes, no reflected header, no HTML, every request answered), alive`,
       ok: tally.tried >= COUNT && bad === 0 && alive && health === 200 && handlerFailures.length === 0,
-      details: { ...tally, violations: violations.slice(0, 20), handlerFailures: handlerFailures.slice(0, 5), seed: SEED, keepAliveSeconds, seconds },
+      details: {
+        ...tally,
+        violations: violations.slice(0, 20),
+        handlerFailures: handlerFailures.slice(0, 5),
+        seed: SEED,
+        keepAliveSeconds,
+        seconds,
+      },
     });
     expect(violations.slice(0, 10)).toEqual([]);
     expect(tally.tried).toBeGreaterThanOrEqual(COUNT);
     expect(alive).toBe(true);
     expect(health).toBe(200);
     expect(handlerFailures.slice(0, 5)).toEqual([]);
-    const families: Family[] = ['valid', 'traversal', 'absolute', 'crlf', 'oversized', 'xff', 'method', 'digest', 'query', 'version'];
+    const families: Family[] = [
+      'valid',
+      'traversal',
+      'absolute',
+      'crlf',
+      'oversized',
+      'xff',
+      'method',
+      'digest',
+      'query',
+      'version',
+    ];
     for (const f of families) expect(tally.byFamily[f] ?? 0, f).toBeGreaterThan(0);
   });
 });

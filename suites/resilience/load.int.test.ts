@@ -39,7 +39,9 @@ const CONNECTIONS = 32;
 /** one request in DISTINCT_EVERY is a blob with a never-seen digest */
 const DISTINCT_EVERY = 3;
 const DISTINCT_TARGET = Number(process.env.RESILIENCE_DISTINCT_N ?? (SOAK ? 1_000_000 : 0));
-const CACHE_ENV: Record<string, string> = SOAK ? {} : { BLOB_CACHE_POSITIVE_MAX: '5000', BLOB_CACHE_NEGATIVE_MAX: '5000' };
+const CACHE_ENV: Record<string, string> = SOAK
+  ? {}
+  : { BLOB_CACHE_POSITIVE_MAX: '5000', BLOB_CACHE_NEGATIVE_MAX: '5000' };
 const FAKE_REGION = 'af-south-1';
 
 let dir: string;
@@ -87,14 +89,21 @@ async function cacheSample(t: number): Promise<CacheSample> {
 }
 
 /** autocannon over the mix (and the distinct-digest stream), judging every response against its expected answer */
-async function drive(opts: { durationS?: number; amount?: number; rate?: number; distinctOnly?: boolean; onTick?: (elapsedS: number) => void }) {
+async function drive(opts: {
+  durationS?: number;
+  amount?: number;
+  rate?: number;
+  distinctOnly?: boolean;
+  onTick?: (elapsedS: number) => void;
+}) {
   const fakeVantage = vantage(target, `aws-${FAKE_REGION}`);
   let seq = 0;
   const wrong: string[] = [];
   let judged = 0;
   const next = (): MixRequest => {
     const i = seq++;
-    if (opts.distinctOnly || i % DISTINCT_EVERY === DISTINCT_EVERY - 1) return distinctBlob(target, fakeVantage, fake.base, distinctSent++);
+    if (opts.distinctOnly || i % DISTINCT_EVERY === DISTINCT_EVERY - 1)
+      return distinctBlob(target, fakeVantage, fake.base, distinctSent++);
     return mix[i % mix.length]!;
   };
   const instance = autocannon({
@@ -112,12 +121,20 @@ async function drive(opts: { durationS?: number; amount?: number; rate?: number;
           context.spec = spec;
           return { ...req, method: 'GET', path: spec.path, headers: { 'x-forwarded-for': spec.xff } };
         },
-        onResponse: (status: number, _body: string, context: Record<string, unknown>, headers: Record<string, string>) => {
+        onResponse: (
+          status: number,
+          _body: string,
+          context: Record<string, unknown>,
+          headers: Record<string, string>,
+        ) => {
           const spec = context.spec as MixRequest;
           judged++;
           const location = headers.location ?? headers.Location ?? null;
           if (status !== spec.status || location !== spec.location) {
-            if (wrong.length < 20) wrong.push(`${spec.kind} ${spec.path} (xff ${spec.xff}): got ${status} ${location}, want ${spec.status} ${spec.location}`);
+            if (wrong.length < 20)
+              wrong.push(
+                `${spec.kind} ${spec.path} (xff ${spec.xff}): got ${status} ${location}, want ${spec.status} ${spec.location}`,
+              );
             else wrong.push('');
           }
         },
@@ -135,41 +152,45 @@ async function drive(opts: { durationS?: number; amount?: number; rate?: number;
 }
 
 describe.sequential('load', () => {
-  it.runIf(DISTINCT_TARGET > 0)(`the caches stay within their bounds when fed ${DISTINCT_TARGET} distinct digests`, async () => {
-    const before = await rssKiB(r.pid);
-    const remaining = Math.max(0, DISTINCT_TARGET - distinctSent);
-    const caches: CacheSample[] = [];
-    let sampling = Promise.resolve();
-    const { result, wrong } = await drive({
-      amount: Math.max(remaining, CONNECTIONS),
-      distinctOnly: true,
-      onTick: (t) => {
-        if (Math.round(t) % 10 === 0) sampling = sampling.then(async () => void caches.push(await cacheSample(t)));
-      },
-    });
-    await sampling;
-    caches.push(await cacheSample(-1));
-    const after = await rssKiB(r.pid);
-    const last = caches[caches.length - 1]!;
-    const over = caches.filter((c) => c.positive > c.positiveMax || c.negative > c.negativeMax);
-    figures.record({
-      check: `caches fed ${distinctSent} distinct digests`,
-      figure: `positive ${last.positive}/${last.positiveMax}, negative ${last.negative}/${last.negativeMax} (max over ${caches.length} samples: ${Math.max(...caches.map((c) => c.positive))}, ${Math.max(...caches.map((c) => c.negative))}); RSS ${round(before / 1024, 1)} → ${round(after / 1024, 1)} MiB; ${result.errors + result.timeouts} errors, ${wrong.length} wrong`,
-      value: over.length,
-      unit: 'samples over the bound',
-      bar: '0 samples over the bound',
-      ok: over.length === 0 && distinctSent >= DISTINCT_TARGET,
-      details: { caches },
-    });
-    expect(over).toEqual([]);
-    expect(wrong.filter(Boolean).slice(0, 10)).toEqual([]);
-    expect(distinctSent).toBeGreaterThanOrEqual(DISTINCT_TARGET);
-  });
+  it.runIf(DISTINCT_TARGET > 0)(
+    `the caches stay within their bounds when fed ${DISTINCT_TARGET} distinct digests`,
+    async () => {
+      const before = await rssKiB(r.pid);
+      const remaining = Math.max(0, DISTINCT_TARGET - distinctSent);
+      const caches: CacheSample[] = [];
+      let sampling = Promise.resolve();
+      const { result, wrong } = await drive({
+        amount: Math.max(remaining, CONNECTIONS),
+        distinctOnly: true,
+        onTick: (t) => {
+          if (Math.round(t) % 10 === 0) sampling = sampling.then(async () => void caches.push(await cacheSample(t)));
+        },
+      });
+      await sampling;
+      caches.push(await cacheSample(-1));
+      const after = await rssKiB(r.pid);
+      const last = caches[caches.length - 1]!;
+      const over = caches.filter((c) => c.positive > c.positiveMax || c.negative > c.negativeMax);
+      figures.record({
+        check: `caches fed ${distinctSent} distinct digests`,
+        figure: `positive ${last.positive}/${last.positiveMax}, negative ${last.negative}/${last.negativeMax} (max over ${caches.length} samples: ${Math.max(...caches.map((c) => c.positive))}, ${Math.max(...caches.map((c) => c.negative))}); RSS ${round(before / 1024, 1)} → ${round(after / 1024, 1)} MiB; ${result.errors + result.timeouts} errors, ${wrong.length} wrong`,
+        value: over.length,
+        unit: 'samples over the bound',
+        bar: '0 samples over the bound',
+        ok: over.length === 0 && distinctSent >= DISTINCT_TARGET,
+        details: { caches },
+      });
+      expect(over).toEqual([]);
+      expect(wrong.filter(Boolean).slice(0, 10)).toEqual([]);
+      expect(distinctSent).toBeGreaterThanOrEqual(DISTINCT_TARGET);
+    },
+  );
 
   it(`sustained mixed load from all vantages for ${DURATION_S} s: zero errors, flat RSS, bounded caches`, async () => {
     // warm-up: the same load, judged the same way, until V8 has sized its heap and the caches are full
     const warmUp = await drive({ rate: RATE, durationS: WARMUP_S });
-    const warmUpErrors = warmUp.result.errors + warmUp.result.timeouts + warmUp.result.resets + warmUp.result.mismatches;
+    const warmUpErrors =
+      warmUp.result.errors + warmUp.result.timeouts + warmUp.result.resets + warmUp.result.mismatches;
     expect(warmUp.wrong.filter(Boolean).slice(0, 10)).toEqual([]);
     expect(warmUpErrors).toBe(0);
 
@@ -189,7 +210,9 @@ describe.sequential('load', () => {
     caches.push(await cacheSample(DURATION_S));
 
     const errors = result.errors + result.timeouts + result.resets + result.mismatches;
-    const statuses = Object.fromEntries(Object.entries(result.statusCodeStats).map(([s, v]) => [s, (v as { count: number }).count]));
+    const statuses = Object.fromEntries(
+      Object.entries(result.statusCodeStats).map(([s, v]) => [s, (v as { count: number }).count]),
+    );
     figures.record({
       check: `load: ${DURATION_S} s mixed load (autocannon, ${CONNECTIONS} connections, target ${RATE} req/s)`,
       figure: `${result.requests.total} requests (${round(result.requests.average, 0)} req/s) after a ${WARMUP_S} s warm-up of ${warmUp.result.requests.total}, latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms; ${errors} errors/timeouts, ${wrong.length} wrong answers of ${judged} judged; statuses ${JSON.stringify(statuses)}; ${distinctSent} distinct digests in all`,
@@ -197,7 +220,13 @@ describe.sequential('load', () => {
       unit: 'errors',
       bar: '0 errors, 0 wrong answers',
       ok: errors === 0 && wrong.length === 0 && judged > 0,
-      details: { latency: result.latency, requests: result.requests, errors: result.errors, timeouts: result.timeouts, wrong: wrong.filter(Boolean).slice(0, 10) },
+      details: {
+        latency: result.latency,
+        requests: result.requests,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        wrong: wrong.filter(Boolean).slice(0, 10),
+      },
     });
     expect(wrong.filter(Boolean).slice(0, 10)).toEqual([]);
     expect(errors).toBe(0);
@@ -238,5 +267,4 @@ describe.sequential('load', () => {
     // the stream overfilled both caches: the bound, not the input, is what held them
     if (!SOAK) expect(distinctSent / 2).toBeGreaterThan(last.positiveMax);
   });
-
 });

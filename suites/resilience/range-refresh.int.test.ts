@@ -62,7 +62,11 @@ function moved(doc: AwsDoc, syncToken: number): AwsDoc {
     ...doc,
     syncToken: String(syncToken),
     createDate: createDateOf(syncToken),
-    prefixes: doc.prefixes.map((p) => (p.region === FROM_REGION && contains(p.ip_prefix, PROBE.ip) ? { ...p, region: TO_REGION, network_border_group: TO_REGION } : p)),
+    prefixes: doc.prefixes.map((p) =>
+      p.region === FROM_REGION && contains(p.ip_prefix, PROBE.ip)
+        ? { ...p, region: TO_REGION, network_border_group: TO_REGION }
+        : p,
+    ),
   };
 }
 
@@ -111,9 +115,15 @@ async function publish(text: string): Promise<void> {
 
 const rejects = (m: Sample[]) => metricValue(m, 'redirector_range_refresh_total', { result: 'reject' });
 const swaps = (m: Sample[]) => metricValue(m, 'redirector_range_refresh_total', { result: 'swap' });
-const awsVersion = (m: Sample[]) => m.find((s) => s.name === 'redirector_range_data_info' && s.labels.cloud === 'AWS')?.labels.version;
+const awsVersion = (m: Sample[]) =>
+  m.find((s) => s.name === 'redirector_range_data_info' && s.labels.cloud === 'AWS')?.labels.version;
 
-async function waitFor<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 10_000): Promise<{ value: T; ms: number }> {
+async function waitFor<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (v: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<{ value: T; ms: number }> {
   const started = performance.now();
   for (;;) {
     const value = await read();
@@ -145,11 +155,20 @@ describe.sequential('range data refresh', () => {
         while (!stop) {
           const blob = w % 2 === 0;
           const expectNow = phase;
-          const a = await client.send(blob ? path : '/v2/pause/manifests/latest', { headers: { 'x-forwarded-for': xff } });
+          const a = await client.send(blob ? path : '/v2/pause/manifests/latest', {
+            headers: { 'x-forwarded-for': xff },
+          });
           sent++;
           latencies.push(a.ms);
-          const okLocation = !blob || (expectNow === 'old' ? a.location === atFrom : expectNow === 'new' ? a.location === atTo : a.location === atFrom || a.location === atTo);
-          if (a.status !== 307 || !okLocation) failures.push(`${blob ? 'blob' : 'manifest'} in phase ${expectNow}: ${a.status} ${a.location ?? a.error}`);
+          const okLocation =
+            !blob ||
+            (expectNow === 'old'
+              ? a.location === atFrom
+              : expectNow === 'new'
+                ? a.location === atTo
+                : a.location === atFrom || a.location === atTo);
+          if (a.status !== 307 || !okLocation)
+            failures.push(`${blob ? 'blob' : 'manifest'} in phase ${expectNow}: ${a.status} ${a.location ?? a.error}`);
         }
       }),
     );
@@ -158,24 +177,47 @@ describe.sequential('range data refresh', () => {
       const m0 = await scrape(r.adminUrl);
       const version0 = awsVersion(m0);
       const token = Number(doc.syncToken);
-      const shrunk: AwsDoc = { ...moved(doc, token + 60), prefixes: moved(doc, token + 60).prefixes.filter((_, i) => i % 2 === 0 || contains(_.ip_prefix, PROBE.ip)) };
+      const shrunk: AwsDoc = {
+        ...moved(doc, token + 60),
+        prefixes: moved(doc, token + 60).prefixes.filter((_, i) => i % 2 === 0 || contains(_.ip_prefix, PROBE.ip)),
+      };
       const bad: { label: string; text: string; reason: RegExp }[] = [
-        { label: 'corrupt (not JSON)', text: `{"syncToken": "${token + 60}", "prefixes": [ {"ip_prefix": `, reason: /JSON/i },
-        { label: 'truncated (first half of a newer file)', text: JSON.stringify(moved(doc, token + 60), null, 2).slice(0, Math.floor(good.length / 2)), reason: /JSON/i },
+        {
+          label: 'corrupt (not JSON)',
+          text: `{"syncToken": "${token + 60}", "prefixes": [ {"ip_prefix": `,
+          reason: /JSON/i,
+        },
+        {
+          label: 'truncated (first half of a newer file)',
+          text: JSON.stringify(moved(doc, token + 60), null, 2).slice(0, Math.floor(good.length / 2)),
+          reason: /JSON/i,
+        },
         { label: 'older (syncToken − 1 day)', text: JSON.stringify(moved(doc, token - 86_400)), reason: /older/ },
-        { label: `shrunken (newer, ${Math.round((1 - shrunk.prefixes.length / doc.prefixes.length) * 100)}% of the IPv4 prefixes gone)`, text: JSON.stringify(shrunk), reason: /fewer/ },
+        {
+          label: `shrunken (newer, ${Math.round((1 - shrunk.prefixes.length / doc.prefixes.length) * 100)}% of the IPv4 prefixes gone)`,
+          text: JSON.stringify(shrunk),
+          reason: /fewer/,
+        },
       ];
       for (const b of bad) {
         const before = rejects(await scrape(r.adminUrl));
         const logFrom = r.process.lines().length;
         await publish(b.text);
-        const { value: m, ms } = await waitFor(`${b.label} rejected`, () => scrape(r.adminUrl), (s) => rejects(s) > before);
+        const { value: m, ms } = await waitFor(
+          `${b.label} rejected`,
+          () => scrape(r.adminUrl),
+          (s) => rejects(s) > before,
+        );
         const answer = await client.send(path, { headers: { 'x-forwarded-for': xff } });
         const kept = awsVersion(m) === version0 && answer.location === atFrom;
         // the redirector's own account (a warn line): why it refused
         const { value: line } = await waitFor(
           'the rejection logged',
-          async () => r.process.lines().slice(logFrom).find((l) => l.includes('range refresh rejected')) ?? '',
+          async () =>
+            r.process
+              .lines()
+              .slice(logFrom)
+              .find((l) => l.includes('range refresh rejected')) ?? '',
           (l) => l !== '',
           3_000,
         );

@@ -34,7 +34,10 @@ let r: OwnRedirector;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'registry-canary-resilience-shutdown-'));
-  r = await startOwnRedirector(target, dir, { name: 'shutdown', env: { DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS), BLOB_CHECK_TIMEOUT_MS: '4000', LOG_LEVEL: 'warn' } });
+  r = await startOwnRedirector(target, dir, {
+    name: 'shutdown',
+    env: { DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS), BLOB_CHECK_TIMEOUT_MS: '4000', LOG_LEVEL: 'warn' },
+  });
 });
 
 afterAll(async () => {
@@ -81,7 +84,9 @@ describe.sequential('shutdown', () => {
             outcome.refused++;
             return; // the listener is gone: this client is done
           }
-          outcome.failedInFlight.push(`${spec.kind} ${spec.path} sent ${signalled < 0 ? 'before' : `${Math.round(sentAt - signalled)} ms after`} SIGTERM: ${code}`);
+          outcome.failedInFlight.push(
+            `${spec.kind} ${spec.path} sent ${signalled < 0 ? 'before' : `${Math.round(sentAt - signalled)} ms after`} SIGTERM: ${code}`,
+          );
         }
       }
     });
@@ -90,9 +95,15 @@ describe.sequential('shutdown', () => {
     // 50 requests that will be waiting on the delayed HEAD when the signal arrives
     const slow = Array.from({ length: SLOW }, async () => {
       try {
-        const res = await slowPool.request({ path: `/v2/pause/blobs/${slowDigest}`, method: 'GET', headers: { 'x-forwarded-for': xffFor(target, v) } });
+        const res = await slowPool.request({
+          path: `/v2/pause/blobs/${slowDigest}`,
+          method: 'GET',
+          headers: { 'x-forwarded-for': xffFor(target, v) },
+        });
         await res.body.dump();
-        return res.statusCode === 307 && res.headers.location === `${bucket}/containers/images/${slowDigest}` ? 'ok' : `${res.statusCode} ${String(res.headers.location)}`;
+        return res.statusCode === 307 && res.headers.location === `${bucket}/containers/images/${slowDigest}`
+          ? 'ok'
+          : `${res.statusCode} ${String(res.headers.location)}`;
       } catch (err) {
         return errCode(err);
       }
@@ -117,7 +128,12 @@ describe.sequential('shutdown', () => {
       unit: 'failed in-flight requests',
       bar: `0, exit ≤ ${DRAIN_TIMEOUT_MS} ms`,
       ok: failed === 0 && exitMs <= DRAIN_TIMEOUT_MS && /code 0/.test(exit),
-      details: { failedInFlight: outcome.failedInFlight.slice(0, 10), slowFailed, wrong: outcome.wrong.slice(0, 10), exitMs },
+      details: {
+        failedInFlight: outcome.failedInFlight.slice(0, 10),
+        slowFailed,
+        wrong: outcome.wrong.slice(0, 10),
+        exitMs,
+      },
     });
     expect(outcome.failedInFlight.slice(0, 10)).toEqual([]);
     expect(slowFailed).toEqual([]);

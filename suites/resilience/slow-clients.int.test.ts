@@ -70,7 +70,9 @@ function open(port: number, kind: Kind): Promise<SlowConnection> {
         socket.write('GET /v2/pause/manifests/latest HTTP/1.1\r\nHost: registry.k8s.io\r\nX-Slow: ');
         timer = setInterval(() => socket.writable && socket.write('a'), 300);
       } else if (kind === 'slow-body') {
-        socket.write('GET /v2/pause/manifests/latest HTTP/1.1\r\nHost: registry.k8s.io\r\nContent-Length: 1048576\r\n\r\n');
+        socket.write(
+          'GET /v2/pause/manifests/latest HTTP/1.1\r\nHost: registry.k8s.io\r\nContent-Length: 1048576\r\n\r\n',
+        );
         timer = setInterval(() => socket.writable && socket.write('b'), 300);
       }
       resolve(c);
@@ -87,7 +89,12 @@ describe.sequential.each(['strict', 'node'] as const)('slow and idle clients (HT
     dir = await mkdtemp(join(tmpdir(), 'registry-canary-resilience-slow-'));
     r = await startOwnRedirector(target, dir, {
       name: `slow-${listener}`,
-      env: { HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), LOG_LEVEL: 'warn', HTTP_LISTENER: listener },
+      env: {
+        HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+        REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+        LOG_LEVEL: 'warn',
+        HTTP_LISTENER: listener,
+      },
     });
   });
 
@@ -107,7 +114,10 @@ describe.sequential.each(['strict', 'node'] as const)('slow and idle clients (HT
     const base = bucketBaseOf(target, v)!;
     const digests = digestsIn(target, base);
     const headers = { 'x-forwarded-for': xffFor(target, v) };
-    const request = (i: number) => client.send(i % 2 === 0 ? `/v2/pause/blobs/${digests[i % digests.length]}` : '/v2/pause/manifests/latest', { headers });
+    const request = (i: number) =>
+      client.send(i % 2 === 0 ? `/v2/pause/blobs/${digests[i % digests.length]}` : '/v2/pause/manifests/latest', {
+        headers,
+      });
     const conns: SlowConnection[] = [];
     try {
       // warm: the cache holds the blobs, the connections are open, the JIT has run
@@ -117,8 +127,12 @@ describe.sequential.each(['strict', 'node'] as const)('slow and idle clients (HT
       // 1,000 connections, opened 100 at a time (the listen backlog is node's default 511), kinds interleaved
       const kinds = (Object.keys(PER_KIND) as Kind[]).flatMap((k) => Array.from({ length: PER_KIND[k] }, () => k));
       kinds.sort((a, b) => a.localeCompare(b));
-      const order = kinds.map((k, i) => ({ k, key: (i * 7919) % kinds.length })).sort((a, b) => a.key - b.key).map((x) => x.k);
-      for (let i = 0; i < order.length; i += 100) conns.push(...(await Promise.all(order.slice(i, i + 100).map((k) => open(port, k)))));
+      const order = kinds
+        .map((k, i) => ({ k, key: (i * 7919) % kinds.length }))
+        .sort((a, b) => a.key - b.key)
+        .map((x) => x.k);
+      for (let i = 0; i < order.length; i += 100)
+        conns.push(...(await Promise.all(order.slice(i, i + 100).map((k) => open(port, k)))));
       const firstOpened = Math.min(...conns.map((c) => c.opened));
 
       // the well-behaved client, while all of them are open (the first ones close HEADERS_TIMEOUT_MS after opening)
@@ -157,7 +171,12 @@ describe.sequential.each(['strict', 'node'] as const)('slow and idle clients (HT
         const s = summarize(lifetimes);
         const timeout = closesAfter[kind];
         const bound = timeout + CHECK_INTERVAL_MS + 500;
-        const which = timeout === REQUEST_TIMEOUT_MS ? `REQUEST_TIMEOUT_MS ${timeout}` : timeout === HEADERS_TIMEOUT_MS ? `HEADERS_TIMEOUT_MS ${timeout}` : 'answered and closed at once';
+        const which =
+          timeout === REQUEST_TIMEOUT_MS
+            ? `REQUEST_TIMEOUT_MS ${timeout}`
+            : timeout === HEADERS_TIMEOUT_MS
+              ? `HEADERS_TIMEOUT_MS ${timeout}`
+              : 'answered and closed at once';
         const answers = new Map<string, number>();
         for (const c of of) {
           const status = c.answer === '' ? '(nothing)' : (c.answer.split('\r\n')[0] ?? '');
@@ -175,7 +194,9 @@ describe.sequential.each(['strict', 'node'] as const)('slow and idle clients (HT
         expect(open, `${kind} connections still open`).toBe(0);
         expect(s.max).toBeLessThanOrEqual(bound);
         // what each kind was told: 408 for a head never finished, the manifest's redirect for the slow body's GET
-        expect([...answers.keys()]).toEqual([kind === 'slow-body' ? 'HTTP/1.1 307 Temporary Redirect' : 'HTTP/1.1 408 Request Timeout']);
+        expect([...answers.keys()]).toEqual([
+          kind === 'slow-body' ? 'HTTP/1.1 307 Temporary Redirect' : 'HTTP/1.1 408 Request Timeout',
+        ]);
       }
     } finally {
       for (const c of conns) c.socket.destroy();

@@ -16,7 +16,16 @@ import { FigureLog } from './support/figures.js';
 import { metricValue, scrape } from './support/metrics-scrape.js';
 import { startOwnRedirector, type OwnRedirector } from './support/own-redirector.js';
 import { round, summarize } from './support/timed-client.js';
-import { FaultsClient, bucketBaseOf, bucketNameOf, digestsIn, syntheticDigest, vantage, world, xffFor } from './support/world.js';
+import {
+  FaultsClient,
+  bucketBaseOf,
+  bucketNameOf,
+  digestsIn,
+  syntheticDigest,
+  vantage,
+  world,
+  xffFor,
+} from './support/world.js';
 
 const W = world();
 const target = W.target;
@@ -31,7 +40,10 @@ let r: OwnRedirector;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'registry-canary-resilience-herd-'));
   // production's cache settings (300 s negative TTL); a HEAD deadline above the injected bucket delay
-  r = await startOwnRedirector(target, dir, { name: 'herd', env: { BLOB_CHECK_TIMEOUT_MS: '5000', LOG_LEVEL: 'warn' } });
+  r = await startOwnRedirector(target, dir, {
+    name: 'herd',
+    env: { BLOB_CHECK_TIMEOUT_MS: '5000', LOG_LEVEL: 'warn' },
+  });
 });
 
 afterAll(async () => {
@@ -45,7 +57,12 @@ afterAll(async () => {
  * `connections` connections when fewer are enough (a later wave, answered from the cache).
  */
 async function herd(url: string, path: string, xff: string, count: number, connections = count) {
-  const pool = new Pool(url, { connections, pipelining: Math.ceil(count / connections), headersTimeout: 30_000, bodyTimeout: 30_000 });
+  const pool = new Pool(url, {
+    connections,
+    pipelining: Math.ceil(count / connections),
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
+  });
   const started = performance.now();
   try {
     const answers = await Promise.all(
@@ -117,7 +134,12 @@ describe.sequential('thundering herd', () => {
       unit: 'HEADs',
       bar: '= 1',
       ok: heads === 1 && wrong.length === 0,
-      details: { first: summarize(first.answers.map((a) => a.ms)), second: summarize(second.answers.map((a) => a.ms)), coalesced, negative },
+      details: {
+        first: summarize(first.answers.map((a) => a.ms)),
+        second: summarize(second.answers.map((a) => a.ms)),
+        coalesced,
+        negative,
+      },
     });
     expect(wrong.slice(0, 5)).toEqual([]);
     expect(heads).toBe(1);

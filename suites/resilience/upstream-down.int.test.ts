@@ -10,7 +10,14 @@
  * vantages, and every red result's class.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { runChecks, selectVantages, splitRef, primaryImage, type CheckResult, type Fault } from '../../harness/src/index.js';
+import {
+  runChecks,
+  selectVantages,
+  splitRef,
+  primaryImage,
+  type CheckResult,
+  type Fault,
+} from '../../harness/src/index.js';
 import { conformanceChecks } from '../conformance/conformance.suite.js';
 import { integrityChecks } from '../integrity/integrity.suite.js';
 import { FigureLog } from './support/figures.js';
@@ -30,8 +37,12 @@ afterAll(async () => {
 
 async function manifestRedirects(client: TimedClient) {
   const vs = target.vantages;
-  const answers = await runPool(vs.length * 10, 4, (i) => client.send(`/v2/${REPO}/manifests/${TAG}`, { headers: { 'x-forwarded-for': xffFor(target, vs[i % vs.length]!) } }));
-  const issued = answers.filter((a) => a.status === 307 && a.location === `${target.upstream}/v2/${REPO}/manifests/${TAG}`).length;
+  const answers = await runPool(vs.length * 10, 4, (i) =>
+    client.send(`/v2/${REPO}/manifests/${TAG}`, { headers: { 'x-forwarded-for': xffFor(target, vs[i % vs.length]!) } }),
+  );
+  const issued = answers.filter(
+    (a) => a.status === 307 && a.location === `${target.upstream}/v2/${REPO}/manifests/${TAG}`,
+  ).length;
   return { issued, total: answers.length, latency: summarize(answers.map((a) => a.ms)) };
 }
 
@@ -65,7 +76,14 @@ describe.sequential('upstream down', () => {
 
         const t = selectVantages(target, VANTAGES);
         const checks = [...integrityChecks(t, { range: true }), ...conformanceChecks(t)];
-        const report = await runChecks({ target: t, checks, suites: ['integrity', 'conformance'], concurrency: 4, checkTimeoutMs: 30_000, preflight: false });
+        const report = await runChecks({
+          target: t,
+          checks,
+          suites: ['integrity', 'conformance'],
+          concurrency: 4,
+          checkTimeoutMs: 30_000,
+          preflight: false,
+        });
         const red = report.results.filter((r) => r.status === 'fail' || r.status === 'error');
         const byClass: Record<string, number> = {};
         for (const r of red) byClass[r.failureClass ?? 'none'] = (byClass[r.failureClass ?? 'none'] ?? 0) + 1;
@@ -77,7 +95,10 @@ describe.sequential('upstream down', () => {
           unit: 'red results not classed availability',
           bar: '0 (every red result is availability)',
           ok: notAvailability.length === 0 && red.length > 0,
-          details: { red: red.map(describeResult), notRed: report.results.filter((r) => !red.includes(r)).map((r) => `${r.id}: ${r.status}`) },
+          details: {
+            red: red.map(describeResult),
+            notRed: report.results.filter((r) => !red.includes(r)).map((r) => `${r.id}: ${r.status}`),
+          },
         });
         expect(notAvailability.map(describeResult)).toEqual([]);
         expect(red.length).toBeGreaterThan(0);
@@ -88,7 +109,12 @@ describe.sequential('upstream down', () => {
       }
       // and back: a pull works again once the upstream is
       const t = selectVantages(target, 'aws-us-east-1');
-      const again = await runChecks({ target: t, checks: integrityChecks(t, { range: false, images: [primaryImage(target)!.ref] }), suites: ['integrity'], preflight: false });
+      const again = await runChecks({
+        target: t,
+        checks: integrityChecks(t, { range: false, images: [primaryImage(target)!.ref] }),
+        suites: ['integrity'],
+        preflight: false,
+      });
       expect(again.results.map((r) => `${r.id}: ${r.status}`)).toEqual(again.results.map((r) => `${r.id}: pass`));
     });
   }

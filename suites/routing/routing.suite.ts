@@ -27,16 +27,40 @@ export const ROUTING_SUITE = 'routing';
 
 /** The rule each request kind enforces (docs/reference/archeio.md#decision-list/docs/reference/archeio.md#url-construction). */
 export const KIND_RULES: Record<RequestKind, { title: string; rule: string }> = {
-  'manifest-by-tag': { title: 'manifest by tag goes to the upstream', rule: 'redirector rule 5: non-blob /v2 → 307 upstream + /v2/ + upstreamPath + path (docs/reference/archeio.md#url-construction)' },
-  'manifest-by-digest': { title: 'manifest by digest goes to the upstream', rule: 'redirector rule 5: manifests never go to a bucket (docs/reference/archeio.md#decision-list 5.3)' },
-  'tag-list': { title: 'tag list goes to the upstream with n and last intact', rule: 'redirector rule 4: the query string survives (archeio kubernetes/registry.k8s.io#326); rule 5' },
-  'blob-in-bucket': { title: "a blob the vantage's bucket holds is served from that bucket", rule: 'redirector rule 6: HEAD <base>/containers/images/<digest> = 200 → 307 there (GCP: upstream)' },
-  'blob-absent-from-bucket': { title: "a blob the vantage's bucket lacks falls back to the upstream", rule: 'redirector rule 6: existence check miss → 307 upstream (docs/reference/field-failures.md#routing-and-client-ip R4)' },
-  'blob-upstream-only': { title: 'a blob no bucket holds goes to the upstream', rule: 'redirector rule 6: existence check miss → 307 upstream' },
-  'signature-tag': { title: 'a cosign signature tag goes to the signature upstream', rule: 'redirector rule 5: /manifests/sha256-<hex>.sig|.att → SIGNATURE_UPSTREAM_ENDPOINT (kubernetes/registry.k8s.io#321)' },
+  'manifest-by-tag': {
+    title: 'manifest by tag goes to the upstream',
+    rule: 'redirector rule 5: non-blob /v2 → 307 upstream + /v2/ + upstreamPath + path (docs/reference/archeio.md#url-construction)',
+  },
+  'manifest-by-digest': {
+    title: 'manifest by digest goes to the upstream',
+    rule: 'redirector rule 5: manifests never go to a bucket (docs/reference/archeio.md#decision-list 5.3)',
+  },
+  'tag-list': {
+    title: 'tag list goes to the upstream with n and last intact',
+    rule: 'redirector rule 4: the query string survives (archeio kubernetes/registry.k8s.io#326); rule 5',
+  },
+  'blob-in-bucket': {
+    title: "a blob the vantage's bucket holds is served from that bucket",
+    rule: 'redirector rule 6: HEAD <base>/containers/images/<digest> = 200 → 307 there (GCP: upstream)',
+  },
+  'blob-absent-from-bucket': {
+    title: "a blob the vantage's bucket lacks falls back to the upstream",
+    rule: 'redirector rule 6: existence check miss → 307 upstream (docs/reference/field-failures.md#routing-and-client-ip R4)',
+  },
+  'blob-upstream-only': {
+    title: 'a blob no bucket holds goes to the upstream',
+    rule: 'redirector rule 6: existence check miss → 307 upstream',
+  },
+  'signature-tag': {
+    title: 'a cosign signature tag goes to the signature upstream',
+    rule: 'redirector rule 5: /manifests/sha256-<hex>.sig|.att → SIGNATURE_UPSTREAM_ENDPOINT (kubernetes/registry.k8s.io#321)',
+  },
   root: { title: '/ redirects to the info page', rule: 'redirector rule 2: / → 307 INFO_URL' },
   privacy: { title: '/privacy redirects to the privacy policy', rule: 'redirector rule 2: /privacy → 307 PRIVACY_URL' },
-  'unknown-path': { title: 'a path outside /v2 is a 404 (CRI-O’s /v1/_ping)', rule: 'redirector rule 2: other paths → 404 (docs/reference/field-failures.md#edge-and-network N2)' },
+  'unknown-path': {
+    title: 'a path outside /v2 is a 404 (CRI-O’s /v1/_ping)',
+    rule: 'redirector rule 2: other paths → 404 (docs/reference/field-failures.md#edge-and-network N2)',
+  },
 };
 
 export interface RoutingSuiteOptions {
@@ -56,7 +80,11 @@ async function probeFrom(
   route: VantageRoute,
   request: { method: string; path: string },
   kind: string,
-  extra: { expected?: Awaited<ReturnType<RoutingOracle['expect']>>; semantics?: TargetDescription['semantics']; details?: Record<string, unknown> } = {},
+  extra: {
+    expected?: Awaited<ReturnType<RoutingOracle['expect']>>;
+    semantics?: TargetDescription['semantics'];
+    details?: Record<string, unknown>;
+  } = {},
 ): Promise<void> {
   const client = clientForRoute(route, { signal: ctx.signal });
   let hop;
@@ -119,10 +147,15 @@ function antiSpoofingCheck(target: TargetDescription, vantage: Vantage): Check {
       const isGcp = oracle.classify(vantage)?.cloud === 'GCP';
       const candidates: Vantage[] = isGcp
         ? [
-            ...target.vantages.filter((v) => v.cloud === 'AWS' && v.region && target.bucketMap.regions[v.region] && v.ip),
+            ...target.vantages.filter(
+              (v) => v.cloud === 'AWS' && v.region && target.bucketMap.regions[v.region] && v.ip,
+            ),
             { name: 'spoof-aws', ip: AWS_FALLBACK_IP, cloud: 'AWS', region: 'eu-west-3', url: null },
           ]
-        : [...target.vantages.filter((v) => v.cloud === 'GCP' && v.ip), { name: 'spoof-gcp', ip: GCP_FALLBACK_IP, cloud: 'GCP', region: 'europe-north1', url: null }];
+        : [
+            ...target.vantages.filter((v) => v.cloud === 'GCP' && v.ip),
+            { name: 'spoof-gcp', ip: GCP_FALLBACK_IP, cloud: 'GCP', region: 'europe-north1', url: null },
+          ];
       // the blob must be one whose route differs between the two: held by the non-GCP side's bucket
       let spoof: Vantage | undefined;
       let probe: Awaited<ReturnType<RoutingOracle['probeFor']>> = null;
@@ -134,12 +167,17 @@ function antiSpoofingCheck(target: TargetDescription, vantage: Vantage): Check {
         }
         if (!isGcp) break; // the vantage's own bucket holds nothing: no spoof address changes that
       }
-      if (!probe || !spoof) throw new NotApplicable(`${oracle.unavailableReason('blob-in-bucket', isGcp ? candidates[0]! : vantage)}: a spoofed route could not be told apart`);
+      if (!probe || !spoof)
+        throw new NotApplicable(
+          `${oracle.unavailableReason('blob-in-bucket', isGcp ? candidates[0]! : vantage)}: a spoofed route could not be told apart`,
+        );
       const route = vantageRoute(target, vantage, { spoofedXff: [spoof.ip] });
       const honest = await oracle.expect(vantage, probe);
       const spoofed = await oracle.expect(spoof, probe);
       if (honest.location === spoofed.location) {
-        throw new NotApplicable(`${vantage.name} and the spoofed ${spoof.name} (${spoof.ip}) route ${probe.path} alike; spoofing cannot be observed`);
+        throw new NotApplicable(
+          `${vantage.name} and the spoofed ${spoof.name} (${spoof.ip}) route ${probe.path} alike; spoofing cannot be observed`,
+        );
       }
       await probeFrom(ctx, oracle, route, probe, 'anti-spoofing', {
         expected: honest,
@@ -163,14 +201,20 @@ function shadowedCheck(target: TargetDescription, vantage: Vantage, posable: boo
     rule: `IP classification semantics "${target.semantics}" (docs/reference/archeio.md#ip-classification: archeio = shortest prefix, GLOBAL shadows 150 v4 / 97 v6 regional prefixes)`,
     vantage,
     async run(ctx) {
-      if (!posable) throw new NotApplicable(`posing as ${vantage.ip} needs xff mode; "${target.name}" is in ${target.ipMode} mode and has no such vantage`);
+      if (!posable)
+        throw new NotApplicable(
+          `posing as ${vantage.ip} needs xff mode; "${target.name}" is in ${target.ipMode} mode and has no such vantage`,
+        );
       const route = vantageRoute(target, vantage);
       const oracle = await targetOracle(target);
       // the owner of the address is its most specific prefix (under archeio semantics a shadowed vantage may be
       // declared GLOBAL, which is what that semantics calls it)
       const owner = oracle.classifyUnder(vantage, 'most-specific');
       const regionalBase = owner?.cloud === 'AWS' ? target.bucketMap.regions[owner.region] : undefined;
-      if (!regionalBase) throw new NotApplicable(`${owner?.region ?? vantage.ip} has no bucket in the bucket map, so both semantics route to the default base`);
+      if (!regionalBase)
+        throw new NotApplicable(
+          `${owner?.region ?? vantage.ip} has no bucket in the bucket map, so both semantics route to the default base`,
+        );
       let probe: { method: string; path: string } | undefined;
       for (const b of oracle.knownBlobs()) {
         if (await oracle.holds(regionalBase, b.digest)) {
@@ -184,9 +228,14 @@ function shadowedCheck(target: TargetDescription, vantage: Vantage, posable: boo
       const alternative = await oracle.expect(vantage, probe, other);
       await probeFrom(ctx, oracle, route, probe, 'shadowed-prefix', {
         expected: declared,
-        details: { semantics: target.semantics, [`under ${other}`]: alternative.location ?? alternative.status, shadowed: true },
+        details: {
+          semantics: target.semantics,
+          [`under ${other}`]: alternative.location ?? alternative.status,
+          shadowed: true,
+        },
       });
-      if (declared.location === alternative.location) ctx.log(`both semantics route ${probe.path} alike from ${vantage.name}; the check is weak`);
+      if (declared.location === alternative.location)
+        ctx.log(`both semantics route ${probe.path} alike from ${vantage.name}; the check is weak`);
     },
   };
 }
@@ -199,7 +248,8 @@ export function routingChecks(target: TargetDescription, options: RoutingSuiteOp
     checks.push(antiSpoofingCheck(target, vantage));
   }
   // Shadowed prefixes: the target's own shadowed vantages, plus samples from the publications posed as in xff mode.
-  for (const v of target.vantages.filter((x) => x.tags?.includes('shadowed-by-global'))) checks.push(shadowedCheck(target, v, true));
+  for (const v of target.vantages.filter((x) => x.tags?.includes('shadowed-by-global')))
+    checks.push(shadowedCheck(target, v, true));
   const perFamily = options.shadowedSamplesPerFamily ?? 1;
   const taken = new Set(target.vantages.filter((x) => x.tags?.includes('shadowed-by-global')).map((x) => x.region));
   for (const family of [4, 6] as const) {
@@ -208,7 +258,14 @@ export function routingChecks(target: TargetDescription, options: RoutingSuiteOp
       .slice(0, perFamily);
     for (const s of samples) {
       taken.add(s.region);
-      const v: Vantage = { name: `shadowed-v${family}-${s.region}`, ip: s.sample, cloud: 'AWS', region: s.region, url: null, tags: ['shadowed-by-global', 'synthesized', `inside ${s.shadowedBy}`] };
+      const v: Vantage = {
+        name: `shadowed-v${family}-${s.region}`,
+        ip: s.sample,
+        cloud: 'AWS',
+        region: s.region,
+        url: null,
+        tags: ['shadowed-by-global', 'synthesized', `inside ${s.shadowedBy}`],
+      };
       checks.push(shadowedCheck(target, v, target.ipMode === 'xff'));
     }
   }

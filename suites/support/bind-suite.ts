@@ -22,7 +22,11 @@ export class SuiteCheckError extends Error {
   }
 }
 
-export function bindSuite(suite: string, build: (target: TargetDescription) => Check[], options: BindOptions = {}): void {
+export function bindSuite(
+  suite: string,
+  build: (target: TargetDescription) => Check[],
+  options: BindOptions = {},
+): void {
   const target = providedTarget();
   const checks = build(target);
   const timeout = options.checkTimeoutMs ?? 120_000;
@@ -42,7 +46,9 @@ export function bindSuite(suite: string, build: (target: TargetDescription) => C
             ctx.skip(`known issue ${r.knownIssue}: ${r.knownIssueReason ?? ''} (${r.message ?? ''})`);
             return;
           default:
-            throw new SuiteCheckError(`${r.status} [${r.failureClass ?? 'harness'}] ${r.message ?? ''}\nrule: ${r.rule}\n${formatTrace(r.hops)}`);
+            throw new SuiteCheckError(
+              `${r.status} [${r.failureClass ?? 'harness'}] ${r.message ?? ''}\nrule: ${r.rule}\n${formatTrace(r.hops)}`,
+            );
         }
       });
     }

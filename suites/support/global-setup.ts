@@ -28,6 +28,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('target', stack.target);
   return async () => {
     const stopped = await stack.stop();
-    if (stopped.failures.length > 0) process.stderr.write(`[suites] stack teardown left problems: ${JSON.stringify(stopped.failures)}\n`);
+    if (stopped.failures.length > 0)
+      process.stderr.write(`[suites] stack teardown left problems: ${JSON.stringify(stopped.failures)}\n`);
   };
 }

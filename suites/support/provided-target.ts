@@ -14,6 +14,9 @@ declare module 'vitest' {
 
 export function providedTarget(): TargetDescription {
   const target = inject('target');
-  if (!target) throw new Error('no target was provided: run the suites through the "suites" vitest project (vitest run --project suites), whose global setup starts the local stack');
+  if (!target)
+    throw new Error(
+      'no target was provided: run the suites through the "suites" vitest project (vitest run --project suites), whose global setup starts the local stack',
+    );
   return target;
 }

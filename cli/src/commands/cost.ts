@@ -24,21 +24,33 @@ function readData(file: string, what: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CliError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.misconfigured);
+    throw new CliError(
+      `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      ExitCode.misconfigured,
+    );
   }
   try {
     return /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new CliError(`${what} ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`, ExitCode.misconfigured);
+    throw new CliError(
+      `${what} ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`,
+      ExitCode.misconfigured,
+    );
   }
 }
 
 function parsePrices(value: unknown, file: string): Prices {
   const prices = { ...DEFAULT_PRICES };
-  if (typeof value !== 'object' || value === null) throw new CliError(`prices ${file} must be an object of origin → USD per GB`, ExitCode.misconfigured);
+  if (typeof value !== 'object' || value === null)
+    throw new CliError(`prices ${file} must be an object of origin → USD per GB`, ExitCode.misconfigured);
   for (const [k, v] of Object.entries(value)) {
-    if (!(k in prices)) throw new CliError(`prices ${file}: unknown origin ${JSON.stringify(k)} (known: ${Object.keys(prices).join(', ')})`, ExitCode.misconfigured);
-    if (typeof v !== 'number' || !(v >= 0)) throw new CliError(`prices ${file}: ${k} must be a non-negative number`, ExitCode.misconfigured);
+    if (!(k in prices))
+      throw new CliError(
+        `prices ${file}: unknown origin ${JSON.stringify(k)} (known: ${Object.keys(prices).join(', ')})`,
+        ExitCode.misconfigured,
+      );
+    if (typeof v !== 'number' || !(v >= 0))
+      throw new CliError(`prices ${file}: ${k} must be a non-negative number`, ExitCode.misconfigured);
     prices[k as keyof Prices] = v;
   }
   return prices;
@@ -48,8 +60,11 @@ const usd = (n: number) => `$${n.toLocaleString('en-US', { minimumFractionDigits
 const gb = (n: number) => `${n.toLocaleString('en-US', { maximumFractionDigits: 1 })} GB`;
 
 function formatReport(r: CostReport): string {
-  const lines = [`semantics ${r.semantics}: ${gb(r.totalGb)}, ${usd(r.totalUsd)} (all-upstream ${usd(r.allUpstreamUsd)}, saves ${usd(r.savingsUsd)})`];
-  for (const o of r.byOrigin) lines.push(`  ${o.origin.padEnd(22)} ${o.host.padEnd(72)} ${gb(o.gb).padStart(16)} ${usd(o.usd).padStart(14)}`);
+  const lines = [
+    `semantics ${r.semantics}: ${gb(r.totalGb)}, ${usd(r.totalUsd)} (all-upstream ${usd(r.allUpstreamUsd)}, saves ${usd(r.savingsUsd)})`,
+  ];
+  for (const o of r.byOrigin)
+    lines.push(`  ${o.origin.padEnd(22)} ${o.host.padEnd(72)} ${gb(o.gb).padStart(16)} ${usd(o.usd).padStart(14)}`);
   return lines.join('\n');
 }
 
@@ -81,11 +96,23 @@ export function semanticsComparison(specific: CostReport, archeio: CostReport): 
 export function registerCost(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program
     .command('cost')
-    .description('Estimate bytes and dollars by origin (S3 per region, default host, upstream) for a traffic mix, under both IP semantics')
-    .requiredOption('--traffic <file>', 'traffic mix (YAML or JSON): pulls, clients with shares, images with bytes and shares')
-    .option('--prices <file>', 'USD per GB by origin class (YAML or JSON); unset classes keep the illustrative defaults')
+    .description(
+      'Estimate bytes and dollars by origin (S3 per region, default host, upstream) for a traffic mix, under both IP semantics',
+    )
+    .requiredOption(
+      '--traffic <file>',
+      'traffic mix (YAML or JSON): pulls, clients with shares, images with bytes and shares',
+    )
+    .option(
+      '--prices <file>',
+      'USD per GB by origin class (YAML or JSON); unset classes keep the illustrative defaults',
+    )
     .option('--bucket-map <file>', BUCKET_MAP_HELP, BUNDLED_BUCKET_MAP)
-    .addOption(new Option('--semantics <which>', 'IP classification semantics to report').choices(['both', 'most-specific', 'archeio']).default('both'))
+    .addOption(
+      new Option('--semantics <which>', 'IP classification semantics to report')
+        .choices(['both', 'most-specific', 'archeio'])
+        .default('both'),
+    )
     .option('--json', 'print one JSON document')
     .action((opts: { traffic: string; prices?: string; bucketMap: string; semantics: string; json?: boolean }) => {
       let mix;
@@ -98,10 +125,14 @@ export function registerCost(program: Command, io: CliIo, setExit: (code: number
       const prices = opts.prices ? parsePrices(readData(opts.prices, 'prices file'), opts.prices) : DEFAULT_PRICES;
       const bucketMap = readData(opts.bucketMap, 'bucket map') as BucketMap;
       if (typeof bucketMap?.default !== 'string' || typeof bucketMap.regions !== 'object') {
-        throw new CliError(`bucket map ${opts.bucketMap} must be {"default": url, "regions": {region: url}}`, ExitCode.misconfigured);
+        throw new CliError(
+          `bucket map ${opts.bucketMap} must be {"default": url, "regions": {region: url}}`,
+          ExitCode.misconfigured,
+        );
       }
       const target = targetForBucketMap(bucketMap);
-      const which: Semantics[] = opts.semantics === 'both' ? ['most-specific', 'archeio'] : [opts.semantics as Semantics];
+      const which: Semantics[] =
+        opts.semantics === 'both' ? ['most-specific', 'archeio'] : [opts.semantics as Semantics];
       let reports: CostReport[];
       try {
         reports = which.map((s) => estimateCost(mix, target, s, prices));

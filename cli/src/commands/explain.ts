@@ -23,7 +23,13 @@ import { ConfigError, loadConfig } from '../../../redirector/src/config.js';
 import { describeStartError } from '../../../redirector/src/main.js';
 import { IpClassifier, loadRangeData, type Semantics } from '../../../redirector/src/ranges/index.js';
 import { blobBaseFor, createRouter, type ClientFacts, type Router } from '../../../redirector/src/routing/index.js';
-import { clientFactsFor, configuredBucketMap, configuredRangeSources, configuredRoutingTable, ExplainError } from '../../../redirector/src/server/index.js';
+import {
+  clientFactsFor,
+  configuredBucketMap,
+  configuredRangeSources,
+  configuredRoutingTable,
+  ExplainError,
+} from '../../../redirector/src/server/index.js';
 
 export interface IpAnswer {
   semantics: Semantics;
@@ -53,24 +59,39 @@ export function createExplainer(opts: { env: Record<string, string | undefined> 
   const router: Router = createRouter(configuredRoutingTable(config, configuredBucketMap(config)));
   const chosen = config.routingSemantics;
   const otherSemantics: Semantics = chosen === 'archeio' ? 'most-specific' : 'archeio';
-  const classifiers = { [chosen]: IpClassifier.build(data, chosen), [otherSemantics]: IpClassifier.build(data, otherSemantics) } as Record<Semantics, IpClassifier>;
+  const classifiers = {
+    [chosen]: IpClassifier.build(data, chosen),
+    [otherSemantics]: IpClassifier.build(data, otherSemantics),
+  } as Record<Semantics, IpClassifier>;
 
   const answer = (ip: string, semantics: Semantics): IpAnswer => {
     const c = classifiers[semantics];
     const facts = clientFactsFor(ip, (a) => c.classifyIp(a), semantics === 'most-specific');
-    return { semantics, cloud: facts.cloud, region: facts.region, prefix: facts.prefix, blobBase: blobBaseFor(router, facts) };
+    return {
+      semantics,
+      cloud: facts.cloud,
+      region: facts.region,
+      prefix: facts.prefix,
+      blobBase: blobBaseFor(router, facts),
+    };
   };
   return {
     explain(ip) {
       const main = answer(ip, chosen);
       const other = answer(ip, otherSemantics);
       const out: IpExplanation = { ip, ...main };
-      if (other.cloud !== main.cloud || other.region !== main.region || other.prefix !== main.prefix || other.blobBase !== main.blobBase) {
+      if (
+        other.cloud !== main.cloud ||
+        other.region !== main.region ||
+        other.prefix !== main.prefix ||
+        other.blobBase !== main.blobBase
+      ) {
         out.other = other;
         const archeio = chosen === 'archeio' ? main : other;
         const specific = chosen === 'archeio' ? other : main;
         // shadowing: archeio's match is a shorter prefix that contains most-specific's
-        if (archeio.prefix !== null && specific.prefix !== null && archeio.prefix !== specific.prefix) out.shadowedBy = archeio.prefix;
+        if (archeio.prefix !== null && specific.prefix !== null && archeio.prefix !== specific.prefix)
+          out.shadowedBy = archeio.prefix;
       }
       return out;
     },
@@ -125,9 +146,17 @@ async function readLines(stream: NodeJS.ReadableStream): Promise<string[]> {
 export const registerExplain: RegisterCommand = (program: Command, io: CliIo, setExit) => {
   program
     .command('explain')
-    .description('Show which cloud, region and prefix an IP belongs to, and where its blob requests go. IPs from the arguments, or stdin one per line.')
-    .argument('[ip...]', 'IPv4 or IPv6 addresses; also ip:port, [IPv6], [IPv6]:port, or a CIDR (first and last address)')
-    .option('--json', 'one JSON object per line: ip, cloud, region, prefix, blobBase (and other, when the two semantics disagree)')
+    .description(
+      'Show which cloud, region and prefix an IP belongs to, and where its blob requests go. IPs from the arguments, or stdin one per line.',
+    )
+    .argument(
+      '[ip...]',
+      'IPv4 or IPv6 addresses; also ip:port, [IPv6], [IPv6]:port, or a CIDR (first and last address)',
+    )
+    .option(
+      '--json',
+      'one JSON object per line: ip, cloud, region, prefix, blobBase (and other, when the two semantics disagree)',
+    )
     .option('--aws-ranges <file>', 'AWS ip-ranges.json [env AWS_IP_RANGES; default: bundled]')
     .option('--gcp-ranges <file>', 'GCP cloud.json [env GCP_IP_RANGES; default: bundled]')
     .option('--azure-ranges <file>', 'Azure Service Tags JSON [env AZURE_IP_RANGES; default: bundled]')
@@ -149,11 +178,16 @@ export const registerExplain: RegisterCommand = (program: Command, io: CliIo, se
       try {
         explainer = createExplainer({ env });
       } catch (err) {
-        if (err instanceof ConfigError) throw new CliError(`invalid option: ${err.message.replace(/^ROUTING_SEMANTICS/, '--semantics (ROUTING_SEMANTICS)')}`, ExitCode.usage);
+        if (err instanceof ConfigError)
+          throw new CliError(
+            `invalid option: ${err.message.replace(/^ROUTING_SEMANTICS/, '--semantics (ROUTING_SEMANTICS)')}`,
+            ExitCode.usage,
+          );
         throw new CliError(describeStartError(err), ExitCode.unreachable);
       }
       const inputs = ips.length > 0 ? ips : await readLines(io.stdin);
-      if (inputs.length === 0) throw new CliError('explain: give IP addresses as arguments or on stdin, one per line', ExitCode.usage);
+      if (inputs.length === 0)
+        throw new CliError('explain: give IP addresses as arguments or on stdin, one per line', ExitCode.usage);
       let failed = false;
       const notes = new Set<string>();
       const invalid = (input: string) => {

@@ -30,8 +30,16 @@ const files: Record<string, string> = {};
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gate-int-'));
-  [mostSpecific, archeio, twin] = await Promise.all([startStack({ semantics: 'most-specific' }), startStack({ semantics: 'archeio' }), startStack({ semantics: 'most-specific' })]);
-  for (const [name, s] of [['most-specific', mostSpecific], ['archeio', archeio], ['twin', twin]] as const) {
+  [mostSpecific, archeio, twin] = await Promise.all([
+    startStack({ semantics: 'most-specific' }),
+    startStack({ semantics: 'archeio' }),
+    startStack({ semantics: 'most-specific' }),
+  ]);
+  for (const [name, s] of [
+    ['most-specific', mostSpecific],
+    ['archeio', archeio],
+    ['twin', twin],
+  ] as const) {
     files[name] = join(dir, `${name}.json`);
     await writeFile(files[name], JSON.stringify({ ...s.target, name: `local-${name}` }));
   }
@@ -50,7 +58,11 @@ const gate = async (...args: string[]) => {
 };
 
 /** What correct redirectors of the two semantics answer for a probe, in each side's own terms. */
-async function expectedShape(target: TargetDescription, oracle: RoutingOracle, probe: GateReport['probes'][number]): Promise<string> {
+async function expectedShape(
+  target: TargetDescription,
+  oracle: RoutingOracle,
+  probe: GateReport['probes'][number],
+): Promise<string> {
   const vantage = target.vantages.find((v) => v.name === (probe.vantage ?? target.vantages[0]!.name))!;
   const e = await oracle.expect(vantage, { method: probe.method, path: probe.path });
   if (e.location === undefined) return String(e.status);
@@ -59,9 +71,16 @@ async function expectedShape(target: TargetDescription, oracle: RoutingOracle, p
 }
 
 describe('registry-canary gate against local stacks', () => {
-  it('most-specific vs archeio: reports exactly the GLOBAL-shadowed vantage\'s blob hosts, and blocks (exit 1)', async () => {
+  it("most-specific vs archeio: reports exactly the GLOBAL-shadowed vantage's blob hosts, and blocks (exit 1)", async () => {
     const report = join(dir, 'semantics');
-    const r = await gate('--candidate-config', files['most-specific']!, '--baseline-config', files.archeio!, '--report', report);
+    const r = await gate(
+      '--candidate-config',
+      files['most-specific']!,
+      '--baseline-config',
+      files.archeio!,
+      '--report',
+      report,
+    );
     expect(r.code, r.err).toBe(1);
     const g = JSON.parse(await readFile(join(report, 'gate.json'), 'utf8')) as GateReport;
     expect(g.verdict.decision).toBe('block');
@@ -73,18 +92,25 @@ describe('registry-canary gate against local stacks', () => {
     const baseline = archeio.target;
     const [oc, ob] = [new RoutingOracle(candidate), new RoutingOracle(baseline)];
     const expected: string[] = [];
-    for (const p of g.probes) if ((await expectedShape(candidate, oc, p)) !== (await expectedShape(baseline, ob, p))) expected.push(p.id);
+    for (const p of g.probes)
+      if ((await expectedShape(candidate, oc, p)) !== (await expectedShape(baseline, ob, p))) expected.push(p.id);
     expect(reported).toEqual(expected.sort());
 
     // and they are what the issue says: blob hosts, from the GLOBAL-shadowed vantages only
-    const shadowed = new Set(candidate.vantages.filter((v) => v.tags?.includes('shadowed-by-global')).map((v) => v.name));
+    const shadowed = new Set(
+      candidate.vantages.filter((v) => v.tags?.includes('shadowed-by-global')).map((v) => v.name),
+    );
     for (const d of g.diff!.differences) {
       expect(d.kind).toBe('blob');
       expect(shadowed.has(d.vantage!)).toBe(true);
       expect(d.changes.map((c) => c.field)).toContain('destination');
     }
     expect(new Set(g.diff!.differences.map((d) => d.vantage))).toEqual(shadowed);
-    expect(g.diff!.differences.some((d) => /bucket:prod-registry-k8s-io-ap-south-1/.test(d.candidate) && /default-base/.test(d.baseline))).toBe(true);
+    expect(
+      g.diff!.differences.some(
+        (d) => /bucket:prod-registry-k8s-io-ap-south-1/.test(d.candidate) && /default-base/.test(d.baseline),
+      ),
+    ).toBe(true);
     expect(g.diff!.declared).toEqual([{ field: 'semantics', candidate: 'most-specific', baseline: 'archeio' }]);
     expect(g.verdict.reasons).toHaveLength(reported.length);
     // the suites (routing by default) ran on both sides and are green on both: the fingerprint is what blocks
@@ -98,12 +124,23 @@ describe('registry-canary gate against local stacks', () => {
     expect(junit.match(/type="behaviour"/g)).toHaveLength(reported.length);
     await readFile(join(report, 'candidate', 'junit.xml'), 'utf8');
     await readFile(join(report, 'baseline', 'results.json'), 'utf8');
-    console.log(`gate most-specific vs archeio: ${r.seconds.toFixed(1)} s, ${g.diff!.compared} behaviours, ${reported.length} differences`);
+    console.log(
+      `gate most-specific vs archeio: ${r.seconds.toFixed(1)} s, ${g.diff!.compared} behaviours, ${reported.length} differences`,
+    );
   });
 
   it('two identical stacks: promotes (exit 0)', async () => {
     const report = join(dir, 'same');
-    const r = await gate('--candidate-config', files['most-specific']!, '--baseline-config', files.twin!, '--report', report, '--suite', 'none');
+    const r = await gate(
+      '--candidate-config',
+      files['most-specific']!,
+      '--baseline-config',
+      files.twin!,
+      '--report',
+      report,
+      '--suite',
+      'none',
+    );
     expect(r.code, r.out + r.err).toBe(0);
     const g = JSON.parse(await readFile(join(report, 'gate.json'), 'utf8')) as GateReport;
     expect(g.verdict.decision).toBe('promote');
@@ -114,7 +151,18 @@ describe('registry-canary gate against local stacks', () => {
   });
 
   it('an accepted difference is reported and does not block', async () => {
-    const r = await gate('--candidate-config', files['most-specific']!, '--baseline-config', files.archeio!, '--report', join(dir, 'accepted'), '--suite', 'none', '--accept', 'blob:*@aws-shadowed-*');
+    const r = await gate(
+      '--candidate-config',
+      files['most-specific']!,
+      '--baseline-config',
+      files.archeio!,
+      '--report',
+      join(dir, 'accepted'),
+      '--suite',
+      'none',
+      '--accept',
+      'blob:*@aws-shadowed-*',
+    );
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/accepted \(blob:\*@aws-shadowed-\*\)/);
   });
@@ -123,7 +171,18 @@ describe('registry-canary gate against local stacks', () => {
     const down = join(dir, 'down.json');
     await writeFile(down, JSON.stringify({ ...mostSpecific.target, name: 'down', url: 'http://127.0.0.1:9' }));
     const report = join(dir, 'down');
-    const r = await gate('--candidate-config', down, '--baseline-config', files.archeio!, '--report', report, '--suite', 'none', '--vantage', 'aws-us-east-1');
+    const r = await gate(
+      '--candidate-config',
+      down,
+      '--baseline-config',
+      files.archeio!,
+      '--report',
+      report,
+      '--suite',
+      'none',
+      '--vantage',
+      'aws-us-east-1',
+    );
     expect(r.code).toBe(2);
     const g = JSON.parse(await readFile(join(report, 'gate.json'), 'utf8')) as GateReport;
     expect(g.verdict.decision).toBe('unreachable');

@@ -14,14 +14,35 @@ describe('registry-canary gate: usage errors exit 64 with a message naming the f
     [[], /--candidate NAME or --candidate-config FILE is required/],
     [['--candidate', 'sandbox'], /--baseline NAME or --baseline-config FILE is required/],
     [['--candidate', 'staging', '--baseline', 'production'], /--candidate must be one of local, sandbox, production/],
-    [['--candidate', 'sandbox', '--candidate-config', 'x.json', '--baseline', 'production'], /either --candidate or --candidate-config/],
-    [['--candidate', 'sandbox', '--baseline', 'production', '--candidate-semantics', 'archeio'], /--candidate-semantics applies to --candidate local only/],
-    [['--candidate', 'local', '--baseline', 'production', '--candidate-semantics', 'longest'], /--candidate-semantics must be most-specific or archeio/],
-    [['--candidate', 'sandbox', '--baseline', 'production', '--engine', 'process'], /--engine applies when a side is local/],
-    [['--candidate', 'sandbox', '--baseline', 'production', '--suite', 'nope'], /--suite: unknown suite nope .*\(or none\)/],
-    [['--candidate', 'sandbox', '--baseline', 'production', '--ip-echo', 'checkip'], /--ip-echo must be an http\(s\) URL/],
+    [
+      ['--candidate', 'sandbox', '--candidate-config', 'x.json', '--baseline', 'production'],
+      /either --candidate or --candidate-config/,
+    ],
+    [
+      ['--candidate', 'sandbox', '--baseline', 'production', '--candidate-semantics', 'archeio'],
+      /--candidate-semantics applies to --candidate local only/,
+    ],
+    [
+      ['--candidate', 'local', '--baseline', 'production', '--candidate-semantics', 'longest'],
+      /--candidate-semantics must be most-specific or archeio/,
+    ],
+    [
+      ['--candidate', 'sandbox', '--baseline', 'production', '--engine', 'process'],
+      /--engine applies when a side is local/,
+    ],
+    [
+      ['--candidate', 'sandbox', '--baseline', 'production', '--suite', 'nope'],
+      /--suite: unknown suite nope .*\(or none\)/,
+    ],
+    [
+      ['--candidate', 'sandbox', '--baseline', 'production', '--ip-echo', 'checkip'],
+      /--ip-echo must be an http\(s\) URL/,
+    ],
     [['--candidate', 'sandbox', '--baseline', 'production', '--accept', ' '], /--accept needs a pattern/],
-    [['--candidate', 'sandbox', '--baseline', 'production', '--concurrency', '0'], /--concurrency must be a whole number/],
+    [
+      ['--candidate', 'sandbox', '--baseline', 'production', '--concurrency', '0'],
+      /--concurrency must be a whole number/,
+    ],
     [['--candidate', 'sandbox', '--baseline', 'production', '--vantage', ' '], /--vantage needs a name/],
     [['--candidate', 'sandbox', '--baseline', 'production', '--bogus'], /unknown option/],
   ])('%j', async (args, message) => {
@@ -31,7 +52,14 @@ describe('registry-canary gate: usage errors exit 64 with a message naming the f
   });
 
   it('a description that cannot be read is exit 2', async () => {
-    const r = await gate('--candidate-config', '/nonexistent/target.json', '--baseline', 'production', '--suite', 'none');
+    const r = await gate(
+      '--candidate-config',
+      '/nonexistent/target.json',
+      '--baseline',
+      'production',
+      '--suite',
+      'none',
+    );
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/cannot read target description \/nonexistent\/target.json: ENOENT/);
   });

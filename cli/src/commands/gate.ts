@@ -63,22 +63,37 @@ interface SideSpec {
   semantics?: Semantics;
 }
 
-function sideSpec(role: 'candidate' | 'baseline', name: string | undefined, file: string | undefined, semantics: string | undefined): SideSpec {
+function sideSpec(
+  role: 'candidate' | 'baseline',
+  name: string | undefined,
+  file: string | undefined,
+  semantics: string | undefined,
+): SideSpec {
   if (name !== undefined && file !== undefined) usage(`use either --${role} or --${role}-config, not both`);
   if (name === undefined && file === undefined) usage(`--${role} NAME or --${role}-config FILE is required`);
   if (name !== undefined && !(BUILT_IN_TARGETS as readonly string[]).includes(name)) {
-    usage(`--${role} must be one of ${BUILT_IN_TARGETS.join(', ')} (or use --${role}-config FILE), not ${JSON.stringify(name)}`);
+    usage(
+      `--${role} must be one of ${BUILT_IN_TARGETS.join(', ')} (or use --${role}-config FILE), not ${JSON.stringify(name)}`,
+    );
   }
   if (semantics !== undefined) {
-    if (name !== 'local') usage(`--${role}-semantics applies to --${role} local only (a described target declares its own)`);
-    if (semantics !== 'most-specific' && semantics !== 'archeio') usage(`--${role}-semantics must be most-specific or archeio, not ${JSON.stringify(semantics)}`);
+    if (name !== 'local')
+      usage(`--${role}-semantics applies to --${role} local only (a described target declares its own)`);
+    if (semantics !== 'most-specific' && semantics !== 'archeio')
+      usage(`--${role}-semantics must be most-specific or archeio, not ${JSON.stringify(semantics)}`);
   }
-  return { role, ...(name !== undefined ? { builtIn: name } : {}), ...(file !== undefined ? { file } : {}), ...(semantics !== undefined ? { semantics: semantics as Semantics } : {}) };
+  return {
+    role,
+    ...(name !== undefined ? { builtIn: name } : {}),
+    ...(file !== undefined ? { file } : {}),
+    ...(semantics !== undefined ? { semantics: semantics as Semantics } : {}),
+  };
 }
 
 function positiveInt(flag: string, value: string | undefined, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) usage(`${flag} must be a whole number from 1 to ${max}, not ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max)
+    usage(`${flag} must be a whole number from 1 to ${max}, not ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -88,7 +103,8 @@ export function validateGateOptions(opts: GateCommandOptions) {
   const baseline = sideSpec('baseline', opts.baseline, opts.baselineConfig, opts.baselineSemantics);
   if (opts.engine !== undefined) {
     if (candidate.builtIn !== 'local' && baseline.builtIn !== 'local') usage('--engine applies when a side is local');
-    if (opts.engine !== 'process' && opts.engine !== 'container') usage(`--engine must be process or container, not ${JSON.stringify(opts.engine)}`);
+    if (opts.engine !== 'process' && opts.engine !== 'container')
+      usage(`--engine must be process or container, not ${JSON.stringify(opts.engine)}`);
   }
   let suites: SuiteDefinition[] = [];
   const spec = opts.suite ?? DEFAULT_GATE_SUITES;
@@ -102,7 +118,8 @@ export function validateGateOptions(opts: GateCommandOptions) {
   }
   if (opts.vantage !== undefined && opts.vantage.trim() === '') usage('--vantage needs a name, cloud[:region] or auto');
   validateOpsOptions({ ...(opts.ipEcho !== undefined ? { ipEcho: opts.ipEcho } : {}) });
-  for (const a of opts.accept ?? []) if (a.trim() === '') usage('--accept needs a pattern (a glob over difference ids, e.g. "blob:*@aws-shadowed-*")');
+  for (const a of opts.accept ?? [])
+    if (a.trim() === '') usage('--accept needs a pattern (a glob over difference ids, e.g. "blob:*@aws-shadowed-*")');
   return {
     candidate,
     baseline,
@@ -130,11 +147,20 @@ export async function gateCommand(opts: GateCommandOptions, io: CliIo): Promise<
         const semantics = s.semantics ?? 'most-specific';
         say(`${s.role}: starting a local stack (${v.engine} engine, ${semantics} semantics)`);
         try {
-          const stack = await startStack({ engine: v.engine, semantics, signal: controller.signal, log: (m) => say(`  ${s.role} stack: ${m}`) });
+          const stack = await startStack({
+            engine: v.engine,
+            semantics,
+            signal: controller.signal,
+            log: (m) => say(`  ${s.role} stack: ${m}`),
+          });
           stacks.push(stack);
           return { ...stack.target, name: `local-${semantics}` };
         } catch (err) {
-          if (err instanceof StackError) throw new CliError(`the ${s.role}'s local stack did not start (${err.code}): ${err.message}`, ExitCode.unreachable);
+          if (err instanceof StackError)
+            throw new CliError(
+              `the ${s.role}'s local stack did not start (${err.code}): ${err.message}`,
+              ExitCode.unreachable,
+            );
           throw err;
         }
       }
@@ -142,7 +168,9 @@ export async function gateCommand(opts: GateCommandOptions, io: CliIo): Promise<
     };
     const [candidate, baseline] = await Promise.all([load(v.candidate), load(v.baseline)]);
     const dir = opts.report ?? defaultReportDir(new Date(), 'reports/gate');
-    say(`gate: candidate ${candidate.name} (${candidate.url}) → baseline ${baseline.name} (${baseline.url}); suites ${v.suites.map((s) => s.name).join(', ') || 'none'}`);
+    say(
+      `gate: candidate ${candidate.name} (${candidate.url}) → baseline ${baseline.name} (${baseline.url}); suites ${v.suites.map((s) => s.name).join(', ') || 'none'}`,
+    );
     let report;
     try {
       report = await runGate({
@@ -162,7 +190,10 @@ export async function gateCommand(opts: GateCommandOptions, io: CliIo): Promise<
       if (err instanceof GateUsageError) throw new CliError(err.message, ExitCode.usage);
       if (err instanceof VantageSelectionError) {
         // a vantage name that matches nothing is usage; failing to learn our own address is the environment
-        throw new CliError(err.message, /cannot learn|not an IP address/.test(err.message) ? ExitCode.unreachable : ExitCode.usage);
+        throw new CliError(
+          err.message,
+          /cannot learn|not an IP address/.test(err.message) ? ExitCode.unreachable : ExitCode.usage,
+        );
       }
       throw err;
     }
@@ -177,7 +208,9 @@ export async function gateCommand(opts: GateCommandOptions, io: CliIo): Promise<
     for (const g of unmatchedAccepts(report)) {
       say(`registry-canary gate: WARNING: --accept ${JSON.stringify(g)} matched no difference; remove it or fix it`);
     }
-    say(`gate: ${report.verdict.decision} (exit ${report.verdict.exitCode}) in ${(report.durationMs / 1000).toFixed(1)} s`);
+    say(
+      `gate: ${report.verdict.decision} (exit ${report.verdict.exitCode}) in ${(report.durationMs / 1000).toFixed(1)} s`,
+    );
     return report.verdict.exitCode;
   } finally {
     process.removeListener('SIGINT', onSignal);
@@ -195,7 +228,9 @@ const collect = (value: string, previous: string[] = []) => [...previous, ...val
 export const registerGate: RegisterCommand = (program: Command, io: CliIo, setExit: (code: number) => void) => {
   program
     .command('gate')
-    .description('promotion gate: fingerprint both environments from the same vantage and diff them; exit 0 promote, 1 block, 2 unreachable, 64 usage')
+    .description(
+      'promotion gate: fingerprint both environments from the same vantage and diff them; exit 0 promote, 1 block, 2 unreachable, 64 usage',
+    )
     .option('--candidate <name>', `the environment to promote: ${BUILT_IN_TARGETS.join(', ')}`)
     .option('--candidate-config <file>', 'the candidate as a target description (JSON)')
     .option('--baseline <name>', `the environment it would replace: ${BUILT_IN_TARGETS.join(', ')}`)
@@ -203,10 +238,20 @@ export const registerGate: RegisterCommand = (program: Command, io: CliIo, setEx
     .option('--candidate-semantics <semantics>', 'candidate local stack: most-specific (default) or archeio')
     .option('--baseline-semantics <semantics>', 'baseline local stack: most-specific (default) or archeio')
     .option('--engine <engine>', 'local stacks: process (default) or container')
-    .option('--vantage <spec>', 'where both sides are asked from: auto (default for egress targets), cloud:region, or vantage names/places')
+    .option(
+      '--vantage <spec>',
+      'where both sides are asked from: auto (default for egress targets), cloud:region, or vantage names/places',
+    )
     .option('--ip-echo <url>', 'IP echo service for --vantage auto')
-    .option('--suite <names>', `suites run on both sides beside the fingerprint (default ${DEFAULT_GATE_SUITES}; "none"; known: ${suiteNames().join(', ')})`)
-    .option('--accept <glob>', 'an expected difference (glob over difference ids, repeatable or comma-separated): reported, not blocking; one that matches nothing is warned about', collect)
+    .option(
+      '--suite <names>',
+      `suites run on both sides beside the fingerprint (default ${DEFAULT_GATE_SUITES}; "none"; known: ${suiteNames().join(', ')})`,
+    )
+    .option(
+      '--accept <glob>',
+      'an expected difference (glob over difference ids, repeatable or comma-separated): reported, not blocking; one that matches nothing is warned about',
+      collect,
+    )
     .option('--report <dir>', 'report directory (default reports/gate/<timestamp>/)')
     .option('--concurrency <n>', 'checks in flight per side (default 4)')
     .option('--check-timeout <seconds>', 'deadline per check (default 120)')

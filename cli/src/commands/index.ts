@@ -12,4 +12,13 @@ import { registerRanges } from './ranges.js';
 /** Each command module registers its subcommand; setExit records the exit code of the action. */
 export type RegisterCommand = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
 
-export const commands: RegisterCommand[] = [registerStack, registerServe, registerExplain, registerCost, registerRun, registerGate, registerReplay, registerRanges];
+export const commands: RegisterCommand[] = [
+  registerStack,
+  registerServe,
+  registerExplain,
+  registerCost,
+  registerRun,
+  registerGate,
+  registerReplay,
+  registerRanges,
+];

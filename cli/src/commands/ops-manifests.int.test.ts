@@ -207,7 +207,11 @@ describe(`deploy/ against the Kubernetes ${KUBERNETES_VERSION} API schemas`, () 
     const covered = new Set([...kustomizations().flatMap((k) => k.files), join(root, 'deploy', 'prow-periodic.yaml')]);
     const all = filesUnder(join(root, 'deploy'), /\.ya?ml$/);
     expect(all.filter((f) => !covered.has(f)).map((f) => relative(root, f))).toEqual([]);
-    expect(kustomizations().map((k) => relative(root, k.dir)).sort()).toEqual(
+    expect(
+      kustomizations()
+        .map((k) => relative(root, k.dir))
+        .sort(),
+    ).toEqual(
       expect.arrayContaining(['deploy/base', 'deploy/overlays/eks-us-east-2', 'deploy/overlays/gke-us-central1']),
     );
   });

@@ -32,7 +32,10 @@ function yamlFiles(dir: string): string[] {
   });
 }
 const FILES = [...yamlFiles(join(root, 'deploy')), ...yamlFiles(join(root, '.github', 'workflows'))];
-const docsOf = (file: string) => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Record<string, unknown>).filter((d) => d !== null);
+const docsOf = (file: string) =>
+  parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => d.toJS() as Record<string, unknown>)
+    .filter((d) => d !== null);
 
 /** A registry-canary invocation found in a file: where, the words after the program name, every long flag nearby. */
 interface Invocation {
@@ -87,7 +90,9 @@ function containersIn(node: unknown, path: string, out: { where: string; contain
   else if (node && typeof node === 'object') {
     const o = node as Record<string, unknown>;
     if (Array.isArray(o.containers)) {
-      for (const c of o.containers as Record<string, unknown>[]) if (/registry-canary/.test(String(c.image ?? ''))) out.push({ where: `${path}.containers[${String(c.name ?? '?')}]`, container: c });
+      for (const c of o.containers as Record<string, unknown>[])
+        if (/registry-canary/.test(String(c.image ?? '')))
+          out.push({ where: `${path}.containers[${String(c.name ?? '?')}]`, container: c });
     }
     for (const [k, v] of Object.entries(o)) if (k !== 'containers') containersIn(v, `${path}.${k}`, out);
   }
@@ -100,8 +105,12 @@ function allInvocations(): Invocation[] {
     const rel = relative(root, file);
     for (const doc of docsOf(file)) {
       if (doc.jobs && typeof doc.jobs === 'object') {
-        for (const [job, j] of Object.entries(doc.jobs as Record<string, { steps?: { run?: string; name?: string }[] }>)) {
-          for (const [i, step] of (j.steps ?? []).entries()) if (typeof step.run === 'string') found.push(...invocationsInScript(`${rel} jobs.${job}.steps[${i}]`, step.run));
+        for (const [job, j] of Object.entries(
+          doc.jobs as Record<string, { steps?: { run?: string; name?: string }[] }>,
+        )) {
+          for (const [i, step] of (j.steps ?? []).entries())
+            if (typeof step.run === 'string')
+              found.push(...invocationsInScript(`${rel} jobs.${job}.steps[${i}]`, step.run));
         }
       }
       for (const { where, container } of containersIn(doc, rel)) {
@@ -139,10 +148,14 @@ function problemsOf(inv: Invocation): string[] {
   if (cmd.commands.length > 0) return [`${inv.where}: "${cmd.name()}" needs a subcommand`];
   const out: string[] = [];
   const known = new Set(cmd.options.map((o) => o.long).filter((x): x is string => x !== undefined));
-  for (const flag of inv.flags) if (!known.has(flag)) out.push(`${inv.where}: registry-canary ${cmd.name()} has no ${flag}`);
-  for (const f of TARGET_FLAGS) if (inv.values[f] !== undefined && !['local', 'sandbox', 'production'].includes(inv.values[f]!)) out.push(`${inv.where}: ${f} ${inv.values[f]} is not a built-in target`);
+  for (const flag of inv.flags)
+    if (!known.has(flag)) out.push(`${inv.where}: registry-canary ${cmd.name()} has no ${flag}`);
+  for (const f of TARGET_FLAGS)
+    if (inv.values[f] !== undefined && !['local', 'sandbox', 'production'].includes(inv.values[f]!))
+      out.push(`${inv.where}: ${f} ${inv.values[f]} is not a built-in target`);
   const suite = inv.values['--suite'];
-  if (suite !== undefined && suite !== 'none') for (const s of suite.split(',')) if (!suiteNames().includes(s)) out.push(`${inv.where}: unknown suite ${s}`);
+  if (suite !== undefined && suite !== 'none')
+    for (const s of suite.split(',')) if (!suiteNames().includes(s)) out.push(`${inv.where}: unknown suite ${s}`);
   return out;
 }
 
@@ -185,7 +198,10 @@ describe('deploy/ and .github/workflows/', () => {
   it('the checker itself catches a wrong subcommand, flag, target and suite', () => {
     const bad = [
       ...invocationsInScript('bad.yml', 'npx registry-canary promote --candidate sandbox'),
-      ...invocationsInScript('bad.yml', 'npx registry-canary run --target staging --suite routing,speed --pushgatway http://x'),
+      ...invocationsInScript(
+        'bad.yml',
+        'npx registry-canary run --target staging --suite routing,speed --pushgatway http://x',
+      ),
       invocationFromArgs('bad.yaml', ['ranges']),
     ];
     expect(bad.flatMap(problemsOf)).toEqual([
@@ -198,24 +214,35 @@ describe('deploy/ and .github/workflows/', () => {
   });
 
   it('matrix and dispatch inputs name real targets and suites', () => {
-    const canary = docsOf(join(root, '.github/workflows/canary.yml'))[0] as { jobs: { canary: { strategy: { matrix: { target: string[]; suite: string[] } } } } };
+    const canary = docsOf(join(root, '.github/workflows/canary.yml'))[0] as {
+      jobs: { canary: { strategy: { matrix: { target: string[]; suite: string[] } } } };
+    };
     expect(canary.jobs.canary.strategy.matrix.target.every((t) => ['sandbox', 'production'].includes(t))).toBe(true);
     expect(canary.jobs.canary.strategy.matrix.suite.every((s) => suiteNames().includes(s))).toBe(true);
-    const gate = docsOf(join(root, '.github/workflows/gate.yml'))[0] as { on: { workflow_dispatch: { inputs: Record<string, { options?: string[]; default?: string }> } } };
-    for (const k of ['candidate', 'baseline']) for (const o of gate.on.workflow_dispatch.inputs[k]!.options!) expect(['local', 'sandbox', 'production']).toContain(o);
+    const gate = docsOf(join(root, '.github/workflows/gate.yml'))[0] as {
+      on: { workflow_dispatch: { inputs: Record<string, { options?: string[]; default?: string }> } };
+    };
+    for (const k of ['candidate', 'baseline'])
+      for (const o of gate.on.workflow_dispatch.inputs[k]!.options!)
+        expect(['local', 'sandbox', 'production']).toContain(o);
     expect(suiteNames()).toContain(gate.on.workflow_dispatch.inputs.suites!.default);
     // YAML's `on:` is not a boolean here (a YAML 1.1 trap), and schedules are valid five-field crons
-    const schedule = (docsOf(join(root, '.github/workflows/canary.yml'))[0] as { on: { schedule: { cron: string }[] } }).on.schedule;
+    const schedule = (docsOf(join(root, '.github/workflows/canary.yml'))[0] as { on: { schedule: { cron: string }[] } })
+      .on.schedule;
     for (const s of schedule) expect(s.cron.split(' ')).toHaveLength(5);
   });
 
-  it('Kubernetes $(VAR) references in container args are defined (ARTIFACTS: by Prow\'s decoration)', () => {
+  it("Kubernetes $(VAR) references in container args are defined (ARTIFACTS: by Prow's decoration)", () => {
     for (const file of FILES.filter((f) => f.includes('/deploy/'))) {
       for (const doc of docsOf(file)) {
         for (const { where, container } of containersIn(doc, relative(root, file))) {
           const env = new Set(((container.env ?? []) as { name: string }[]).map((e) => e.name));
           for (const a of (container.args ?? []) as string[]) {
-            for (const m of a.matchAll(/\$\(([A-Z_][A-Z0-9_]*)\)/g)) expect(env.has(m[1]!) || (m[1] === 'ARTIFACTS' && file.endsWith('prow-periodic.yaml')), `${where}: $(${m[1]}) is not defined`).toBe(true);
+            for (const m of a.matchAll(/\$\(([A-Z_][A-Z0-9_]*)\)/g))
+              expect(
+                env.has(m[1]!) || (m[1] === 'ARTIFACTS' && file.endsWith('prow-periodic.yaml')),
+                `${where}: $(${m[1]}) is not defined`,
+              ).toBe(true);
           }
         }
       }
@@ -224,7 +251,27 @@ describe('deploy/ and .github/workflows/', () => {
 
   it('the CronJob is a valid batch/v1 CronJob running as non-root with a read-only root filesystem', () => {
     const docs = docsOf(join(root, 'deploy/base/canary-cronjob.yaml'));
-    const cron = docs.find((d) => d.kind === 'CronJob') as { apiVersion: string; spec: { schedule: string; concurrencyPolicy: string; jobTemplate: { spec: { template: { spec: { restartPolicy: string; securityContext: { runAsNonRoot: boolean }; containers: { securityContext: { readOnlyRootFilesystem: boolean }; volumeMounts: { mountPath: string }[] }[] } } } } } };
+    const cron = docs.find((d) => d.kind === 'CronJob') as {
+      apiVersion: string;
+      spec: {
+        schedule: string;
+        concurrencyPolicy: string;
+        jobTemplate: {
+          spec: {
+            template: {
+              spec: {
+                restartPolicy: string;
+                securityContext: { runAsNonRoot: boolean };
+                containers: {
+                  securityContext: { readOnlyRootFilesystem: boolean };
+                  volumeMounts: { mountPath: string }[];
+                }[];
+              };
+            };
+          };
+        };
+      };
+    };
     expect(cron.apiVersion).toBe('batch/v1');
     expect(cron.spec.schedule.split(' ')).toHaveLength(5);
     expect(cron.spec.concurrencyPolicy).toBe('Forbid');
@@ -232,20 +279,34 @@ describe('deploy/ and .github/workflows/', () => {
     expect(pod.restartPolicy).toBe('Never');
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(pod.containers[0]!.securityContext.readOnlyRootFilesystem).toBe(true);
-    expect(pod.containers[0]!.volumeMounts.map((m) => m.mountPath)).toEqual(expect.arrayContaining(['/reports', '/tmp']));
+    expect(pod.containers[0]!.volumeMounts.map((m) => m.mountPath)).toEqual(
+      expect.arrayContaining(['/reports', '/tmp']),
+    );
     expect(docs.map((d) => d.kind)).toEqual(['Namespace', 'ServiceAccount', 'CronJob']);
   });
 
   it('kustomize overlays point at real resources and patch the canary container', () => {
     for (const file of FILES.filter((f) => /kustomization\.ya?ml$/.test(f))) {
-      const k = docsOf(file)[0] as { resources?: string[]; patches?: { patch: string; target: { kind: string; name: string } }[] };
-      for (const r of k.resources ?? []) expect(existsSync(join(dirname(file), r)), `${relative(root, file)}: ${r}`).toBe(true);
+      const k = docsOf(file)[0] as {
+        resources?: string[];
+        patches?: { patch: string; target: { kind: string; name: string } }[];
+      };
+      for (const r of k.resources ?? [])
+        expect(existsSync(join(dirname(file), r)), `${relative(root, file)}: ${r}`).toBe(true);
       for (const p of k.patches ?? []) {
-        const patch = parseAllDocuments(p.patch)[0]!.toJS() as { kind: string; spec: { jobTemplate: { spec: { template: { spec: { containers: { name: string; env: { name: string }[] }[] } } } } } };
+        const patch = parseAllDocuments(p.patch)[0]!.toJS() as {
+          kind: string;
+          spec: {
+            jobTemplate: { spec: { template: { spec: { containers: { name: string; env: { name: string }[] }[] } } } };
+          };
+        };
         expect(patch.kind).toBe(p.target.kind);
         const c = patch.spec.jobTemplate.spec.template.spec.containers[0]!;
         expect(c.name).toBe('canary');
-        for (const e of c.env) expect(['CANARY_TARGET', 'CANARY_VANTAGE', 'CANARY_SUITES', 'CANARY_INSTANCE', 'PUSHGATEWAY_URL']).toContain(e.name);
+        for (const e of c.env)
+          expect(['CANARY_TARGET', 'CANARY_VANTAGE', 'CANARY_SUITES', 'CANARY_INSTANCE', 'PUSHGATEWAY_URL']).toContain(
+            e.name,
+          );
       }
     }
   });
@@ -258,12 +319,13 @@ describe('Containerfile', () => {
     expect(text.match(/^FROM \$\{BASE_IMAGE\}/gm)).toHaveLength(2);
     expect(text).toMatch(/^ENTRYPOINT \["node", "\/app\/bin\/registry-canary\.js"\]$/m);
     expect(text).toMatch(/^USER 65532:65532$/m);
-    for (const m of text.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) for (const src of m[1]!.split(' ')) expect(existsSync(join(root, src)), `COPY ${src}`).toBe(true);
+    for (const m of text.matchAll(/^COPY (?!--from)(.+) \S+$/gm))
+      for (const src of m[1]!.split(' ')) expect(existsSync(join(root, src)), `COPY ${src}`).toBe(true);
     expect(existsSync(join(root, 'bin', 'registry-canary.js'))).toBe(true);
   });
 });
 
-describe('the canary\'s outputs: run --metrics-textfile and --pushgateway', () => {
+describe("the canary's outputs: run --metrics-textfile and --pushgateway", () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ops-metrics-'));
@@ -288,7 +350,23 @@ describe('the canary\'s outputs: run --metrics-textfile and --pushgateway', () =
       const io = captureIo();
       const textfile = join(dir, 'registry_canary.prom');
       const code = await main(
-        ['node', 'registry-canary', 'run', '--target-config', target, '--vantage', 'aws:eu-west-3', '--suite', 'routing', '--report', join(dir, 'r'), '--metrics-textfile', textfile, '--pushgateway', `http://127.0.0.1:${(gw.address() as AddressInfo).port}`],
+        [
+          'node',
+          'registry-canary',
+          'run',
+          '--target-config',
+          target,
+          '--vantage',
+          'aws:eu-west-3',
+          '--suite',
+          'routing',
+          '--report',
+          join(dir, 'r'),
+          '--metrics-textfile',
+          textfile,
+          '--pushgateway',
+          `http://127.0.0.1:${(gw.address() as AddressInfo).port}`,
+        ],
         io,
       );
       expect(code).toBe(2);
@@ -299,7 +377,9 @@ describe('the canary\'s outputs: run --metrics-textfile and --pushgateway', () =
       expect(pushed[0]!.url).toBe('/metrics/job/registry-canary/instance/down-aws-eu-west-3');
       expect(pushed[0]!.body).toBe(text);
       expect(io.err()).toMatch(/speaking from aws-eu-west-3 \(35\.180\.1\.1: AWS eu-west-3, declared\)/);
-      expect(io.err()).toMatch(/not covered: \d+ checks bound to \d+ other vantages, because egress mode cannot pose as another client/);
+      expect(io.err()).toMatch(
+        /not covered: \d+ checks bound to \d+ other vantages, because egress mode cannot pose as another client/,
+      );
     } finally {
       await new Promise<void>((resolve) => gw.close(() => resolve()));
     }

@@ -15,7 +15,12 @@ import { captureIo } from '../test-io.js';
 import { publicationCloud } from './ranges.js';
 
 let dir: string;
-let awsJson: { syncToken: string; createDate: string; prefixes: { ip_prefix: string; region: string; service: string; network_border_group: string }[]; ipv6_prefixes: { region: string }[] };
+let awsJson: {
+  syncToken: string;
+  createDate: string;
+  prefixes: { ip_prefix: string; region: string; service: string; network_border_group: string }[];
+  ipv6_prefixes: { region: string }[];
+};
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ranges-cmd-'));
   awsJson = JSON.parse(await readFile(BUNDLED_RANGE_SOURCES.aws, 'utf8'));
@@ -33,7 +38,9 @@ describe('ranges audit', () => {
     const r = await cli('audit');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/shadowed prefixes: 247 \(150 IPv4, 97 IPv6\)/);
-    expect(r.out).toMatch(/15\.193\.0\.0\/24 +AWS ap-south-1 +inside 15\.193\.0\.0\/19 \(AWS GLOBAL\): most-specific bucket for ap-south-1; archeio default base/);
+    expect(r.out).toMatch(
+      /15\.193\.0\.0\/24 +AWS ap-south-1 +inside 15\.193\.0\.0\/19 \(AWS GLOBAL\): most-specific bucket for ap-south-1; archeio default base/,
+    );
     expect(r.out).toMatch(/me-west-1 \(52 prefixes\): allowed/);
     expect(r.out).toMatch(/every prefix resolves to its owner/);
     expect(r.out).toMatch(/audit: no problem found/);
@@ -47,7 +54,9 @@ describe('ranges audit', () => {
     const r = await cli('audit', '--bucket-map', file, '--json');
     expect(r.code).toBe(1);
     const audit = JSON.parse(r.out);
-    expect(audit.unmapped.filter((u: { allowed: boolean }) => !u.allowed).map((u: { region: string }) => u.region)).toEqual(['eu-west-3']);
+    expect(
+      audit.unmapped.filter((u: { allowed: boolean }) => !u.allowed).map((u: { region: string }) => u.region),
+    ).toEqual(['eu-west-3']);
     expect((await cli('audit', '--allow-unmapped', 'none')).code).toBe(1);
   });
 
@@ -58,7 +67,10 @@ describe('ranges audit', () => {
       ...awsJson,
       syncToken: '1',
       createDate: '2020-01-01-00-00-00',
-      prefixes: [...awsJson.prefixes.filter((p) => p.region !== 'ca-west-1'), { ip_prefix: '198.51.100.0/24', region: 'eu-west-1', service: 'AMAZON', network_border_group: 'eu-west-1' }],
+      prefixes: [
+        ...awsJson.prefixes.filter((p) => p.region !== 'ca-west-1'),
+        { ip_prefix: '198.51.100.0/24', region: 'eu-west-1', service: 'AMAZON', network_border_group: 'eu-west-1' },
+      ],
       ipv6_prefixes: awsJson.ipv6_prefixes.filter((p) => p.region !== 'ca-west-1'),
     };
     await writeFile(join(old, 'aws-ip-ranges.json'), JSON.stringify(older));
@@ -68,7 +80,12 @@ describe('ranges audit', () => {
     expect(r.out).toMatch(/drift from AWS 2020-01-01-00-00-00/);
     expect(r.out).toMatch(/regions added: AWS ca-west-1/);
     expect(r.out).toMatch(/- 198\.51\.100\.0\/24 AWS eu-west-1/);
-    const byFile = await cli('audit', '--against', `${join(old, 'aws-ip-ranges.json')},${BUNDLED_RANGE_SOURCES.gcp}`, '--json');
+    const byFile = await cli(
+      'audit',
+      '--against',
+      `${join(old, 'aws-ip-ranges.json')},${BUNDLED_RANGE_SOURCES.gcp}`,
+      '--json',
+    );
     expect(JSON.parse(byFile.out).drift.regionsAdded).toEqual([{ cloud: 'AWS', region: 'ca-west-1' }]);
     expect((await cli('audit', '--against', bundledBucketMapPath())).code).toBe(2);
   });
@@ -102,12 +119,14 @@ describe('ranges update against a local server serving copies', () => {
 
   beforeEach(async () => {
     out = await mkdtemp(join(dir, 'out-'));
-    for (const k of ['aws', 'gcp', 'azure'] as const) await copyFile(BUNDLED_RANGE_SOURCES[k], join(out, BUNDLED_RANGE_SOURCES[k].split('/').pop()!));
+    for (const k of ['aws', 'gcp', 'azure'] as const)
+      await copyFile(BUNDLED_RANGE_SOURCES[k], join(out, BUNDLED_RANGE_SOURCES[k].split('/').pop()!));
     served['/gcp.json'] = await readFile(BUNDLED_RANGE_SOURCES.gcp, 'utf8');
     requested.length = 0;
   });
 
-  const update = (...extra: string[]) => cli('update', '--out', out, '--aws-url', `${base}/aws.json`, '--gcp-url', `${base}/gcp.json`, ...extra);
+  const update = (...extra: string[]) =>
+    cli('update', '--out', out, '--aws-url', `${base}/aws.json`, '--gcp-url', `${base}/gcp.json`, ...extra);
 
   it('the same publications: unchanged, nothing written (Azure, without a URL, is kept)', async () => {
     served['/aws.json'] = JSON.stringify(awsJson);
@@ -116,11 +135,21 @@ describe('ranges update against a local server serving copies', () => {
     expect(requested.sort()).toEqual(['/aws.json', '/gcp.json']);
     expect(r.err).toMatch(/no azure URL .* keeping/);
     expect(r.err).toMatch(/unchanged/);
-    expect(await readFile(join(out, 'aws-ip-ranges.json'), 'utf8')).toBe(await readFile(BUNDLED_RANGE_SOURCES.aws, 'utf8'));
+    expect(await readFile(join(out, 'aws-ip-ranges.json'), 'utf8')).toBe(
+      await readFile(BUNDLED_RANGE_SOURCES.aws, 'utf8'),
+    );
   });
 
   it('a newer AWS publication is validated and written; the drift is summarised', async () => {
-    const newer = { ...awsJson, syncToken: String(Number(awsJson.syncToken) + 3600), createDate: '2026-12-01-00-00-00', prefixes: [...awsJson.prefixes, { ip_prefix: '203.0.113.0/24', region: 'xx-test-1', service: 'AMAZON', network_border_group: 'xx-test-1' }] };
+    const newer = {
+      ...awsJson,
+      syncToken: String(Number(awsJson.syncToken) + 3600),
+      createDate: '2026-12-01-00-00-00',
+      prefixes: [
+        ...awsJson.prefixes,
+        { ip_prefix: '203.0.113.0/24', region: 'xx-test-1', service: 'AMAZON', network_border_group: 'xx-test-1' },
+      ],
+    };
     served['/aws.json'] = JSON.stringify(newer);
     const r = await update();
     expect(r.code, r.err).toBe(0);
@@ -132,7 +161,12 @@ describe('ranges update against a local server serving copies', () => {
   });
 
   it('rejects a shrunken or older publication (exit 1), writing nothing; --dry-run writes nothing either', async () => {
-    served['/aws.json'] = JSON.stringify({ ...awsJson, syncToken: String(Number(awsJson.syncToken) + 60), prefixes: awsJson.prefixes.slice(0, 1000), ipv6_prefixes: [] });
+    served['/aws.json'] = JSON.stringify({
+      ...awsJson,
+      syncToken: String(Number(awsJson.syncToken) + 60),
+      prefixes: awsJson.prefixes.slice(0, 1000),
+      ipv6_prefixes: [],
+    });
     const shrunk = await update();
     expect(shrunk.code).toBe(1);
     expect(shrunk.err).toMatch(/rejected: AWS publication .* fewer than the serving/);
@@ -140,11 +174,17 @@ describe('ranges update against a local server serving copies', () => {
     const older = await update();
     expect(older.code).toBe(1);
     expect(older.err).toMatch(/rejected: AWS publication .* is older than the serving/);
-    served['/aws.json'] = JSON.stringify({ ...awsJson, syncToken: String(Number(awsJson.syncToken) + 60), createDate: '2026-12-02-00-00-00' });
+    served['/aws.json'] = JSON.stringify({
+      ...awsJson,
+      syncToken: String(Number(awsJson.syncToken) + 60),
+      createDate: '2026-12-02-00-00-00',
+    });
     const dry = await update('--dry-run');
     expect(dry.code).toBe(0);
     expect(dry.err).toMatch(/would write .*aws-ip-ranges\.json \(--dry-run\)/);
-    expect(await readFile(join(out, 'aws-ip-ranges.json'), 'utf8')).toBe(await readFile(BUNDLED_RANGE_SOURCES.aws, 'utf8'));
+    expect(await readFile(join(out, 'aws-ip-ranges.json'), 'utf8')).toBe(
+      await readFile(BUNDLED_RANGE_SOURCES.aws, 'utf8'),
+    );
   });
 
   it('an unreachable source exits 2; bad options exit 64', async () => {

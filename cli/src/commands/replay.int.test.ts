@@ -51,24 +51,56 @@ describe('registry-canary replay', () => {
   it('prints the traces and the differences as text', async () => {
     const r = await replay('--ip', '15.193.0.5,35.180.1.1', '--image', 'pause:3.10', '--brief');
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^== 15\.193\.0\.5 pause:3\.10\nclient 15\.193\.0\.5: most-specific → AWS ap-south-1 \(15\.193\.0\.0\/24\); archeio → AWS GLOBAL \(15\.193\.0\.0\/19\)/m);
+    expect(r.out).toMatch(
+      /^== 15\.193\.0\.5 pause:3\.10\nclient 15\.193\.0\.5: most-specific → AWS ap-south-1 \(15\.193\.0\.0\/24\); archeio → AWS GLOBAL \(15\.193\.0\.0\/19\)/m,
+    );
     expect(r.out).toMatch(/requests? route differently under most-specific and archeio:/);
     expect(r.out).toMatch(/== 35\.180\.1\.1 pause:3\.10[\s\S]*== same first hops under most-specific and archeio/);
-    expect(r.out).toMatch(/replayed 2 items under most-specific, archeio in .* s; 1 route differently between the semantics/);
+    expect(r.out).toMatch(
+      /replayed 2 items under most-specific, archeio in .* s; 1 route differently between the semantics/,
+    );
   });
 
   it('replays a decision log from the logged addresses, beside what was logged; --fail-on-difference exits 1', async () => {
     const log = join(dir, 'decisions.jsonl');
     const digest = 'sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe50ed43e';
     const lines = [
-      { level: 30, time: 1, msg: 'decision', reason: 'blob-bucket-hit', rule: 6, method: 'GET', path: `/v2/pause/blobs/${digest}`, status: 307, target: `https://cdn.registry.k8s.io/containers/images/${digest}`, ip: '15.193.0.5', ipSource: 'xff', cloud: 'AWS', region: 'GLOBAL', prefix: '15.193.0.0/19', cache: 'head-found' },
-      { level: 30, time: 2, msg: 'decision', reason: 'upstream', rule: 5, method: 'GET', path: '/v2/pause/manifests/3.10', status: 307, target: 'https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/pause/manifests/3.10' },
+      {
+        level: 30,
+        time: 1,
+        msg: 'decision',
+        reason: 'blob-bucket-hit',
+        rule: 6,
+        method: 'GET',
+        path: `/v2/pause/blobs/${digest}`,
+        status: 307,
+        target: `https://cdn.registry.k8s.io/containers/images/${digest}`,
+        ip: '15.193.0.5',
+        ipSource: 'xff',
+        cloud: 'AWS',
+        region: 'GLOBAL',
+        prefix: '15.193.0.0/19',
+        cache: 'head-found',
+      },
+      {
+        level: 30,
+        time: 2,
+        msg: 'decision',
+        reason: 'upstream',
+        rule: 5,
+        method: 'GET',
+        path: '/v2/pause/manifests/3.10',
+        status: 307,
+        target: 'https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/pause/manifests/3.10',
+      },
     ];
     await writeFile(log, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n{"level":30,"msg":"listening"}\n`);
     const r = await replay('--log', log, '--fail-on-difference');
     expect(r.code, r.err).toBe(1);
     expect(r.err).toMatch(/--log: skipped 1 line: not a decision line/);
-    expect(r.out).toMatch(/logged \(line 1\): blob-bucket-hit 307 → https:\/\/cdn\.registry\.k8s\.io\/containers\/images\/sha256:da86.*client AWS GLOBAL \(15\.193\.0\.0\/19\); bucket cdn\.registry\.k8s\.io/);
+    expect(r.out).toMatch(
+      /logged \(line 1\): blob-bucket-hit 307 → https:\/\/cdn\.registry\.k8s\.io\/containers\/images\/sha256:da86.*client AWS GLOBAL \(15\.193\.0\.0\/19\); bucket cdn\.registry\.k8s\.io/,
+    );
     // the local world does not hold production's pause:3.1 config, but the bucket each semantics consults shows
     expect(r.out).toMatch(/consulted bucket:prod-registry-k8s-io-ap-south-1/);
     expect(r.out).toMatch(/consulted default-base/);
@@ -76,7 +108,10 @@ describe('registry-canary replay', () => {
 
   it('replays the decision lines a real redirector wrote (archeio semantics, as production logs them)', async () => {
     const lines: string[] = [];
-    const stack = await startStack({ semantics: 'archeio', processOutput: (name, line) => name === 'redirector' && line.includes('"msg":"decision"') && lines.push(line) });
+    const stack = await startStack({
+      semantics: 'archeio',
+      processOutput: (name, line) => name === 'redirector' && line.includes('"msg":"decision"') && lines.push(line),
+    });
     try {
       const v = { name: 'shadowed', ip: '15.193.0.5', cloud: 'AWS' as const, region: 'ap-south-1', url: null };
       const pulled = await pullImage(clientForRoute(vantageRoute(stack.target, v)), 'pause', '3.10');

@@ -25,9 +25,18 @@ describe('registry-canary replay: usage errors exit 64', () => {
     [['--ip', '15.193.0.5'], /--ip needs at least one --image/],
     [['--image', 'pause:3.10'], /--image needs at least one --ip/],
     [['--ip', '15.193.0.500', '--image', 'pause:3.10'], /--ip "15.193.0.500" is not an IP address/],
-    [['--ip', '15.193.0.5', '--image', 'registry.k8s.io/pause'], /--image "registry.k8s.io\/pause" is not <repository>:<tag>/],
-    [['--ip', '15.193.0.5', '--image', 'pause:3.10', '--semantics', 'longest'], /--semantics must be both, most-specific or archeio/],
-    [['--ip', '15.193.0.5', '--image', 'pause:3.10', '--protocol-compat', 'go'], /--protocol-compat must be none or archeio/],
+    [
+      ['--ip', '15.193.0.5', '--image', 'registry.k8s.io/pause'],
+      /--image "registry.k8s.io\/pause" is not <repository>:<tag>/,
+    ],
+    [
+      ['--ip', '15.193.0.5', '--image', 'pause:3.10', '--semantics', 'longest'],
+      /--semantics must be both, most-specific or archeio/,
+    ],
+    [
+      ['--ip', '15.193.0.5', '--image', 'pause:3.10', '--protocol-compat', 'go'],
+      /--protocol-compat must be none or archeio/,
+    ],
   ])('%j', async (args, message) => {
     const r = await replay(...args);
     expect(r.code).toBe(64);
@@ -37,7 +46,9 @@ describe('registry-canary replay: usage errors exit 64', () => {
   it('an image the local world does not hold is a usage error that lists the images it does', async () => {
     const r = await replay('--ip', '15.193.0.5', '--image', 'kube-proxy:v1.34.0,pause:3.10');
     expect(r.code).toBe(64);
-    expect(r.err).toMatch(/--image kube-proxy:v1\.34\.0: not in the local world, where every semantics answers 404 alike; its images: .*pause:3\.10/);
+    expect(r.err).toMatch(
+      /--image kube-proxy:v1\.34\.0: not in the local world, where every semantics answers 404 alike; its images: .*pause:3\.10/,
+    );
     expect(r.err).not.toMatch(/starting the local stack/);
   });
 

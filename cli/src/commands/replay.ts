@@ -47,7 +47,11 @@ const usage = (message: string): never => {
   throw new CliError(message, ExitCode.usage);
 };
 
-const SEMANTICS_CHOICES: Record<string, Semantics[]> = { both: ['most-specific', 'archeio'], 'most-specific': ['most-specific'], archeio: ['archeio'] };
+const SEMANTICS_CHOICES: Record<string, Semantics[]> = {
+  both: ['most-specific', 'archeio'],
+  'most-specific': ['most-specific'],
+  archeio: ['archeio'],
+};
 
 export async function replayItems(opts: ReplayCommandOptions): Promise<{ items: ReplayItem[]; notes: string[] }> {
   const ips = opts.ip ?? [];
@@ -73,7 +77,8 @@ export async function replayItems(opts: ReplayCommandOptions): Promise<{ items: 
       throw new CliError(`--log: cannot read ${opts.log}: ${why}`, ExitCode.misconfigured);
     }
     const parsed = parseDecisionLog(text);
-    for (const [why, n] of Object.entries(parsed.skipped)) notes.push(`--log: skipped ${n} line${n === 1 ? '' : 's'}: ${why}`);
+    for (const [why, n] of Object.entries(parsed.skipped))
+      notes.push(`--log: skipped ${n} line${n === 1 ? '' : 's'}: ${why}`);
     if (parsed.items.length === 0) {
       const format = 'JSON with "msg":"decision", as the redirector logs them';
       throw new CliError(`--log ${opts.log} has no decision lines (${format})`, ExitCode.misconfigured);
@@ -107,14 +112,23 @@ export function unknownImages(items: readonly ReplayItem[], known: readonly stri
 
 export async function replayCommand(opts: ReplayCommandOptions, io: CliIo): Promise<number> {
   const semantics = SEMANTICS_CHOICES[opts.semantics ?? 'both'];
-  if (!semantics) return usage(`--semantics must be both, most-specific or archeio, not ${JSON.stringify(opts.semantics)}`);
-  if (opts.protocolCompat !== undefined && opts.protocolCompat !== 'none' && opts.protocolCompat !== 'archeio') usage(`--protocol-compat must be none or archeio, not ${JSON.stringify(opts.protocolCompat)}`);
-  if (opts.engine !== undefined && opts.engine !== 'process' && opts.engine !== 'container') usage(`--engine must be process or container, not ${JSON.stringify(opts.engine)}`);
-  if (opts.concurrency !== undefined && (!/^\d+$/.test(opts.concurrency) || Number(opts.concurrency) < 1 || Number(opts.concurrency) > 64)) usage(`--concurrency must be a whole number from 1 to 64, not ${JSON.stringify(opts.concurrency)}`);
+  if (!semantics)
+    return usage(`--semantics must be both, most-specific or archeio, not ${JSON.stringify(opts.semantics)}`);
+  if (opts.protocolCompat !== undefined && opts.protocolCompat !== 'none' && opts.protocolCompat !== 'archeio')
+    usage(`--protocol-compat must be none or archeio, not ${JSON.stringify(opts.protocolCompat)}`);
+  if (opts.engine !== undefined && opts.engine !== 'process' && opts.engine !== 'container')
+    usage(`--engine must be process or container, not ${JSON.stringify(opts.engine)}`);
+  if (
+    opts.concurrency !== undefined &&
+    (!/^\d+$/.test(opts.concurrency) || Number(opts.concurrency) < 1 || Number(opts.concurrency) > 64)
+  )
+    usage(`--concurrency must be a whole number from 1 to 64, not ${JSON.stringify(opts.concurrency)}`);
   const { items, notes } = await replayItems(opts);
   const say = (m: string) => io.stderr.write(`${m}\n`);
   for (const n of notes) say(n);
-  say(`replay: ${items.length} item${items.length === 1 ? '' : 's'} under ${semantics.join(' and ')}; starting the local stack`);
+  say(
+    `replay: ${items.length} item${items.length === 1 ? '' : 's'} under ${semantics.join(' and ')}; starting the local stack`,
+  );
   const started = performance.now();
   let worlds;
   try {
@@ -125,11 +139,16 @@ export async function replayCommand(opts: ReplayCommandOptions, io: CliIo): Prom
       log: (m) => say(`  stack: ${m}`),
     });
   } catch (err) {
-    if (err instanceof StackError) throw new CliError(`the local stack did not start (${err.code}): ${err.message}`, ExitCode.unreachable);
+    if (err instanceof StackError)
+      throw new CliError(`the local stack did not start (${err.code}): ${err.message}`, ExitCode.unreachable);
     throw err;
   }
   try {
-    const result = await runReplay(worlds.worlds, items, opts.concurrency !== undefined ? { concurrency: Number(opts.concurrency) } : {});
+    const result = await runReplay(
+      worlds.worlds,
+      items,
+      opts.concurrency !== undefined ? { concurrency: Number(opts.concurrency) } : {},
+    );
     if (opts.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else io.stdout.write(replayText(result, { traces: opts.brief !== true }));
     say(`replay: done in ${((performance.now() - started) / 1000).toFixed(1)} s (stack start included)`);
@@ -140,17 +159,32 @@ export async function replayCommand(opts: ReplayCommandOptions, io: CliIo): Prom
   }
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
+const collect = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
+];
 
 export const registerReplay: RegisterCommand = (program: Command, io: CliIo, setExit: (code: number) => void) => {
   program
     .command('replay')
-    .description('reproduce a routing bug: replay pulls from client IPs (or a decision log) against the local stack under both semantics, with hop-by-hop traces and where the semantics differ')
+    .description(
+      'reproduce a routing bug: replay pulls from client IPs (or a decision log) against the local stack under both semantics, with hop-by-hop traces and where the semantics differ',
+    )
     .option('--ip <address>', 'client address to pull from (repeatable or comma-separated)', collect)
-    .option('--image <ref>', 'image to pull, <repository>:<tag> as seen through the redirector, one the local world holds (repeatable or comma-separated)', collect)
+    .option(
+      '--image <ref>',
+      'image to pull, <repository>:<tag> as seen through the redirector, one the local world holds (repeatable or comma-separated)',
+      collect,
+    )
     .option('--log <file>', "the redirector's JSON decision lines to replay from their logged client addresses")
     .option('--semantics <which>', 'both (default), most-specific or archeio')
-    .option('--protocol-compat <mode>', "none (default) or archeio: production's protocol quirks on every replayed redirector")
+    .option(
+      '--protocol-compat <mode>',
+      "none (default) or archeio: production's protocol quirks on every replayed redirector",
+    )
     .option('--engine <engine>', 'local stack engine: process (default) or container')
     .option('--concurrency <n>', 'items replayed at once (default 4)')
     .option('--brief', 'first hops only, no full traces')

@@ -19,7 +19,21 @@ describe('registry-canary run --target local', () => {
     const io = captureIo();
     const report = join(dir, 'report');
     const code = await main(
-      ['node', 'registry-canary', 'run', '--target', 'local', '--suite', 'routing,integrity', '--vantage', 'aws-us-east-1,gcp-v4,internet-v6', '--big-layer-mib', '1', '--report', report],
+      [
+        'node',
+        'registry-canary',
+        'run',
+        '--target',
+        'local',
+        '--suite',
+        'routing,integrity',
+        '--vantage',
+        'aws-us-east-1,gcp-v4,internet-v6',
+        '--big-layer-mib',
+        '1',
+        '--report',
+        report,
+      ],
       io,
     );
     expect(code, `${io.out()}\n${io.err()}`).toBe(0);
@@ -30,7 +44,9 @@ describe('registry-canary run --target local', () => {
     expect(results.target.name).toBe('local');
     expect(results.options.vantages).toEqual(['aws-us-east-1', 'gcp-v4', 'internet-v6']);
     // only the chosen vantages, plus the GLOBAL-shadowed addresses the routing suite poses as in xff mode
-    const used = new Set(results.results.map((r: { vantage?: string }) => r.vantage).filter((v: string) => !v.startsWith('shadowed-v')));
+    const used = new Set(
+      results.results.map((r: { vantage?: string }) => r.vantage).filter((v: string) => !v.startsWith('shadowed-v')),
+    );
     expect(used).toEqual(new Set(['aws-us-east-1', 'gcp-v4', 'internet-v6']));
     expect(await readFile(join(report, 'junit.xml'), 'utf8')).toMatch(/<testsuite name="integrity"/);
     expect(await readFile(join(report, 'index.html'), 'utf8')).toContain('data-destination="bucket us-east-1"');
@@ -40,22 +56,42 @@ describe('registry-canary run --target local', () => {
 // the same run is green on the container engine (podman through testcontainers; docs/local-stack.md).
 // The image build (about 20-25 s here, harness/src/stack/runtime-packages.ts) makes this one of the slowest tests in the
 // int tier. With CI=true podman is required.
-const containerEngine = Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock') || existsSync('/usr/bin/podman');
-describe.runIf(containerEngine || process.env.CI === 'true')('registry-canary run --target local --engine container', () => {
-  it('is green on the container engine', { timeout: 900_000 }, async () => {
-    const io = captureIo();
-    const report = join(dir, 'report-container');
-    const code = await main(
-      ['node', 'registry-canary', 'run', '--target', 'local', '--engine', 'container', '--suite', 'routing,integrity,conformance', '--vantage', 'aws-us-east-1,gcp-v4,internet-v4', '--big-layer-mib', '1', '--report', report],
-      io,
-    );
-    expect(code, `${io.out()}\n${io.err()}`).toBe(0);
-    expect(io.err()).toMatch(/starting the local stack \(container engine/);
-    expect(io.out()).toMatch(/verdict: exit 0: \d+ passed/);
-    const results = JSON.parse(await readFile(join(report, 'results.json'), 'utf8'));
-    expect(results.results.filter((r: { status: string }) => r.status === 'pass').length).toBeGreaterThan(50);
-  });
-});
+const containerEngine =
+  Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock') || existsSync('/usr/bin/podman');
+describe.runIf(containerEngine || process.env.CI === 'true')(
+  'registry-canary run --target local --engine container',
+  () => {
+    it('is green on the container engine', { timeout: 900_000 }, async () => {
+      const io = captureIo();
+      const report = join(dir, 'report-container');
+      const code = await main(
+        [
+          'node',
+          'registry-canary',
+          'run',
+          '--target',
+          'local',
+          '--engine',
+          'container',
+          '--suite',
+          'routing,integrity,conformance',
+          '--vantage',
+          'aws-us-east-1,gcp-v4,internet-v4',
+          '--big-layer-mib',
+          '1',
+          '--report',
+          report,
+        ],
+        io,
+      );
+      expect(code, `${io.out()}\n${io.err()}`).toBe(0);
+      expect(io.err()).toMatch(/starting the local stack \(container engine/);
+      expect(io.out()).toMatch(/verdict: exit 0: \d+ passed/);
+      const results = JSON.parse(await readFile(join(report, 'results.json'), 'utf8'));
+      expect(results.results.filter((r: { status: string }) => r.status === 'pass').length).toBeGreaterThan(50);
+    });
+  },
+);
 
 const withoutReportDir = (): NodeJS.ProcessEnv => {
   const env = { ...process.env };
@@ -66,7 +102,7 @@ const withoutReportDir = (): NodeJS.ProcessEnv => {
 // What a check writes (the browser suite's screenshot and nested report) goes under --report, and nothing goes to
 // ./reports in the directory the command runs from. The built CLI runs in a scratch working directory.
 describe('registry-canary run --report DIR', () => {
-  it('puts the browser suite\'s screenshot and nested report under DIR/browser, and writes nothing under ./reports', async () => {
+  it("puts the browser suite's screenshot and nested report under DIR/browser, and writes nothing under ./reports", async () => {
     const { spawnSync } = await import('node:child_process');
     const { mkdir, readdir } = await import('node:fs/promises');
     const { fromPackageRoot } = await import('../../../harness/src/index.js');
@@ -75,7 +111,18 @@ describe('registry-canary run --report DIR', () => {
     const report = join(dir, 'report-browser');
     const r = spawnSync(
       process.execPath,
-      [fromPackageRoot('bin', 'registry-canary.js'), 'run', '--target', 'local', '--suite', 'browser', '--big-layer-mib', '1', '--report', report],
+      [
+        fromPackageRoot('bin', 'registry-canary.js'),
+        'run',
+        '--target',
+        'local',
+        '--suite',
+        'browser',
+        '--big-layer-mib',
+        '1',
+        '--report',
+        report,
+      ],
       { cwd, encoding: 'utf8', timeout: 240_000, env: withoutReportDir() },
     );
     expect(r.status, `${r.stdout}\n${r.stderr}`).not.toBe(null);

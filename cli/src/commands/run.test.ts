@@ -68,13 +68,25 @@ describe('registry-canary run: a misconfigured or unreachable target exits 2, ne
   });
 
   it('a missing file, a file that is not JSON, an invalid description', async () => {
-    expect(await run('--target-config', join(dir, 'missing.json'))).toMatchObject({ code: 2, err: expect.stringMatching(/cannot read target description .*missing\.json: ENOENT/) });
+    expect(await run('--target-config', join(dir, 'missing.json'))).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/cannot read target description .*missing\.json: ENOENT/),
+    });
     await writeFile(join(dir, 'bad.json'), '{ nope');
-    expect(await run('--target-config', join(dir, 'bad.json'))).toMatchObject({ code: 2, err: expect.stringMatching(/is not JSON/) });
+    expect(await run('--target-config', join(dir, 'bad.json'))).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/is not JSON/),
+    });
     await writeFile(join(dir, 'invalid.json'), JSON.stringify(description({ ipMode: 'carrier-pigeon' })));
-    expect(await run('--target-config', join(dir, 'invalid.json'))).toMatchObject({ code: 2, err: expect.stringMatching(/invalid target description: .*ipMode must be/) });
+    expect(await run('--target-config', join(dir, 'invalid.json'))).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/invalid target description: .*ipMode must be/),
+    });
     await writeFile(join(dir, 'issues.json'), JSON.stringify(description({ knownIssues: [{ check: 'x' }] })));
-    expect(await run('--target-config', join(dir, 'issues.json'))).toMatchObject({ code: 2, err: expect.stringMatching(/knownIssues\[0\]\.link/) });
+    expect(await run('--target-config', join(dir, 'issues.json'))).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/knownIssues\[0\]\.link/),
+    });
   });
 
   it('a target nobody answers: exit 2 with the reports written and the reason', async () => {
@@ -82,7 +94,9 @@ describe('registry-canary run: a misconfigured or unreachable target exits 2, ne
     const reportDir = join(dir, 'report');
     const r = await run('--target-config', join(dir, 'nowhere.json'), '--suite', 'routing', '--report', reportDir);
     expect(r.code).toBe(2);
-    expect(r.out).toMatch(/verdict: exit 2: target unreachable: GET \/v2\/ failed from every vantage: .* \(from internet-v4\)/);
+    expect(r.out).toMatch(
+      /verdict: exit 2: target unreachable: GET \/v2\/ failed from every vantage: .* \(from internet-v4\)/,
+    );
     const results = JSON.parse(await readFile(join(reportDir, 'results.json'), 'utf8'));
     expect(results).toMatchObject({ verdict: { exitCode: 2 }, preflight: { reachable: false } });
     expect(results.results.length).toBeGreaterThan(0);
@@ -90,17 +104,41 @@ describe('registry-canary run: a misconfigured or unreachable target exits 2, ne
   });
 
   it('many vantages failing alike: the failure is said once, with the count', async () => {
-    const vantages = Array.from({ length: 49 }, (_, i) => ({ name: `v${i}`, ip: `192.0.2.${i + 1}`, cloud: null, region: null, url: null }));
+    const vantages = Array.from({ length: 49 }, (_, i) => ({
+      name: `v${i}`,
+      ip: `192.0.2.${i + 1}`,
+      cloud: null,
+      region: null,
+      url: null,
+    }));
     await writeFile(join(dir, 'many.json'), JSON.stringify(description({ vantages })));
-    const r = await run('--target-config', join(dir, 'many.json'), '--suite', 'routing', '--report', join(dir, 'many-report'));
+    const r = await run(
+      '--target-config',
+      join(dir, 'many.json'),
+      '--suite',
+      'routing',
+      '--report',
+      join(dir, 'many-report'),
+    );
     expect(r.code).toBe(2);
     expect(r.out).toMatch(/ECONNREFUSED[^\n]*\(from 49 vantages\)/);
     // once in the preflight section and once in the verdict, never per vantage
-    expect(r.out.split('\n').filter((l) => l.includes('ECONNREFUSED')), r.out).toHaveLength(2);
+    expect(
+      r.out.split('\n').filter((l) => l.includes('ECONNREFUSED')),
+      r.out,
+    ).toHaveLength(2);
   });
 
   it('--json puts results.json alone on stdout', async () => {
-    const r = await run('--target-config', join(dir, 'nowhere.json'), '--suite', 'routing', '--report', join(dir, 'json-report'), '--json');
+    const r = await run(
+      '--target-config',
+      join(dir, 'nowhere.json'),
+      '--suite',
+      'routing',
+      '--report',
+      join(dir, 'json-report'),
+      '--json',
+    );
     expect(r.code).toBe(2);
     expect(JSON.parse(r.out)).toMatchObject({ schema: 'registry-canary/results/v1', verdict: { exitCode: 2 } });
     expect(r.err).toContain('verdict: exit 2');
@@ -108,18 +146,45 @@ describe('registry-canary run: a misconfigured or unreachable target exits 2, ne
 
   it('--check runs only the checks whose id matches, records the versions, and a pattern matching nothing is usage', async () => {
     const reportDir = join(dir, 'check-report');
-    const r = await run('--target-config', join(dir, 'nowhere.json'), '--suite', 'routing,conformance', '--check', 'routing.*manifest', '--report', reportDir);
+    const r = await run(
+      '--target-config',
+      join(dir, 'nowhere.json'),
+      '--suite',
+      'routing,conformance',
+      '--check',
+      'routing.*manifest',
+      '--report',
+      reportDir,
+    );
     expect(r.code).toBe(2);
     const results = JSON.parse(await readFile(join(reportDir, 'results.json'), 'utf8'));
     expect(results.results.length).toBeGreaterThan(0);
     for (const x of results.results) expect(x.id).toMatch(/routing.*manifest/);
     expect(results.versions).toEqual({ harness: expect.stringMatching(/^\d+\.\d+\.\d+/), redirector: null });
-    expect(await readFile(join(reportDir, 'index.html'), 'utf8')).toContain(`registry-canary ${results.versions.harness}, redirector version not reported`);
-    const none = await run('--target-config', join(dir, 'nowhere.json'), '--suite', 'routing', '--check', '^nothing-like-this$', '--report', join(dir, 'r4'));
-    expect(none).toMatchObject({ code: 64, err: expect.stringMatching(/--check "\^nothing-like-this\$" matches none of the \d+ checks of the chosen suites \(ids look like routing\//) });
+    expect(await readFile(join(reportDir, 'index.html'), 'utf8')).toContain(
+      `registry-canary ${results.versions.harness}, redirector version not reported`,
+    );
+    const none = await run(
+      '--target-config',
+      join(dir, 'nowhere.json'),
+      '--suite',
+      'routing',
+      '--check',
+      '^nothing-like-this$',
+      '--report',
+      join(dir, 'r4'),
+    );
+    expect(none).toMatchObject({
+      code: 64,
+      err: expect.stringMatching(
+        /--check "\^nothing-like-this\$" matches none of the \d+ checks of the chosen suites \(ids look like routing\//,
+      ),
+    });
   });
 
   it('an unknown --vantage on a posable target is a usage error', async () => {
-    expect(await run('--target-config', join(dir, 'nowhere.json'), '--vantage', 'aws:mars-1', '--report', join(dir, 'r3'))).toMatchObject({ code: 64, err: expect.stringMatching(/matches no vantage/) });
+    expect(
+      await run('--target-config', join(dir, 'nowhere.json'), '--vantage', 'aws:mars-1', '--report', join(dir, 'r3')),
+    ).toMatchObject({ code: 64, err: expect.stringMatching(/matches no vantage/) });
   });
 });

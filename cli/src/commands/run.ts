@@ -76,7 +76,8 @@ const misconfigured = (message: string): never => {
 function positiveInt(flag: string, value: string | undefined, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > max) usage(`${flag} must be a whole number from 1 to ${max}, not ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || n < 1 || n > max)
+    usage(`${flag} must be a whole number from 1 to ${max}, not ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -86,7 +87,9 @@ export async function loadTargetFile(file: string): Promise<TargetDescription> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return misconfigured(`cannot read target description ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return misconfigured(
+      `cannot read target description ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   let json: unknown;
   try {
@@ -97,7 +100,8 @@ export async function loadTargetFile(file: string): Promise<TargetDescription> {
   try {
     const target = parseTargetDescription(json, file);
     knownIssuesOf(target, file);
-    if (typeof target.mirrorPlan === 'string' && !isAbsolute(target.mirrorPlan)) target.mirrorPlan = resolve(dirname(file), target.mirrorPlan);
+    if (typeof target.mirrorPlan === 'string' && !isAbsolute(target.mirrorPlan))
+      target.mirrorPlan = resolve(dirname(file), target.mirrorPlan);
     return target;
   } catch (err) {
     if (err instanceof TargetDescriptionError) return misconfigured(`invalid target description: ${err.message}`);
@@ -107,16 +111,24 @@ export async function loadTargetFile(file: string): Promise<TargetDescription> {
 
 /** Everything that can be checked before anything starts: usage errors exit 64 with a precise message. */
 export function validateRunOptions(opts: RunCommandOptions) {
-  if (opts.target !== undefined && opts.targetConfig !== undefined) usage('use either --target or --target-config, not both');
+  if (opts.target !== undefined && opts.targetConfig !== undefined)
+    usage('use either --target or --target-config, not both');
   const target = opts.target ?? (opts.targetConfig === undefined ? 'local' : undefined);
   if (target !== undefined && !(BUILT_IN_TARGETS as readonly string[]).includes(target)) {
-    usage(`--target must be one of ${BUILT_IN_TARGETS.join(', ')} (or use --target-config FILE), not ${JSON.stringify(target)}`);
+    usage(
+      `--target must be one of ${BUILT_IN_TARGETS.join(', ')} (or use --target-config FILE), not ${JSON.stringify(target)}`,
+    );
   }
   const local = target === 'local';
-  for (const [flag, v] of [['--engine', opts.engine], ['--semantics', opts.semantics], ['--big-layer-mib', opts.bigLayerMib]] as const) {
+  for (const [flag, v] of [
+    ['--engine', opts.engine],
+    ['--semantics', opts.semantics],
+    ['--big-layer-mib', opts.bigLayerMib],
+  ] as const) {
     if (v !== undefined && !local) usage(`${flag} applies to --target local only (a remote target declares its own)`);
   }
-  if (opts.engine !== undefined && opts.engine !== 'process' && opts.engine !== 'container') usage(`--engine must be process or container, not ${JSON.stringify(opts.engine)}`);
+  if (opts.engine !== undefined && opts.engine !== 'process' && opts.engine !== 'container')
+    usage(`--engine must be process or container, not ${JSON.stringify(opts.engine)}`);
   if (opts.semantics !== undefined && opts.semantics !== 'most-specific' && opts.semantics !== 'archeio') {
     usage(`--semantics must be most-specific or archeio, not ${JSON.stringify(opts.semantics)}`);
   }
@@ -151,7 +163,9 @@ export function validateRunOptions(opts: RunCommandOptions) {
 }
 
 /** The canary options of `run`: an http(s) URL where one is asked for; push labels only with a gateway. */
-export function validateOpsOptions(opts: Pick<RunCommandOptions, 'ipEcho' | 'pushgateway' | 'pushJob' | 'pushInstance' | 'metricsTextfile'>): void {
+export function validateOpsOptions(
+  opts: Pick<RunCommandOptions, 'ipEcho' | 'pushgateway' | 'pushJob' | 'pushInstance' | 'metricsTextfile'>,
+): void {
   const httpUrl = (flag: string, v: string | undefined) => {
     if (v === undefined) return;
     let ok = false;
@@ -164,16 +178,26 @@ export function validateOpsOptions(opts: Pick<RunCommandOptions, 'ipEcho' | 'pus
   };
   httpUrl('--ip-echo', opts.ipEcho);
   httpUrl('--pushgateway', opts.pushgateway);
-  for (const [flag, v] of [['--push-job', opts.pushJob], ['--push-instance', opts.pushInstance]] as const) {
+  for (const [flag, v] of [
+    ['--push-job', opts.pushJob],
+    ['--push-instance', opts.pushInstance],
+  ] as const) {
     if (v !== undefined && opts.pushgateway === undefined) usage(`${flag} applies with --pushgateway only`);
     if (v !== undefined && v.trim() === '') usage(`${flag} needs a value`);
   }
-  if (opts.metricsTextfile !== undefined && opts.metricsTextfile.trim() === '') usage('--metrics-textfile needs a file name');
+  if (opts.metricsTextfile !== undefined && opts.metricsTextfile.trim() === '')
+    usage('--metrics-textfile needs a file name');
 }
 
-async function applyVantage(target: TargetDescription, spec: string | undefined, local: boolean, ipEcho?: string): Promise<TargetDescription> {
+async function applyVantage(
+  target: TargetDescription,
+  spec: string | undefined,
+  local: boolean,
+  ipEcho?: string,
+): Promise<TargetDescription> {
   try {
-    if (target.ipMode === 'egress') return await resolveEgressVantage(target, spec ?? 'auto', ipEcho !== undefined ? { ipEchoUrl: ipEcho } : {});
+    if (target.ipMode === 'egress')
+      return await resolveEgressVantage(target, spec ?? 'auto', ipEcho !== undefined ? { ipEchoUrl: ipEcho } : {});
     return spec === undefined ? target : selectVantages(target, spec);
   } catch (err) {
     if (err instanceof VantageSelectionError) {
@@ -195,7 +219,9 @@ export function selectChecks<C extends { id: string }>(
   if (chosen.length === 0) {
     const sample = [...new Set(checks.map((c) => c.id.replace(/@.*$/, '')))].slice(0, 8);
     const given = sources.map((s) => JSON.stringify(s)).join(', ');
-    usage(`--check ${given} matches none of the ${checks.length} checks of the chosen suites (ids look like ${sample.join(', ')})`);
+    usage(
+      `--check ${given} matches none of the ${checks.length} checks of the chosen suites (ids look like ${sample.join(', ')})`,
+    );
   }
   return chosen;
 }
@@ -224,7 +250,8 @@ export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<nu
           signal: controller.signal,
         });
       } catch (err) {
-        if (err instanceof StackError) return misconfigured(`the local stack did not start (${err.code}): ${err.message}`);
+        if (err instanceof StackError)
+          return misconfigured(`the local stack did not start (${err.code}): ${err.message}`);
         throw err;
       }
       target = stack.target;
@@ -238,8 +265,14 @@ export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<nu
     const dir = opts.report ?? defaultReportDir();
     const all = v.suites.flatMap((s) => s.checks(target, { reportDir: dir }));
     const checks = selectChecks(all, v.checkPatterns, opts.check ?? []);
-    await prepareGoPrograms(v.suites.flatMap((s) => s.goPrograms ?? []), say, { signal: controller.signal });
-    say(`target ${target.name}: ${target.url} (${target.ipMode}, ${target.semantics}); suites ${v.suites.map((s) => s.name).join(', ')}; ${target.vantages.length} vantages`);
+    await prepareGoPrograms(
+      v.suites.flatMap((s) => s.goPrograms ?? []),
+      say,
+      { signal: controller.signal },
+    );
+    say(
+      `target ${target.name}: ${target.url} (${target.ipMode}, ${target.semantics}); suites ${v.suites.map((s) => s.name).join(', ')}; ${target.vantages.length} vantages`,
+    );
     for (const line of vantageCoverage(target, checks)) say(line);
     const report = await runChecks({
       target,
@@ -285,7 +318,9 @@ export async function runCommand(opts: RunCommandOptions, io: CliIo): Promise<nu
 export const registerRun: RegisterCommand = (program: Command, io: CliIo, setExit: (code: number) => void) => {
   program
     .command('run')
-    .description('run suites against a target; write results.json, junit.xml and index.html; exit 0 green, 1 failed, 2 unreachable/misconfigured, 64 usage')
+    .description(
+      'run suites against a target; write results.json, junit.xml and index.html; exit 0 green, 1 failed, 2 unreachable/misconfigured, 64 usage',
+    )
     .option('--target <name>', `built-in target: ${BUILT_IN_TARGETS.join(', ')} (default local)`)
     .option('--target-config <file>', 'any target description (JSON), e.g. from `stack up --json`')
     .option('--engine <engine>', 'local stack engine: process (default) or container')
@@ -297,14 +332,26 @@ export const registerRun: RegisterCommand = (program: Command, io: CliIo, setExi
       'run only the checks whose id matches (repeatable; e.g. "routing/.*" or "conformance/g1-.*")',
       (v: string, prev: string[] = []) => [...prev, v],
     )
-    .option('--vantage <spec>', 'vantage name(s) or cloud[:region] to run from; egress targets: where the harness runs (or auto)')
+    .option(
+      '--vantage <spec>',
+      'vantage name(s) or cloud[:region] to run from; egress targets: where the harness runs (or auto)',
+    )
     .option('--report <dir>', 'report directory (default reports/<timestamp>/)')
     .option('--concurrency <n>', 'checks in flight (default 4)')
     .option('--check-timeout <seconds>', 'deadline per check (default 120)')
     .option('--json', 'print results.json on stdout (the summary goes to stderr)')
-    .option('--ip-echo <url>', 'IP echo service --vantage auto asks for the public address (default: the target\'s ipEchoUrl, else https://checkip.amazonaws.com)')
-    .option('--metrics-textfile <file>', 'also write Prometheus metrics for node_exporter\'s textfile collector (written atomically)')
-    .option('--pushgateway <url>', 'also push Prometheus metrics to this Pushgateway (PUT, replacing the job/instance group)')
+    .option(
+      '--ip-echo <url>',
+      "IP echo service --vantage auto asks for the public address (default: the target's ipEchoUrl, else https://checkip.amazonaws.com)",
+    )
+    .option(
+      '--metrics-textfile <file>',
+      "also write Prometheus metrics for node_exporter's textfile collector (written atomically)",
+    )
+    .option(
+      '--pushgateway <url>',
+      'also push Prometheus metrics to this Pushgateway (PUT, replacing the job/instance group)',
+    )
     .option('--push-job <name>', 'Pushgateway job label (default registry-canary)')
     .option('--push-instance <name>', 'Pushgateway instance label (default <target>-<vantage>)')
     .action(async (opts: RunCommandOptions) => {

@@ -36,7 +36,10 @@ export async function load(url, context, next) {
 `,
   );
   register = join(dir, 'register.mjs');
-  await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+  await writeFile(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`,
+  );
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -47,10 +50,23 @@ interface Entry {
   heavyModule: string;
 }
 const ENTRIES: Entry[] = [
-  { name: 'node dist/redirector/src/main.js', args: [fromPackageRoot('dist', 'redirector', 'src', 'main.js')], heavyModule: 'redirector/src/server/index.js' },
+  {
+    name: 'node dist/redirector/src/main.js',
+    args: [fromPackageRoot('dist', 'redirector', 'src', 'main.js')],
+    heavyModule: 'redirector/src/server/index.js',
+  },
   {
     name: 'registry-canary serve',
-    args: [fromPackageRoot('bin', 'registry-canary.js'), 'serve', '--port', '0', '--admin-port', '0', '--host', '127.0.0.1'],
+    args: [
+      fromPackageRoot('bin', 'registry-canary.js'),
+      'serve',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+    ],
     heavyModule: 'cli/src/commands/serve.js',
   },
 ];
@@ -102,7 +118,9 @@ function start(entry: Entry, hold: boolean): Running & { mark: string; go: strin
       }
     }
   });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     lines,
@@ -118,7 +136,9 @@ function start(entry: Entry, hold: boolean): Running & { mark: string; go: strin
       return Promise.race([
         new Promise<Running['lines'][number]>((resolve) => waiters.push({ msg, resolve })),
         exit.then(({ code, signal }) => {
-          throw new Error(`exited (code ${code}, signal ${signal}) before a ${JSON.stringify(msg)} line; lines: ${lines.map((l) => l.msg).join(', ')}`);
+          throw new Error(
+            `exited (code ${code}, signal ${signal}) before a ${JSON.stringify(msg)} line; lines: ${lines.map((l) => l.msg).join(', ')}`,
+          );
         }),
       ]);
     },
@@ -156,7 +176,7 @@ async function expectDrained(r: Running): Promise<void> {
 }
 
 describe.each(ENTRIES)('$name: SIGTERM at every stage of start-up drains', (entry) => {
-  it('while the server\'s modules load: held, then started, never ready, drained', { timeout: 120_000 }, async () => {
+  it("while the server's modules load: held, then started, never ready, drained", { timeout: 120_000 }, async () => {
     const r = start(entry, true);
     await until(() => existsSync(r.mark), `the loader to hold ${entry.heavyModule}`);
     r.child.kill('SIGTERM');
@@ -167,7 +187,9 @@ describe.each(ENTRIES)('$name: SIGTERM at every stage of start-up drains', (entr
     await expectDrained(r);
   });
 
-  it('right after the modules load, while it reads its data and binds: never ready, drained', { timeout: 120_000 }, async () => {
+  it('right after the modules load, while it reads its data and binds: never ready, drained', {
+    timeout: 120_000,
+  }, async () => {
     const r = start(entry, true);
     await until(() => existsSync(r.mark), `the loader to hold ${entry.heavyModule}`);
     await writeFile(r.go, '');

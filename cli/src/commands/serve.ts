@@ -41,7 +41,10 @@ function attributeFor(flag: string): string {
 }
 
 /** The environment serve runs with: flags over `env`. A flag and its alias given different values is a usage error. */
-export function envWithFlags(env: NodeJS.ProcessEnv, opts: Record<string, unknown>): Record<string, string | undefined> {
+export function envWithFlags(
+  env: NodeJS.ProcessEnv,
+  opts: Record<string, unknown>,
+): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = { ...env };
   for (const s of Object.values(SETTINGS)) {
     const shown = opts[attributeFor(flagFor(s.env))];
@@ -100,12 +103,19 @@ export const registerServe: RegisterCommand = (program: Command, io: CliIo, setE
       'Start the redirector (registry.k8s.io request handling). Prints one JSON log line per decision; the "listening" line carries url and adminUrl. Stops, draining, on SIGTERM/SIGINT. Every flag defaults to its environment variable.',
     );
   for (const s of Object.values(SETTINGS)) {
-    cmd.option(`--${flagFor(s.env)} <value>`, `${s.doc} [env ${s.env}; default ${s.default === '' ? 'unset' : s.default}]`);
+    cmd.option(
+      `--${flagFor(s.env)} <value>`,
+      `${s.doc} [env ${s.env}; default ${s.default === '' ? 'unset' : s.default}]`,
+    );
     if (flagFor(s.env) !== envFlagFor(s.env)) cmd.addOption(new Option(`--${envFlagFor(s.env)} <value>`).hideHelp());
   }
   cmd.action(async (opts: Record<string, unknown>) => {
     const fromFlags = envWithFlags({}, opts);
-    const given = new Set(Object.values(SETTINGS).map((s) => s.env).filter((e) => fromFlags[e] !== undefined));
+    const given = new Set(
+      Object.values(SETTINGS)
+        .map((s) => s.env)
+        .filter((e) => fromFlags[e] !== undefined),
+    );
     await runServe(envWithFlags(io.env, opts), io, untilSignal, undefined, given);
     setExit(ExitCode.ok);
   });

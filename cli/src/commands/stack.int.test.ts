@@ -17,8 +17,13 @@ describe('registry-canary stack up --json (built CLI)', () => {
   it('prints only the target description on stdout, serves, and tears down on SIGINT', async () => {
     if (!existsSync(DIST_MAIN)) throw new Error('dist/ is missing: run `npm run build` before the integration tests');
     // without the AWS SDK's switch for its Node-version notice, which the stack sets for itself (s3-bucket-server.ts)
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'));
-    const child = spawn(process.execPath, [BIN, 'stack', 'up', '--json', '--big-layer-mib', '8'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => k !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'),
+    );
+    const child = spawn(process.execPath, [BIN, 'stack', 'up', '--json', '--big-layer-mib', '8'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));

@@ -49,7 +49,10 @@ function fakeStack(opts: { failTeardown?: boolean } = {}): StartedStack & { stop
     tempDir,
     async stop() {
       s.stops++;
-      return { durationMs: 1, failures: opts.failTeardown ? [{ step: 'redirector', error: new Error('would not die') }] : [] };
+      return {
+        durationMs: 1,
+        failures: opts.failTeardown ? [{ step: 'redirector', error: new Error('would not die') }] : [],
+      };
     },
   };
   return s as unknown as StartedStack & { stops: number };
@@ -59,7 +62,9 @@ function fakeStack(opts: { failTeardown?: boolean } = {}): StartedStack & { stop
 async function run(args: string[], deps: Partial<StackCommandDeps> & { fire?: (fire: (s: string) => void) => void }) {
   const io = captureIo();
   let code: number = ExitCode.ok;
-  const program = new Command('registry-canary').exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  const program = new Command('registry-canary')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   let fire: (s: string) => void = () => {};
   let unsubscribed = false;
   makeStackCommand({
@@ -71,7 +76,12 @@ async function run(args: string[], deps: Partial<StackCommandDeps> & { fire?: (f
   })(program, io, (c) => (code = c));
   const done = program.parseAsync(['node', 'registry-canary', 'stack', 'up', ...args]).then(
     () => code,
-    (err: unknown) => (err instanceof CommanderError ? ExitCode.usage : err instanceof CliError ? (io.stderr.write(err.message), err.exitCode) : Promise.reject(err)),
+    (err: unknown) =>
+      err instanceof CommanderError
+        ? ExitCode.usage
+        : err instanceof CliError
+          ? (io.stderr.write(err.message), err.exitCode)
+          : Promise.reject(err),
   );
   // the command waits for a signal: deliver one once it is waiting
   setTimeout(() => (deps.fire ? deps.fire(fire) : fire('SIGINT')), 20);
@@ -93,7 +103,15 @@ describe('stack up (with a stand-in stack)', () => {
     expect(JSON.parse(r.out)).toEqual(TARGET);
     expect(r.err).toMatch(/SIGINT: tearing down/);
     expect(stack.stops).toBe(1);
-    expect(options).toMatchObject({ engine: 'process', semantics: 'archeio', bigLayerMiB: 8, upstream: 'embedded', ipMode: 'xff', signatureUpstream: true, seedCache: true });
+    expect(options).toMatchObject({
+      engine: 'process',
+      semantics: 'archeio',
+      bigLayerMiB: 8,
+      upstream: 'embedded',
+      ipMode: 'xff',
+      signatureUpstream: true,
+      seedCache: true,
+    });
     expect(r.unsubscribed()).toBe(true);
     expect(existsSync(join(tempDir, 'target.json'))).toBe(true);
   });
@@ -120,16 +138,22 @@ describe('stack up (with a stand-in stack)', () => {
   it('a signal during start-up aborts it: no output, exit 0', async () => {
     const r = await run(['--json'], {
       startStack: (o) =>
-        new Promise((_, reject) => o.signal!.addEventListener('abort', () => reject(new StackError('STACK_ABORTED', 'aborted')))),
+        new Promise((_, reject) =>
+          o.signal!.addEventListener('abort', () => reject(new StackError('STACK_ABORTED', 'aborted'))),
+        ),
     });
     expect(r.exit).toBe(0);
     expect(r.out).toBe('');
   });
 
   it('maps stack errors to exit codes: invalid option 64, missing tool or broken data 2', async () => {
-    const bad = await run([], { startStack: async () => Promise.reject(new StackError('STACK_OPTION_INVALID', 'nope')) });
+    const bad = await run([], {
+      startStack: async () => Promise.reject(new StackError('STACK_OPTION_INVALID', 'nope')),
+    });
     expect(bad.exit).toBe(ExitCode.usage);
-    const missing = await run([], { startStack: async () => Promise.reject(new StackError('STACK_TOOL_MISSING', 'no docker-registry')) });
+    const missing = await run([], {
+      startStack: async () => Promise.reject(new StackError('STACK_TOOL_MISSING', 'no docker-registry')),
+    });
     expect(missing.exit).toBe(ExitCode.unreachable);
     expect(missing.err).toMatch(/stack up: no docker-registry/);
   });
@@ -160,7 +184,10 @@ describe('stack up flag validation (through main, before anything starts)', () =
     [['--engine', 'vm'], /--engine <engine>' argument 'vm' is invalid\. Allowed choices are process, container/],
     [['--semantics', 'longest'], /--semantics <semantics>' argument 'longest' is invalid/],
     [['--upstream', 'quay'], /Allowed choices are auto, ggcr, docker-registry, embedded/],
-    [['--big-layer-mib', '0'], /--big-layer-mib <n>' argument '0' is invalid\. must be a whole number of MiB from 1 to 4096/],
+    [
+      ['--big-layer-mib', '0'],
+      /--big-layer-mib <n>' argument '0' is invalid\. must be a whole number of MiB from 1 to 4096/,
+    ],
     [['--big-layer-mib', '1.5'], /argument '1\.5' is invalid/],
     [['--ip-mode', 'egress'], /Allowed choices are xff, edge/],
     [['--frobnicate'], /unknown option '--frobnicate'/],

@@ -65,7 +65,10 @@ function summary(stack: StartedStack, targetFile: string): string {
     `  info / privacy    ${t.infoUrl}  ${t.privacyUrl}`,
     '',
     '  vantage edge ports (each stamps its address into X-Forwarded-For):',
-    ...t.vantages.map((v) => `    ${v.name.padEnd(width)}  ${v.url}  ${v.ip}  ${v.cloud ?? 'internet'}${v.region ? ` ${v.region}` : ''}`),
+    ...t.vantages.map(
+      (v) =>
+        `    ${v.name.padEnd(width)}  ${v.url}  ${v.ip}  ${v.cloud ?? 'internet'}${v.region ? ` ${v.region}` : ''}`,
+    ),
     '',
     `  target description: ${targetFile}`,
     '  Ctrl-C stops the stack and removes everything it created.',
@@ -81,30 +84,45 @@ export function makeStackCommand(deps: StackCommandDeps): RegisterCommand {
       .command('up')
       .description('start the local stack, print its target description, and run until SIGINT/SIGTERM')
       .option('--json', 'print only the target description (JSON) on stdout; progress goes to stderr')
-      .addOption(new Option('--engine <engine>', 'run components as local processes or as containers').choices(['process', 'container']).default('process'))
-      .addOption(new Option('--semantics <semantics>', 'the redirector’s ROUTING_SEMANTICS').choices(['most-specific', 'archeio']).default('most-specific'))
-      .addOption(new Option('--big-layer-mib <n>', 'size of the large fixture layer in MiB (default 64)').argParser(bigLayerMiB))
+      .addOption(
+        new Option('--engine <engine>', 'run components as local processes or as containers')
+          .choices(['process', 'container'])
+          .default('process'),
+      )
+      .addOption(
+        new Option('--semantics <semantics>', 'the redirector’s ROUTING_SEMANTICS')
+          .choices(['most-specific', 'archeio'])
+          .default('most-specific'),
+      )
+      .addOption(
+        new Option('--big-layer-mib <n>', 'size of the large fixture layer in MiB (default 64)').argParser(bigLayerMiB),
+      )
       .addOption(
         new Option(
           '--upstream <kind>',
-          'upstream registry: auto = ggcr (go-containerregistry\'s, with referrers and tag pagination) when Go is ' +
+          "upstream registry: auto = ggcr (go-containerregistry's, with referrers and tag pagination) when Go is " +
             'installed, else docker-registry when installed, else embedded',
         )
           .choices(['auto', 'ggcr', 'docker-registry', 'embedded'])
           .default('auto'),
       )
-      .addOption(new Option('--ip-mode <mode>', 'the ipMode the description declares').choices(['xff', 'edge']).default('xff'))
+      .addOption(
+        new Option('--ip-mode <mode>', 'the ipMode the description declares').choices(['xff', 'edge']).default('xff'),
+      )
       .option('--no-signature-upstream', 'do not run a second registry as SIGNATURE_UPSTREAM_ENDPOINT')
-      .option('--fresh-seed', 'seed registries and buckets the real way (push API, S3 PutObject), ignoring seed snapshots')
+      .option(
+        '--fresh-seed',
+        'seed registries and buckets the real way (push API, S3 PutObject), ignoring seed snapshots',
+      )
       .option('--verbose', 'copy every line the child processes print to stderr')
       .addHelpText(
         'after',
         [
           '',
           'Extra content (docs/local-stack.md, "Seeding extra content"): with the docker-registry upstream,',
-          '`skopeo copy --dest-tls-verify=false` an image into the description\'s `upstream`, PutObject its',
+          "`skopeo copy --dest-tls-verify=false` an image into the description's `upstream`, PutObject its",
           'blobs into buckets at `containers/images/<digest>` (endpoint `s3.endpoint`, credentials',
-          '`stack.s3Credentials`), then list the image in `images` and the blobs under each bucket\'s base in',
+          "`stack.s3Credentials`), then list the image in `images` and the blobs under each bucket's base in",
           '`mirrorPlan`, and run `registry-canary run --target-config FILE`.',
         ].join('\n'),
       )
@@ -153,7 +171,9 @@ export function makeStackCommand(deps: StackCommandDeps): RegisterCommand {
               seedCache: flags.freshSeed !== true,
               ...(flags.bigLayerMib !== undefined ? { bigLayerMiB: flags.bigLayerMib } : {}),
               log: progress,
-              ...(flags.verbose ? { processOutput: (name: string, line: string) => io.stderr.write(`[${name}] ${line}\n`) } : {}),
+              ...(flags.verbose
+                ? { processOutput: (name: string, line: string) => io.stderr.write(`[${name}] ${line}\n`) }
+                : {}),
               signal: abort.signal,
             });
           } catch (err) {
@@ -175,7 +195,8 @@ export function makeStackCommand(deps: StackCommandDeps): RegisterCommand {
           const stopped = await started.stop();
           started = null;
           if (stopped.failures.length > 0) {
-            for (const f of stopped.failures) progress(`teardown: ${f.step} failed: ${(f.error as Error)?.message ?? String(f.error)}`);
+            for (const f of stopped.failures)
+              progress(`teardown: ${f.step} failed: ${(f.error as Error)?.message ?? String(f.error)}`);
             setExit(ExitCode.failed);
             return;
           }

@@ -25,7 +25,13 @@ export function clientReference(edgeUrl: string, ref: string): ClientReference {
   if (at > 0) {
     const repository = ref.slice(0, at);
     const digest = ref.slice(at + 1);
-    return { authority, repository, digest, text: `${authority}/${repository}@${digest}`, plainHttp: url.protocol === 'http:' };
+    return {
+      authority,
+      repository,
+      digest,
+      text: `${authority}/${repository}@${digest}`,
+      plainHttp: url.protocol === 'http:',
+    };
   }
   const colon = ref.lastIndexOf(':');
   if (colon <= 0 || ref.lastIndexOf('/') > colon) throw new Error(`image ref "${ref}" has no tag`);

@@ -30,6 +30,8 @@ describe('containerd daemon lifecycle', () => {
   });
 
   it('reports a containerd that cannot start', async () => {
-    await expect(startContainerd({ bin: '/nonexistent/containerd', readyTimeoutMs: 2_000 })).rejects.toBeInstanceOf(ContainerdStartError);
+    await expect(startContainerd({ bin: '/nonexistent/containerd', readyTimeoutMs: 2_000 })).rejects.toBeInstanceOf(
+      ContainerdStartError,
+    );
   });
 });

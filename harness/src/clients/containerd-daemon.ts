@@ -119,7 +119,9 @@ export async function startContainerd(opts: ContainerdDaemonOptions = {}): Promi
     }
     if (child.exitCode !== null || child.signalCode !== null) {
       await stop();
-      throw new ContainerdStartError(`containerd exited during startup (${child.exitCode ?? child.signalCode}): ${log.trim().slice(-2000)}`);
+      throw new ContainerdStartError(
+        `containerd exited during startup (${child.exitCode ?? child.signalCode}): ${log.trim().slice(-2000)}`,
+      );
     }
     if (await exists(address)) break;
     if (Date.now() > deadline) {

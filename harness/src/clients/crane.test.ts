@@ -27,7 +27,7 @@ describe("crane's redirect guard", () => {
     expect(isGuardedAddress(host)).toBe(guarded);
   });
 
-  it('allows every destination on the first request\'s host, whatever the port', () => {
+  it("allows every destination on the first request's host, whatever the port", () => {
     const buckets = ['http://127.0.0.1:5000/b', 'http://127.0.0.1:6000'];
     expect(craneRefusedRedirectHosts('http://127.0.0.1:4000', buckets)).toEqual([]);
   });

@@ -37,7 +37,11 @@ export async function craneDigest(bin: string, ref: ClientReference, opts: ToolR
 }
 
 /** `crane validate --remote` of `ref` as given (by tag, or by digest: `byDigest` below). */
-export async function craneValidateRemote(bin: string, ref: ClientReference, opts: ToolRunOptions = {}): Promise<ToolRun> {
+export async function craneValidateRemote(
+  bin: string,
+  ref: ClientReference,
+  opts: ToolRunOptions = {},
+): Promise<ToolRun> {
   // --remote takes the reference as its value: `--remote REF` (a separate word would be read as a subcommand)
   return runTool(bin, ['validate', ...insecure(ref), `--remote=${ref.text}`], opts);
 }
@@ -71,7 +75,10 @@ export async function cranePullToOciLayout(
   if (digests.length !== 1) mismatched.push(`index.json lists ${digests.length} manifests, expected the one pulled`);
   else if (DIGEST.test(digest!)) {
     const [algorithm, encoded] = digest!.split(':') as [string, string];
-    const found = await readFile(join(layoutDir, 'blobs', algorithm, encoded)).then(() => true, () => false);
+    const found = await readFile(join(layoutDir, 'blobs', algorithm, encoded)).then(
+      () => true,
+      () => false,
+    );
     if (!found) mismatched.push(`${digest}: the pulled manifest is not in the layout`);
   }
   return { run, digest, blobs, mismatched };

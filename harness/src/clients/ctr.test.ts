@@ -30,7 +30,11 @@ describe('ctrHttpHops', () => {
       status: 307,
       location: 'http://127.0.0.1:5901/v2/up/pause/manifests/test',
     });
-    expect(hops[1]).toMatchObject({ method: 'HEAD', url: 'http://127.0.0.1:5901/v2/up/pause/manifests/test', status: 200 });
+    expect(hops[1]).toMatchObject({
+      method: 'HEAD',
+      url: 'http://127.0.0.1:5901/v2/up/pause/manifests/test',
+      status: 200,
+    });
     expect(hops[1]!.headers).toEqual({
       'content-type': 'application/vnd.oci.image.manifest.v1+json',
       'docker-content-digest': 'sha256:3e77',

@@ -30,7 +30,11 @@ function transportFlags(ref: ClientReference): string[] {
 
 /** `ctr content fetch --all-platforms`: every manifest, config and layer of every platform, into the content store. */
 export async function ctrContentFetch(bin: string, ref: ClientReference, opts: CtrOptions): Promise<CtrFetch> {
-  const run = await runTool(bin, ['--address', opts.address, 'content', 'fetch', ...transportFlags(ref), '--all-platforms', '--http-dump', ref.text], opts);
+  const run = await runTool(
+    bin,
+    ['--address', opts.address, 'content', 'fetch', ...transportFlags(ref), '--all-platforms', '--http-dump', ref.text],
+    opts,
+  );
   return finishFetch(bin, ref, run, opts);
 }
 
@@ -40,7 +44,11 @@ export async function ctrContentFetch(bin: string, ref: ClientReference, opts: C
  * image's blobs (client-side limitations) but resolution can still be compared.
  */
 export async function ctrFetchObject(bin: string, ref: ClientReference, opts: CtrOptions): Promise<CtrFetch> {
-  const run = await runTool(bin, ['--address', opts.address, 'content', 'fetch-object', ...transportFlags(ref), '--http-dump', ref.text], opts);
+  const run = await runTool(
+    bin,
+    ['--address', opts.address, 'content', 'fetch-object', ...transportFlags(ref), '--http-dump', ref.text],
+    opts,
+  );
   const hops = ctrHttpHops(run.stderr);
   if (run.exitCode !== 0 || run.stdout === '') return { run, digest: null, mediaType: null, hops };
   let mediaType: string | null = null;
@@ -50,15 +58,35 @@ export async function ctrFetchObject(bin: string, ref: ClientReference, opts: Ct
   } catch {
     mediaType = null;
   }
-  return { run, digest: `sha256:${createHash('sha256').update(Buffer.from(run.stdout, 'utf8')).digest('hex')}`, mediaType, hops };
+  return {
+    run,
+    digest: `sha256:${createHash('sha256').update(Buffer.from(run.stdout, 'utf8')).digest('hex')}`,
+    mediaType,
+    hops,
+  };
 }
 
 /** `ctr image pull --snapshotter native`: fetch plus unpack into a snapshot, as a node would before running it. */
-export async function ctrImagePull(bin: string, ref: ClientReference, opts: CtrOptions & { platform?: string }): Promise<CtrFetch> {
+export async function ctrImagePull(
+  bin: string,
+  ref: ClientReference,
+  opts: CtrOptions & { platform?: string },
+): Promise<CtrFetch> {
   const platform = opts.platform ? ['--platform', opts.platform] : [];
   const run = await runTool(
     bin,
-    ['--address', opts.address, 'image', 'pull', ...transportFlags(ref), '--snapshotter', 'native', ...platform, '--http-dump', ref.text],
+    [
+      '--address',
+      opts.address,
+      'image',
+      'pull',
+      ...transportFlags(ref),
+      '--snapshotter',
+      'native',
+      ...platform,
+      '--http-dump',
+      ref.text,
+    ],
     opts,
   );
   return finishFetch(bin, ref, run, opts);
@@ -72,7 +100,11 @@ async function finishFetch(bin: string, ref: ClientReference, run: ToolRun, opts
 }
 
 /** The image record containerd keeps for `name`: `ctr images ls` columns REF TYPE DIGEST ... */
-export async function ctrImageRecord(bin: string, name: string, opts: CtrOptions): Promise<{ digest: string; mediaType: string } | null> {
+export async function ctrImageRecord(
+  bin: string,
+  name: string,
+  opts: CtrOptions,
+): Promise<{ digest: string; mediaType: string } | null> {
   const run = await runTool(bin, ['--address', opts.address, 'images', 'ls', `name==${name}`], opts);
   if (run.exitCode !== 0) return null;
   for (const line of run.stdout.split('\n').slice(1)) {
@@ -129,7 +161,8 @@ export function ctrHttpHops(log: string): Hop[] {
     if (current && name === 'host') current.host = value;
     else if (response) {
       if (name === 'location') response.location = value;
-      if (['location', 'content-type', 'content-length', 'docker-content-digest'].includes(name)) response.headers[name] = value;
+      if (['location', 'content-type', 'content-length', 'docker-content-digest'].includes(name))
+        response.headers[name] = value;
     }
   }
   return hops;

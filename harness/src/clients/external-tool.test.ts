@@ -21,15 +21,21 @@ describe('locating tools', () => {
   });
 
   it('a missing required tool is not applicable outside CI and a failure under CI=true', async () => {
-    await expect(requireTool('no-such-tool', 'apt-get install it', { PATH: dir })).rejects.toBeInstanceOf(NotApplicable);
-    const err = await requireTool('no-such-tool', 'apt-get install it', { PATH: dir, CI: 'true' }).catch((e: unknown) => e);
+    await expect(requireTool('no-such-tool', 'apt-get install it', { PATH: dir })).rejects.toBeInstanceOf(
+      NotApplicable,
+    );
+    const err = await requireTool('no-such-tool', 'apt-get install it', { PATH: dir, CI: 'true' }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CheckFailure);
     expect((err as CheckFailure).failureClass).toBe('harness');
     expect((err as CheckFailure).message).toMatch(/CI=true/);
   });
 
   it('a missing optional tool is not applicable even under CI', async () => {
-    await expect(optionalTool('docker', 'no daemon here', { PATH: dir, CI: 'true' })).rejects.toBeInstanceOf(NotApplicable);
+    await expect(optionalTool('docker', 'no daemon here', { PATH: dir, CI: 'true' })).rejects.toBeInstanceOf(
+      NotApplicable,
+    );
   });
 });
 
@@ -48,7 +54,13 @@ describe('runTool', () => {
   });
 
   it('leaves info-level log lines out of the tail when there is anything else', () => {
-    const tail = toolOutputTail({ command: 'x', exitCode: 1, stdout: '', durationMs: 0, stderr: 'time="t" level=info msg="GET /v2/"\nctr: real error\ntime="t" level=info msg="Host: h"' });
+    const tail = toolOutputTail({
+      command: 'x',
+      exitCode: 1,
+      stdout: '',
+      durationMs: 0,
+      stderr: 'time="t" level=info msg="GET /v2/"\nctr: real error\ntime="t" level=info msg="Host: h"',
+    });
     expect(tail).toBe('ctr: real error');
   });
 });

@@ -15,7 +15,12 @@ import { CheckFailure, NotApplicable } from '../results/check.js';
 
 /** Absolute path of an executable found on PATH (or given as an absolute path), or null. */
 export async function locateTool(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
-  const candidates = isAbsolute(name) ? [name] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name));
+  const candidates = isAbsolute(name)
+    ? [name]
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, name));
   for (const candidate of candidates) {
     try {
       await access(candidate, constants.X_OK);
@@ -35,7 +40,11 @@ export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
  * A tool the check cannot run without. Missing under CI → CheckFailure (class `harness`: the machine is not set up);
  * missing elsewhere → NotApplicable with an install hint.
  */
-export async function requireTool(name: string, installHint: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function requireTool(
+  name: string,
+  installHint: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const found = await locateTool(name, env);
   if (found) return found;
   if (isCi(env)) {

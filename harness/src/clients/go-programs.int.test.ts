@@ -142,7 +142,7 @@ describe('ensureGoProgram with a fake go', () => {
     expect(await calls()).toHaveLength(1);
   });
 
-  it('a failed build throws GoProgramError with go\'s output and leaves nothing that looks installed', async () => {
+  it("a failed build throws GoProgramError with go's output and leaves nothing that looks installed", async () => {
     const { cache, env, calls } = await fakeWorld({ FAKE_GO_FAIL: 'unexpected newline' });
     const program = fake('broken');
     const err = await ensureGoProgram(program, { env }).catch((e: unknown) => e);
@@ -194,7 +194,9 @@ describe('prepareGoPrograms (before a run)', () => {
 
   it('does nothing without Go', async () => {
     const said: string[] = [];
-    await prepareGoPrograms(['crane'], (m) => said.push(m), { env: { PATH: emptyBin, REGISTRY_CANARY_GO_CACHE: join(work, 'none') } });
+    await prepareGoPrograms(['crane'], (m) => said.push(m), {
+      env: { PATH: emptyBin, REGISTRY_CANARY_GO_CACHE: join(work, 'none') },
+    });
     expect(said).toEqual([]);
   });
 });

@@ -45,18 +45,42 @@ function program(name: string, pkg: string, version: string, purpose: string): G
 
 /** Every Go program the project runs, at the version it is pinned to. */
 export const GO_PROGRAMS = {
-  crane: program('crane', 'github.com/google/go-containerregistry/cmd/crane', 'v0.22.1',
-    'a real OCI client in the clients suite; `crane registry serve` is the referrers-capable upstream'),
-  regctl: program('regctl', 'github.com/regclient/regclient/cmd/regctl', 'v0.11.7',
-    'a real OCI client in the clients suite'),
-  conformance: program('conformance', 'github.com/opencontainers/distribution-spec/conformance',
-    'v0.0.0-20260831232431-97274622c111', 'the official OCI distribution-spec conformance program'),
-  actionlint: program('actionlint', 'github.com/rhysd/actionlint/cmd/actionlint', 'v1.7.12',
-    'validates .github/workflows (with shellcheck on every run: script when shellcheck is installed)'),
-  kustomize: program('kustomize', 'sigs.k8s.io/kustomize/kustomize/v5', 'v5.8.1',
-    'renders deploy/ and its overlays, so the manifests validated are the ones `kubectl apply -k` sends'),
-  kubectlValidate: program('kubectl-validate', 'sigs.k8s.io/kubectl-validate', 'v0.0.4',
-    'validates the manifests in deploy/ against the Kubernetes API schemas it embeds (1.23-1.30), offline'),
+  crane: program(
+    'crane',
+    'github.com/google/go-containerregistry/cmd/crane',
+    'v0.22.1',
+    'a real OCI client in the clients suite; `crane registry serve` is the referrers-capable upstream',
+  ),
+  regctl: program(
+    'regctl',
+    'github.com/regclient/regclient/cmd/regctl',
+    'v0.11.7',
+    'a real OCI client in the clients suite',
+  ),
+  conformance: program(
+    'conformance',
+    'github.com/opencontainers/distribution-spec/conformance',
+    'v0.0.0-20260831232431-97274622c111',
+    'the official OCI distribution-spec conformance program',
+  ),
+  actionlint: program(
+    'actionlint',
+    'github.com/rhysd/actionlint/cmd/actionlint',
+    'v1.7.12',
+    'validates .github/workflows (with shellcheck on every run: script when shellcheck is installed)',
+  ),
+  kustomize: program(
+    'kustomize',
+    'sigs.k8s.io/kustomize/kustomize/v5',
+    'v5.8.1',
+    'renders deploy/ and its overlays, so the manifests validated are the ones `kubectl apply -k` sends',
+  ),
+  kubectlValidate: program(
+    'kubectl-validate',
+    'sigs.k8s.io/kubectl-validate',
+    'v0.0.4',
+    'validates the manifests in deploy/ against the Kubernetes API schemas it embeds (1.23-1.30), offline',
+  ),
 } as const satisfies Record<string, GoProgram>;
 
 export type GoProgramName = keyof typeof GO_PROGRAMS;
@@ -82,7 +106,10 @@ async function executable(path: string): Promise<boolean> {
 }
 
 export class GoProgramError extends Error {
-  constructor(message: string, readonly reason: 'no-go' | 'install-failed') {
+  constructor(
+    message: string,
+    readonly reason: 'no-go' | 'install-failed',
+  ) {
     super(message);
     this.name = 'GoProgramError';
   }

@@ -32,8 +32,16 @@ function tlsFlag(ref: ClientReference, name: '--tls-verify' | '--src-tls-verify'
   return ref.plainHttp ? [`${name}=false`] : [];
 }
 
-export async function skopeoInspectRaw(bin: string, ref: ClientReference, opts: ToolRunOptions = {}): Promise<SkopeoInspection> {
-  const run = await runTool(bin, ['--insecure-policy', 'inspect', '--raw', ...tlsFlag(ref, '--tls-verify'), `docker://${ref.text}`], opts);
+export async function skopeoInspectRaw(
+  bin: string,
+  ref: ClientReference,
+  opts: ToolRunOptions = {},
+): Promise<SkopeoInspection> {
+  const run = await runTool(
+    bin,
+    ['--insecure-policy', 'inspect', '--raw', ...tlsFlag(ref, '--tls-verify'), `docker://${ref.text}`],
+    opts,
+  );
   if (run.exitCode !== 0) return { run, digest: null, mediaType: null };
   // `inspect --raw` writes the manifest bytes as received (no trailing newline), so its hash is the digest.
   const raw = Buffer.from(run.stdout, 'utf8');
@@ -98,10 +106,25 @@ export async function skopeoCopyToOciLayout(
  * Copies every platform of `ref` into a `dir:` layout, which stores manifests byte for byte whatever their type
  * (an OCI layout cannot hold a Docker manifest list without rewriting it). The top-level manifest is `manifest.json`.
  */
-export async function skopeoCopyToDirLayout(bin: string, ref: ClientReference, dir: string, opts: ToolRunOptions = {}): Promise<SkopeoCopy> {
+export async function skopeoCopyToDirLayout(
+  bin: string,
+  ref: ClientReference,
+  dir: string,
+  opts: ToolRunOptions = {},
+): Promise<SkopeoCopy> {
   const run = await runTool(
     bin,
-    ['--insecure-policy', 'copy', '--quiet', '--all', '--preserve-digests', '--retry-times=0', ...tlsFlag(ref, '--src-tls-verify'), `docker://${ref.text}`, `dir:${dir}`],
+    [
+      '--insecure-policy',
+      'copy',
+      '--quiet',
+      '--all',
+      '--preserve-digests',
+      '--retry-times=0',
+      ...tlsFlag(ref, '--src-tls-verify'),
+      `docker://${ref.text}`,
+      `dir:${dir}`,
+    ],
     opts,
   );
   if (run.exitCode !== 0) return { run, digest: null, layoutConsistent: false };

@@ -12,7 +12,12 @@ import { classifyByScan, bundledPublishedRanges, type PublishedPrefix } from '..
 import { closestName } from '../run/closest-name.js';
 
 /** Where bytes come from. `s3:<region>` names the bucket's own region when the base URL carries it. */
-export type OriginClass = 's3-same-region' | 's3-other-region' | 'default-host' | 'upstream-to-gcp' | 'upstream-to-internet';
+export type OriginClass =
+  | 's3-same-region'
+  | 's3-other-region'
+  | 'default-host'
+  | 'upstream-to-gcp'
+  | 'upstream-to-internet';
 
 /** USD per GB served, by origin class. The defaults are illustrative list prices; pass your own with --prices. */
 export type Prices = Record<OriginClass, number>;
@@ -105,13 +110,16 @@ export function parseTrafficMix(
     onlyKeys(o, CLIENT_KEYS, `clients[${i}]`);
     if (typeof o.name !== 'string') fail(`clients[${i}].name`, 'must be a string');
     if (!positive(o.share)) fail(`clients[${i}].share`, 'must be a non-negative number');
-    if (o.ip === undefined && o.cloud === undefined) fail(`clients[${i}]`, 'needs an `ip` or a `cloud` (null for plain internet)');
+    if (o.ip === undefined && o.cloud === undefined)
+      fail(`clients[${i}]`, 'needs an `ip` or a `cloud` (null for plain internet)');
     if (o.ip !== undefined && typeof o.ip !== 'string') fail(`clients[${i}].ip`, 'must be a string');
-    if (o.cloud !== undefined && o.cloud !== null && !['AWS', 'GCP', 'Azure'].includes(o.cloud as string)) fail(`clients[${i}].cloud`, 'must be AWS, GCP, Azure or null');
+    if (o.cloud !== undefined && o.cloud !== null && !['AWS', 'GCP', 'Azure'].includes(o.cloud as string))
+      fail(`clients[${i}].cloud`, 'must be AWS, GCP, Azure or null');
     if (o.ip !== undefined && (o.cloud !== undefined || o.region !== undefined)) {
       fail(`clients[${i}]`, 'has both `ip` and `cloud`/`region`: give one (an address is classified from the ranges)');
     }
-    if (o.cloud === 'AWS' && o.ip === undefined && typeof o.region !== 'string') fail(`clients[${i}].region`, 'is required for a declared AWS client');
+    if (o.cloud === 'AWS' && o.ip === undefined && typeof o.region !== 'string')
+      fail(`clients[${i}].region`, 'is required for a declared AWS client');
     if (o.region !== undefined && o.region !== null) {
       if (typeof o.region !== 'string') fail(`clients[${i}].region`, 'must be a string');
       if (o.cloud === undefined || o.cloud === null) fail(`clients[${i}].region`, 'needs a `cloud`: AWS, GCP or Azure');
@@ -131,7 +139,8 @@ export function parseTrafficMix(
     if (!positive(o.bytes)) fail(`images[${i}].bytes`, 'must be a non-negative number');
     if (!positive(o.share)) fail(`images[${i}].share`, 'must be a non-negative number');
   });
-  if (v!.mirroredShare !== undefined && (!positive(v!.mirroredShare) || (v!.mirroredShare as number) > 1)) fail('mirroredShare', 'must be between 0 and 1');
+  if (v!.mirroredShare !== undefined && (!positive(v!.mirroredShare) || (v!.mirroredShare as number) > 1))
+    fail('mirroredShare', 'must be between 0 and 1');
   const sum = (xs: { share: number }[]) => xs.reduce((a, x) => a + x.share, 0);
   if (sum(v!.clients as TrafficClient[]) === 0) fail('clients', 'shares must not all be zero');
   if (sum(v!.images as TrafficImage[]) === 0) fail('images', 'shares must not all be zero');
@@ -213,7 +222,14 @@ export function estimateCost(
     const label = cls ? `${cls.cloud} ${cls.region}` : 'internet';
     if (base === null) {
       add(upstreamClass, upstreamHost, gb);
-      byClient.push({ name: c.name, classification: label, origin: upstreamClass, host: upstreamHost, gb, usd: gb * prices[upstreamClass] });
+      byClient.push({
+        name: c.name,
+        classification: label,
+        origin: upstreamClass,
+        host: upstreamHost,
+        gb,
+        usd: gb * prices[upstreamClass],
+      });
       continue;
     }
     const origin: OriginClass =
@@ -244,11 +260,22 @@ function vantageFor(c: TrafficClient, prefixes: readonly PublishedPrefix[]): Van
     }
     return { name: c.name, ip: c.ip, cloud: owner?.cloud ?? null, region: owner?.region ?? null, url: null };
   }
-  return { name: c.name, ip: '', cloud: c.cloud ?? null, region: c.region ?? null, url: null, tags: ['declared-without-ip'] };
+  return {
+    name: c.name,
+    ip: '',
+    cloud: c.cloud ?? null,
+    region: c.region ?? null,
+    url: null,
+    tags: ['declared-without-ip'],
+  };
 }
 
 /** A minimal target description around a bucket map, for cost estimates without a stack. */
-export function targetForBucketMap(bucketMap: BucketMap, upstream = 'https://us-central1-docker.pkg.dev', upstreamPath = 'k8s-artifacts-prod/images'): TargetDescription {
+export function targetForBucketMap(
+  bucketMap: BucketMap,
+  upstream = 'https://us-central1-docker.pkg.dev',
+  upstreamPath = 'k8s-artifacts-prod/images',
+): TargetDescription {
   return {
     name: 'cost-model',
     url: 'https://registry.k8s.io',

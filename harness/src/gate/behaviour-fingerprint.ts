@@ -64,19 +64,31 @@ export interface CollectOptions {
 function pickHeaders(status: number, headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const h of FINGERPRINT_HEADERS) if (headers[h] !== undefined) out[h] = headers[h]!;
-  if ((status < 300 || status >= 400) && headers['content-type'] !== undefined) out['content-type'] = headers['content-type']!.split(';')[0]!.trim().toLowerCase();
+  if ((status < 300 || status >= 400) && headers['content-type'] !== undefined)
+    out['content-type'] = headers['content-type']!.split(';')[0]!.trim().toLowerCase();
   if (headers['www-authenticate'] !== undefined) out['www-authenticate'] = '(challenge)';
   return out;
 }
 
 /** Sends every probe to the target from its vantage and reads the digests of `refs`; never throws for the target's faults. */
-export async function collectFingerprint(target: TargetDescription, probes: readonly FingerprintProbe[], vantages: readonly Vantage[], options: CollectOptions = {}): Promise<BehaviourFingerprint> {
+export async function collectFingerprint(
+  target: TargetDescription,
+  probes: readonly FingerprintProbe[],
+  vantages: readonly Vantage[],
+  options: CollectOptions = {},
+): Promise<BehaviourFingerprint> {
   const started = performance.now();
   const limit = pLimit(Math.max(1, options.concurrency ?? 8));
   const timeoutMs = options.timeoutMs ?? 15_000;
   const byName = new Map(vantages.map((v) => [v.name, v]));
-  const signalFor = () => AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])]);
-  const clientFor = (v: Vantage) => clientForRoute(vantageRoute(target, v), { signal: signalFor(), headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs });
+  const signalFor = () =>
+    AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])]);
+  const clientFor = (v: Vantage) =>
+    clientForRoute(vantageRoute(target, v), {
+      signal: signalFor(),
+      headersTimeoutMs: timeoutMs,
+      bodyTimeoutMs: timeoutMs,
+    });
 
   const firstHops: Record<string, ObservedFirstHop> = {};
   await Promise.all(
@@ -96,7 +108,11 @@ export async function collectFingerprint(target: TargetDescription, probes: read
           }
           firstHops[p.id] = obs;
         } catch (err) {
-          firstHops[p.id] = { status: 0, headers: {}, error: err instanceof NotApplicable ? `not applicable: ${err.reason}` : (err as Error).message };
+          firstHops[p.id] = {
+            status: 0,
+            headers: {},
+            error: err instanceof NotApplicable ? `not applicable: ${err.reason}` : (err as Error).message,
+          };
         }
       }),
     ),
@@ -114,7 +130,12 @@ export async function collectFingerprint(target: TargetDescription, probes: read
             const head = await client.headManifest(repository, tag);
             digests[ref] = { digest: head.dockerContentDigest ?? (await client.getManifest(repository, tag)).digest };
           } catch (err) {
-            digests[ref] = { error: err instanceof OciError ? `${err.code}${err.status ? ` ${err.status}` : ''}: ${err.message}` : (err as Error).message };
+            digests[ref] = {
+              error:
+                err instanceof OciError
+                  ? `${err.code}${err.status ? ` ${err.status}` : ''}: ${err.message}`
+                  : (err as Error).message,
+            };
           }
         }),
       ),
@@ -122,8 +143,10 @@ export async function collectFingerprint(target: TargetDescription, probes: read
   }
 
   const hosts = new Set<string>();
-  for (const o of Object.values(firstHops)) if (o.shape && o.shape.host !== '' && !isLoopbackHost(o.shape.host)) hosts.add(o.shape.host.toLowerCase());
-  const sortKeys = <T>(r: Record<string, T>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  for (const o of Object.values(firstHops))
+    if (o.shape && o.shape.host !== '' && !isLoopbackHost(o.shape.host)) hosts.add(o.shape.host.toLowerCase());
+  const sortKeys = <T>(r: Record<string, T>) =>
+    Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return {
     schema: 'registry-canary/fingerprint/v1',
     target: target.name,

@@ -63,14 +63,21 @@ export function describeHop(o: ObservedFirstHop | undefined): string {
 function hopFields(o: ObservedFirstHop | undefined): Record<string, string> {
   if (!o) return { answer: '(not probed)' };
   if (o.status === 0) return { answer: 'no answer' };
-  const f: Record<string, string> = { status: String(o.status), destination: o.shape?.destination ?? '(none)', path: o.shape?.path ?? '(none)', query: o.shape?.query ?? '' };
+  const f: Record<string, string> = {
+    status: String(o.status),
+    destination: o.shape?.destination ?? '(none)',
+    path: o.shape?.path ?? '(none)',
+    query: o.shape?.query ?? '',
+  };
   for (const [k, v] of Object.entries(o.headers)) f[`header ${k}`] = v;
   return f;
 }
 
 function changesBetween(c: Record<string, string>, b: Record<string, string>): FieldChange[] {
   const keys = [...new Set([...Object.keys(c), ...Object.keys(b)])].sort();
-  return keys.filter((k) => c[k] !== b[k]).map((k) => ({ field: k, candidate: c[k] ?? '(absent)', baseline: b[k] ?? '(absent)' }));
+  return keys
+    .filter((k) => c[k] !== b[k])
+    .map((k) => ({ field: k, candidate: c[k] ?? '(absent)', baseline: b[k] ?? '(absent)' }));
 }
 
 /** What the two descriptions declare differently (never blocking by itself). */
@@ -94,11 +101,17 @@ export function declaredDifferences(candidate: TargetDescription, baseline: Targ
   cmp('upstream', candidate.upstream, baseline.upstream);
   cmp('upstream path', candidate.upstreamPath, baseline.upstreamPath);
   cmp('signature upstream', candidate.signatureUpstream, baseline.signatureUpstream);
-  const regions = [...new Set([...Object.keys(candidate.bucketMap.regions), ...Object.keys(baseline.bucketMap.regions)])].sort();
+  const regions = [
+    ...new Set([...Object.keys(candidate.bucketMap.regions), ...Object.keys(baseline.bucketMap.regions)]),
+  ].sort();
   for (const r of regions) {
     const c = candidate.bucketMap.regions[r];
     const b = baseline.bucketMap.regions[r];
-    cmp(`bucket for ${r}`, c === undefined ? undefined : bucketNameOf(c), b === undefined ? undefined : bucketNameOf(b));
+    cmp(
+      `bucket for ${r}`,
+      c === undefined ? undefined : bucketNameOf(c),
+      b === undefined ? undefined : bucketNameOf(b),
+    );
   }
   return out;
 }
@@ -165,6 +178,9 @@ export function diffFingerprints(
     compared,
     differences,
     declared: declaredDifferences(targets.candidate, targets.baseline),
-    hostnames: { candidateOnly: candidate.hosts.filter((h) => !bHosts.has(h)), baselineOnly: baseline.hosts.filter((h) => !cHosts.has(h)) },
+    hostnames: {
+      candidateOnly: candidate.hosts.filter((h) => !bHosts.has(h)),
+      baselineOnly: baseline.hosts.filter((h) => !cHosts.has(h)),
+    },
   };
 }

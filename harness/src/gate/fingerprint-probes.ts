@@ -46,19 +46,27 @@ export function commonRefs(a: TargetDescription, b: TargetDescription): string[]
 function sharedPrimary(sides: readonly ProbeSide[]) {
   const first = sides[0]!.target;
   const shared = new Set(commonRefs(first, sides[sides.length - 1]!.target));
-  return first.images.find((i) => shared.has(i.ref) && !i.kind?.some((k) => k === 'signature' || k === 'referrer')) ?? primaryImage(first);
+  return (
+    first.images.find((i) => shared.has(i.ref) && !i.kind?.some((k) => k === 'signature' || k === 'referrer')) ??
+    primaryImage(first)
+  );
 }
 
 function signatureImage(sides: readonly ProbeSide[]) {
   for (const s of sides) {
-    const sig = s.target.images.find((i) => i.kind?.includes('signature') || /:sha256-[a-f0-9]{64}\.(sig|att)$/.test(i.ref));
+    const sig = s.target.images.find(
+      (i) => i.kind?.includes('signature') || /:sha256-[a-f0-9]{64}\.(sig|att)$/.test(i.ref),
+    );
     if (sig) return sig;
   }
   return undefined;
 }
 
 /** Builds the probe list for the gate's vantages (sorted by id). */
-export async function gateProbes(sides: readonly ProbeSide[], vantages: readonly Vantage[]): Promise<FingerprintProbe[]> {
+export async function gateProbes(
+  sides: readonly ProbeSide[],
+  vantages: readonly Vantage[],
+): Promise<FingerprintProbe[]> {
   const probes = new Map<string, FingerprintProbe>();
   const add = (p: FingerprintProbe) => {
     const prior = probes.get(p.id);
@@ -81,7 +89,8 @@ export async function gateProbes(sides: readonly ProbeSide[], vantages: readonly
   if (main) once('dot-segments', 'GET', `/v2/${main.repository}/manifests/../../../x`);
   const sig = signatureImage(sides);
   for (const v of vantages) {
-    const at = (kind: string, method: string, path: string, extra: Partial<FingerprintProbe> = {}) => add({ id: `${kind}@${v.name}`, kind, vantage: v.name, method, path, ...extra });
+    const at = (kind: string, method: string, path: string, extra: Partial<FingerprintProbe> = {}) =>
+      add({ id: `${kind}@${v.name}`, kind, vantage: v.name, method, path, ...extra });
     if (main && image) {
       at('manifest-by-tag', 'GET', `/v2/${main.repository}/manifests/${main.tag}`);
       at('manifest-by-digest', 'GET', `/v2/${main.repository}/manifests/${image.digest}`);
@@ -91,7 +100,9 @@ export async function gateProbes(sides: readonly ProbeSide[], vantages: readonly
     if (sig) {
       const s = splitRef(sig.ref);
       at('signature-tag', 'GET', `/v2/${s.repository}/manifests/${s.tag}`, { signature: true });
-      at('signature-by-digest', 'GET', `/v2/${s.repository}/manifests/${sig.digest}`, { note: 'the signature manifest by digest (docs/reference/field-failures.md#signatures-and-referrers S2)' });
+      at('signature-by-digest', 'GET', `/v2/${s.repository}/manifests/${sig.digest}`, {
+        note: 'the signature manifest by digest (docs/reference/field-failures.md#signatures-and-referrers S2)',
+      });
     }
     for (const side of sides) {
       for (const kind of BLOB_KINDS) {
@@ -102,7 +113,14 @@ export async function gateProbes(sides: readonly ProbeSide[], vantages: readonly
           probe = null; // a side whose description contradicts the data: its suites say so; the fingerprint goes on
         }
         if (!probe?.digest) continue;
-        add({ id: `blob:${probe.digest}@${v.name}`, kind: 'blob', vantage: v.name, method: 'GET', path: probe.path, note: `${kind} for ${side.label}` });
+        add({
+          id: `blob:${probe.digest}@${v.name}`,
+          kind: 'blob',
+          vantage: v.name,
+          method: 'GET',
+          path: probe.path,
+          note: `${kind} for ${side.label}`,
+        });
       }
     }
   }

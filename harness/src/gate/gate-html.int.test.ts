@@ -70,7 +70,12 @@ describe('gate.html at 1400 px', () => {
       await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
       const shotDir = process.env.GATE_HTML_SCREENSHOT_DIR ?? dir;
       await page.screenshot({ path: join(shotDir, 'gate-html-1400.png'), fullPage: true });
-      const headers = await page.locator('#gate-differences thead th').evaluateAll((ths) => ths.map((t) => { const r = t.getBoundingClientRect(); return { text: t.textContent, left: r.left, right: r.right }; }));
+      const headers = await page.locator('#gate-differences thead th').evaluateAll((ths) =>
+        ths.map((t) => {
+          const r = t.getBoundingClientRect();
+          return { text: t.textContent, left: r.left, right: r.right };
+        }),
+      );
       expect(headers.map((x) => x.text)).toEqual(['id', 'request', 'what differs', 'candidate', 'baseline']);
       for (const th of headers) expect(th.right, `${th.text} ends at ${th.right}`).toBeLessThanOrEqual(1400);
       expect(headers[3]!.right - headers[3]!.left).toBeGreaterThan(200);

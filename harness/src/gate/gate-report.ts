@@ -70,12 +70,17 @@ function sideReportLink(dir: string | undefined, gateDir: string | undefined): s
 const md = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function sideLine(s: GateSide): string {
-  const suites = s.suites ? `; suites ${s.suites.suites.join(', ')}: exit ${s.suites.verdict.exitCode} (${s.suites.verdict.reason})` : '';
+  const suites = s.suites
+    ? `; suites ${s.suites.suites.join(', ')}: exit ${s.suites.verdict.exitCode} (${s.suites.verdict.reason})`
+    : '';
   return `${s.name} (${s.url}, ${s.ipMode}, ${s.semantics})${suites}${s.error ? `; error: ${s.error}` : ''}`;
 }
 
 function differenceRows(ds: readonly BehaviourDifference[]): string[] {
-  return ds.map((d) => `| ${md(d.id)} | ${md(d.request ? `${d.request.method} ${d.request.path}` : d.kind)} | ${md(d.changes.map((c) => c.field).join(', '))} | ${md(d.candidate)} | ${md(d.baseline)} |${d.accepted ? ` accepted (${md(d.accepted)})` : ''}`);
+  return ds.map(
+    (d) =>
+      `| ${md(d.id)} | ${md(d.request ? `${d.request.method} ${d.request.path}` : d.kind)} | ${md(d.changes.map((c) => c.field).join(', '))} | ${md(d.candidate)} | ${md(d.baseline)} |${d.accepted ? ` accepted (${md(d.accepted)})` : ''}`,
+  );
 }
 
 export function gateMarkdown(report: GateReport): string {
@@ -99,27 +104,63 @@ export function gateMarkdown(report: GateReport): string {
   }
   if (diff) {
     const blocking = diff.differences.filter((d) => !d.accepted);
-    out.push('', `## Behavioural differences (${blocking.length}${diff.differences.length > blocking.length ? `, plus ${diff.differences.length - blocking.length} accepted` : ''})`, '');
-    if (diff.differences.length === 0) out.push('None: every probe got the same answer, in each environment\'s own terms.');
-    else out.push('| id | request | what differs | candidate | baseline |', '|---|---|---|---|---|', ...differenceRows(diff.differences));
-    out.push('', `## Declared differences (${diff.declared.length})`, '', 'What the two descriptions configure differently; not a verdict by itself.', '');
+    out.push(
+      '',
+      `## Behavioural differences (${blocking.length}${diff.differences.length > blocking.length ? `, plus ${diff.differences.length - blocking.length} accepted` : ''})`,
+      '',
+    );
+    if (diff.differences.length === 0)
+      out.push("None: every probe got the same answer, in each environment's own terms.");
+    else
+      out.push(
+        '| id | request | what differs | candidate | baseline |',
+        '|---|---|---|---|---|',
+        ...differenceRows(diff.differences),
+      );
+    out.push(
+      '',
+      `## Declared differences (${diff.declared.length})`,
+      '',
+      'What the two descriptions configure differently; not a verdict by itself.',
+      '',
+    );
     if (diff.declared.length === 0) out.push('None.');
-    else out.push('| field | candidate | baseline |', '|---|---|---|', ...diff.declared.map((d) => `| ${md(d.field)} | ${md(d.candidate)} | ${md(d.baseline)} |`));
+    else
+      out.push(
+        '| field | candidate | baseline |',
+        '|---|---|---|',
+        ...diff.declared.map((d) => `| ${md(d.field)} | ${md(d.candidate)} | ${md(d.baseline)} |`),
+      );
     const { candidateOnly, baselineOnly } = diff.hostnames;
     out.push('', '## Hostnames clients are sent to', '');
-    if (candidateOnly.length + baselineOnly.length === 0) out.push('No change (loopback hosts of local stacks are not counted).');
+    if (candidateOnly.length + baselineOnly.length === 0)
+      out.push('No change (loopback hosts of local stacks are not counted).');
     else {
-      if (candidateOnly.length > 0) out.push(`- user impact, new on the candidate (allowlists need them): ${candidateOnly.join(', ')}`);
+      if (candidateOnly.length > 0)
+        out.push(`- user impact, new on the candidate (allowlists need them): ${candidateOnly.join(', ')}`);
       if (baselineOnly.length > 0) out.push(`- no longer used by the candidate: ${baselineOnly.join(', ')}`);
     }
   }
   const regressions = suiteRegressions(report.candidate.suites, report.baseline.suites);
   if (report.candidate.suites || report.baseline.suites) {
     out.push('', `## Suites (${regressions.length} regression${regressions.length === 1 ? '' : 's'})`, '');
-    for (const s of [report.candidate, report.baseline]) if (s.suites) out.push(`- ${s.role} ${s.name}: exit ${s.suites.verdict.exitCode}: ${s.suites.verdict.reason}${s.suites.reportDir ? ` (report: ${join(s.suites.reportDir, 'index.html')})` : ''}`);
-    for (const r of regressions) out.push(`- regression: ${r.id}: ${r.status}${r.failureClass ? ` ${r.failureClass}` : ''}${r.message ? `: ${md(r.message)}` : ''}`);
+    for (const s of [report.candidate, report.baseline])
+      if (s.suites)
+        out.push(
+          `- ${s.role} ${s.name}: exit ${s.suites.verdict.exitCode}: ${s.suites.verdict.reason}${s.suites.reportDir ? ` (report: ${join(s.suites.reportDir, 'index.html')})` : ''}`,
+        );
+    for (const r of regressions)
+      out.push(
+        `- regression: ${r.id}: ${r.status}${r.failureClass ? ` ${r.failureClass}` : ''}${r.message ? `: ${md(r.message)}` : ''}`,
+      );
   }
-  out.push('', `Timings: ${Object.entries(report.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}.`, '');
+  out.push(
+    '',
+    `Timings: ${Object.entries(report.timings)
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+      .join(', ')}.`,
+    '',
+  );
   return out.join('\n');
 }
 
@@ -164,7 +205,9 @@ export function gateHtml(report: GateReport, gateDir?: string): string {
         `<tr data-id="${h(d.id)}" data-kind="${h(d.kind)}" data-vantage="${h(d.vantage ?? '')}"${d.accepted ? ' class="accepted"' : ''}><td>${h(d.id)}</td><td><code>${h(d.request ? `${d.request.method} ${d.request.path}` : d.kind)}</code></td><td>${h(d.changes.map((c) => c.field).join(', '))}</td><td>${h(d.candidate)}</td><td>${h(d.baseline)}</td></tr>`,
     )
     .join('\n');
-  const declared = (diff?.declared ?? []).map((d) => `<tr><td>${h(d.field)}</td><td>${h(d.candidate)}</td><td>${h(d.baseline)}</td></tr>`).join('\n');
+  const declared = (diff?.declared ?? [])
+    .map((d) => `<tr><td>${h(d.field)}</td><td>${h(d.candidate)}</td><td>${h(d.baseline)}</td></tr>`)
+    .join('\n');
   const newHosts = diff?.hostnames.candidateOnly ?? [];
   const goneHosts = diff?.hostnames.baselineOnly ?? [];
   return `<!doctype html>
@@ -196,7 +239,15 @@ ${declared}
 <h2>Hostnames</h2>
 <p id="gate-hostnames">${newHosts.length ? `New on the candidate (allowlists need them): ${h(newHosts.join(', '))}. ` : ''}${goneHosts.length ? `No longer used: ${h(goneHosts.join(', '))}.` : ''}${newHosts.length + goneHosts.length === 0 ? 'No change.' : ''}</p>
 ${suitesSection}
-${Object.keys(report.timings).length > 0 ? `<p class="muted">Timings: ${h(Object.entries(report.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', '))}.</p>` : ''}
+${
+  Object.keys(report.timings).length > 0
+    ? `<p class="muted">Timings: ${h(
+        Object.entries(report.timings)
+          .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+          .join(', '),
+      )}.</p>`
+    : ''
+}
 </body></html>
 `;
 }
@@ -208,7 +259,10 @@ export function gateJunitXml(report: GateReport): string {
   const diffs = new Map((report.diff?.differences ?? []).map((d) => [d.id, d]));
   let failures = 0;
   let skipped = 0;
-  const ids = [...report.probes.map((p) => p.id), ...Object.keys(report.candidate.fingerprint?.digests ?? {}).map((r) => `digest:${r}`)];
+  const ids = [
+    ...report.probes.map((p) => p.id),
+    ...Object.keys(report.candidate.fingerprint?.digests ?? {}).map((r) => `digest:${r}`),
+  ];
   for (const id of ids) {
     const d = diffs.get(id);
     const p = report.probes.find((x) => x.id === id);
@@ -224,7 +278,9 @@ export function gateJunitXml(report: GateReport): string {
     } else if (p) {
       body = `      <system-out>${xmlEscape(`${p.method} ${p.path}\ncandidate: ${describeHop(c)}\nbaseline: ${describeHop(b)}`)}</system-out>\n`;
     }
-    cases.push(`    <testcase${attr('classname', 'registry-canary.gate.fingerprint')}${attr('name', id)}${attr('time', '0')}>\n${body}    </testcase>`);
+    cases.push(
+      `    <testcase${attr('classname', 'registry-canary.gate.fingerprint')}${attr('name', id)}${attr('time', '0')}>\n${body}    </testcase>`,
+    );
   }
   for (const side of [report.candidate, report.baseline]) {
     const v = side.suites?.verdict;
@@ -254,7 +310,12 @@ export function gateJunitXml(report: GateReport): string {
 
 export async function writeGateReports(report: GateReport, dir: string): Promise<WrittenGateReports> {
   await mkdir(dir, { recursive: true });
-  const files = { gateJson: join(dir, 'gate.json'), gateMd: join(dir, 'gate.md'), gateHtml: join(dir, 'gate.html'), junitXml: join(dir, 'junit.xml') };
+  const files = {
+    gateJson: join(dir, 'gate.json'),
+    gateMd: join(dir, 'gate.md'),
+    gateHtml: join(dir, 'gate.html'),
+    junitXml: join(dir, 'junit.xml'),
+  };
   await Promise.all([
     writeFile(files.gateJson, gateJson(report)),
     writeFile(files.gateMd, gateMarkdown(report)),

@@ -53,7 +53,12 @@ export interface GateSide {
 export function redChecks(results: readonly CheckResult[]): RedCheck[] {
   return results
     .filter((r) => isRed(r.status))
-    .map((r) => ({ id: r.id, status: r.status, ...(r.failureClass ? { failureClass: r.failureClass } : {}), ...(r.message ? { message: r.message.split('\n')[0] } : {}) }));
+    .map((r) => ({
+      id: r.id,
+      status: r.status,
+      ...(r.failureClass ? { failureClass: r.failureClass } : {}),
+      ...(r.message ? { message: r.message.split('\n')[0] } : {}),
+    }));
 }
 
 /** Candidate checks that are red while the same check on the baseline is not. */
@@ -78,18 +83,25 @@ export function decideGate(candidate: GateSide, baseline: GateSide, diff: Finger
     else if (side.preflight && !side.preflight.reachable) {
       unreachable.push(`${who} is unreachable: GET /v2/ failed: ${preflightFailures(side.preflight)}`);
     } else if (unanswered(side.fingerprint)) unreachable.push(`${who} answered none of the fingerprint's requests`);
-    else if (side.suites?.verdict.exitCode === 2) unreachable.push(`${who}: its suite run could not verify anything: ${side.suites.verdict.reason}`);
+    else if (side.suites?.verdict.exitCode === 2)
+      unreachable.push(`${who}: its suite run could not verify anything: ${side.suites.verdict.reason}`);
   }
   if (unreachable.length > 0) {
     // a side that answered was not fingerprinted because the other did not: say so rather than blame it
     const blamed = new Set(unreachable.map((u) => u.split(' ')[0]));
     for (const side of [candidate, baseline]) {
       if (blamed.has(side.role) || side.fingerprint !== null) continue;
-      unreachable.push(`${side.role} ${side.name} answered GET /v2/; it was not fingerprinted, as there is nothing to compare it with`);
+      unreachable.push(
+        `${side.role} ${side.name} answered GET /v2/; it was not fingerprinted, as there is nothing to compare it with`,
+      );
     }
   }
   if (unreachable.length > 0 || diff === null) {
-    return { decision: 'unreachable', exitCode: 2, reasons: unreachable.length > 0 ? unreachable : ['nothing was compared'] };
+    return {
+      decision: 'unreachable',
+      exitCode: 2,
+      reasons: unreachable.length > 0 ? unreachable : ['nothing was compared'],
+    };
   }
   const reasons: string[] = [];
   for (const d of diff.differences) {
@@ -99,13 +111,17 @@ export function decideGate(candidate: GateSide, baseline: GateSide, diff: Finger
     reasons.push(`${d.kind}${where}: ${what}: candidate ${d.candidate}; baseline ${d.baseline}`);
   }
   for (const r of suiteRegressions(candidate.suites, baseline.suites)) {
-    reasons.push(`regression: ${r.id} is ${r.status}${r.failureClass ? ` (${r.failureClass})` : ''} on the candidate and not on the baseline${r.message ? `: ${r.message}` : ''}`);
+    reasons.push(
+      `regression: ${r.id} is ${r.status}${r.failureClass ? ` (${r.failureClass})` : ''} on the candidate and not on the baseline${r.message ? `: ${r.message}` : ''}`,
+    );
   }
   if (reasons.length > 0) return { decision: 'block', exitCode: 1, reasons };
   const accepted = diff.differences.filter((d) => d.accepted).length;
   return {
     decision: 'promote',
     exitCode: 0,
-    reasons: [`${diff.compared} behaviours compared, no unaccepted difference${accepted ? ` (${accepted} accepted)` : ''}${candidate.suites ? `; no suite regression (${candidate.suites.counts.byStatus.pass} candidate checks passed)` : ''}`],
+    reasons: [
+      `${diff.compared} behaviours compared, no unaccepted difference${accepted ? ` (${accepted} accepted)` : ''}${candidate.suites ? `; no suite regression (${candidate.suites.counts.byStatus.pass} candidate checks passed)` : ''}`,
+    ],
   };
 }

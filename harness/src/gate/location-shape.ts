@@ -41,7 +41,14 @@ export function bucketNameOf(base: string): string {
   }
 }
 
-const globRe = (glob: string) => new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`, 'i');
+const globRe = (glob: string) =>
+  new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]*')}$`,
+    'i',
+  );
 
 function under(url: URL, base: string): string | null {
   let b: URL;
@@ -71,7 +78,12 @@ export interface ShapeOptions {
 }
 
 /** Describes a Location (absolute, or relative to `requestUrl`) in the target's terms. */
-export function locationShape(target: TargetDescription, location: string, requestUrl: string, options: ShapeOptions = {}): LocationShape {
+export function locationShape(
+  target: TargetDescription,
+  location: string,
+  requestUrl: string,
+  options: ShapeOptions = {},
+): LocationShape {
   let url: URL;
   try {
     url = new URL(location, requestUrl);
@@ -79,8 +91,14 @@ export function locationShape(target: TargetDescription, location: string, reque
     return { destination: 'unparseable', path: location, query: '', host: '' };
   }
   const raw = (target.locationMatch ?? {}) as { toleratedQueryParams?: unknown; upstreamHosts?: unknown };
-  const tolerated = new Set(Array.isArray(raw.toleratedQueryParams) ? raw.toleratedQueryParams.filter((x): x is string => typeof x === 'string') : []);
-  const upstreamHosts = Array.isArray(raw.upstreamHosts) ? raw.upstreamHosts.filter((x): x is string => typeof x === 'string') : [];
+  const tolerated = new Set(
+    Array.isArray(raw.toleratedQueryParams)
+      ? raw.toleratedQueryParams.filter((x): x is string => typeof x === 'string')
+      : [],
+  );
+  const upstreamHosts = Array.isArray(raw.upstreamHosts)
+    ? raw.upstreamHosts.filter((x): x is string => typeof x === 'string')
+    : [];
   const query = [...url.searchParams.entries()]
     .filter(([k]) => !tolerated.has(k))
     .map(([k, v]) => `${k}=${v}`)
@@ -97,7 +115,8 @@ export function locationShape(target: TargetDescription, location: string, reque
   const up = under(url, target.upstream);
   if (up !== null) return shape('upstream', upstreamRelative(up, target.upstreamPath));
   // a regional upstream host standing in for the upstream (production: the AR region of the Cloud Run instance)
-  if (upstreamHosts.some((g) => globRe(g).test(url.host))) return shape('upstream', upstreamRelative(url.pathname, target.upstreamPath));
+  if (upstreamHosts.some((g) => globRe(g).test(url.host)))
+    return shape('upstream', upstreamRelative(url.pathname, target.upstreamPath));
   if (trimSlash(url.href) === trimSlash(target.infoUrl)) return shape('info', '');
   if (trimSlash(url.href) === trimSlash(target.privacyUrl)) return shape('privacy', '');
   const def = under(url, target.bucketMap.default);

@@ -57,14 +57,21 @@ export interface StartedLoopbackTwin {
 const trim = (s: string) => s.replace(/\/+$/, '');
 
 /** The description rewrite (pure): the built-in target onto the stack's world. Exported for its unit test. */
-export function twinDescription(builtIn: TargetDescription, world: TargetDescription, urls: { url: string; upstream: string; signatureUpstream: string | null }): TargetDescription {
+export function twinDescription(
+  builtIn: TargetDescription,
+  world: TargetDescription,
+  urls: { url: string; upstream: string; signatureUpstream: string | null },
+): TargetDescription {
   const localByName = new Map<string, string>();
   for (const base of Object.values(world.bucketMap.regions)) localByName.set(bucketNameOf(base), trim(base));
   const regions: Record<string, string> = {};
   for (const [region, base] of Object.entries(builtIn.bucketMap.regions)) {
     const name = bucketNameOf(base);
     const local = localByName.get(name);
-    if (local === undefined) throw new LoopbackTwinError(`${builtIn.name}: bucket ${name} (region ${region}) has no loopback counterpart in the stack (it holds ${[...localByName.keys()].length} buckets)`);
+    if (local === undefined)
+      throw new LoopbackTwinError(
+        `${builtIn.name}: bucket ${name} (region ${region}) has no loopback counterpart in the stack (it holds ${[...localByName.keys()].length} buckets)`,
+      );
     regions[region] = local;
   }
   const { knownBlobs: _dropped, ipEchoUrl: _echo, egressVantage: _egress, ...rest } = builtIn;
@@ -88,7 +95,10 @@ export function twinDescription(builtIn: TargetDescription, world: TargetDescrip
   );
 }
 
-export async function startLoopbackTwin(builtIn: TargetDescription, options: LoopbackTwinOptions): Promise<StartedLoopbackTwin> {
+export async function startLoopbackTwin(
+  builtIn: TargetDescription,
+  options: LoopbackTwinOptions,
+): Promise<StartedLoopbackTwin> {
   const semantics = options.semantics ?? builtIn.semantics;
   const upstreamProxy = await new PathPrefixProxy(builtIn.upstreamPath).start();
   const signatureProxy = await new PathPrefixProxy(builtIn.upstreamPath).start();
@@ -102,14 +112,24 @@ export async function startLoopbackTwin(builtIn: TargetDescription, options: Loo
         UPSTREAM_REGISTRY_ENDPOINT: upstreamProxy.url,
         UPSTREAM_REGISTRY_PATH: upstreamPathSetting(builtIn.upstreamPath),
         SIGNATURE_UPSTREAM_ENDPOINT: signatureProxy.url,
-        ...((options.archeioProtocol ?? semantics === 'archeio') ? { PROTOCOL_COMPAT: 'archeio', PRESERVE_QUERY: 'false' } : {}),
+        ...((options.archeioProtocol ?? semantics === 'archeio')
+          ? { PROTOCOL_COMPAT: 'archeio', PRESERVE_QUERY: 'false' }
+          : {}),
         ...(options.redirectorEnv ?? {}),
       },
     });
     upstreamProxy.setBackend(stack.upstreams.registry.url);
     signatureProxy.setBackend((stack.upstreams.signature ?? stack.upstreams.registry).url);
-    edge = await new Edge({ backend: stack.redirector.url, lbIp: stack.target.lbIp ?? '0.0.0.0', ports: [{ name: 'egress', clientIp: options.egressIp }] }).start();
-    const target = twinDescription(builtIn, stack.target, { url: edge.urlFor('egress')!, upstream: upstreamProxy.url, signatureUpstream: signatureProxy.url });
+    edge = await new Edge({
+      backend: stack.redirector.url,
+      lbIp: stack.target.lbIp ?? '0.0.0.0',
+      ports: [{ name: 'egress', clientIp: options.egressIp }],
+    }).start();
+    const target = twinDescription(builtIn, stack.target, {
+      url: edge.urlFor('egress')!,
+      upstream: upstreamProxy.url,
+      signatureUpstream: signatureProxy.url,
+    });
     const started = stack;
     const startedEdge = edge;
     return {

@@ -66,7 +66,10 @@ function placeVantage(target: TargetDescription, v: Vantage, role: string): Targ
   const vantages = target.vantages.some((x) => x.name === v.name) ? target.vantages : [...target.vantages, v];
   if (target.ipMode === 'egress') return { ...target, vantages, egressVantage: v.name };
   if (target.ipMode === 'xff') {
-    if (v.ip === '') throw new GateUsageError(`the ${role} ${target.name} is in xff mode and poses as an address, but vantage ${v.name} was declared without one: use --vantage auto or a vantage with an address`);
+    if (v.ip === '')
+      throw new GateUsageError(
+        `the ${role} ${target.name} is in xff mode and poses as an address, but vantage ${v.name} was declared without one: use --vantage auto or a vantage with an address`,
+      );
     return { ...target, vantages };
   }
   if (!target.vantages.some((x) => x.name === v.name && x.url !== null)) {
@@ -87,9 +90,16 @@ export async function gateVantages(
 ): Promise<{ candidate: TargetDescription; baseline: TargetDescription; vantages: Vantage[] }> {
   const egress = [candidate, baseline].find((t) => t.ipMode === 'egress');
   if (egress) {
-    const resolved = await resolveEgressVantage(egress, spec ?? 'auto', { ...(options.ipEchoUrl ? { ipEchoUrl: options.ipEchoUrl } : {}), ...(options.fetchText ? { fetchText: options.fetchText } : {}) });
+    const resolved = await resolveEgressVantage(egress, spec ?? 'auto', {
+      ...(options.ipEchoUrl ? { ipEchoUrl: options.ipEchoUrl } : {}),
+      ...(options.fetchText ? { fetchText: options.fetchText } : {}),
+    });
     const v = resolved.vantages.find((x) => x.name === resolved.egressVantage)!;
-    return { candidate: placeVantage(candidate, v, 'candidate'), baseline: placeVantage(baseline, v, 'baseline'), vantages: [v] };
+    return {
+      candidate: placeVantage(candidate, v, 'candidate'),
+      baseline: placeVantage(baseline, v, 'baseline'),
+      vantages: [v],
+    };
   }
   const narrow = (t: TargetDescription) => {
     if (spec === undefined) return t;
@@ -104,14 +114,29 @@ export async function gateVantages(
   const b = narrow(baseline);
   const bNames = new Map(b.vantages.map((v) => [v.name, v]));
   const shared = c.vantages.filter((v) => bNames.has(v.name));
-  if (shared.length === 0) throw new GateUsageError(`the candidate ${c.name} and the baseline ${b.name} share no vantage name${spec ? ` matching --vantage ${spec}` : ''}`);
+  if (shared.length === 0)
+    throw new GateUsageError(
+      `the candidate ${c.name} and the baseline ${b.name} share no vantage name${spec ? ` matching --vantage ${spec}` : ''}`,
+    );
   const moved = shared.filter((v) => bNames.get(v.name)!.ip !== v.ip).map((v) => v.name);
-  if (moved.length > 0) throw new GateUsageError(`vantages with the same name but different addresses on the two sides: ${moved.join(', ')}`);
+  if (moved.length > 0)
+    throw new GateUsageError(
+      `vantages with the same name but different addresses on the two sides: ${moved.join(', ')}`,
+    );
   const keep = new Set(shared.map((v) => v.name));
-  return { candidate: { ...c, vantages: c.vantages.filter((v) => keep.has(v.name)) }, baseline: { ...b, vantages: b.vantages.filter((v) => keep.has(v.name)) }, vantages: shared };
+  return {
+    candidate: { ...c, vantages: c.vantages.filter((v) => keep.has(v.name)) },
+    baseline: { ...b, vantages: b.vantages.filter((v) => keep.has(v.name)) },
+    vantages: shared,
+  };
 }
 
-async function runSideSuites(target: TargetDescription, role: string, options: RunGateOptions, vantages: readonly Vantage[]): Promise<{ suites: SideSuites; report: RunReport }> {
+async function runSideSuites(
+  target: TargetDescription,
+  role: string,
+  options: RunGateOptions,
+  vantages: readonly Vantage[],
+): Promise<{ suites: SideSuites; report: RunReport }> {
   const names = new Set(vantages.map((v) => v.name));
   // files a check writes go under this side's report directory, nowhere else
   const sideDir = options.reportDir ? join(options.reportDir, role) : undefined;
@@ -130,7 +155,16 @@ async function runSideSuites(target: TargetDescription, role: string, options: R
   });
   const reportDir = sideDir;
   if (reportDir !== undefined) await writeReports(report, reportDir);
-  return { report, suites: { suites: report.suites, verdict: report.verdict, counts: report.counts, red: redChecks(report.results), ...(reportDir ? { reportDir } : {}) } };
+  return {
+    report,
+    suites: {
+      suites: report.suites,
+      verdict: report.verdict,
+      counts: report.counts,
+      red: redChecks(report.results),
+      ...(reportDir ? { reportDir } : {}),
+    },
+  };
 }
 
 const now = () => performance.now();
@@ -157,16 +191,33 @@ export async function runGate(options: RunGateOptions): Promise<GateReport> {
     }),
   );
   const { vantages } = placed;
-  log(`gate vantage${vantages.length === 1 ? '' : 's'}: ${vantages.length <= 6 ? vantages.map((v) => `${v.name} (${v.ip || 'no address'})`).join(', ') : `${vantages.length} shared by both sides`}`);
-  const side = (role: 'candidate' | 'baseline', t: TargetDescription): GateSide => ({ role, name: t.name, url: t.url, ipMode: t.ipMode, semantics: t.semantics, preflight: null, fingerprint: null, suites: null });
+  log(
+    `gate vantage${vantages.length === 1 ? '' : 's'}: ${vantages.length <= 6 ? vantages.map((v) => `${v.name} (${v.ip || 'no address'})`).join(', ') : `${vantages.length} shared by both sides`}`,
+  );
+  const side = (role: 'candidate' | 'baseline', t: TargetDescription): GateSide => ({
+    role,
+    name: t.name,
+    url: t.url,
+    ipMode: t.ipMode,
+    semantics: t.semantics,
+    preflight: null,
+    fingerprint: null,
+    suites: null,
+  });
   const candidate = side('candidate', placed.candidate);
   const baseline = side('baseline', placed.baseline);
   const targets = { candidate: placed.candidate, baseline: placed.baseline };
 
   // 1. reachability, both sides at once
-  const pre = options.preflight ?? ((t: TargetDescription, v: readonly Vantage[]) => defaultPreflight(t, v, options.signal ? { signal: options.signal } : {}));
+  const pre =
+    options.preflight ??
+    ((t: TargetDescription, v: readonly Vantage[]) =>
+      defaultPreflight(t, v, options.signal ? { signal: options.signal } : {}));
   await phase('preflight', async () => {
-    [candidate.preflight, baseline.preflight] = await Promise.all([pre(targets.candidate, vantages), pre(targets.baseline, vantages)]);
+    [candidate.preflight, baseline.preflight] = await Promise.all([
+      pre(targets.candidate, vantages),
+      pre(targets.baseline, vantages),
+    ]);
   });
   const reachable = candidate.preflight!.reachable && baseline.preflight!.reachable;
 
@@ -196,12 +247,23 @@ export async function runGate(options: RunGateOptions): Promise<GateReport> {
           vantages,
         ),
       );
-      log(`fingerprint: ${probes.length} first hops per side from ${vantages.length} vantage${vantages.length === 1 ? '' : 's'}`);
+      log(
+        `fingerprint: ${probes.length} first hops per side from ${vantages.length} vantage${vantages.length === 1 ? '' : 's'}`,
+      );
       const refs = commonRefs(targets.candidate, targets.baseline);
       // 3. suites (optional) and fingerprints, both sides in parallel
       const both = async (role: 'candidate' | 'baseline'): Promise<[BehaviourFingerprint, SideSuites | null]> => {
-        const fp = await phase(`fingerprint ${role}`, () => collectFingerprint(targets[role], probes, vantages, { refs, ...(options.concurrency ? { concurrency: options.concurrency * 2 } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
-        const suites = options.suites && options.suites.length > 0 ? (await phase(`suites ${role}`, () => runSideSuites(targets[role], role, options, vantages))).suites : null;
+        const fp = await phase(`fingerprint ${role}`, () =>
+          collectFingerprint(targets[role], probes, vantages, {
+            refs,
+            ...(options.concurrency ? { concurrency: options.concurrency * 2 } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+          }),
+        );
+        const suites =
+          options.suites && options.suites.length > 0
+            ? (await phase(`suites ${role}`, () => runSideSuites(targets[role], role, options, vantages))).suites
+            : null;
         return [fp, suites];
       };
       const [[cfp, csuites], [bfp, bsuites]] = await Promise.all([both('candidate'), both('baseline')]);

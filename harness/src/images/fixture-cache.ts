@@ -37,7 +37,9 @@ export function fixtureCacheKey(bigLayerMiB: number): string {
  */
 async function pinnedRefs(): Promise<string[] | null> {
   try {
-    const record = JSON.parse(await readFile(path.join(findRepoRoot(), 'fixtures', 'images', 'digests.json'), 'utf8')) as { images: { ref: string }[] };
+    const record = JSON.parse(
+      await readFile(path.join(findRepoRoot(), 'fixtures', 'images', 'digests.json'), 'utf8'),
+    ) as { images: { ref: string }[] };
     return record.images.map((i) => i.ref).sort();
   } catch {
     return null;

@@ -25,8 +25,19 @@ export function digestRecordOf(set: FixtureSet): FixtureDigestRecord {
     generatorVersion: set.generatorVersion,
     bigLayerMiB: set.bigLayerMiB,
     images: set.images.map(({ ref, digest, mediaType, size, kind }) => ({ ref, digest, mediaType, size, kind })),
-    manifests: set.manifests.map(({ repo, role, digest, mediaType, size }) => ({ repo, role, digest, mediaType, size })),
+    manifests: set.manifests.map(({ repo, role, digest, mediaType, size }) => ({
+      repo,
+      role,
+      digest,
+      mediaType,
+      size,
+    })),
     blobs: set.blobs.map(({ repo, role, digest, mediaType, size }) => ({ repo, role, digest, mediaType, size })),
-    referrers: set.referrers.map(({ repo, subject, digest, artifactType }) => ({ repo, subject, digest, artifactType })),
+    referrers: set.referrers.map(({ repo, subject, digest, artifactType }) => ({
+      repo,
+      subject,
+      digest,
+      artifactType,
+    })),
   };
 }

@@ -28,7 +28,12 @@ function checkLayoutBlobs(layout: string): number {
   let n = 0;
   for (const alg of readdirSync(path.join(layout, 'blobs'))) {
     for (const hex of readdirSync(path.join(layout, 'blobs', alg))) {
-      expect(createHash(alg).update(readFileSync(path.join(layout, 'blobs', alg, hex))).digest('hex'), `${layout} ${alg}:${hex}`).toBe(hex);
+      expect(
+        createHash(alg)
+          .update(readFileSync(path.join(layout, 'blobs', alg, hex)))
+          .digest('hex'),
+        `${layout} ${alg}:${hex}`,
+      ).toBe(hex);
       n++;
     }
   }
@@ -84,20 +89,44 @@ describe('fixture set', () => {
   it('has every image kind the stack needs, one layout per repository', async () => {
     const set = await buildFixtureImages(path.join(tmp, 'small'), { bigLayerMiB: 1 });
     const kinds = new Set(set.images.flatMap((i) => i.kind));
-    for (const k of ['conformance', 'index', 'multi-platform', 'nested-repository', 'docker-manifest-list', 'docker-schema2', 'pause', 'large-layer', 'signature', 'referrers-fallback-tag', 'sha512-layer']) {
+    for (const k of [
+      'conformance',
+      'index',
+      'multi-platform',
+      'nested-repository',
+      'docker-manifest-list',
+      'docker-schema2',
+      'pause',
+      'large-layer',
+      'signature',
+      'referrers-fallback-tag',
+      'sha512-layer',
+    ]) {
       expect(kinds.has(k), k).toBe(true);
     }
     expect(set.repos).toEqual(['conformance', 'pause', 'e2e-test-images/busybox', 'docker-list', 'big']);
     expect(set.images.filter((i) => i.repo === 'conformance').length).toBeGreaterThanOrEqual(10);
     const pause = set.images.find((i) => i.ref === 'pause:3.10')!;
     expect(set.images.some((i) => i.tag === `sha256-${pause.digest.slice(7)}.sig`)).toBe(true);
-    expect(set.referrers.map((r) => r.artifactType).sort()).toEqual(['application/vnd.example.sbom.v1+json', 'application/vnd.example.signature.v1']);
+    expect(set.referrers.map((r) => r.artifactType).sort()).toEqual([
+      'application/vnd.example.sbom.v1+json',
+      'application/vnd.example.signature.v1',
+    ]);
     for (const repo of set.repos) {
       const layout = path.join(set.root, repo);
-      expect(JSON.parse(readFileSync(path.join(layout, 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' });
+      expect(JSON.parse(readFileSync(path.join(layout, 'oci-layout'), 'utf8'))).toEqual({
+        imageLayoutVersion: '1.0.0',
+      });
       const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8'));
-      const tags = index.manifests.map((m: any) => m.annotations?.['org.opencontainers.image.ref.name']).filter(Boolean);
-      expect(tags.sort()).toEqual(set.images.filter((i) => i.repo === repo).map((i) => i.tag).sort());
+      const tags = index.manifests
+        .map((m: any) => m.annotations?.['org.opencontainers.image.ref.name'])
+        .filter(Boolean);
+      expect(tags.sort()).toEqual(
+        set.images
+          .filter((i) => i.repo === repo)
+          .map((i) => i.tag)
+          .sort(),
+      );
       expect(checkLayoutBlobs(layout)).toBeGreaterThan(0);
     }
     // the big layer's size follows the option, and nothing else does
@@ -151,7 +180,10 @@ describe('ensureFixtureImages (cache)', () => {
 
   it('concurrent callers agree on one directory', async () => {
     const cacheDir = path.join(tmp, 'race');
-    const [a, b] = await Promise.all([ensureFixtureImages({ bigLayerMiB: 0, cacheDir }), ensureFixtureImages({ bigLayerMiB: 0, cacheDir })]);
+    const [a, b] = await Promise.all([
+      ensureFixtureImages({ bigLayerMiB: 0, cacheDir }),
+      ensureFixtureImages({ bigLayerMiB: 0, cacheDir }),
+    ]);
     expect(a.root).toBe(b.root);
     expect(digestRecordOf(a)).toEqual(digestRecordOf(b));
     expect(readdirSync(cacheDir)).toEqual([fixtureCacheKey(0)]);

@@ -134,7 +134,13 @@ class RepoBuilder {
     }
   }
 
-  async blob(bytes: Buffer, mediaType: string, role: string, extra: Partial<Descriptor> = {}, algorithm: 'sha256' | 'sha512' = 'sha256'): Promise<Descriptor> {
+  async blob(
+    bytes: Buffer,
+    mediaType: string,
+    role: string,
+    extra: Partial<Descriptor> = {},
+    algorithm: 'sha256' | 'sha512' = 'sha256',
+  ): Promise<Descriptor> {
     const d = await this.writer.putBlob(bytes, mediaType, algorithm, extra);
     this.recordBlob(d, role);
     return d;
@@ -160,14 +166,25 @@ class RepoBuilder {
   tag(d: Descriptor, tag: string, kind: string[]): void {
     const { platform: _p, ...plain } = d;
     this.writer.addManifest(plain, tag);
-    this.set.images.push({ repo: this.repo, tag, ref: `${this.repo}:${tag}`, digest: d.digest, mediaType: d.mediaType, size: d.size, kind });
+    this.set.images.push({
+      repo: this.repo,
+      tag,
+      ref: `${this.repo}:${tag}`,
+      digest: d.digest,
+      mediaType: d.mediaType,
+      size: d.size,
+      kind,
+    });
   }
 
   untagged(d: Descriptor): void {
     this.writer.addManifest(d);
   }
 
-  async config(spec: { platform: Platform; diffIds: string[]; cmd: string[]; docker?: boolean }, role: string): Promise<Descriptor> {
+  async config(
+    spec: { platform: Platform; diffIds: string[]; cmd: string[]; docker?: boolean },
+    role: string,
+  ): Promise<Descriptor> {
     const { platform } = spec;
     return this.json(
       {
@@ -190,10 +207,24 @@ class RepoBuilder {
     const docker = spec.docker === true;
     const gzip = docker || spec.gzip === true;
     const layerType = docker ? MediaType.DockerLayerGzip : gzip ? MediaType.OciLayerGzip : MediaType.OciLayer;
-    const layer = await this.blob(gzip ? storedGzip(tar) : tar, layerType, `${spec.role}:layer`, {}, spec.layerAlgorithm ?? 'sha256');
-    const config = await this.config({ platform: spec.platform, diffIds: [digestOf(tar)], cmd: spec.cmd, docker }, spec.role);
+    const layer = await this.blob(
+      gzip ? storedGzip(tar) : tar,
+      layerType,
+      `${spec.role}:layer`,
+      {},
+      spec.layerAlgorithm ?? 'sha256',
+    );
+    const config = await this.config(
+      { platform: spec.platform, diffIds: [digestOf(tar)], cmd: spec.cmd, docker },
+      spec.role,
+    );
     const manifest = await this.manifest(
-      { schemaVersion: 2, mediaType: docker ? MediaType.DockerManifest : MediaType.OciManifest, config, layers: [layer] },
+      {
+        schemaVersion: 2,
+        mediaType: docker ? MediaType.DockerManifest : MediaType.OciManifest,
+        config,
+        layers: [layer],
+      },
       `${spec.role}:manifest`,
     );
     return { ...manifest, platform: spec.platform };
@@ -210,9 +241,19 @@ function archKey(p: Platform): string {
 
 export async function buildFixtureImages(outDir: string, options: BuildFixtureOptions = {}): Promise<FixtureSet> {
   const bigLayerMiB = options.bigLayerMiB ?? DEFAULT_BIG_LAYER_MIB;
-  if (!Number.isInteger(bigLayerMiB) || bigLayerMiB < 0) throw new RangeError(`bigLayerMiB must be a non-negative integer, got ${bigLayerMiB}`);
+  if (!Number.isInteger(bigLayerMiB) || bigLayerMiB < 0)
+    throw new RangeError(`bigLayerMiB must be a non-negative integer, got ${bigLayerMiB}`);
   const root = path.resolve(outDir);
-  const set: FixtureSet = { root, generatorVersion: FIXTURE_GENERATOR_VERSION, bigLayerMiB, repos: [], images: [], manifests: [], blobs: [], referrers: [] };
+  const set: FixtureSet = {
+    root,
+    generatorVersion: FIXTURE_GENERATOR_VERSION,
+    bigLayerMiB,
+    repos: [],
+    images: [],
+    manifests: [],
+    blobs: [],
+    referrers: [],
+  };
   const repo = (name: string): RepoBuilder => {
     set.repos.push(name);
     return new RepoBuilder(name, root, set);
@@ -251,7 +292,10 @@ export async function buildFixtureImages(outDir: string, options: BuildFixtureOp
     {
       key: 'sbom',
       artifactType: SBOM_ARTIFACT_TYPE,
-      layer: { bytes: canonicalJsonBytes({ SPDXID: 'SPDXRef-DOCUMENT', name: 'conformance', spdxVersion: 'SPDX-2.3' }), mediaType: 'application/spdx+json' },
+      layer: {
+        bytes: canonicalJsonBytes({ SPDXID: 'SPDXRef-DOCUMENT', name: 'conformance', spdxVersion: 'SPDX-2.3' }),
+        mediaType: 'application/spdx+json',
+      },
     },
     {
       key: 'signature',
@@ -264,14 +308,33 @@ export async function buildFixtureImages(outDir: string, options: BuildFixtureOp
     const layer = await conf.blob(r.layer.bytes, r.layer.mediaType, `referrer:${r.key}:layer`);
     const annotations = { 'org.opencontainers.image.created': FIXED_CREATED, 'org.example.referrer': r.key };
     const m = await conf.manifest(
-      { schemaVersion: 2, mediaType: MediaType.OciManifest, artifactType: r.artifactType, config: emptyConfig, layers: [layer], subject, annotations },
+      {
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        artifactType: r.artifactType,
+        config: emptyConfig,
+        layers: [layer],
+        subject,
+        annotations,
+      },
       `referrer:${r.key}:manifest`,
     );
     conf.untagged(m);
-    set.referrers.push({ repo: 'conformance', subject: subject.digest, digest: m.digest, mediaType: m.mediaType, size: m.size, artifactType: r.artifactType, annotations });
+    set.referrers.push({
+      repo: 'conformance',
+      subject: subject.digest,
+      digest: m.digest,
+      mediaType: m.mediaType,
+      size: m.size,
+      artifactType: r.artifactType,
+      annotations,
+    });
     referrerDescriptors.push({ ...m, artifactType: r.artifactType, annotations });
   }
-  const fallback = await conf.manifest({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: referrerDescriptors }, 'referrer:fallback-index');
+  const fallback = await conf.manifest(
+    { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: referrerDescriptors },
+    'referrer:fallback-index',
+  );
   conf.tag(fallback, referrersTagFor(subject.digest), ['referrers-fallback-tag', 'index']);
   await conf.finish();
 
@@ -309,7 +372,10 @@ export async function buildFixtureImages(outDir: string, options: BuildFixtureOp
     MediaType.OciConfig,
     'sig:config',
   );
-  const sig = await pause.manifest({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: sigConfig, layers: [sigLayer] }, 'sig:manifest');
+  const sig = await pause.manifest(
+    { schemaVersion: 2, mediaType: MediaType.OciManifest, config: sigConfig, layers: [sigLayer] },
+    'sig:manifest',
+  );
   pause.tag(sig, cosignSignatureTagFor(pauseManifest.digest), ['signature', 'cosign', 'oci-manifest']);
   await pause.finish();
 
@@ -335,14 +401,20 @@ export async function buildFixtureImages(outDir: string, options: BuildFixtureOp
             name: 'bin/busybox',
             type: 'file',
             mode: 0o755,
-            data: Buffer.concat([Buffer.from(`busybox fixture for linux/${archKey(p)}\n`), keystreamBytes(`busybox/${archKey(p)}`, 4096)]),
+            data: Buffer.concat([
+              Buffer.from(`busybox fixture for linux/${archKey(p)}\n`),
+              keystreamBytes(`busybox/${archKey(p)}`, 4096),
+            ]),
           },
         ],
         cmd: ['/bin/busybox', 'sh'],
       }),
     );
   }
-  const index = await busybox.manifest({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children }, 'index:manifest');
+  const index = await busybox.manifest(
+    { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children },
+    'index:manifest',
+  );
   busybox.tag(index, '1.36.1-1', ['index', 'multi-platform', 'nested-repository']);
   await busybox.finish();
 
@@ -360,7 +432,10 @@ export async function buildFixtureImages(outDir: string, options: BuildFixtureOp
       }),
     );
   }
-  const dockerList = await list.manifest({ schemaVersion: 2, mediaType: MediaType.DockerManifestList, manifests: listChildren }, 'list:manifest');
+  const dockerList = await list.manifest(
+    { schemaVersion: 2, mediaType: MediaType.DockerManifestList, manifests: listChildren },
+    'list:manifest',
+  );
   list.tag(dockerList, 'v1', ['docker-manifest-list', 'multi-platform']);
   list.tag(listChildren[0]!, 'v1-amd64', ['docker-schema2', 'single-platform']);
   await list.finish();
@@ -377,7 +452,10 @@ export async function buildFixtureImages(outDir: string, options: BuildFixtureOp
   const bigLayer = await big.stream(bigTar(), MediaType.OciLayer, 'big:layer');
   // the layer is an uncompressed tar, so its diff_id is its own digest
   const bigConfig = await big.config({ platform: amd64, diffIds: [bigLayer.digest], cmd: ['/big.bin'] }, 'big');
-  const bigManifest = await big.manifest({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: bigConfig, layers: [bigLayer] }, 'big:manifest');
+  const bigManifest = await big.manifest(
+    { schemaVersion: 2, mediaType: MediaType.OciManifest, config: bigConfig, layers: [bigLayer] },
+    'big:manifest',
+  );
   big.tag(bigManifest, 'v1', ['large-layer', 'oci-manifest', 'single-platform']);
   await big.finish();
 

@@ -15,7 +15,13 @@ export {
   type FixtureReferrer,
   type FixtureSet,
 } from './fixture-images.js';
-export { ensureFixtureImages, findRepoRoot, fixtureCacheKey, loadFixtureSet, type EnsureFixtureOptions } from './fixture-cache.js';
+export {
+  ensureFixtureImages,
+  findRepoRoot,
+  fixtureCacheKey,
+  loadFixtureSet,
+  type EnsureFixtureOptions,
+} from './fixture-cache.js';
 export { digestRecordOf, fixtureDigestsFile, type FixtureDigestRecord } from './fixture-digests.js';
 export { OciLayoutWriter, REF_NAME_ANNOTATION } from './oci-layout-writer.js';
 export { canonicalJson, canonicalJsonBytes } from './canonical-json.js';

@@ -11,7 +11,11 @@ import { buildFixtureImages, DEFAULT_BIG_LAYER_MIB } from './fixture-images.js';
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { out: { type: 'string' }, 'big-layer-mib': { type: 'string' }, record: { type: 'boolean', default: false } },
+    options: {
+      out: { type: 'string' },
+      'big-layer-mib': { type: 'string' },
+      record: { type: 'boolean', default: false },
+    },
   });
   const mib = values['big-layer-mib'] === undefined ? DEFAULT_BIG_LAYER_MIB : Number(values['big-layer-mib']);
   if (values.out === undefined || !Number.isInteger(mib) || mib < 0) {

@@ -33,7 +33,12 @@ export class OciLayoutWriter {
   }
 
   /** Stores bytes (once) and returns their descriptor. */
-  async putBlob(bytes: Buffer, mediaType: string, algorithm: BlobAlgorithm = 'sha256', extra: Partial<Descriptor> = {}): Promise<Descriptor> {
+  async putBlob(
+    bytes: Buffer,
+    mediaType: string,
+    algorithm: BlobAlgorithm = 'sha256',
+    extra: Partial<Descriptor> = {},
+  ): Promise<Descriptor> {
     const digest = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
     const file = this.blobPath(digest);
     if (!(await exists(file, bytes.length))) {
@@ -77,10 +82,15 @@ export class OciLayoutWriter {
   async finish(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const manifests = this.entries.map(({ descriptor, tag }) =>
-      tag === undefined ? descriptor : { ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME_ANNOTATION]: tag } },
+      tag === undefined
+        ? descriptor
+        : { ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME_ANNOTATION]: tag } },
     );
     await writeFile(path.join(this.dir, 'oci-layout'), canonicalJsonBytes({ imageLayoutVersion: '1.0.0' }));
-    await writeFile(path.join(this.dir, 'index.json'), canonicalJsonBytes({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }));
+    await writeFile(
+      path.join(this.dir, 'index.json'),
+      canonicalJsonBytes({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }),
+    );
   }
 }
 

@@ -63,7 +63,11 @@ export function buildTar(entries: TarEntry[]): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
     const data = e.type === 'file' ? (e.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
-    parts.push(tarHeader({ name: e.name, type: e.type, size: data.length, ...(e.mode !== undefined ? { mode: e.mode } : {}) }), data, tarPadding(data.length));
+    parts.push(
+      tarHeader({ name: e.name, type: e.type, size: data.length, ...(e.mode !== undefined ? { mode: e.mode } : {}) }),
+      data,
+      tarPadding(data.length),
+    );
   }
   parts.push(tarTrailer());
   return Buffer.concat(parts);

@@ -42,8 +42,13 @@ export interface VerifiedBody {
 
 type Source = AsyncIterable<Uint8Array> & { destroy?: (err?: Error) => unknown };
 
-export async function verifyBody(source: Source, expected: VerifyExpectation = {}, options: VerifyOptions = {}): Promise<VerifiedBody> {
-  const algorithm = expected.digest !== undefined ? computableAlgorithm(expected.digest) : (expected.algorithm ?? 'sha256');
+export async function verifyBody(
+  source: Source,
+  expected: VerifyExpectation = {},
+  options: VerifyOptions = {},
+): Promise<VerifiedBody> {
+  const algorithm =
+    expected.digest !== undefined ? computableAlgorithm(expected.digest) : (expected.algorithm ?? 'sha256');
   const hash = createDigestHash(algorithm);
   const chunks: Buffer[] = [];
   const collectLimit = options.collectLimit ?? Number.POSITIVE_INFINITY;
@@ -59,7 +64,9 @@ export async function verifyBody(source: Source, expected: VerifyExpectation = {
       }
       if (options.collect === true) {
         if (size > collectLimit) {
-          throw new OciError('SIZE_MISMATCH', `body exceeds the ${collectLimit}-byte limit`, { details: { limit: collectLimit } });
+          throw new OciError('SIZE_MISMATCH', `body exceeds the ${collectLimit}-byte limit`, {
+            details: { limit: collectLimit },
+          });
         }
         chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       }

@@ -17,7 +17,10 @@ export function rangeHeaderValue(range: ByteRangeRequest): string {
 }
 
 /** The bytes of a blob of `size` a single range selects, or null when unsatisfiable (RFC 9110 §14.1.2). */
-export function resolveRange(range: Exclude<ByteRangeRequest, string>, size: number): { start: number; end: number } | null {
+export function resolveRange(
+  range: Exclude<ByteRangeRequest, string>,
+  size: number,
+): { start: number; end: number } | null {
   if ('suffix' in range) {
     if (range.suffix <= 0 || size === 0) return null;
     return { start: Math.max(0, size - range.suffix), end: size - 1 };

@@ -55,7 +55,8 @@ export function descriptorProblem(v: unknown): string | null {
   if (!isObject(v)) return 'descriptor is not an object';
   if (typeof v.mediaType !== 'string') return 'descriptor.mediaType is not a string';
   if (typeof v.digest !== 'string') return 'descriptor.digest is not a string';
-  if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) return 'descriptor.size is not a non-negative integer';
+  if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0)
+    return 'descriptor.size is not a non-negative integer';
   return null;
 }
 

@@ -20,13 +20,44 @@ export {
 } from './oci-client.js';
 export type { Exchange, ExchangeOptions, HeaderInput, OciTransportOptions } from './oci-transport.js';
 export type { ListTagsOptions, ReferrersOptions, ReferrersResult, TagList, TagPage } from './oci-listings.js';
-export { pullImage, type BlobPullContext, type PulledBlob, type PulledManifest, type PullOptions, type PullResult } from './pull-image.js';
+export {
+  pullImage,
+  type BlobPullContext,
+  type PulledBlob,
+  type PulledManifest,
+  type PullOptions,
+  type PullResult,
+} from './pull-image.js';
 export { pushLayout, readLayoutGraph, type PushOptions, type PushResult } from './push.js';
-export { AnonymousTokenCache, RegistryAuthError, bearerChallengeOf, parseTokenResponse, parseWwwAuthenticate, repositoryOfPath, tokenRequestUrl, type AnonymousToken, type AuthChallenge, type BearerChallenge } from './registry-auth.js';
-export { OciError, OCI_ERROR_CODES, failureClassOf, isOciError, type OciErrorBodyEntry, type OciErrorCode } from './oci-error.js';
+export {
+  AnonymousTokenCache,
+  RegistryAuthError,
+  bearerChallengeOf,
+  parseTokenResponse,
+  parseWwwAuthenticate,
+  repositoryOfPath,
+  tokenRequestUrl,
+  type AnonymousToken,
+  type AuthChallenge,
+  type BearerChallenge,
+} from './registry-auth.js';
+export {
+  OciError,
+  OCI_ERROR_CODES,
+  failureClassOf,
+  isOciError,
+  type OciErrorBodyEntry,
+  type OciErrorCode,
+} from './oci-error.js';
 export { RECORDED_RESPONSE_HEADERS, type OciHop } from './hop.js';
 export { verifyBody, type VerifiedBody, type VerifyExpectation, type VerifyOptions } from './body-verifier.js';
-export { parseContentRange, rangeHeaderValue, resolveRange, type ByteRangeRequest, type ContentRange } from './byte-range.js';
+export {
+  parseContentRange,
+  rangeHeaderValue,
+  resolveRange,
+  type ByteRangeRequest,
+  type ContentRange,
+} from './byte-range.js';
 export {
   computableAlgorithm,
   cosignSignatureTagFor,

@@ -14,13 +14,23 @@ export function parseLinkHeader(value: string): LinkValue[] {
   const out: LinkValue[] = [];
   const re = /<([^>]*)>((?:\s*;\s*[^;,]+)*)/g;
   for (let m = re.exec(value); m !== null; m = re.exec(value)) {
-    const params = m[2]!.split(';').map((p) => p.trim()).filter((p) => p !== '');
+    const params = m[2]!
+      .split(';')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
     const rel: string[] = [];
     for (const p of params) {
       const eq = p.indexOf('=');
       if (eq < 0) continue;
       if (p.slice(0, eq).trim().toLowerCase() !== 'rel') continue;
-      rel.push(...p.slice(eq + 1).trim().replace(/^"|"$/g, '').toLowerCase().split(/\s+/));
+      rel.push(
+        ...p
+          .slice(eq + 1)
+          .trim()
+          .replace(/^"|"$/g, '')
+          .toLowerCase()
+          .split(/\s+/),
+      );
     }
     out.push({ target: m[1]!, rel });
   }

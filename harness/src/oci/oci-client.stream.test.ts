@@ -137,7 +137,13 @@ describe('what the server sees', () => {
       res.end('{"errors":[{"code":"NAME_INVALID"}]}');
     });
     const client = createOciClient({ baseUrl: url, dispatcher: agent() });
-    const raw = ['/v2/../v2/x/manifests/t', '/v2/%2e%2e/x/manifests/t', '//v2//a//manifests/t', '/v2/a\\b/tags/list', '/v2/a/manifests/t?n=1&x=%0d%0a'];
+    const raw = [
+      '/v2/../v2/x/manifests/t',
+      '/v2/%2e%2e/x/manifests/t',
+      '//v2//a//manifests/t',
+      '/v2/a\\b/tags/list',
+      '/v2/a/manifests/t?n=1&x=%0d%0a',
+    ];
     for (const p of raw) {
       const r = await client.rawProbe('GET', p);
       expect(r.status).toBe(404);
@@ -165,12 +171,21 @@ describe('what the server sees', () => {
     const client = createOciClient({
       baseUrl: a,
       dispatcher: agent(),
-      headers: { authorization: 'Basic Zm9vOmJhcg==', cookie: 'c=1', 'x-forwarded-for': '198.51.100.1, 35.191.0.1', 'x-kept': 'yes' },
+      headers: {
+        authorization: 'Basic Zm9vOmJhcg==',
+        cookie: 'c=1',
+        'x-forwarded-for': '198.51.100.1, 35.191.0.1',
+        'x-kept': 'yes',
+      },
       originBoundHeaders: ['x-forwarded-for'],
     });
     const r = await client.rawProbe('GET', '/v2/');
     expect(r.hops.map((h) => h.status)).toEqual([307, 200]);
-    expect(seenA[0]).toMatchObject({ authorization: 'Basic Zm9vOmJhcg==', cookie: 'c=1', 'x-forwarded-for': '198.51.100.1, 35.191.0.1' });
+    expect(seenA[0]).toMatchObject({
+      authorization: 'Basic Zm9vOmJhcg==',
+      cookie: 'c=1',
+      'x-forwarded-for': '198.51.100.1, 35.191.0.1',
+    });
     expect(seenB[0]!.authorization).toBeUndefined();
     expect(seenB[0]!.cookie).toBeUndefined();
     expect(seenB[0]!['x-forwarded-for']).toBeUndefined();
@@ -186,7 +201,9 @@ describe('what the server sees', () => {
       res.end();
     });
     const client = createOciClient({ baseUrl: url, dispatcher: agent() });
-    await caught(client.headManifest('x', 't', { accept: ['application/a', 'application/b'], acceptAsSeparateLines: true }));
+    await caught(
+      client.headManifest('x', 't', { accept: ['application/a', 'application/b'], acceptAsSeparateLines: true }),
+    );
     const accepts = raw.filter((_v, i) => i % 2 === 0 && raw[i]!.toLowerCase() === 'accept').length;
     expect(accepts).toBe(2);
   });

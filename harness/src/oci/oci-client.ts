@@ -11,8 +11,24 @@ import { computableAlgorithm, digestOf, isDigest, parseDigest, tryParseDigest } 
 import { headerValue, type OciHop } from './hop.js';
 import { acceptHeader, essenceOf, MANIFEST_ACCEPT } from './media-types.js';
 import { OciError } from './oci-error.js';
-import { listReferrers, listTags, type ListingContext, type ListTagsOptions, type ReferrersOptions, type ReferrersResult, type TagList } from './oci-listings.js';
-import { ERROR_BODY_LIMIT, lowerCaseKeys, OciTransport, type Exchange, type ExchangeOptions, type HeaderInput, type OciTransportOptions } from './oci-transport.js';
+import {
+  listReferrers,
+  listTags,
+  type ListingContext,
+  type ListTagsOptions,
+  type ReferrersOptions,
+  type ReferrersResult,
+  type TagList,
+} from './oci-listings.js';
+import {
+  ERROR_BODY_LIMIT,
+  lowerCaseKeys,
+  OciTransport,
+  type Exchange,
+  type ExchangeOptions,
+  type HeaderInput,
+  type OciTransportOptions,
+} from './oci-transport.js';
 
 export interface OciClientOptions extends OciTransportOptions {
   /** largest manifest body accepted; default 8 MiB (the spec: handle at least 4 MB) */
@@ -187,11 +203,15 @@ export class OciClient {
     if (dcd === undefined) return;
     const parsed = tryParseDigest(dcd);
     if (parsed === null) {
-      throw new OciError('BAD_RESPONSE', `Docker-Content-Digest ${JSON.stringify(dcd)} is not a digest`, { hops: ex.hops, status: ex.status });
+      throw new OciError('BAD_RESPONSE', `Docker-Content-Digest ${JSON.stringify(dcd)} is not a digest`, {
+        hops: ex.hops,
+        status: ex.status,
+      });
     }
     let actual: string;
     if (parsed.algorithm === parseDigest(body.digest).algorithm) actual = body.digest;
-    else if (body.bytes !== undefined && (parsed.algorithm === 'sha256' || parsed.algorithm === 'sha512')) actual = digestOf(body.bytes, parsed.algorithm);
+    else if (body.bytes !== undefined && (parsed.algorithm === 'sha256' || parsed.algorithm === 'sha512'))
+      actual = digestOf(body.bytes, parsed.algorithm);
     else return;
     if (dcd !== actual) {
       throw new OciError('DIGEST_MISMATCH', `Docker-Content-Digest ${dcd} does not match the body (${actual})`, {
@@ -209,8 +229,15 @@ export class OciClient {
     return { accept, ...lowerCaseKeys(opts.headers) };
   }
 
-  private async manifestExchange(method: 'GET' | 'HEAD', repo: string, reference: string, opts: ManifestOptions): Promise<Exchange> {
-    return this.transport.exchange(method, `/v2/${repo}/manifests/${reference}`, { headers: this.manifestRequestHeaders(opts) });
+  private async manifestExchange(
+    method: 'GET' | 'HEAD',
+    repo: string,
+    reference: string,
+    opts: ManifestOptions,
+  ): Promise<Exchange> {
+    return this.transport.exchange(method, `/v2/${repo}/manifests/${reference}`, {
+      headers: this.manifestRequestHeaders(opts),
+    });
   }
 
   // ---------------------------------------------------------------- endpoints
@@ -232,12 +259,19 @@ export class OciClient {
     await this.transport.drain(ex.body, ex.hops, ex.url);
     const head = this.headFields(ex);
     if ((opts.checkDigestHeader ?? true) && head.dockerContentDigest !== undefined && isDigest(reference)) {
-      if (head.dockerContentDigest !== reference && tryParseDigest(head.dockerContentDigest)?.algorithm === parseDigest(reference).algorithm) {
-        throw new OciError('DIGEST_MISMATCH', `Docker-Content-Digest ${head.dockerContentDigest} on HEAD of ${reference}`, {
-          hops: ex.hops,
-          status: ex.status,
-          details: { header: 'docker-content-digest', expected: reference, actual: head.dockerContentDigest },
-        });
+      if (
+        head.dockerContentDigest !== reference &&
+        tryParseDigest(head.dockerContentDigest)?.algorithm === parseDigest(reference).algorithm
+      ) {
+        throw new OciError(
+          'DIGEST_MISMATCH',
+          `Docker-Content-Digest ${head.dockerContentDigest} on HEAD of ${reference}`,
+          {
+            hops: ex.hops,
+            status: ex.status,
+            details: { header: 'docker-content-digest', expected: reference, actual: head.dockerContentDigest },
+          },
+        );
       }
     }
     return head;
@@ -273,15 +307,22 @@ export class OciClient {
     const expectedSize = opts.expected?.size;
     if (expectedSize !== undefined && head.size !== undefined && head.size !== expectedSize) {
       ex.body.destroy();
-      throw new OciError('SIZE_MISMATCH', `Content-Length ${head.size} of ${repo}:${reference}, expected ${expectedSize}`, {
-        hops: ex.hops,
-        status: ex.status,
-        details: { header: 'content-length', expectedSize, contentLength: head.size },
-      });
+      throw new OciError(
+        'SIZE_MISMATCH',
+        `Content-Length ${head.size} of ${repo}:${reference}, expected ${expectedSize}`,
+        {
+          hops: ex.hops,
+          status: ex.status,
+          details: { header: 'content-length', expectedSize, contentLength: head.size },
+        },
+      );
     }
     const verified = await this.transport.readVerified(
       ex,
-      { ...(expectedDigest !== undefined ? { digest: expectedDigest } : {}), ...(expectedSize !== undefined ? { size: expectedSize } : {}) },
+      {
+        ...(expectedDigest !== undefined ? { digest: expectedDigest } : {}),
+        ...(expectedSize !== undefined ? { size: expectedSize } : {}),
+      },
       { collect: true, collectLimit: this.maxManifestBytes },
     );
     const bytes = verified.bytes!;
@@ -296,10 +337,17 @@ export class OciClient {
     try {
       json = JSON.parse(bytes.toString('utf8'));
     } catch (e) {
-      throw new OciError('BAD_MANIFEST', `manifest ${repo}:${reference} is not JSON`, { hops: ex.hops, status: ex.status, cause: e });
+      throw new OciError('BAD_MANIFEST', `manifest ${repo}:${reference} is not JSON`, {
+        hops: ex.hops,
+        status: ex.status,
+        cause: e,
+      });
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      throw new OciError('BAD_MANIFEST', `manifest ${repo}:${reference} is not a JSON object`, { hops: ex.hops, status: ex.status });
+      throw new OciError('BAD_MANIFEST', `manifest ${repo}:${reference} is not a JSON object`, {
+        hops: ex.hops,
+        status: ex.status,
+      });
     }
     const obj = json as Record<string, unknown>;
     return {
@@ -313,18 +361,34 @@ export class OciClient {
   }
 
   /** `HEAD /v2/<name>/blobs/<digest>` (the spec's "Pulling blobs"). A Docker-Content-Digest must equal the digest. */
-  async headBlob(repo: string, digest: string, opts: { headers?: Record<string, string>; checkDigestHeader?: boolean } = {}): Promise<BlobHead> {
+  async headBlob(
+    repo: string,
+    digest: string,
+    opts: { headers?: Record<string, string>; checkDigestHeader?: boolean } = {},
+  ): Promise<BlobHead> {
     parseDigest(digest);
-    const ex = await this.transport.exchange('HEAD', `/v2/${repo}/blobs/${digest}`, opts.headers ? { headers: opts.headers } : {});
+    const ex = await this.transport.exchange(
+      'HEAD',
+      `/v2/${repo}/blobs/${digest}`,
+      opts.headers ? { headers: opts.headers } : {},
+    );
     await this.transport.expectStatus(ex, [200], `HEAD blob ${repo}@${digest}`);
     await this.transport.drain(ex.body, ex.hops, ex.url);
     const { mediaType: _m, ...head } = this.headFields(ex);
-    if ((opts.checkDigestHeader ?? true) && head.dockerContentDigest !== undefined && head.dockerContentDigest !== digest) {
-      throw new OciError('DIGEST_MISMATCH', `Docker-Content-Digest ${head.dockerContentDigest} on HEAD of blob ${digest}`, {
-        hops: ex.hops,
-        status: ex.status,
-        details: { header: 'docker-content-digest', expected: digest, actual: head.dockerContentDigest },
-      });
+    if (
+      (opts.checkDigestHeader ?? true) &&
+      head.dockerContentDigest !== undefined &&
+      head.dockerContentDigest !== digest
+    ) {
+      throw new OciError(
+        'DIGEST_MISMATCH',
+        `Docker-Content-Digest ${head.dockerContentDigest} on HEAD of blob ${digest}`,
+        {
+          hops: ex.hops,
+          status: ex.status,
+          details: { header: 'docker-content-digest', expected: digest, actual: head.dockerContentDigest },
+        },
+      );
     }
     return head;
   }
@@ -336,18 +400,26 @@ export class OciClient {
    */
   async getBlob(repo: string, digest: string, opts: BlobOptions = {}): Promise<BlobResult> {
     computableAlgorithm(digest);
-    const ex = await this.transport.exchange('GET', `/v2/${repo}/blobs/${digest}`, opts.headers ? { headers: opts.headers } : {});
+    const ex = await this.transport.exchange(
+      'GET',
+      `/v2/${repo}/blobs/${digest}`,
+      opts.headers ? { headers: opts.headers } : {},
+    );
     await this.transport.expectStatus(ex, [200], `GET blob ${repo}@${digest}`);
     const contentType = headerValue(ex.headers, 'content-type');
     const contentLength = parseIntHeader(headerValue(ex.headers, 'content-length'));
     if (opts.expectedSize !== undefined && contentLength !== undefined && contentLength !== opts.expectedSize) {
       ex.body.destroy();
       opts.sink?.destroy();
-      throw new OciError('SIZE_MISMATCH', `Content-Length ${contentLength} of blob ${digest}, descriptor size ${opts.expectedSize}`, {
-        hops: ex.hops,
-        status: ex.status,
-        details: { header: 'content-length', expectedSize: opts.expectedSize, contentLength },
-      });
+      throw new OciError(
+        'SIZE_MISMATCH',
+        `Content-Length ${contentLength} of blob ${digest}, descriptor size ${opts.expectedSize}`,
+        {
+          hops: ex.hops,
+          status: ex.status,
+          details: { header: 'content-length', expectedSize: opts.expectedSize, contentLength },
+        },
+      );
     }
     const verified = await this.transport.readVerified(
       ex,
@@ -373,9 +445,16 @@ export class OciClient {
    * does not hash to `sliceDigest`, or whose length disagrees with its Content-Range or Content-Length; a 200 that
    * is not the blob.
    */
-  async getBlobRange(repo: string, digest: string, range: ByteRangeRequest, opts: RangeOptions = {}): Promise<RangeResult> {
+  async getBlobRange(
+    repo: string,
+    digest: string,
+    range: ByteRangeRequest,
+    opts: RangeOptions = {},
+  ): Promise<RangeResult> {
     const rangeValue = rangeHeaderValue(range);
-    const ex = await this.transport.exchange('GET', `/v2/${repo}/blobs/${digest}`, { headers: { ...lowerCaseKeys(opts.headers), range: rangeValue } });
+    const ex = await this.transport.exchange('GET', `/v2/${repo}/blobs/${digest}`, {
+      headers: { ...lowerCaseKeys(opts.headers), range: rangeValue },
+    });
     const contentRange = headerValue(ex.headers, 'content-range');
     const parsedContentRange = parseContentRange(contentRange);
     const contentLength = parseIntHeader(headerValue(ex.headers, 'content-length'));
@@ -388,21 +467,34 @@ export class OciClient {
       ...(contentLength !== undefined ? { contentLength } : {}),
     };
     if (ex.status === 206) {
-      const sliceLength = parsedContentRange?.kind === 'range' ? parsedContentRange.end - parsedContentRange.start + 1 : undefined;
+      const sliceLength =
+        parsedContentRange?.kind === 'range' ? parsedContentRange.end - parsedContentRange.start + 1 : undefined;
       const expectedSize = sliceLength ?? contentLength;
-      const algorithm = opts.sliceDigest !== undefined ? computableAlgorithm(opts.sliceDigest) : computableAlgorithm(digest);
+      const algorithm =
+        opts.sliceDigest !== undefined ? computableAlgorithm(opts.sliceDigest) : computableAlgorithm(digest);
       const v = await this.transport.readVerified(
         ex,
-        { algorithm, ...(opts.sliceDigest !== undefined ? { digest: opts.sliceDigest } : {}), ...(expectedSize !== undefined ? { size: expectedSize } : {}) },
+        {
+          algorithm,
+          ...(opts.sliceDigest !== undefined ? { digest: opts.sliceDigest } : {}),
+          ...(expectedSize !== undefined ? { size: expectedSize } : {}),
+        },
         opts.sink ? { sink: opts.sink } : {},
       );
       if (contentLength !== undefined && contentLength !== v.size) {
-        throw new OciError('SIZE_MISMATCH', `206 body has ${v.size} bytes, Content-Length says ${contentLength}`, { hops: ex.hops, status: 206 });
+        throw new OciError('SIZE_MISMATCH', `206 body has ${v.size} bytes, Content-Length says ${contentLength}`, {
+          hops: ex.hops,
+          status: 206,
+        });
       }
       return { ...base, size: v.size, digest: v.digest, verified: opts.sliceDigest !== undefined ? 'slice' : 'none' };
     }
     if (ex.status === 200) {
-      const v = await this.transport.readVerified(ex, { digest, ...(opts.blobSize !== undefined ? { size: opts.blobSize } : {}) }, opts.sink ? { sink: opts.sink } : {});
+      const v = await this.transport.readVerified(
+        ex,
+        { digest, ...(opts.blobSize !== undefined ? { size: opts.blobSize } : {}) },
+        opts.sink ? { sink: opts.sink } : {},
+      );
       return { ...base, size: v.size, digest: v.digest, verified: 'full' };
     }
     await this.transport.drain(ex.body, ex.hops, ex.url);
@@ -413,7 +505,12 @@ export class OciClient {
    * HEAD then GET of the same manifest or blob; compares the final hops' status, Content-Type, Content-Length and
    * Docker-Content-Digest, which a registry must answer alike. Never throws on status.
    */
-  async headGetParity(kind: 'manifest' | 'blob', repo: string, reference: string, opts: ManifestOptions = {}): Promise<ParityResult> {
+  async headGetParity(
+    kind: 'manifest' | 'blob',
+    repo: string,
+    reference: string,
+    opts: ManifestOptions = {},
+  ): Promise<ParityResult> {
     const path = `/v2/${repo}/${kind === 'manifest' ? 'manifests' : 'blobs'}/${reference}`;
     const headers = kind === 'manifest' ? this.manifestRequestHeaders(opts) : lowerCaseKeys(opts.headers);
     const side = (ex: Exchange): ParitySide => {
@@ -475,12 +572,24 @@ export class OciClient {
 
   /** A request whose first path is sent exactly as given (`..`, `%2e`, `//` intact), optionally followed. */
   async rawProbe(method: string, path: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
-    const ex = await this.transport.exchange(method, path, { raw: true, follow: opts.follow ?? true, ...(opts.headers ? { headers: opts.headers } : {}) });
+    const ex = await this.transport.exchange(method, path, {
+      raw: true,
+      follow: opts.follow ?? true,
+      ...(opts.headers ? { headers: opts.headers } : {}),
+    });
     const { body, bodyBytes, truncated } = await this.transport.readCapped(ex, opts.maxBody ?? ERROR_BODY_LIMIT);
     const flat: Record<string, string> = {};
     for (const k of Object.keys(ex.headers)) flat[k] = headerValue(ex.headers, k)!;
     const location = headerValue(ex.headers, 'location');
-    return { hops: ex.hops, status: ex.status, headers: flat, ...(location !== undefined ? { location } : {}), body, bodyBytes, truncated };
+    return {
+      hops: ex.hops,
+      status: ex.status,
+      headers: flat,
+      ...(location !== undefined ? { location } : {}),
+      body,
+      bodyBytes,
+      truncated,
+    };
   }
 }
 

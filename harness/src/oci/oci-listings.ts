@@ -84,7 +84,9 @@ export async function listTags(ctx: ListingContext, repo: string, opts: ListTags
   while (target !== undefined) {
     const key = ctx.transport.resolve(target).href;
     if (pages.length >= maxPages || seen.has(key)) {
-      throw new OciError('BAD_RESPONSE', `tag list pagination did not end (page ${pages.length + 1}: ${target})`, { hops: pages.flatMap((p) => p.hops) });
+      throw new OciError('BAD_RESPONSE', `tag list pagination did not end (page ${pages.length + 1}: ${target})`, {
+        hops: pages.flatMap((p) => p.hops),
+      });
     }
     seen.add(key);
     const ex = await ctx.transport.exchange('GET', target, opts.headers ? { headers: opts.headers } : {});
@@ -92,7 +94,10 @@ export async function listTags(ctx: ListingContext, repo: string, opts: ListTags
     const body = await readJson(ctx, ex, 'tag list');
     const tags = body.tags === null || body.tags === undefined ? [] : body.tags;
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')) {
-      throw new OciError('BAD_RESPONSE', `tag list of ${repo} has no string array "tags"`, { hops: ex.hops, status: ex.status });
+      throw new OciError('BAD_RESPONSE', `tag list of ${repo} has no string array "tags"`, {
+        hops: ex.hops,
+        status: ex.status,
+      });
     }
     if (typeof body.name === 'string' && pages.length === 0) name = body.name;
     const link = headerValue(ex.headers, 'link');
@@ -118,7 +123,10 @@ async function readJson(ctx: ListingContext, ex: Exchange, what: string): Promis
   } catch {
     // fall through
   }
-  throw new OciError('BAD_RESPONSE', `${what} from ${ex.url} is not a JSON object`, { hops: ex.hops, status: ex.status });
+  throw new OciError('BAD_RESPONSE', `${what} from ${ex.url} is not a JSON object`, {
+    hops: ex.hops,
+    status: ex.status,
+  });
 }
 
 /**
@@ -126,8 +134,14 @@ async function readJson(ctx: ListingContext, ex: Exchange, what: string): Promis
  * `fallbackToTagSchema`, a 404 makes the client fetch the tag `sha256-<hex>` as the spec's client fallback says;
  * a 404 there means "no referrers".
  */
-export async function listReferrers(ctx: ListingContext, repo: string, digest: string, opts: ReferrersOptions = {}): Promise<ReferrersResult> {
-  const query = opts.artifactType !== undefined ? `?${new URLSearchParams({ artifactType: opts.artifactType }).toString()}` : '';
+export async function listReferrers(
+  ctx: ListingContext,
+  repo: string,
+  digest: string,
+  opts: ReferrersOptions = {},
+): Promise<ReferrersResult> {
+  const query =
+    opts.artifactType !== undefined ? `?${new URLSearchParams({ artifactType: opts.artifactType }).toString()}` : '';
   let target: string | undefined = `/v2/${repo}/referrers/${digest}${query}`;
   const pages: ReferrersResult['pages'] = [];
   const seen = new Set<string>();
@@ -135,7 +149,9 @@ export async function listReferrers(ctx: ListingContext, repo: string, digest: s
   while (target !== undefined) {
     const key = ctx.transport.resolve(target).href;
     if (pages.length >= (opts.maxPages ?? 1000) || seen.has(key)) {
-      throw new OciError('BAD_RESPONSE', `referrers pagination did not end (${target})`, { hops: pages.flatMap((p) => p.hops) });
+      throw new OciError('BAD_RESPONSE', `referrers pagination did not end (${target})`, {
+        hops: pages.flatMap((p) => p.hops),
+      });
     }
     seen.add(key);
     const ex = await ctx.transport.exchange('GET', target, opts.headers ? { headers: opts.headers } : {});
@@ -157,7 +173,13 @@ export async function listReferrers(ctx: ListingContext, repo: string, digest: s
     source: 'api',
     status: first!.status,
     ...(contentType !== undefined ? { contentType } : {}),
-    filtersApplied: filters === undefined ? [] : filters.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    filtersApplied:
+      filters === undefined
+        ? []
+        : filters
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
     manifests: pages.flatMap((p) => p.manifests),
     pages,
     hops: pages.flatMap((p) => p.hops),
@@ -165,18 +187,29 @@ export async function listReferrers(ctx: ListingContext, repo: string, digest: s
 }
 
 function descriptorsOf(body: Record<string, unknown>, ex: Exchange): Descriptor[] {
-  if (!isImageIndexJson(body)) throw new OciError('BAD_RESPONSE', `referrers response from ${ex.url} is not an image index`, { hops: ex.hops });
+  if (!isImageIndexJson(body))
+    throw new OciError('BAD_RESPONSE', `referrers response from ${ex.url} is not an image index`, { hops: ex.hops });
   for (const d of body.manifests) {
     const problem = descriptorProblem(d);
-    if (problem !== null) throw new OciError('BAD_RESPONSE', `referrers response from ${ex.url}: ${problem}`, { hops: ex.hops });
+    if (problem !== null)
+      throw new OciError('BAD_RESPONSE', `referrers response from ${ex.url}: ${problem}`, { hops: ex.hops });
   }
   return body.manifests;
 }
 
-async function referrersFromTagSchema(ctx: ListingContext, repo: string, digest: string, opts: ReferrersOptions, apiEx: Exchange): Promise<ReferrersResult> {
+async function referrersFromTagSchema(
+  ctx: ListingContext,
+  repo: string,
+  digest: string,
+  opts: ReferrersOptions,
+  apiEx: Exchange,
+): Promise<ReferrersResult> {
   const tag = referrersTagFor(digest);
   try {
-    const m = await ctx.getManifest(repo, tag, { accept: [MediaType.OciIndex], ...(opts.headers ? { headers: opts.headers } : {}) });
+    const m = await ctx.getManifest(repo, tag, {
+      accept: [MediaType.OciIndex],
+      ...(opts.headers ? { headers: opts.headers } : {}),
+    });
     const hops = [...apiEx.hops, ...m.hops];
     if (!isImageIndexJson(m.json)) {
       // the spec: "If that is not a valid index, the client SHOULD assume there are no referrers"
@@ -195,9 +228,15 @@ async function referrersFromTagSchema(ctx: ListingContext, repo: string, digest:
     };
   } catch (e) {
     if (e instanceof OciError && e.code === 'HTTP_STATUS' && e.status === 404) {
-      return { source: 'none', status: 404, filtersApplied: [], manifests: [], pages: [], hops: [...apiEx.hops, ...e.hops] };
+      return {
+        source: 'none',
+        status: 404,
+        filtersApplied: [],
+        manifests: [],
+        pages: [],
+        hops: [...apiEx.hops, ...e.hops],
+      };
     }
     throw e;
   }
 }
-

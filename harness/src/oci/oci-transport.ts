@@ -23,7 +23,14 @@ import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import { verifyBody, type VerifiedBody, type VerifyExpectation } from './body-verifier.js';
 import { headerValue, pickRecordedHeaders, redactRequestHeaders, type OciHop } from './hop.js';
 import { OciError, type OciErrorBodyEntry } from './oci-error.js';
-import { AnonymousTokenCache, RegistryAuthError, bearerChallengeOf, parseTokenResponse, tokenRequestUrl, type BearerChallenge } from './registry-auth.js';
+import {
+  AnonymousTokenCache,
+  RegistryAuthError,
+  bearerChallengeOf,
+  parseTokenResponse,
+  tokenRequestUrl,
+  type BearerChallenge,
+} from './registry-auth.js';
 
 export interface OciTransportOptions {
   /** scheme://host[:port] of the registry (or redirector) the client talks to; a path part is ignored */
@@ -128,7 +135,8 @@ export class OciTransport {
 
   constructor(options: OciTransportOptions) {
     const u = new URL(options.baseUrl);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`baseUrl must be http(s): ${options.baseUrl}`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new TypeError(`baseUrl must be http(s): ${options.baseUrl}`);
     this.origin = u.origin;
     this.dispatcher = options.dispatcher ?? getGlobalDispatcher();
     this.maxRedirects = options.maxRedirects ?? 10;
@@ -137,7 +145,10 @@ export class OciTransport {
       'accept-encoding': 'identity',
       ...lowerCaseKeys(options.headers),
     };
-    this.originBound = new Set([...ALWAYS_ORIGIN_BOUND, ...(options.originBoundHeaders ?? []).map((h) => h.toLowerCase())]);
+    this.originBound = new Set([
+      ...ALWAYS_ORIGIN_BOUND,
+      ...(options.originBoundHeaders ?? []).map((h) => h.toLowerCase()),
+    ]);
     this.headersTimeout = options.headersTimeoutMs ?? 30_000;
     this.bodyTimeout = options.bodyTimeoutMs ?? 30_000;
     this.signal = options.signal;
@@ -215,13 +226,20 @@ export class OciTransport {
       hop.bodyBytes = await this.drain(res.body, hops, url, 1024 * 1024);
       hop.durationMs = this.now() - startedAt;
       if (redirects >= maxRedirects) {
-        throw new OciError('TOO_MANY_REDIRECTS', `more than ${maxRedirects} redirects, last to ${location}`, { hops, status: res.statusCode });
+        throw new OciError('TOO_MANY_REDIRECTS', `more than ${maxRedirects} redirects, last to ${location}`, {
+          hops,
+          status: res.statusCode,
+        });
       }
       let next: URL;
       try {
         next = new URL(location, url);
       } catch (e) {
-        throw new OciError('BAD_RESPONSE', `unparseable Location ${JSON.stringify(location)}`, { hops, status: res.statusCode, cause: e });
+        throw new OciError('BAD_RESPONSE', `unparseable Location ${JSON.stringify(location)}`, {
+          hops,
+          status: res.statusCode,
+          cause: e,
+        });
       }
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
         throw new OciError('BAD_RESPONSE', `redirect to a non-HTTP URL ${next.href}`, { hops, status: res.statusCode });
@@ -230,7 +248,9 @@ export class OciTransport {
         currentMethod = 'GET';
         body = undefined;
       } else if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) {
-        throw new OciError('BAD_RESPONSE', `cannot replay a streamed request body across a ${res.statusCode}`, { hops });
+        throw new OciError('BAD_RESPONSE', `cannot replay a streamed request body across a ${res.statusCode}`, {
+          hops,
+        });
       }
       origin = next.origin;
       path = `${next.pathname}${next.search}`;
@@ -246,7 +266,10 @@ export class OciTransport {
    * Sends one request of a chain and records it as the chain's next hop: the one place a hop is made. A request that
    * gets no response is recorded with status 0 and ends the chain with its transport error.
    */
-  private async send(chain: HopChain, request: HopRequest): Promise<{ res: Dispatcher.ResponseData; hop: OciHop; startedAt: number }> {
+  private async send(
+    chain: HopChain,
+    request: HopRequest,
+  ): Promise<{ res: Dispatcher.ResponseData; hop: OciHop; startedAt: number }> {
     const { url, headers } = request;
     const startedAt = this.now();
     const record = (status: number, responseHeaders: Dispatcher.ResponseData['headers'] | null): OciHop => {
@@ -296,7 +319,11 @@ export class OciTransport {
     try {
       url = tokenRequestUrl(challenge, challengedUrl);
     } catch (e) {
-      throw new OciError('BAD_RESPONSE', `401 from ${challengedUrl}: ${(e as Error).message}`, { hops, status: 401, cause: e });
+      throw new OciError('BAD_RESPONSE', `401 from ${challengedUrl}: ${(e as Error).message}`, {
+        hops,
+        status: 401,
+        cause: e,
+      });
     }
     const headers: HeaderInput = { 'user-agent': this.defaultHeaders['user-agent']!, accept: 'application/json' };
     const { res, hop, startedAt } = await this.send(chain, {
@@ -306,19 +333,36 @@ export class OciTransport {
       headers,
       url: url.href,
     });
-    const exchange: Exchange = { hops, final: hop, url: url.href, status: res.statusCode, headers: res.headers, body: res.body, startedAt };
+    const exchange: Exchange = {
+      hops,
+      final: hop,
+      url: url.href,
+      status: res.statusCode,
+      headers: res.headers,
+      body: res.body,
+      startedAt,
+    };
     const { body } = await this.readCapped(exchange, ERROR_BODY_LIMIT);
     if (res.statusCode !== 200) {
-      throw new OciError('HTTP_STATUS', `failed to fetch an anonymous token: ${url.origin}${url.pathname} answered HTTP ${res.statusCode} (asked for by the 401 from ${challengedUrl})`, {
-        hops,
-        status: res.statusCode,
-        details: { body: body.toString('utf8').slice(0, 4096), realm: challenge.realm, scopes: challenge.scopes },
-      });
+      throw new OciError(
+        'HTTP_STATUS',
+        `failed to fetch an anonymous token: ${url.origin}${url.pathname} answered HTTP ${res.statusCode} (asked for by the 401 from ${challengedUrl})`,
+        {
+          hops,
+          status: res.statusCode,
+          details: { body: body.toString('utf8').slice(0, 4096), realm: challenge.realm, scopes: challenge.scopes },
+        },
+      );
     }
     try {
       return parseTokenResponse(body.toString('utf8'), this.now());
     } catch (e) {
-      if (e instanceof RegistryAuthError) throw new OciError('BAD_RESPONSE', `token from ${url.origin}${url.pathname}: ${e.message}`, { hops, status: 200, cause: e });
+      if (e instanceof RegistryAuthError)
+        throw new OciError('BAD_RESPONSE', `token from ${url.origin}${url.pathname}: ${e.message}`, {
+          hops,
+          status: 200,
+          cause: e,
+        });
       throw e;
     }
   }
@@ -339,18 +383,35 @@ export class OciTransport {
     if (e instanceof OciError) return e.hops.length > 0 ? e : e.withHops(hops);
     const err = e as { code?: string; name?: string; message?: string };
     const reason = this.signal?.reason as { name?: string } | undefined;
-    if (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT') {
+    if (
+      err.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+      err.code === 'UND_ERR_BODY_TIMEOUT' ||
+      err.code === 'UND_ERR_CONNECT_TIMEOUT'
+    ) {
       return new OciError('TIMEOUT', `${err.code} on ${url}`, { hops, cause: e });
     }
-    if (err.name === 'AbortError' || err.code === 'UND_ERR_ABORTED' || err.code === 'ABORT_ERR' || this.signal?.aborted === true) {
+    if (
+      err.name === 'AbortError' ||
+      err.code === 'UND_ERR_ABORTED' ||
+      err.code === 'ABORT_ERR' ||
+      this.signal?.aborted === true
+    ) {
       if (reason?.name === 'TimeoutError') return new OciError('TIMEOUT', `timed out on ${url}`, { hops, cause: e });
       return new OciError('ABORTED', `aborted on ${url}`, { hops, cause: e });
     }
-    return new OciError('NETWORK', `${err.code ?? err.name ?? 'error'} on ${url}: ${err.message ?? String(e)}`, { hops, cause: e });
+    return new OciError('NETWORK', `${err.code ?? err.name ?? 'error'} on ${url}: ${err.message ?? String(e)}`, {
+      hops,
+      cause: e,
+    });
   }
 
   /** Reads and discards a body (at most `limit` bytes, then the connection is dropped); returns the count. */
-  async drain(body: Dispatcher.ResponseData['body'], hops: OciHop[], url: string, limit = ERROR_BODY_LIMIT): Promise<number> {
+  async drain(
+    body: Dispatcher.ResponseData['body'],
+    hops: OciHop[],
+    url: string,
+    limit = ERROR_BODY_LIMIT,
+  ): Promise<number> {
     let n = 0;
     try {
       for await (const chunk of body) {

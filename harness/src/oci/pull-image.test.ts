@@ -64,7 +64,10 @@ describe('pullImage against the embedded registry', () => {
       expect(r.mediaType).toBe(image.mediaType);
       expect(r.blobs.every((b) => b.ok && b.hops.at(-1)!.status === 200)).toBe(true);
       const expectedBlobs = new Set(
-        set.blobs.filter((b) => b.repo === image.repo).map((b) => b.digest).filter((d) => r.blobs.some((x) => x.digest === d)),
+        set.blobs
+          .filter((b) => b.repo === image.repo)
+          .map((b) => b.digest)
+          .filter((d) => r.blobs.some((x) => x.digest === d)),
       );
       expect(r.blobs.length).toBe(expectedBlobs.size);
     }
@@ -72,10 +75,20 @@ describe('pullImage against the embedded registry', () => {
 
   it('walks an index: every platform manifest, its config and layer', async () => {
     const r = await pullImage(client, 'e2e-test-images/busybox', '1.36.1-1');
-    expect(r.manifests.map((m) => m.platform ?? 'root')).toEqual(['root', 'linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/ppc64le', 'linux/s390x']);
+    expect(r.manifests.map((m) => m.platform ?? 'root')).toEqual([
+      'root',
+      'linux/amd64',
+      'linux/arm64',
+      'linux/arm/v7',
+      'linux/ppc64le',
+      'linux/s390x',
+    ]);
     expect(r.manifests.slice(1).every((m) => m.parent === r.digest)).toBe(true);
     expect(r.blobs).toHaveLength(10);
-    const roles = set.blobs.filter((b) => b.repo === 'e2e-test-images/busybox').map((b) => b.digest).sort();
+    const roles = set.blobs
+      .filter((b) => b.repo === 'e2e-test-images/busybox')
+      .map((b) => b.digest)
+      .sort();
     expect(r.blobs.map((b) => b.digest).sort()).toEqual(roles);
     expect(r.bytes).toBe(r.blobs.reduce((n, b) => n + b.size, 0));
   });
@@ -122,7 +135,9 @@ describe('pullImage against the embedded registry', () => {
 
   it('an unexpected root digest fails the pull', async () => {
     const wrong = fixture('pause:3.10');
-    await expect(pullImage(client, 'docker-list', 'v1', { expected: { digest: wrong.digest } })).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await expect(pullImage(client, 'docker-list', 'v1', { expected: { digest: wrong.digest } })).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+    });
   });
 });
 
@@ -139,7 +154,12 @@ describe('pullImage through a redirecting front', () => {
         res.end();
       }),
     );
-    const c = createOciClient({ baseUrl: front, dispatcher, headers: { 'x-forwarded-for': '203.0.113.9' }, originBoundHeaders: ['x-forwarded-for'] });
+    const c = createOciClient({
+      baseUrl: front,
+      dispatcher,
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+      originBoundHeaders: ['x-forwarded-for'],
+    });
     const r = await pullImage(c, 'e2e-test-images/busybox', '1.36.1-1');
     for (const item of [...r.manifests, ...r.blobs]) {
       expect(item.hops.map((h) => h.status)).toEqual([307, 200]);

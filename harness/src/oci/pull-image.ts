@@ -9,7 +9,14 @@
  */
 import type { Writable } from 'node:stream';
 import pLimit from 'p-limit';
-import { descriptorProblem, isImageIndexJson, isImageManifestJson, platformString, type Descriptor, type Platform } from './descriptor.js';
+import {
+  descriptorProblem,
+  isImageIndexJson,
+  isImageManifestJson,
+  platformString,
+  type Descriptor,
+  type Platform,
+} from './descriptor.js';
 import type { OciHop } from './hop.js';
 import { isImageManifestMediaType, isIndexMediaType } from './media-types.js';
 import type { OciClient, ManifestResult } from './oci-client.js';
@@ -95,7 +102,12 @@ function platformFilter(opt: PullOptions['platforms']): (p: Platform | undefined
   };
 }
 
-export async function pullImage(client: OciClient, repo: string, reference: string, opts: PullOptions = {}): Promise<PullResult> {
+export async function pullImage(
+  client: OciClient,
+  repo: string,
+  reference: string,
+  opts: PullOptions = {},
+): Promise<PullResult> {
   const started = performance.now();
   const failFast = opts.failFast ?? true;
   const strict = opts.strictContentType ?? true;
@@ -115,27 +127,41 @@ export async function pullImage(client: OciClient, repo: string, reference: stri
     const bodyType = m.bodyMediaType;
     const descType = parent?.mediaType;
     const mediaType = bodyType ?? descType ?? m.mediaType;
-    if (mediaType === undefined) throw new OciError('BAD_MANIFEST', `${repo}@${ref}: no mediaType in body, descriptor or Content-Type`, { hops: m.hops });
+    if (mediaType === undefined)
+      throw new OciError('BAD_MANIFEST', `${repo}@${ref}: no mediaType in body, descriptor or Content-Type`, {
+        hops: m.hops,
+      });
     if (strict) {
       if (m.mediaType !== mediaType) {
-        throw new OciError('BAD_MANIFEST', `${repo}@${ref}: Content-Type ${JSON.stringify(m.contentType)} but the manifest is ${mediaType}`, {
-          hops: m.hops,
-          details: { contentType: m.contentType, mediaType },
-        });
+        throw new OciError(
+          'BAD_MANIFEST',
+          `${repo}@${ref}: Content-Type ${JSON.stringify(m.contentType)} but the manifest is ${mediaType}`,
+          {
+            hops: m.hops,
+            details: { contentType: m.contentType, mediaType },
+          },
+        );
       }
       if (descType !== undefined && bodyType !== undefined && descType !== bodyType) {
-        throw new OciError('BAD_MANIFEST', `${repo}@${ref}: descriptor says ${descType}, body says ${bodyType}`, { hops: m.hops });
+        throw new OciError('BAD_MANIFEST', `${repo}@${ref}: descriptor says ${descType}, body says ${bodyType}`, {
+          hops: m.hops,
+        });
       }
     }
     return mediaType;
   };
 
   const addBlobs = (m: ManifestResult, platform: string | undefined): void => {
-    if (!isImageManifestJson(m.json)) throw new OciError('BAD_MANIFEST', `${repo}@${m.digest} has no config/layers`, { hops: m.hops });
-    const entries: [Descriptor, 'config' | 'layer'][] = [[m.json.config, 'config'], ...m.json.layers.map((l): [Descriptor, 'layer'] => [l, 'layer'])];
+    if (!isImageManifestJson(m.json))
+      throw new OciError('BAD_MANIFEST', `${repo}@${m.digest} has no config/layers`, { hops: m.hops });
+    const entries: [Descriptor, 'config' | 'layer'][] = [
+      [m.json.config, 'config'],
+      ...m.json.layers.map((l): [Descriptor, 'layer'] => [l, 'layer']),
+    ];
     for (const [d, kind] of entries) {
       const problem = descriptorProblem(d);
-      if (problem !== null) throw new OciError('BAD_MANIFEST', `${repo}@${m.digest}: ${kind} ${problem}`, { hops: m.hops });
+      if (problem !== null)
+        throw new OciError('BAD_MANIFEST', `${repo}@${m.digest}: ${kind} ${problem}`, { hops: m.hops });
       const known = blobs.get(d.digest);
       if (known !== undefined) {
         if (!known.manifests.includes(m.digest)) known.manifests.push(m.digest);
@@ -156,13 +182,22 @@ export async function pullImage(client: OciClient, repo: string, reference: stri
     }
   };
 
-  const visit = async (ref: string, parent: Descriptor | undefined, parentDigest: string | undefined, depth: number): Promise<ManifestResult | undefined> => {
+  const visit = async (
+    ref: string,
+    parent: Descriptor | undefined,
+    parentDigest: string | undefined,
+    depth: number,
+  ): Promise<ManifestResult | undefined> => {
     let m: ManifestResult;
     try {
       m = await client.getManifest(repo, ref, {
         ...(opts.accept ? { accept: opts.accept } : {}),
         ...(opts.headers ? { headers: opts.headers } : {}),
-        ...(parent !== undefined ? { expected: { size: parent.size } } : opts.expected ? { expected: opts.expected } : {}),
+        ...(parent !== undefined
+          ? { expected: { size: parent.size } }
+          : opts.expected
+            ? { expected: opts.expected }
+            : {}),
       });
     } catch (e) {
       fail(e);
@@ -187,8 +222,12 @@ export async function pullImage(client: OciClient, repo: string, reference: stri
     });
     try {
       if (isIndexMediaType(mediaType) || (!isImageManifestMediaType(mediaType) && isImageIndexJson(m.json))) {
-        if (!isImageIndexJson(m.json)) throw new OciError('BAD_MANIFEST', `${repo}@${m.digest}: index without manifests[]`, { hops: m.hops });
-        if (depth >= maxDepth) throw new OciError('BAD_MANIFEST', `${repo}@${m.digest}: indexes nested deeper than ${maxDepth}`, { hops: m.hops });
+        if (!isImageIndexJson(m.json))
+          throw new OciError('BAD_MANIFEST', `${repo}@${m.digest}: index without manifests[]`, { hops: m.hops });
+        if (depth >= maxDepth)
+          throw new OciError('BAD_MANIFEST', `${repo}@${m.digest}: indexes nested deeper than ${maxDepth}`, {
+            hops: m.hops,
+          });
         for (const child of m.json.manifests) {
           const problem = descriptorProblem(child);
           if (problem !== null) throw new OciError('BAD_MANIFEST', `${repo}@${m.digest}: ${problem}`, { hops: m.hops });
@@ -228,7 +267,13 @@ export async function pullImage(client: OciClient, repo: string, reference: stri
       limit(async () => {
         if (abort.failed !== undefined) return;
         const t0 = performance.now();
-        const sink = opts.sink?.({ repo, descriptor: b.descriptor, kind: b.kind, ...(b.platform !== undefined ? { platform: b.platform } : {}), manifest: b.manifests[0]! });
+        const sink = opts.sink?.({
+          repo,
+          descriptor: b.descriptor,
+          kind: b.kind,
+          ...(b.platform !== undefined ? { platform: b.platform } : {}),
+          manifest: b.manifests[0]!,
+        });
         try {
           const r = await client.getBlob(repo, b.digest, {
             expectedSize: b.size,

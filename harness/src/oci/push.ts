@@ -48,7 +48,9 @@ function blobFile(layoutDir: string, digest: string): string {
 }
 
 /** Reads index.json and every manifest reachable from it; collects the blobs they reference. */
-export async function readLayoutGraph(layoutDir: string): Promise<{ manifests: LayoutManifest[]; blobs: Map<string, number> }> {
+export async function readLayoutGraph(
+  layoutDir: string,
+): Promise<{ manifests: LayoutManifest[]; blobs: Map<string, number> }> {
   let index: unknown;
   try {
     await stat(path.join(layoutDir, 'oci-layout'));
@@ -77,7 +79,13 @@ export async function readLayoutGraph(layoutDir: string): Promise<{ manifests: L
       throw new OciError('BAD_LAYOUT', `${layoutDir}: blob ${d.digest} does not hash to its name`);
     }
     const json = JSON.parse(bytes.toString('utf8')) as unknown;
-    const m: LayoutManifest = { digest: d.digest, mediaType: d.mediaType, bytes, children: [], tags: tag !== undefined ? [tag] : [] };
+    const m: LayoutManifest = {
+      digest: d.digest,
+      mediaType: d.mediaType,
+      bytes,
+      children: [],
+      tags: tag !== undefined ? [tag] : [],
+    };
     manifests.set(d.digest, m);
     if (isImageIndexJson(json)) {
       for (const child of json.manifests) {
@@ -120,7 +128,12 @@ async function expect(client: OciClient, ex: Exchange, ok: number[], what: strin
   });
 }
 
-export async function pushLayout(registryUrl: string, repo: string, layoutDir: string, opts: PushOptions = {}): Promise<PushResult> {
+export async function pushLayout(
+  registryUrl: string,
+  repo: string,
+  layoutDir: string,
+  opts: PushOptions = {},
+): Promise<PushResult> {
   const client = new OciClient({
     baseUrl: registryUrl,
     ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
@@ -135,10 +148,15 @@ export async function pushLayout(registryUrl: string, repo: string, layoutDir: s
         const head = await client.exchange('HEAD', `/v2/${repo}/blobs/${digest}`);
         await expect(client, head, [200, 404], `HEAD blob ${digest}`);
         if (head.status === 200) return { digest, size, uploaded: false };
-        const start = await client.exchange('POST', `/v2/${repo}/blobs/uploads/`, { follow: false, body: '', headers: { 'content-length': '0' } });
+        const start = await client.exchange('POST', `/v2/${repo}/blobs/uploads/`, {
+          follow: false,
+          body: '',
+          headers: { 'content-length': '0' },
+        });
         const location = start.headers.location;
         await expect(client, start, [202], `start upload of ${digest}`);
-        if (typeof location !== 'string') throw new OciError('BAD_RESPONSE', `upload of ${digest}: 202 without Location`, { hops: start.hops });
+        if (typeof location !== 'string')
+          throw new OciError('BAD_RESPONSE', `upload of ${digest}: 202 without Location`, { hops: start.hops });
         const target = new URL(location, start.url);
         target.searchParams.append('digest', digest);
         const file = blobFile(layoutDir, digest);
@@ -155,10 +173,18 @@ export async function pushLayout(registryUrl: string, repo: string, layoutDir: s
   const manifestResults: PushResult['manifests'] = [];
   for (const m of manifests) {
     const headers = { 'content-type': m.mediaType };
-    const byDigest = await client.exchange('PUT', `/v2/${repo}/manifests/${m.digest}`, { follow: false, body: m.bytes, headers });
+    const byDigest = await client.exchange('PUT', `/v2/${repo}/manifests/${m.digest}`, {
+      follow: false,
+      body: m.bytes,
+      headers,
+    });
     await expect(client, byDigest, [201], `PUT manifest ${m.digest}`);
     for (const tag of m.tags) {
-      const byTag = await client.exchange('PUT', `/v2/${repo}/manifests/${tag}`, { follow: false, body: m.bytes, headers });
+      const byTag = await client.exchange('PUT', `/v2/${repo}/manifests/${tag}`, {
+        follow: false,
+        body: m.bytes,
+        headers,
+      });
       await expect(client, byTag, [201], `PUT manifest ${repo}:${tag}`);
     }
     manifestResults.push({ digest: m.digest, mediaType: m.mediaType, tags: [...m.tags] });

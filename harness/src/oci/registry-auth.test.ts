@@ -11,21 +11,33 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOciClient } from './oci-client.js';
 import { OciError } from './oci-error.js';
 import { pullImage } from './pull-image.js';
-import { AnonymousTokenCache, bearerChallengeOf, parseTokenResponse, parseWwwAuthenticate, repositoryOfPath, tokenRequestUrl } from './registry-auth.js';
+import {
+  AnonymousTokenCache,
+  bearerChallengeOf,
+  parseTokenResponse,
+  parseWwwAuthenticate,
+  repositoryOfPath,
+  tokenRequestUrl,
+} from './registry-auth.js';
 
 describe('WWW-Authenticate parsing', () => {
   it('reads a Bearer challenge with quoted params, commas inside quotes and escapes', () => {
-    const v = 'Bearer realm="https://us-central1-docker.pkg.dev/v2/token",service="us-central1-docker.pkg.dev",scope="repository:k8s-artifacts-prod/images/pause:pull"';
+    const v =
+      'Bearer realm="https://us-central1-docker.pkg.dev/v2/token",service="us-central1-docker.pkg.dev",scope="repository:k8s-artifacts-prod/images/pause:pull"';
     expect(bearerChallengeOf(v)).toEqual({
       realm: 'https://us-central1-docker.pkg.dev/v2/token',
       service: 'us-central1-docker.pkg.dev',
       scopes: ['repository:k8s-artifacts-prod/images/pause:pull'],
     });
-    expect(parseWwwAuthenticate('Basic realm="a, b", Bearer realm="r",scope="x y", error="insufficient_scope"')).toEqual([
+    expect(
+      parseWwwAuthenticate('Basic realm="a, b", Bearer realm="r",scope="x y", error="insufficient_scope"'),
+    ).toEqual([
       { scheme: 'basic', params: { realm: 'a, b' } },
       { scheme: 'bearer', params: { realm: 'r', scope: 'x y', error: 'insufficient_scope' } },
     ]);
-    expect(parseWwwAuthenticate('Newauth realm="apps", type=1, title="Login to \\"apps\\"", Basic realm="simple"')).toEqual([
+    expect(
+      parseWwwAuthenticate('Newauth realm="apps", type=1, title="Login to \\"apps\\"", Basic realm="simple"'),
+    ).toEqual([
       { scheme: 'newauth', params: { realm: 'apps', type: '1', title: 'Login to "apps"' } },
       { scheme: 'basic', params: { realm: 'simple' } },
     ]);
@@ -40,13 +52,19 @@ describe('WWW-Authenticate parsing', () => {
   });
 
   it('builds the realm URL with service and scopes, resolving a relative realm; refuses non-http realms', () => {
-    const u = tokenRequestUrl({ realm: '/v2/token?x=1', service: 's', scopes: ['a', 'b'] }, 'http://127.0.0.1:5000/v2/p/manifests/1');
+    const u = tokenRequestUrl(
+      { realm: '/v2/token?x=1', service: 's', scopes: ['a', 'b'] },
+      'http://127.0.0.1:5000/v2/p/manifests/1',
+    );
     expect(u.href).toBe('http://127.0.0.1:5000/v2/token?x=1&service=s&scope=a&scope=b');
     expect(() => tokenRequestUrl({ realm: 'file:///etc/passwd', scopes: [] }, 'http://h/')).toThrow(/not http/);
   });
 
   it('reads token or access_token, with expiry (60 s default, refreshed 5 s early)', () => {
-    expect(parseTokenResponse('{"token":"t","expires_in":300}', 1000)).toEqual({ token: 't', expiresAt: 1000 + 295_000 });
+    expect(parseTokenResponse('{"token":"t","expires_in":300}', 1000)).toEqual({
+      token: 't',
+      expiresAt: 1000 + 295_000,
+    });
     expect(parseTokenResponse('{"access_token":"a"}', 0)).toEqual({ token: 'a', expiresAt: 55_000 });
     expect(() => parseTokenResponse('{}', 0)).toThrow(/no "token"/);
     expect(() => parseTokenResponse('<html>', 0)).toThrow(/not JSON/);
@@ -101,7 +119,13 @@ interface Answer {
 
 const listen = async (name: string, handle: (req: IncomingMessage, base: string) => Answer) => {
   const server = createServer((req, res) => {
-    seen.push({ server: name, method: req.method!, url: req.url!, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), ...(req.headers['x-forwarded-for'] ? { xff: String(req.headers['x-forwarded-for']) } : {}) });
+    seen.push({
+      server: name,
+      method: req.method!,
+      url: req.url!,
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      ...(req.headers['x-forwarded-for'] ? { xff: String(req.headers['x-forwarded-for']) } : {}),
+    });
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const r = handle(req, base);
     res.writeHead(r.status, r.headers ?? {});
@@ -118,25 +142,49 @@ beforeAll(async () => {
     if (url.pathname === '/v2/token') {
       if (tokenStatus !== 200) return { status: tokenStatus, body: 'denied' };
       issued++;
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: `tok-${url.searchParams.get('scope')}`, expires_in: 3600 }) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: `tok-${url.searchParams.get('scope')}`, expires_in: 3600 }),
+      };
     }
     const repo = /^\/v2\/(.+?)\/(manifests|blobs)\//.exec(url.pathname)?.[1] ?? '';
     if (req.headers.authorization !== `Bearer tok-repository:${repo}:pull`) {
       return {
         status: 401,
-        headers: { 'www-authenticate': `Bearer realm="${base}/v2/token",service="upstream.test",scope="repository:${repo}:pull"`, 'content-type': 'application/json' },
+        headers: {
+          'www-authenticate': `Bearer realm="${base}/v2/token",service="upstream.test",scope="repository:${repo}:pull"`,
+          'content-type': 'application/json',
+        },
         body: '{"errors":[{"code":"UNAUTHORIZED"}]}',
       };
     }
-    if (url.pathname === `${PREFIX}/pause/manifests/3.9` || url.pathname === `${PREFIX}/pause/manifests/${sha256(MANIFEST)}`) {
-      return { status: 200, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': sha256(MANIFEST) }, body: MANIFEST };
+    if (
+      url.pathname === `${PREFIX}/pause/manifests/3.9` ||
+      url.pathname === `${PREFIX}/pause/manifests/${sha256(MANIFEST)}`
+    ) {
+      return {
+        status: 200,
+        headers: {
+          'content-type': 'application/vnd.oci.image.manifest.v1+json',
+          'docker-content-digest': sha256(MANIFEST),
+        },
+        body: MANIFEST,
+      };
     }
     // AR sends blobs to a relative download URL on its own host
     // (docs/reference/field-failures.md#upstream-and-replication U6); the token goes along
-    if (url.pathname.startsWith(`${PREFIX}/pause/blobs/`)) return { status: 302, headers: { location: `/artifacts-downloads/namespaces/x/downloads/${url.pathname.split('/').pop()}` } };
+    if (url.pathname.startsWith(`${PREFIX}/pause/blobs/`))
+      return {
+        status: 302,
+        headers: { location: `/artifacts-downloads/namespaces/x/downloads/${url.pathname.split('/').pop()}` },
+      };
     return { status: 404 };
   });
-  redirectorUrl = await listen('redirector', (req) => ({ status: 307, headers: { location: `${upstreamUrl}${PREFIX}${req.url!.slice(3)}` } }));
+  redirectorUrl = await listen('redirector', (req) => ({
+    status: 307,
+    headers: { location: `${upstreamUrl}${PREFIX}${req.url!.slice(3)}` },
+  }));
 });
 
 afterAll(async () => {
@@ -151,7 +199,11 @@ beforeEach(() => {
 
 describe('the anonymous token flow through a redirector', () => {
   it('answers the upstream 401 with an anonymous token, retries with it, and never sends it elsewhere', async () => {
-    const client = createOciClient({ baseUrl: redirectorUrl, headers: { 'x-forwarded-for': '35.180.1.1,0.0.0.0' }, originBoundHeaders: ['x-forwarded-for'] });
+    const client = createOciClient({
+      baseUrl: redirectorUrl,
+      headers: { 'x-forwarded-for': '35.180.1.1,0.0.0.0' },
+      originBoundHeaders: ['x-forwarded-for'],
+    });
     const m = await client.getManifest('pause', '3.9');
     expect(m.digest).toBe(sha256(MANIFEST));
     expect(m.hops.map((h) => `${h.status} ${new URL(h.url).pathname}`)).toEqual([
@@ -163,11 +215,19 @@ describe('the anonymous token flow through a redirector', () => {
     expect(m.hops[2]!.url).toContain('scope=repository%3Ak8s-artifacts-prod%2Fimages%2Fpause%3Apull');
     expect(m.hops[3]!.requestHeaders.authorization).toBe('<redacted>'); // recorded as sent, never its value
     // the redirector saw XFF and no token; the token request went out anonymous; only the upstream saw the token
-    expect(seen.filter((s) => s.server === 'redirector').every((s) => s.authorization === undefined && s.xff === '35.180.1.1,0.0.0.0')).toBe(true);
+    expect(
+      seen
+        .filter((s) => s.server === 'redirector')
+        .every((s) => s.authorization === undefined && s.xff === '35.180.1.1,0.0.0.0'),
+    ).toBe(true);
     const tokenRequest = seen.find((s) => s.url.startsWith('/v2/token'))!;
     expect(tokenRequest.authorization).toBeUndefined();
     expect(tokenRequest.xff).toBeUndefined();
-    expect(seen.filter((s) => s.authorization !== undefined).every((s) => s.server === 'upstream' && !s.url.startsWith('/v2/token'))).toBe(true);
+    expect(
+      seen
+        .filter((s) => s.authorization !== undefined)
+        .every((s) => s.server === 'upstream' && !s.url.startsWith('/v2/token')),
+    ).toBe(true);
   });
 
   it('reuses the token for the same repository (no second 401) across chains', async () => {
@@ -183,7 +243,10 @@ describe('the anonymous token flow through a redirector', () => {
     const blobs: Record<string, Buffer> = { [sha256(CONFIG)]: CONFIG, [sha256(LAYER)]: LAYER };
     // serve the download URLs from the upstream server itself
     const upstream = servers[0]!;
-    const handler = upstream.listeners('request')[0] as (req: IncomingMessage, res: import('node:http').ServerResponse) => void;
+    const handler = upstream.listeners('request')[0] as (
+      req: IncomingMessage,
+      res: import('node:http').ServerResponse,
+    ) => void;
     upstream.removeAllListeners('request');
     upstream.on('request', (req: IncomingMessage, res: import('node:http').ServerResponse) => {
       const m = /^\/artifacts-downloads\/namespaces\/x\/downloads\/(.+)$/.exec(req.url!);
@@ -201,7 +264,9 @@ describe('the anonymous token flow through a redirector', () => {
       expect(issued).toBe(1);
       const download = seen.filter((s) => s.url.startsWith('/artifacts-downloads/'));
       expect(download).toHaveLength(2);
-      expect(download.every((s) => s.authorization === 'Bearer tok-repository:k8s-artifacts-prod/images/pause:pull')).toBe(true);
+      expect(
+        download.every((s) => s.authorization === 'Bearer tok-repository:k8s-artifacts-prod/images/pause:pull'),
+      ).toBe(true);
     } finally {
       upstream.removeAllListeners('request');
       upstream.on('request', handler);

@@ -118,7 +118,10 @@ export function tokenRequestUrl(challenge: BearerChallenge, challengedUrl: strin
   try {
     url = new URL(challenge.realm, challengedUrl);
   } catch {
-    throw new RegistryAuthError('AUTH_CHALLENGE_INVALID', `Bearer realm ${JSON.stringify(challenge.realm)} is not a URL`);
+    throw new RegistryAuthError(
+      'AUTH_CHALLENGE_INVALID',
+      `Bearer realm ${JSON.stringify(challenge.realm)} is not a URL`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new RegistryAuthError('AUTH_CHALLENGE_INVALID', `Bearer realm ${url.href} is not http(s)`);
@@ -147,8 +150,10 @@ export function parseTokenResponse(body: string, now: number): AnonymousToken {
     throw new RegistryAuthError('AUTH_TOKEN_INVALID', 'the token response is not JSON');
   }
   const o = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
-  const token = typeof o.token === 'string' && o.token !== '' ? o.token : typeof o.access_token === 'string' ? o.access_token : '';
-  if (token === '') throw new RegistryAuthError('AUTH_TOKEN_INVALID', 'the token response has no "token" or "access_token"');
+  const token =
+    typeof o.token === 'string' && o.token !== '' ? o.token : typeof o.access_token === 'string' ? o.access_token : '';
+  if (token === '')
+    throw new RegistryAuthError('AUTH_TOKEN_INVALID', 'the token response has no "token" or "access_token"');
   const expiresIn = typeof o.expires_in === 'number' && o.expires_in > 0 ? o.expires_in : DEFAULT_EXPIRES_IN_S;
   return { token, expiresAt: now + Math.max(0, expiresIn * 1000 - REFRESH_MARGIN_MS) };
 }

@@ -28,8 +28,16 @@ describe('published ranges (oracle ground truth)', () => {
   });
 
   it('differs between semantics exactly where a regional prefix sits inside GLOBAL', () => {
-    expect(classifyByScan(prefixes, '15.193.0.5', 'most-specific')).toEqual({ cloud: 'AWS', region: 'ap-south-1', prefix: '15.193.0.0/24' });
-    expect(classifyByScan(prefixes, '15.193.0.5', 'archeio')).toEqual({ cloud: 'AWS', region: 'GLOBAL', prefix: '15.193.0.0/19' });
+    expect(classifyByScan(prefixes, '15.193.0.5', 'most-specific')).toEqual({
+      cloud: 'AWS',
+      region: 'ap-south-1',
+      prefix: '15.193.0.0/24',
+    });
+    expect(classifyByScan(prefixes, '15.193.0.5', 'archeio')).toEqual({
+      cloud: 'AWS',
+      region: 'GLOBAL',
+      prefix: '15.193.0.0/19',
+    });
     expect(classifyByScan(prefixes, '2600:9000:5200::1', 'most-specific')).toMatchObject({ region: 'eu-west-1' });
     expect(classifyByScan(prefixes, '2600:9000:5200::1', 'archeio')).toMatchObject({ region: 'GLOBAL' });
   });

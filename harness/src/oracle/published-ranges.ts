@@ -119,7 +119,11 @@ export interface OracleClassification {
  * - archeio: the shortest containing prefix wins (production's trie returns the first match from the root), and
  *   IPv4-mapped addresses are looked up as IPv6, so they match nothing published.
  */
-export function classifyByScan(prefixes: readonly PublishedPrefix[], address: string, semantics: Semantics): OracleClassification | null {
+export function classifyByScan(
+  prefixes: readonly PublishedPrefix[],
+  address: string,
+  semantics: Semantics,
+): OracleClassification | null {
   let { family, value } = addressToBigInt(address);
   if (semantics === 'most-specific' && family === 6 && value >> 32n === 0xffffn) {
     family = 4;

@@ -20,7 +20,14 @@ const EU3 = 'http://127.0.0.1:9000/prod-registry-k8s-io-eu-west-3';
 const AP_SOUTH = 'http://127.0.0.1:9000/prod-registry-k8s-io-ap-south-1';
 const DEFAULT = 'http://127.0.0.1:9000/prod-registry-k8s-io-default';
 
-const v = (name: string, ip: string, cloud: Vantage['cloud'], region: string | null, tags?: string[]): Vantage => ({ name, ip, cloud, region, url: null, tags });
+const v = (name: string, ip: string, cloud: Vantage['cloud'], region: string | null, tags?: string[]): Vantage => ({
+  name,
+  ip,
+  cloud,
+  region,
+  url: null,
+  tags,
+});
 const vantages = {
   euWest3: v('aws-eu-west-3', '35.180.1.1', 'AWS', 'eu-west-3'),
   gcp: v('gcp-v4', '35.220.26.1', 'GCP', 'europe-north1'),
@@ -101,15 +108,27 @@ describe('routing oracle: request handling rules', () => {
   const at = vantages.euWest3;
 
   it('rule 1: methods other than GET and HEAD → 405', async () => {
-    expect(await o.expect(at, { method: 'POST', path: '/v2/' })).toMatchObject({ status: 405, reason: 'method-not-allowed' });
+    expect(await o.expect(at, { method: 'POST', path: '/v2/' })).toMatchObject({
+      status: 405,
+      reason: 'method-not-allowed',
+    });
     expect(await o.expect(at, { method: 'HEAD', path: '/v2/' })).toMatchObject({ status: 200 });
   });
 
   it('rule 2: /, /privacy and /privacy/ redirect; other paths outside /v2 are 404 (including /v2foo)', async () => {
-    expect(await o.expect(at, get('/'))).toEqual({ status: 307, reason: 'info', location: 'https://github.com/kubernetes/registry.k8s.io', classification: null });
-    expect(await o.expect(at, get('/privacy'))).toMatchObject({ status: 307, location: 'https://www.linuxfoundation.org/privacy-policy/' });
+    expect(await o.expect(at, get('/'))).toEqual({
+      status: 307,
+      reason: 'info',
+      location: 'https://github.com/kubernetes/registry.k8s.io',
+      classification: null,
+    });
+    expect(await o.expect(at, get('/privacy'))).toMatchObject({
+      status: 307,
+      location: 'https://www.linuxfoundation.org/privacy-policy/',
+    });
     expect(await o.expect(at, get('/privacy/'))).toMatchObject({ status: 307, reason: 'privacy' });
-    for (const p of ['/privacyX', '/v2foo', '/v3/', '/v1/_ping']) expect(await o.expect(at, get(p))).toMatchObject({ status: 404, reason: 'not-found' });
+    for (const p of ['/privacyX', '/v2foo', '/v3/', '/v1/_ping'])
+      expect(await o.expect(at, get(p))).toMatchObject({ status: 404, reason: 'not-found' });
   });
 
   it('rule 3: the ping and _catalog', async () => {
@@ -132,20 +151,32 @@ describe('routing oracle: request handling rules', () => {
       'http://127.0.0.1:5000/v2/k8s-artifacts-prod/images/e2e-test-images/busybox/manifests/1.29',
     );
     const sig = `/v2/pause/manifests/sha256-${'ab'.repeat(32)}.sig`;
-    expect(await o.expect(at, get(sig))).toMatchObject({ reason: 'signature-upstream', location: `http://127.0.0.1:5001/v2/k8s-artifacts-prod/images${sig.slice(3)}` });
+    expect(await o.expect(at, get(sig))).toMatchObject({
+      reason: 'signature-upstream',
+      location: `http://127.0.0.1:5001/v2/k8s-artifacts-prod/images${sig.slice(3)}`,
+    });
     expect(await o.expect(at, get(sig.replace('.sig', '.att')))).toMatchObject({ reason: 'signature-upstream' });
     // uppercase hex and .sbom are ordinary tags (docs/reference/archeio.md#test-vectors vector 9)
     expect(await o.expect(at, get(sig.replace('.sig', '.sbom')))).toMatchObject({ reason: 'upstream' });
-    expect(await o.expect(at, get(`/v2/pause/manifests/sha256-${'AB'.repeat(32)}.sig`))).toMatchObject({ reason: 'upstream' });
+    expect(await o.expect(at, get(`/v2/pause/manifests/sha256-${'AB'.repeat(32)}.sig`))).toMatchObject({
+      reason: 'upstream',
+    });
     // no signature upstream: the tag is just a tag
     expect(await oracle({ signatureUpstream: null }).expect(at, get(sig))).toMatchObject({ reason: 'upstream' });
     // an empty upstream path
-    expect((await oracle({ upstreamPath: '' }).expect(at, get('/v2/pause/manifests/3.9'))).location).toBe('http://127.0.0.1:5000/v2/pause/manifests/3.9');
+    expect((await oracle({ upstreamPath: '' }).expect(at, get('/v2/pause/manifests/3.9'))).location).toBe(
+      'http://127.0.0.1:5000/v2/pause/manifests/3.9',
+    );
   });
 
   it('rule 5: a malformed name or reference is answered by the redirector: 400, or 404 for a malformed tag', async () => {
     const answered = async (path: string, status: number) =>
-      expect(await o.expect(at, get(path))).toEqual({ status, reason: 'bad-reference', location: undefined, classification: null });
+      expect(await o.expect(at, get(path))).toEqual({
+        status,
+        reason: 'bad-reference',
+        location: undefined,
+        classification: null,
+      });
     // malformed digests (G1 pull 13, G2 R21), of each registered algorithm and the generic grammar
     await answered('/v2/pause/manifests/sha256:totallywrong', 400);
     await answered('/v2/pause/manifests/sha256:baddigeststring?x=1', 400);
@@ -174,7 +205,8 @@ describe('routing oracle: request handling rules', () => {
   });
 
   it('rule 5: well-formed names and references still go upstream', async () => {
-    const upstream = async (path: string) => expect(await o.expect(at, get(path))).toMatchObject({ status: 307, reason: 'upstream' });
+    const upstream = async (path: string) =>
+      expect(await o.expect(at, get(path))).toMatchObject({ status: 307, reason: 'upstream' });
     await upstream(`/v2/pause/manifests/sha512:${'ab'.repeat(64)}`);
     await upstream(`/v2/pause/manifests/blake3:${'ab'.repeat(32)}`);
     await upstream(`/v2/pause/manifests/md5:${'AB'.repeat(16)}`);
@@ -190,24 +222,44 @@ describe('routing oracle: request handling rules', () => {
 
   it('rule 6: blobs from GCP go upstream; others to their bucket when it holds the digest, else upstream', async () => {
     const blob = (digest: string) => get(`/v2/pause/blobs/${digest}`);
-    expect(await o.expect(vantages.gcp, blob(d('1')))).toMatchObject({ status: 307, reason: 'blob-gcp-client', location: `http://127.0.0.1:5000/v2/k8s-artifacts-prod/images/pause/blobs/${d('1')}` });
-    expect(await o.expect(at, blob(d('2')))).toMatchObject({ reason: 'blob-bucket-hit', base: EU3, location: `${EU3}/containers/images/${d('2')}` });
-    expect(await o.expect(at, blob(d('3')))).toMatchObject({ reason: 'blob-bucket-miss', base: EU3, location: `http://127.0.0.1:5000/v2/k8s-artifacts-prod/images/pause/blobs/${d('3')}` });
+    expect(await o.expect(vantages.gcp, blob(d('1')))).toMatchObject({
+      status: 307,
+      reason: 'blob-gcp-client',
+      location: `http://127.0.0.1:5000/v2/k8s-artifacts-prod/images/pause/blobs/${d('1')}`,
+    });
+    expect(await o.expect(at, blob(d('2')))).toMatchObject({
+      reason: 'blob-bucket-hit',
+      base: EU3,
+      location: `${EU3}/containers/images/${d('2')}`,
+    });
+    expect(await o.expect(at, blob(d('3')))).toMatchObject({
+      reason: 'blob-bucket-miss',
+      base: EU3,
+      location: `http://127.0.0.1:5000/v2/k8s-artifacts-prod/images/pause/blobs/${d('3')}`,
+    });
     // internet, Azure and AWS GLOBAL use the default base
     for (const who of [vantages.internet, vantages.azure, vantages.global]) {
       expect(await o.expect(who, blob(d('3')))).toMatchObject({ reason: 'blob-bucket-hit', base: DEFAULT });
       expect(await o.expect(who, blob(d('2')))).toMatchObject({ reason: 'blob-bucket-miss' });
     }
     // a HEAD takes the same decision
-    expect(await o.expect(at, { method: 'HEAD', path: `/v2/pause/blobs/${d('2')}` })).toMatchObject({ reason: 'blob-bucket-hit' });
+    expect(await o.expect(at, { method: 'HEAD', path: `/v2/pause/blobs/${d('2')}` })).toMatchObject({
+      reason: 'blob-bucket-hit',
+    });
     // a malformed digest is not a blob: it goes upstream like any other /v2 path
     expect(await o.expect(at, get('/v2/pause/blobs/NOPE'))).toMatchObject({ reason: 'upstream' });
   });
 
   it('routes GLOBAL-shadowed prefixes by the declared semantics', async () => {
     const blob = get(`/v2/pause/blobs/${d('1')}`);
-    expect(await oracle().expect(vantages.shadowed, blob)).toMatchObject({ base: AP_SOUTH, location: `${AP_SOUTH}/containers/images/${d('1')}` });
-    expect(await oracle({ semantics: 'archeio' }).expect(vantages.shadowed, blob)).toMatchObject({ base: DEFAULT, location: `${DEFAULT}/containers/images/${d('1')}` });
+    expect(await oracle().expect(vantages.shadowed, blob)).toMatchObject({
+      base: AP_SOUTH,
+      location: `${AP_SOUTH}/containers/images/${d('1')}`,
+    });
+    expect(await oracle({ semantics: 'archeio' }).expect(vantages.shadowed, blob)).toMatchObject({
+      base: DEFAULT,
+      location: `${DEFAULT}/containers/images/${d('1')}`,
+    });
     // the other semantics, on demand
     expect(await oracle().expect(vantages.shadowed, blob, 'archeio')).toMatchObject({ base: DEFAULT });
   });
@@ -222,7 +274,10 @@ describe('routing oracle: presence without a mirror plan', () => {
         asked.push(url);
         return url.endsWith(d('9'));
       },
-      blobs: [{ repository: 'pause', digest: d('8') }, { repository: 'pause', digest: d('9') }],
+      blobs: [
+        { repository: 'pause', digest: d('8') },
+        { repository: 'pause', digest: d('9') },
+      ],
     });
     const hit = await o.expect(vantages.euWest3, get(`/v2/pause/blobs/${d('9')}`));
     expect(hit).toMatchObject({ reason: 'blob-bucket-hit', location: `${EU3}/containers/images/${d('9')}` });
@@ -231,21 +286,29 @@ describe('routing oracle: presence without a mirror plan', () => {
     expect(await o.probeFor('blob-in-bucket', vantages.euWest3)).toMatchObject({ digest: d('9') });
     expect(await o.probeFor('blob-absent-from-bucket', vantages.euWest3)).toMatchObject({ digest: d('8') });
     // with no plan nothing says which blobs no bucket holds: a synthetic digest, labelled
-    expect(await o.probeFor('blob-upstream-only', vantages.euWest3)).toMatchObject({ digest: SYNTHETIC_ABSENT_DIGEST, note: expect.stringMatching(/synthetic/) });
+    expect(await o.probeFor('blob-upstream-only', vantages.euWest3)).toMatchObject({
+      digest: SYNTHETIC_ABSENT_DIGEST,
+      note: expect.stringMatching(/synthetic/),
+    });
   });
 });
 
 describe('routing oracle: probes per request kind', () => {
   it('builds a request for every kind from the images and the mirror plan', async () => {
     const o = new RoutingOracle(makeTarget(), { prefixes, blobs: [{ repository: 'pause', digest: d('4') }] });
-    const probes = Object.fromEntries(await Promise.all(REQUEST_KINDS.map(async (k) => [k, await o.probeFor(k, vantages.euWest3)] as const)));
+    const probes = Object.fromEntries(
+      await Promise.all(REQUEST_KINDS.map(async (k) => [k, await o.probeFor(k, vantages.euWest3)] as const)),
+    );
     expect(probes['manifest-by-tag']).toMatchObject({ method: 'GET', path: '/v2/pause/manifests/3.9' });
     expect(probes['manifest-by-digest']).toMatchObject({ path: `/v2/pause/manifests/${d('7')}` });
     expect(probes['tag-list']).toMatchObject({ path: '/v2/pause/tags/list?n=2&last=3.9' });
     expect(probes['signature-tag']).toMatchObject({ path: `/v2/pause/manifests/sha256-${'7'.repeat(64)}.sig` });
     expect(probes['blob-in-bucket']).toMatchObject({ digest: d('1') });
     // d('3') is in the default bucket but not eu-west-3: preferred over d('4'), which no bucket holds
-    expect(probes['blob-absent-from-bucket']).toMatchObject({ digest: d('3'), note: expect.stringMatching(/another bucket/) });
+    expect(probes['blob-absent-from-bucket']).toMatchObject({
+      digest: d('3'),
+      note: expect.stringMatching(/another bucket/),
+    });
     expect(probes['blob-upstream-only']).toMatchObject({ digest: d('4') });
     expect(probes.root).toMatchObject({ path: '/' });
     expect(probes.privacy).toMatchObject({ path: '/privacy' });
@@ -255,10 +318,17 @@ describe('routing oracle: probes per request kind', () => {
   });
 
   it('constructs a cosign tag when no signature image is listed, and reports kinds it cannot build', async () => {
-    const o = new RoutingOracle(makeTarget({ images: [{ ref: 'pause:3.9', digest: d('7') }], mirrorPlan: { buckets: {} } }), { prefixes });
-    expect(await o.probeFor('signature-tag', vantages.euWest3)).toMatchObject({ note: expect.stringMatching(/constructed/) });
+    const o = new RoutingOracle(
+      makeTarget({ images: [{ ref: 'pause:3.9', digest: d('7') }], mirrorPlan: { buckets: {} } }),
+      { prefixes },
+    );
+    expect(await o.probeFor('signature-tag', vantages.euWest3)).toMatchObject({
+      note: expect.stringMatching(/constructed/),
+    });
     expect(await o.probeFor('blob-in-bucket', vantages.euWest3)).toBeNull();
-    expect(o.unavailableReason('blob-in-bucket', vantages.euWest3)).toMatch(/no known blob fits "blob-in-bucket" for .*eu-west-3/);
+    expect(o.unavailableReason('blob-in-bucket', vantages.euWest3)).toMatch(
+      /no known blob fits "blob-in-bucket" for .*eu-west-3/,
+    );
     const empty = new RoutingOracle(makeTarget({ images: [], mirrorPlan: { buckets: {} } }), { prefixes });
     expect(await empty.probeFor('manifest-by-tag', vantages.euWest3)).toBeNull();
     expect(empty.unavailableReason('manifest-by-tag', vantages.euWest3)).toMatch(/no images/);
@@ -285,7 +355,10 @@ describe('mirror plans and the per-target cache', () => {
       calls++;
       return [];
     };
-    const [a, b] = await Promise.all([routingOracleFor(t, { prefixes, blobs }), routingOracleFor(t, { prefixes, blobs })]);
+    const [a, b] = await Promise.all([
+      routingOracleFor(t, { prefixes, blobs }),
+      routingOracleFor(t, { prefixes, blobs }),
+    ]);
     expect(a).toBe(b);
     expect(calls).toBe(1);
   });
@@ -300,16 +373,28 @@ describe('locationMatches', () => {
     expect(locationMatches(e, 'https://up.example/v2/y/tags/list?n=2&last=a')).toBe(false);
     expect(locationMatches(e, undefined)).toBe(false);
     expect(locationMatches(e, 'https://up.example/v2/x/tags/list?n=2&last=a&rid=1')).toBe(false);
-    expect(locationMatches(e, 'https://up.example/v2/x/tags/list?n=2&last=a&rid=1', { toleratedQueryParams: ['rid'] })).toBe(true);
+    expect(
+      locationMatches(e, 'https://up.example/v2/x/tags/list?n=2&last=a&rid=1', { toleratedQueryParams: ['rid'] }),
+    ).toBe(true);
   });
 
   it('lets regional upstream hosts stand in for the upstream when the target says so', () => {
     const opts = { upstream: 'https://us-central1-docker.pkg.dev', upstreamHosts: ['*-docker.pkg.dev'] };
     const e = 'https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/pause/manifests/3.9';
-    expect(locationMatches(e, 'https://us-east4-docker.pkg.dev/v2/k8s-artifacts-prod/images/pause/manifests/3.9', opts)).toBe(true);
-    expect(locationMatches(e, 'https://evil.example/v2/k8s-artifacts-prod/images/pause/manifests/3.9', opts)).toBe(false);
+    expect(
+      locationMatches(e, 'https://us-east4-docker.pkg.dev/v2/k8s-artifacts-prod/images/pause/manifests/3.9', opts),
+    ).toBe(true);
+    expect(locationMatches(e, 'https://evil.example/v2/k8s-artifacts-prod/images/pause/manifests/3.9', opts)).toBe(
+      false,
+    );
     // only the upstream is stood in for: a bucket expectation stays exact
-    expect(locationMatches('https://cdn.registry.k8s.io/containers/images/x', 'https://us-east4-docker.pkg.dev/containers/images/x', opts)).toBe(false);
+    expect(
+      locationMatches(
+        'https://cdn.registry.k8s.io/containers/images/x',
+        'https://us-east4-docker.pkg.dev/containers/images/x',
+        opts,
+      ),
+    ).toBe(false);
   });
 });
 
@@ -318,7 +403,11 @@ describe('findShadowedPrefixes', () => {
     const { findShadowedPrefixes } = await import('./routing-oracle.js');
     const { classifyByScan } = await import('./published-ranges.js');
     const shadowed = findShadowedPrefixes(prefixes);
-    expect(shadowed.find((s) => s.prefix === '15.193.0.0/24')).toMatchObject({ region: 'ap-south-1', shadowedBy: '15.193.0.0/19', sample: '15.193.0.1' });
+    expect(shadowed.find((s) => s.prefix === '15.193.0.0/24')).toMatchObject({
+      region: 'ap-south-1',
+      shadowedBy: '15.193.0.0/19',
+      sample: '15.193.0.1',
+    });
     expect(shadowed.some((s) => s.family === 6)).toBe(true);
     for (const s of shadowed.slice(0, 20)) {
       expect(classifyByScan(prefixes, s.sample, 'archeio')).toMatchObject({ region: 'GLOBAL' });

@@ -24,7 +24,13 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { request } from 'undici';
 import type { Semantics, TargetDescription, Vantage, MirrorPlan } from '../target/target-description.js';
-import { bigIntToAddress, bundledPublishedRanges, classifyByScan, type OracleClassification, type PublishedPrefix } from './published-ranges.js';
+import {
+  bigIntToAddress,
+  bundledPublishedRanges,
+  classifyByScan,
+  type OracleClassification,
+  type PublishedPrefix,
+} from './published-ranges.js';
 
 /** The request kinds of the routing matrix (docs/suites.md, routing). */
 export const REQUEST_KINDS = [
@@ -108,7 +114,10 @@ export type OracleErrorCode = 'ORACLE_VANTAGE_MISMATCH' | 'ORACLE_MIRROR_PLAN_IN
 
 /** A harness error: the oracle cannot give a trustworthy answer (the description contradicts the data). */
 export class OracleError extends Error {
-  constructor(readonly code: OracleErrorCode, message: string) {
+  constructor(
+    readonly code: OracleErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'OracleError';
   }
@@ -183,11 +192,17 @@ export function loadMirrorPlan(plan: TargetDescription['mirrorPlan'], baseDir = 
   }
   const buckets = (value as MirrorPlan | null)?.buckets;
   if (typeof buckets !== 'object' || buckets === null) {
-    throw new OracleError('ORACLE_MIRROR_PLAN_INVALID', 'mirror plan: `buckets` must be an object of base URL → digests');
+    throw new OracleError(
+      'ORACLE_MIRROR_PLAN_INVALID',
+      'mirror plan: `buckets` must be an object of base URL → digests',
+    );
   }
   for (const [base, digests] of Object.entries(buckets)) {
     if (!Array.isArray(digests) || digests.some((d) => typeof d !== 'string')) {
-      throw new OracleError('ORACLE_MIRROR_PLAN_INVALID', `mirror plan: buckets[${JSON.stringify(base)}] must be a list of digests`);
+      throw new OracleError(
+        'ORACLE_MIRROR_PLAN_INVALID',
+        `mirror plan: buckets[${JSON.stringify(base)}] must be a list of digests`,
+      );
     }
   }
   return value as MirrorPlan;
@@ -214,13 +229,15 @@ export class RoutingOracle {
     this.probeBlob = options.probeBlob ?? headProbe;
     this.plan = loadMirrorPlan(target.mirrorPlan, options.baseDir);
     if (this.plan) {
-      for (const [base, digests] of Object.entries(this.plan.buckets)) this.planSets.set(trimTrailingSlash(base), new Set(digests));
+      for (const [base, digests] of Object.entries(this.plan.buckets))
+        this.planSets.set(trimTrailingSlash(base), new Set(digests));
     }
     const known = new Map<string, KnownBlob>();
     for (const b of options.blobs ?? []) if (!known.has(b.digest)) known.set(b.digest, b);
     // Without a catalog, the plan's digests are the blobs we know exist somewhere.
     const fallbackRepo = primaryImage(target) ? splitRef(primaryImage(target)!.ref).repository : 'library/unknown';
-    for (const set of this.planSets.values()) for (const d of set) if (!known.has(d)) known.set(d, { repository: fallbackRepo, digest: d });
+    for (const set of this.planSets.values())
+      for (const d of set) if (!known.has(d)) known.set(d, { repository: fallbackRepo, digest: d });
     this.blobs = [...known.values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   }
 
@@ -234,13 +251,16 @@ export class RoutingOracle {
   classify(vantage: Vantage): OracleClassification | null {
     if (vantage.ip === '' || vantage.tags?.includes('declared-without-ip')) {
       // An egress vantage declared on the command line (`--vantage aws:us-east-1`): nothing to scan, trust it.
-      return vantage.cloud === null ? null : { cloud: vantage.cloud, region: vantage.region ?? '', prefix: '(declared)' };
+      return vantage.cloud === null
+        ? null
+        : { cloud: vantage.cloud, region: vantage.region ?? '', prefix: '(declared)' };
     }
     let found: OracleClassification | null;
     let owner: OracleClassification | null;
     try {
       found = classifyByScan(this.prefixes, vantage.ip, this.target.semantics);
-      owner = this.target.semantics === 'most-specific' ? found : classifyByScan(this.prefixes, vantage.ip, 'most-specific');
+      owner =
+        this.target.semantics === 'most-specific' ? found : classifyByScan(this.prefixes, vantage.ip, 'most-specific');
     } catch (err) {
       throw new OracleError('ORACLE_VANTAGE_MISMATCH', `vantage ${vantage.name}: ${(err as Error).message}`);
     }
@@ -289,12 +309,22 @@ export class RoutingOracle {
   }
 
   /** The expected first hop for a request from a vantage. */
-  async expect(vantage: Vantage, req: OracleRequest, semantics: Semantics = this.target.semantics): Promise<ExpectedFirstHop> {
+  async expect(
+    vantage: Vantage,
+    req: OracleRequest,
+    semantics: Semantics = this.target.semantics,
+  ): Promise<ExpectedFirstHop> {
     const q = req.path.indexOf('?');
     const path = q < 0 ? req.path : req.path.slice(0, q);
     const query = q < 0 ? '' : req.path.slice(q + 1);
-    const hop = (status: number, reason: ExpectedReason, location?: string): ExpectedFirstHop => ({ status, reason, location, classification: null });
-    if (!path.startsWith('/')) throw new OracleError('ORACLE_BAD_REQUEST', `path must start with "/": ${JSON.stringify(req.path)}`);
+    const hop = (status: number, reason: ExpectedReason, location?: string): ExpectedFirstHop => ({
+      status,
+      reason,
+      location,
+      classification: null,
+    });
+    if (!path.startsWith('/'))
+      throw new OracleError('ORACLE_BAD_REQUEST', `path must start with "/": ${JSON.stringify(req.path)}`);
 
     if (req.method !== 'GET' && req.method !== 'HEAD') return hop(405, 'method-not-allowed');
     if (path === '/') return hop(307, 'info', this.target.infoUrl);
@@ -322,9 +352,11 @@ export class RoutingOracle {
     }
 
     const digest = blob[2]!;
-    const classification = semantics === this.target.semantics ? this.classify(vantage) : this.classifyUnder(vantage, semantics);
+    const classification =
+      semantics === this.target.semantics ? this.classify(vantage) : this.classifyUnder(vantage, semantics);
     const base = this.baseFor(classification);
-    if (base === null) return { status: 307, reason: 'blob-gcp-client', location: this.upstreamUrl(path, query), classification };
+    if (base === null)
+      return { status: 307, reason: 'blob-gcp-client', location: this.upstreamUrl(path, query), classification };
     if (await this.holds(base, digest)) {
       return { status: 307, reason: 'blob-bucket-hit', location: blobObjectUrl(base, digest), classification, base };
     }
@@ -366,12 +398,30 @@ export class RoutingOracle {
         return main && image && { kind, method: 'GET', path: `/v2/${main.repository}/manifests/${image.digest}` };
       case 'tag-list':
         // n and last must survive the redirect (redirector rule 4; archeio drops them, kubernetes/registry.k8s.io#326)
-        return main && { kind, method: 'GET', path: `/v2/${main.repository}/tags/list?n=2&last=${encodeURIComponent(main.tag)}` };
+        return (
+          main && {
+            kind,
+            method: 'GET',
+            path: `/v2/${main.repository}/tags/list?n=2&last=${encodeURIComponent(main.tag)}`,
+          }
+        );
       case 'signature-tag': {
-        const sig = this.target.images.find((i) => i.kind?.includes('signature') || /:sha256-[a-f0-9]{64}\.(sig|att)$/.test(i.ref));
-        if (sig) return { kind, method: 'GET', path: `/v2/${splitRef(sig.ref).repository}/manifests/${splitRef(sig.ref).tag}` };
+        const sig = this.target.images.find(
+          (i) => i.kind?.includes('signature') || /:sha256-[a-f0-9]{64}\.(sig|att)$/.test(i.ref),
+        );
+        if (sig)
+          return {
+            kind,
+            method: 'GET',
+            path: `/v2/${splitRef(sig.ref).repository}/manifests/${splitRef(sig.ref).tag}`,
+          };
         if (!main || !image?.digest.startsWith('sha256:')) return null;
-        return { kind, method: 'GET', path: `/v2/${main.repository}/manifests/sha256-${image.digest.slice(7)}.sig`, note: 'constructed cosign tag (no signature image listed)' };
+        return {
+          kind,
+          method: 'GET',
+          path: `/v2/${main.repository}/manifests/sha256-${image.digest.slice(7)}.sig`,
+          note: 'constructed cosign tag (no signature image listed)',
+        };
       }
       case 'blob-in-bucket':
       case 'blob-absent-from-bucket':
@@ -395,7 +445,10 @@ export class RoutingOracle {
     return this.blobBase(vantage) ?? trimTrailingSlash(this.target.bucketMap.default);
   }
 
-  private async blobProbe(kind: 'blob-in-bucket' | 'blob-absent-from-bucket' | 'blob-upstream-only', vantage: Vantage): Promise<RoutingProbe | null> {
+  private async blobProbe(
+    kind: 'blob-in-bucket' | 'blob-absent-from-bucket' | 'blob-upstream-only',
+    vantage: Vantage,
+  ): Promise<RoutingProbe | null> {
     const base = this.candidateBase(vantage);
     const path = (b: KnownBlob) => `/v2/${b.repository}/blobs/${b.digest}`;
     const fallbackRepo = (() => {
@@ -403,10 +456,16 @@ export class RoutingOracle {
       return image ? splitRef(image.ref).repository : null;
     })();
     if (kind === 'blob-in-bucket') {
-      for (const b of this.blobs) if (await this.holds(base, b.digest)) return { kind, method: 'GET', path: path(b), digest: b.digest };
+      for (const b of this.blobs)
+        if (await this.holds(base, b.digest)) return { kind, method: 'GET', path: path(b), digest: b.digest };
       return null;
     }
-    const allBases = [...new Set([trimTrailingSlash(this.target.bucketMap.default), ...Object.values(this.target.bucketMap.regions).map(trimTrailingSlash)])];
+    const allBases = [
+      ...new Set([
+        trimTrailingSlash(this.target.bucketMap.default),
+        ...Object.values(this.target.bucketMap.regions).map(trimTrailingSlash),
+      ]),
+    ];
     if (kind === 'blob-absent-from-bucket') {
       let anyAbsent: KnownBlob | undefined;
       for (const b of this.blobs) {
@@ -420,7 +479,8 @@ export class RoutingOracle {
       if (anyAbsent) return { kind, method: 'GET', path: path(anyAbsent), digest: anyAbsent.digest };
     } else if (this.plan) {
       for (const b of this.blobs) {
-        if (!allBases.some((o) => this.planSets.get(o)?.has(b.digest))) return { kind, method: 'GET', path: path(b), digest: b.digest, note: 'held by no bucket' };
+        if (!allBases.some((o) => this.planSets.get(o)?.has(b.digest)))
+          return { kind, method: 'GET', path: path(b), digest: b.digest, note: 'held by no bucket' };
       }
     }
     if (!fallbackRepo) return null;
@@ -454,13 +514,24 @@ export interface LocationMatchOptions {
   upstream?: string;
 }
 
-const globToRegExp = (glob: string) => new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`, 'i');
+const globToRegExp = (glob: string) =>
+  new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]*')}$`,
+    'i',
+  );
 
 /**
  * Compares a Location with the expectation by scheme, host, port and path, then query parameters: every expected
  * parameter must be there with its value; extra ones only when tolerated. Hosts are compared case-insensitively.
  */
-export function locationMatches(expected: string, actual: string | undefined, options: LocationMatchOptions = {}): boolean {
+export function locationMatches(
+  expected: string,
+  actual: string | undefined,
+  options: LocationMatchOptions = {},
+): boolean {
   if (actual === undefined) return false;
   let e: URL;
   let a: URL;
@@ -473,7 +544,8 @@ export function locationMatches(expected: string, actual: string | undefined, op
   if (e.protocol !== a.protocol || e.pathname !== a.pathname) return false;
   if (e.host.toLowerCase() !== a.host.toLowerCase()) {
     const upstreamHost = options.upstream ? new URL(options.upstream).host.toLowerCase() : undefined;
-    const stands = upstreamHost === e.host.toLowerCase() && (options.upstreamHosts ?? []).some((g) => globToRegExp(g).test(a.host));
+    const stands =
+      upstreamHost === e.host.toLowerCase() && (options.upstreamHosts ?? []).some((g) => globToRegExp(g).test(a.host));
     if (!stands) return false;
   }
   const tolerated = new Set(options.toleratedQueryParams ?? []);
@@ -496,7 +568,8 @@ export function routingOracleFor(
 ): Promise<RoutingOracle> {
   let p = oracles.get(target);
   if (!p) {
-    p = (async () => new RoutingOracle(target, { ...options, blobs: options.blobs ? await options.blobs() : undefined }))();
+    p = (async () =>
+      new RoutingOracle(target, { ...options, blobs: options.blobs ? await options.blobs() : undefined }))();
     oracles.set(target, p);
     p.catch(() => oracles.delete(target));
   }
@@ -519,15 +592,30 @@ export interface ShadowedPrefix {
  * the default base, under most-specific their region's bucket (150 IPv4 and 97 IPv6 prefixes in archeio's data,
  * docs/reference/archeio.md#ip-classification). Sorted by family, region, prefix.
  */
-export function findShadowedPrefixes(prefixes: readonly PublishedPrefix[] = bundledPublishedRanges()): ShadowedPrefix[] {
+export function findShadowedPrefixes(
+  prefixes: readonly PublishedPrefix[] = bundledPublishedRanges(),
+): ShadowedPrefix[] {
   const globals = prefixes.filter((p) => p.cloud === 'AWS' && p.region === 'GLOBAL');
   const out: ShadowedPrefix[] = [];
   for (const p of prefixes) {
     if (p.cloud !== 'AWS' || p.region === 'GLOBAL') continue;
     const bits = p.family === 4 ? 32 : 128;
-    const g = globals.find((q) => q.family === p.family && q.length < p.length && (p.network >> BigInt(bits - q.length)) << BigInt(bits - q.length) === q.network);
+    const g = globals.find(
+      (q) =>
+        q.family === p.family &&
+        q.length < p.length &&
+        (p.network >> BigInt(bits - q.length)) << BigInt(bits - q.length) === q.network,
+    );
     if (!g) continue;
-    out.push({ prefix: p.prefix, region: p.region, family: p.family, shadowedBy: g.prefix, sample: bigIntToAddress(p.network + 1n, p.family) });
+    out.push({
+      prefix: p.prefix,
+      region: p.region,
+      family: p.family,
+      shadowedBy: g.prefix,
+      sample: bigIntToAddress(p.network + 1n, p.family),
+    });
   }
-  return out.sort((a, b) => a.family - b.family || a.region.localeCompare(b.region) || a.prefix.localeCompare(b.prefix));
+  return out.sort(
+    (a, b) => a.family - b.family || a.region.localeCompare(b.region) || a.prefix.localeCompare(b.prefix),
+  );
 }

@@ -48,10 +48,15 @@ export function distributionRegistryInstalled(binary = DEFAULT_DOCKER_REGISTRY_B
   return existsSync(binary);
 }
 
-export async function startDistributionRegistry(options: DistributionRegistryOptions = {}): Promise<StartedDistributionRegistry> {
+export async function startDistributionRegistry(
+  options: DistributionRegistryOptions = {},
+): Promise<StartedDistributionRegistry> {
   const binary = options.binary ?? DEFAULT_DOCKER_REGISTRY_BINARY;
   if (!distributionRegistryInstalled(binary)) {
-    throw new DistributionRegistryError('REGISTRY_NOT_INSTALLED', `${binary} not found (apt-get install docker-registry)`);
+    throw new DistributionRegistryError(
+      'REGISTRY_NOT_INSTALLED',
+      `${binary} not found (apt-get install docker-registry)`,
+    );
   }
   const host = options.host ?? '127.0.0.1';
   const dir = await mkdtemp(path.join(tmpdir(), 'docker-registry-'));
@@ -83,7 +88,16 @@ export async function startDistributionRegistry(options: DistributionRegistryOpt
   };
   try {
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new DistributionRegistryError('REGISTRY_START_FAILED', `no "listening on" within ${options.startTimeoutMs ?? 15_000} ms:\n${output}`)), options.startTimeoutMs ?? 15_000);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new DistributionRegistryError(
+              'REGISTRY_START_FAILED',
+              `no "listening on" within ${options.startTimeoutMs ?? 15_000} ms:\n${output}`,
+            ),
+          ),
+        options.startTimeoutMs ?? 15_000,
+      );
       const onLine = (line: string) => {
         output += `${line}\n`;
         const m = /listening on \[?([^\]\s"]+?)\]?:(\d+)/.exec(line);
@@ -100,7 +114,12 @@ export async function startDistributionRegistry(options: DistributionRegistryOpt
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new DistributionRegistryError('REGISTRY_START_FAILED', `${binary} exited (${code ?? signal}) before listening:\n${output}`));
+        reject(
+          new DistributionRegistryError(
+            'REGISTRY_START_FAILED',
+            `${binary} exited (${code ?? signal}) before listening:\n${output}`,
+          ),
+        );
       });
     });
     return {

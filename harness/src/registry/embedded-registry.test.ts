@@ -60,7 +60,12 @@ describe('served over HTTP', () => {
     for (const i of set.images) {
       const p = await client.headGetParity('manifest', i.repo, i.tag);
       expect(p.mismatches, i.ref).toEqual([]);
-      expect(p.head).toMatchObject({ status: 200, contentType: i.mediaType, contentLength: i.size, dockerContentDigest: i.digest });
+      expect(p.head).toMatchObject({
+        status: 200,
+        contentType: i.mediaType,
+        contentLength: i.size,
+        dockerContentDigest: i.digest,
+      });
       expect(p.get.bodyDigest).toBe(i.digest);
     }
     for (const b of set.blobs) {
@@ -74,10 +79,23 @@ describe('served over HTTP', () => {
   it('Range: slices verified against their own digest; 416 carries bytes */size', async () => {
     const b = set.blobs.find((x) => x.role === 'conformance:layer')!;
     const whole = await readFile(path.join(dir, 'conformance', 'blobs', 'sha256', b.digest.slice(7)));
-    const sliceDigest = (s: number, e: number) => `sha256:${createHash('sha256').update(whole.subarray(s, e + 1)).digest('hex')}`;
-    const mid = await client.getBlobRange('conformance', b.digest, { start: 500, end: 1499 }, { sliceDigest: sliceDigest(500, 1499) });
+    const sliceDigest = (s: number, e: number) =>
+      `sha256:${createHash('sha256')
+        .update(whole.subarray(s, e + 1))
+        .digest('hex')}`;
+    const mid = await client.getBlobRange(
+      'conformance',
+      b.digest,
+      { start: 500, end: 1499 },
+      { sliceDigest: sliceDigest(500, 1499) },
+    );
     expect(mid).toMatchObject({ status: 206, contentRange: `bytes 500-1499/${b.size}`, size: 1000, verified: 'slice' });
-    const suffix = await client.getBlobRange('conformance', b.digest, { suffix: 500 }, { sliceDigest: sliceDigest(b.size - 500, b.size - 1) });
+    const suffix = await client.getBlobRange(
+      'conformance',
+      b.digest,
+      { suffix: 500 },
+      { sliceDigest: sliceDigest(b.size - 500, b.size - 1) },
+    );
     expect(suffix.contentRange).toBe(`bytes ${b.size - 500}-${b.size - 1}/${b.size}`);
     const none = await client.getBlobRange('conformance', b.digest, 'bytes=5000-10000');
     expect(none).toMatchObject({ status: 416, parsedContentRange: { kind: 'unsatisfied', size: b.size } });
@@ -86,7 +104,10 @@ describe('served over HTTP', () => {
   });
 
   it('tag list pages, followed by Link, add up to every tag', async () => {
-    const all = set.images.filter((i) => i.repo === 'conformance').map((i) => i.tag).sort((a, c) => (a < c ? -1 : 1));
+    const all = set.images
+      .filter((i) => i.repo === 'conformance')
+      .map((i) => i.tag)
+      .sort((a, c) => (a < c ? -1 : 1));
     const r = await client.listTags('conformance', { n: 3 });
     expect(r.tags).toEqual(all);
     expect(r.pages.length).toBe(Math.ceil(all.length / 3));
@@ -102,12 +123,16 @@ describe('served over HTTP', () => {
     expect(filtered.filtersApplied).toEqual(['artifactType']);
     expect(filtered.manifests.map((m) => m.digest)).toEqual([set.referrers[1]!.digest]);
     const viaTag = await client.getManifest('conformance', `sha256-${subject.slice(7)}`);
-    expect((viaTag.json.manifests as { digest: string }[]).map((m) => m.digest).sort()).toEqual(api.manifests.map((m) => m.digest).sort());
+    expect((viaTag.json.manifests as { digest: string }[]).map((m) => m.digest).sort()).toEqual(
+      api.manifests.map((m) => m.digest).sort(),
+    );
   });
 
   it('raw paths are judged as sent; writes are refused with 405', async () => {
     expect((await client.rawProbe('GET', '/v2/../v2/pause/manifests/3.10')).status).toBe(400);
-    expect((await client.rawProbe('GET', '/v2/pause/manifests/3.10', { headers: { accept: MediaType.OciManifest } })).status).toBe(200);
+    expect(
+      (await client.rawProbe('GET', '/v2/pause/manifests/3.10', { headers: { accept: MediaType.OciManifest } })).status,
+    ).toBe(200);
     for (const method of ['PUT', 'DELETE', 'POST', 'PATCH']) {
       const r = await client.rawProbe(method, '/v2/pause/manifests/3.10');
       expect(r.status, method).toBe(405);
@@ -155,7 +180,10 @@ describe('as a process', () => {
 
   it('exits 64 on bad usage', async () => {
     const main = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', 'x'], { cwd: findRepoRoot(), stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', 'x'], {
+      cwd: findRepoRoot(),
+      stdio: 'ignore',
+    });
     expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(64);
   });
 });

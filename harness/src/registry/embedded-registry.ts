@@ -43,7 +43,10 @@ async function send(req: IncomingMessage, res: ServerResponse, r: RegistryRespon
     res.end();
     return;
   }
-  await pipeline(createReadStream(r.body.file, { start: r.body.start, end: r.body.end, highWaterMark: 1024 * 1024 }), res);
+  await pipeline(
+    createReadStream(r.body.file, { start: r.body.start, end: r.body.end, highWaterMark: 1024 * 1024 }),
+    res,
+  );
 }
 
 export async function startEmbeddedRegistry(options: EmbeddedRegistryOptions): Promise<StartedEmbeddedRegistry> {

@@ -81,13 +81,18 @@ async function loadRepo(name: string, dir: string): Promise<CatalogRepo> {
     const mediaType = typeof json.mediaType === 'string' ? json.mediaType : d.mediaType;
     const m: CatalogManifest = { digest: d.digest, mediaType, size: bytes.length, file };
     if (typeof json.artifactType === 'string') m.artifactType = json.artifactType;
-    else if (isImageManifestJson(json) && typeof json.config.mediaType === 'string') m.artifactType = json.config.mediaType;
+    else if (isImageManifestJson(json) && typeof json.config.mediaType === 'string')
+      m.artifactType = json.config.mediaType;
     const subject = json.subject as Descriptor | undefined;
     if (subject !== undefined && typeof subject.digest === 'string') m.subject = subject.digest;
-    if (typeof json.annotations === 'object' && json.annotations !== null) m.annotations = json.annotations as Record<string, string>;
+    if (typeof json.annotations === 'object' && json.annotations !== null)
+      m.annotations = json.annotations as Record<string, string>;
     repo.manifests.set(d.digest, m);
     if (isImageIndexJson(json)) {
-      m.children = json.manifests.map((c) => ({ digest: c.digest, ...(c.platform !== undefined ? { platform: c.platform } : {}) }));
+      m.children = json.manifests.map((c) => ({
+        digest: c.digest,
+        ...(c.platform !== undefined ? { platform: c.platform } : {}),
+      }));
       for (const c of json.manifests) await visit(c);
     }
   };
@@ -106,7 +111,10 @@ export async function loadLayoutCatalog(root: string): Promise<LayoutCatalog> {
   for (const rel of await findLayouts(abs)) {
     const dir = path.join(abs, rel);
     if (!NAME_GRAMMAR.test(rel)) {
-      catalog.skipped.push({ dir, reason: `"${rel}" is not a valid repository name (distribution-spec "Pulling manifests")` });
+      catalog.skipped.push({
+        dir,
+        reason: `"${rel}" is not a valid repository name (distribution-spec "Pulling manifests")`,
+      });
       continue;
     }
     try {

@@ -11,7 +11,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { root: { type: 'string' }, port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' } },
+      options: {
+        root: { type: 'string' },
+        port: { type: 'string', default: '0' },
+        host: { type: 'string', default: '127.0.0.1' },
+      },
       strict: true,
     }));
   } catch (e) {
@@ -23,8 +27,11 @@ async function main(argv: string[]): Promise<number> {
     return 64;
   }
   const registry = await startEmbeddedRegistry({ root: values.root, port: Number(values.port), host: values.host });
-  for (const s of registry.catalog.skipped) process.stderr.write(`${JSON.stringify({ msg: 'skipped layout', ...s })}\n`);
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', url: registry.url, repositories: [...registry.catalog.repos.keys()] })}\n`);
+  for (const s of registry.catalog.skipped)
+    process.stderr.write(`${JSON.stringify({ msg: 'skipped layout', ...s })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'listening', url: registry.url, repositories: [...registry.catalog.repos.keys()] })}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);

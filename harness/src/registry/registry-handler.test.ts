@@ -14,9 +14,15 @@ let dir: string;
 let set: FixtureSet;
 let handle: RegistryHandler;
 
-const ALL = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ');
+const ALL = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(
+  ', ',
+);
 
-function get(target: string, headers: Record<string, string | string[]> = {}, method = 'GET'): Promise<RegistryResponse> {
+function get(
+  target: string,
+  headers: Record<string, string | string[]> = {},
+  method = 'GET',
+): Promise<RegistryResponse> {
   return handle({ method, target, headers });
 }
 
@@ -49,8 +55,14 @@ beforeAll(async () => {
   // its name contains the route words, which must parse from the right (docs/reference/oci-pull-path.md#edge-cases E14)
   const w = new OciLayoutWriter(path.join(dir, 'a', 'blobs', 'manifests'));
   const layer = await w.putBlob(Buffer.from('extra'), MediaType.OciLayer);
-  const config = await w.putJson({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } }, MediaType.OciConfig);
-  const m = await w.putJson({ schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers: [layer] }, MediaType.OciManifest);
+  const config = await w.putJson(
+    { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } },
+    MediaType.OciConfig,
+  );
+  const m = await w.putJson(
+    { schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers: [layer] },
+    MediaType.OciManifest,
+  );
   w.addManifest(m, 'extra');
   await w.finish();
   handle = createRegistryHandler(await loadLayoutCatalog(dir));
@@ -63,7 +75,14 @@ afterAll(async () => {
 describe('catalog', () => {
   it('finds every layout, nested names included', async () => {
     const c = await loadLayoutCatalog(dir);
-    expect([...c.repos.keys()].sort()).toEqual(['a/blobs/manifests', 'big', 'conformance', 'docker-list', 'e2e-test-images/busybox', 'pause']);
+    expect([...c.repos.keys()].sort()).toEqual([
+      'a/blobs/manifests',
+      'big',
+      'conformance',
+      'docker-list',
+      'e2e-test-images/busybox',
+      'pause',
+    ]);
     expect(c.skipped).toEqual([]);
   });
 });
@@ -109,7 +128,9 @@ describe('manifests (spec "Pulling manifests")', () => {
   });
 
   it('reads every Accept line, each split on ","', async () => {
-    const r = await get('/v2/e2e-test-images/busybox/manifests/1.36.1-1', { accept: [MediaType.OciManifest, `text/plain, ${MediaType.OciIndex}; q=0.5`] });
+    const r = await get('/v2/e2e-test-images/busybox/manifests/1.36.1-1', {
+      accept: [MediaType.OciManifest, `text/plain, ${MediaType.OciIndex}; q=0.5`],
+    });
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe(MediaType.OciIndex);
   });
@@ -130,7 +151,12 @@ describe('manifests (spec "Pulling manifests")', () => {
     ['unknown repository', '/v2/nope/manifests/latest', 404, 'MANIFEST_UNKNOWN'],
     ['invalid tag (G1 check 5/9 requires 404)', '/v2/pause/manifests/.INVALID_MANIFEST_NAME', 404, 'MANIFEST_UNKNOWN'],
     ['malformed digest (G1 check 13)', '/v2/pause/manifests/sha256:totallywrong', 400, 'DIGEST_INVALID'],
-    ['upper-case hex (a MUST NOT of the digest grammar)', `/v2/pause/manifests/sha256:${'A'.repeat(64)}`, 400, 'DIGEST_INVALID'],
+    [
+      'upper-case hex (a MUST NOT of the digest grammar)',
+      `/v2/pause/manifests/sha256:${'A'.repeat(64)}`,
+      400,
+      'DIGEST_INVALID',
+    ],
     ['manifest of another repository', '/v2/big/manifests/3.10', 404, 'MANIFEST_UNKNOWN'],
   ])('%s → %i %s', async (_name, target, status, code) => {
     const r = await get(target, { accept: ALL });
@@ -232,14 +258,22 @@ describe('blobs (spec "Pulling blobs")', () => {
 
     it('If-Range with another validator → the whole blob', async () => {
       const b = blob('conformance:layer');
-      expect((await get(`/v2/conformance/blobs/${b.digest}`, { range: 'bytes=0-0', 'if-range': '"other"' })).status).toBe(200);
-      expect((await get(`/v2/conformance/blobs/${b.digest}`, { range: 'bytes=0-0', 'if-range': `"${b.digest}"` })).status).toBe(206);
+      expect(
+        (await get(`/v2/conformance/blobs/${b.digest}`, { range: 'bytes=0-0', 'if-range': '"other"' })).status,
+      ).toBe(200);
+      expect(
+        (await get(`/v2/conformance/blobs/${b.digest}`, { range: 'bytes=0-0', 'if-range': `"${b.digest}"` })).status,
+      ).toBe(206);
     });
   });
 });
 
 describe('tags/list (spec "Listing Tags")', () => {
-  const all = () => set.images.filter((i) => i.repo === 'conformance').map((i) => i.tag).sort((a, b) => (a < b ? -1 : 1));
+  const all = () =>
+    set.images
+      .filter((i) => i.repo === 'conformance')
+      .map((i) => i.tag)
+      .sort((a, b) => (a < b ? -1 : 1));
 
   it('lists every tag in ASCII order', async () => {
     const r = await get('/v2/conformance/tags/list');
@@ -280,17 +314,21 @@ describe('tags/list (spec "Listing Tags")', () => {
 });
 
 describe('referrers (spec "Listing Referrers")', () => {
-  it('lists the subject\'s referrers as an OCI index with artifactType and annotations', async () => {
+  it("lists the subject's referrers as an OCI index with artifactType and annotations", async () => {
     const subject = image('conformance:tagtest0').digest;
     const r = await get(`/v2/conformance/referrers/${subject}`);
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe(MediaType.OciIndex);
     const body = jsonOf(r);
     expect(body.schemaVersion).toBe(2);
-    const expected = set.referrers.map((x) => ({ digest: x.digest, artifactType: x.artifactType, annotations: x.annotations }));
-    expect(body.manifests.map((m: any) => ({ digest: m.digest, artifactType: m.artifactType, annotations: m.annotations }))).toEqual(
-      expect.arrayContaining(expected),
-    );
+    const expected = set.referrers.map((x) => ({
+      digest: x.digest,
+      artifactType: x.artifactType,
+      annotations: x.annotations,
+    }));
+    expect(
+      body.manifests.map((m: any) => ({ digest: m.digest, artifactType: m.artifactType, annotations: m.annotations })),
+    ).toEqual(expect.arrayContaining(expected));
     expect(body.manifests).toHaveLength(2);
     expect(r.headers['oci-filters-applied']).toBeUndefined();
   });

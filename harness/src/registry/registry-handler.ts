@@ -8,7 +8,14 @@ import { stat } from 'node:fs/promises';
 import type { Descriptor } from '../oci/descriptor.js';
 import { tryParseDigest } from '../oci/digest.js';
 import { essenceOf, MediaType } from '../oci/media-types.js';
-import { blobFilePath, NAME_GRAMMAR, TAG_GRAMMAR, type CatalogManifest, type CatalogRepo, type LayoutCatalog } from './layout-catalog.js';
+import {
+  blobFilePath,
+  NAME_GRAMMAR,
+  TAG_GRAMMAR,
+  type CatalogManifest,
+  type CatalogRepo,
+  type LayoutCatalog,
+} from './layout-catalog.js';
 import { decideRange } from './range-header.js';
 import { routeOf, splitTarget } from './registry-route.js';
 
@@ -35,7 +42,13 @@ export interface RegistryResponse {
 export type RegistryHandler = (req: RegistryRequest) => Promise<RegistryResponse>;
 
 /** distribution-spec "Error Codes" error codes used here */
-type ErrorCode = 'BLOB_UNKNOWN' | 'DIGEST_INVALID' | 'MANIFEST_UNKNOWN' | 'NAME_INVALID' | 'NAME_UNKNOWN' | 'UNSUPPORTED';
+type ErrorCode =
+  | 'BLOB_UNKNOWN'
+  | 'DIGEST_INVALID'
+  | 'MANIFEST_UNKNOWN'
+  | 'NAME_INVALID'
+  | 'NAME_UNKNOWN'
+  | 'UNSUPPORTED';
 
 const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
 const READ_METHODS = new Set(['GET', 'HEAD']);
@@ -50,7 +63,13 @@ function json(status: number, value: unknown, headers: Record<string, string> = 
 }
 
 /** `{"errors":[{code,message,detail}]}` (spec "Error Codes") */
-function error(status: number, code: ErrorCode, message: string, detail?: unknown, headers: Record<string, string> = {}): RegistryResponse {
+function error(
+  status: number,
+  code: ErrorCode,
+  message: string,
+  detail?: unknown,
+  headers: Record<string, string> = {},
+): RegistryResponse {
   return json(status, { errors: [{ code, message, ...(detail !== undefined ? { detail } : {}) }] }, headers);
 }
 
@@ -64,10 +83,11 @@ function acceptedTypes(req: RegistryRequest): Set<string> {
   const raw = req.headers.accept;
   const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   const out = new Set<string>();
-  for (const line of lines) for (const part of line.split(',')) {
-    const t = essenceOf(part);
-    if (t !== undefined) out.add(t);
-  }
+  for (const line of lines)
+    for (const part of line.split(',')) {
+      const t = essenceOf(part);
+      if (t !== undefined) out.add(t);
+    }
   return out;
 }
 
@@ -110,7 +130,8 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
       return error(400, 'DIGEST_INVALID', 'invalid digest', { digest: reference });
     }
     const detail = isDigestRef ? { Digest: reference } : { Tag: reference };
-    if (!isDigestRef && !TAG_GRAMMAR.test(reference)) return error(404, 'MANIFEST_UNKNOWN', 'manifest unknown (invalid tag)', detail);
+    if (!isDigestRef && !TAG_GRAMMAR.test(reference))
+      return error(404, 'MANIFEST_UNKNOWN', 'manifest unknown (invalid tag)', detail);
     if (repo === undefined) return error(404, 'MANIFEST_UNKNOWN', 'manifest unknown', detail);
     const digest = isDigestRef ? reference : repo.tags.get(reference);
     let m = digest === undefined ? undefined : repo.manifests.get(digest);
@@ -140,7 +161,11 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
     return { status: 200, headers: manifestHeaders(m), body: { file: m.file, start: 0, end: m.size - 1 } };
   };
 
-  const serveBlob = async (req: RegistryRequest, repo: CatalogRepo | undefined, digest: string): Promise<RegistryResponse> => {
+  const serveBlob = async (
+    req: RegistryRequest,
+    repo: CatalogRepo | undefined,
+    digest: string,
+  ): Promise<RegistryResponse> => {
     if (tryParseDigest(digest) === null) return error(400, 'DIGEST_INVALID', 'invalid digest', { digest });
     const unknown = () => error(404, 'BLOB_UNKNOWN', 'blob unknown to registry', digest);
     if (repo === undefined) return unknown();
@@ -167,19 +192,36 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
     const range = decideRange(rangeHeader, size);
     if (range.kind === 'unsatisfiable') {
       const { 'content-type': _type, ...rest } = base;
-      return { status: 416, headers: { ...rest, 'content-range': `bytes */${size}`, 'content-length': '0' }, body: Buffer.alloc(0) };
+      return {
+        status: 416,
+        headers: { ...rest, 'content-range': `bytes */${size}`, 'content-length': '0' },
+        body: Buffer.alloc(0),
+      };
     }
     if (range.kind === 'partial') {
       return {
         status: 206,
-        headers: { ...base, 'content-range': `bytes ${range.start}-${range.end}/${size}`, 'content-length': String(range.end - range.start + 1) },
+        headers: {
+          ...base,
+          'content-range': `bytes ${range.start}-${range.end}/${size}`,
+          'content-length': String(range.end - range.start + 1),
+        },
         body: { file: file!, start: range.start, end: range.end },
       };
     }
-    return { status: 200, headers: { ...base, 'content-length': String(size) }, body: { file: file!, start: 0, end: size - 1 } };
+    return {
+      status: 200,
+      headers: { ...base, 'content-length': String(size) },
+      body: { file: file!, start: 0, end: size - 1 },
+    };
   };
 
-  const serveReferrers = (name: string, repo: CatalogRepo | undefined, digest: string, query: URLSearchParams): RegistryResponse => {
+  const serveReferrers = (
+    name: string,
+    repo: CatalogRepo | undefined,
+    digest: string,
+    query: URLSearchParams,
+  ): RegistryResponse => {
     // spec "Listing Referrers": an invalid digest MUST be 400
     if (tryParseDigest(digest) === null) return error(400, 'DIGEST_INVALID', 'invalid digest', { digest });
     if (repo === undefined) return error(404, 'NAME_UNKNOWN', 'repository name not known to registry', { name });
@@ -199,7 +241,10 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
     return json(
       200,
       { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests },
-      { 'content-type': MediaType.OciIndex, ...(artifactType !== null ? { 'oci-filters-applied': 'artifactType' } : {}) },
+      {
+        'content-type': MediaType.OciIndex,
+        ...(artifactType !== null ? { 'oci-filters-applied': 'artifactType' } : {}),
+      },
     );
   };
 
@@ -211,7 +256,9 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
     // read-only: every write (and anything else) is 405 (spec "Error Codes" UNSUPPORTED;
     // docs/reference/oci-pull-path.md#edge-cases E2)
     if (!READ_METHODS.has(method) || route.kind === 'upload') {
-      return error(405, 'UNSUPPORTED', `${method} is not supported by this read-only registry`, undefined, { allow: 'GET, HEAD' });
+      return error(405, 'UNSUPPORTED', `${method} is not supported by this read-only registry`, undefined, {
+        allow: 'GET, HEAD',
+      });
     }
     switch (route.kind) {
       case 'ping':
@@ -224,11 +271,13 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
       default:
         break;
     }
-    if (!NAME_GRAMMAR.test(route.name)) return error(400, 'NAME_INVALID', 'invalid repository name', { name: route.name });
+    if (!NAME_GRAMMAR.test(route.name))
+      return error(400, 'NAME_INVALID', 'invalid repository name', { name: route.name });
     const repo = catalog.repos.get(route.name);
     switch (route.kind) {
       case 'tags': {
-        if (repo === undefined) return error(404, 'NAME_UNKNOWN', 'repository name not known to registry', { name: route.name });
+        if (repo === undefined)
+          return error(404, 'NAME_UNKNOWN', 'repository name not known to registry', { name: route.name });
         const page = paginate(asciiSort(repo.tags.keys()), query, `/v2/${route.name}/tags/list`);
         if ('invalid' in page) return error(400, 'UNSUPPORTED', page.invalid);
         return json(200, { name: route.name, tags: page.items }, page.link !== undefined ? { link: page.link } : {});

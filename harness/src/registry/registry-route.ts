@@ -26,7 +26,9 @@ export function splitTarget(target: string): ParsedTarget {
   const abs = /^https?:\/\/[^/]*/i.exec(t);
   if (abs !== null) t = t.slice(abs[0].length) || '/';
   const q = t.indexOf('?');
-  return q < 0 ? { path: t, query: new URLSearchParams() } : { path: t.slice(0, q), query: new URLSearchParams(t.slice(q + 1)) };
+  return q < 0
+    ? { path: t, query: new URLSearchParams() }
+    : { path: t.slice(0, q), query: new URLSearchParams(t.slice(q + 1)) };
 }
 
 export function routeOf(path: string): RegistryRoute {

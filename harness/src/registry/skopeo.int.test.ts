@@ -46,32 +46,48 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(SKOPEO === undefined && !ci)(`skopeo against the embedded registry${SKOPEO ? '' : ` — skipped: ${SKIP_REASON}`}`, () => {
-  const host = () => new URL(registry!.url).host;
+describe.skipIf(SKOPEO === undefined && !ci)(
+  `skopeo against the embedded registry${SKOPEO ? '' : ` — skipped: ${SKIP_REASON}`}`,
+  () => {
+    const host = () => new URL(registry!.url).host;
 
-  it('skopeo inspect pause:3.10 reports the recorded digest', async () => {
-    const { stdout } = await run(SKOPEO!, ['inspect', '--tls-verify=false', `docker://${host()}/pause:3.10`], { timeout: 60_000 });
-    const out = JSON.parse(stdout) as { Digest: string; Architecture: string; Os: string };
-    expect(out.Digest).toBe(recordedDigest('pause:3.10'));
-    expect([out.Os, out.Architecture]).toEqual(['linux', 'amd64']);
-  });
+    it('skopeo inspect pause:3.10 reports the recorded digest', async () => {
+      const { stdout } = await run(SKOPEO!, ['inspect', '--tls-verify=false', `docker://${host()}/pause:3.10`], {
+        timeout: 60_000,
+      });
+      const out = JSON.parse(stdout) as { Digest: string; Architecture: string; Os: string };
+      expect(out.Digest).toBe(recordedDigest('pause:3.10'));
+      expect([out.Os, out.Architecture]).toEqual(['linux', 'amd64']);
+    });
 
-  it('skopeo inspect --raw of the Docker list and the nested OCI index returns the recorded bytes', async () => {
-    for (const ref of ['docker-list:v1', 'e2e-test-images/busybox:1.36.1-1']) {
-      const { stdout } = await run(SKOPEO!, ['inspect', '--raw', '--tls-verify=false', `docker://${host()}/${ref}`], { timeout: 60_000 });
-      const { createHash } = await import('node:crypto');
-      expect(`sha256:${createHash('sha256').update(stdout).digest('hex')}`, ref).toBe(recordedDigest(ref));
-    }
-  });
+    it('skopeo inspect --raw of the Docker list and the nested OCI index returns the recorded bytes', async () => {
+      for (const ref of ['docker-list:v1', 'e2e-test-images/busybox:1.36.1-1']) {
+        const { stdout } = await run(SKOPEO!, ['inspect', '--raw', '--tls-verify=false', `docker://${host()}/${ref}`], {
+          timeout: 60_000,
+        });
+        const { createHash } = await import('node:crypto');
+        expect(`sha256:${createHash('sha256').update(stdout).digest('hex')}`, ref).toBe(recordedDigest(ref));
+      }
+    });
 
-  it('skopeo copy --all of the multi-platform index verifies every blob', async () => {
-    const out = path.join(dir, 'copy');
-    await run(
-      SKOPEO!,
-      ['copy', '--all', '--insecure-policy', '--src-tls-verify=false', `docker://${host()}/e2e-test-images/busybox:1.36.1-1`, `oci:${out}:copied`],
-      { timeout: 60_000 },
-    );
-    const index = JSON.parse(await readFile(path.join(out, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
-    expect(index.manifests[0]!.digest).toBe(recordedDigest('e2e-test-images/busybox:1.36.1-1'));
-  });
-});
+    it('skopeo copy --all of the multi-platform index verifies every blob', async () => {
+      const out = path.join(dir, 'copy');
+      await run(
+        SKOPEO!,
+        [
+          'copy',
+          '--all',
+          '--insecure-policy',
+          '--src-tls-verify=false',
+          `docker://${host()}/e2e-test-images/busybox:1.36.1-1`,
+          `oci:${out}:copied`,
+        ],
+        { timeout: 60_000 },
+      );
+      const index = JSON.parse(await readFile(path.join(out, 'index.json'), 'utf8')) as {
+        manifests: { digest: string }[];
+      };
+      expect(index.manifests[0]!.digest).toBe(recordedDigest('e2e-test-images/busybox:1.36.1-1'));
+    });
+  },
+);

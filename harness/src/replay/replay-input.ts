@@ -40,9 +40,13 @@ const IMAGE_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)
 
 /** `--ip` × `--image`, validated. */
 export function pullsFrom(ips: readonly string[], images: readonly string[]): ReplayItem[] {
-  for (const ip of ips) if (isIP(ip) === 0) throw new ReplayInputError(`--ip ${JSON.stringify(ip)} is not an IP address`);
+  for (const ip of ips)
+    if (isIP(ip) === 0) throw new ReplayInputError(`--ip ${JSON.stringify(ip)} is not an IP address`);
   for (const image of images) {
-    if (!IMAGE_REF.test(image)) throw new ReplayInputError(`--image ${JSON.stringify(image)} is not <repository>:<tag> (as seen through the redirector, e.g. pause:3.10)`);
+    if (!IMAGE_REF.test(image))
+      throw new ReplayInputError(
+        `--image ${JSON.stringify(image)} is not <repository>:<tag> (as seen through the redirector, e.g. pause:3.10)`,
+      );
   }
   return ips.flatMap((ip) => images.map((image) => ({ kind: 'pull' as const, ip, image })));
 }

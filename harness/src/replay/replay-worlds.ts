@@ -72,11 +72,24 @@ export async function startReplayWorlds(options: ReplayWorldOptions): Promise<St
   try {
     const worlds: ReplayWorld[] = [{ semantics: first, target: stack.target, adminUrl: stack.redirector.adminUrl }];
     for (const semantics of others) {
-      const r = await startRedirectorProcess({ env: worldEnv(stack, semantics, options.redirectorEnv ?? {}), timeoutMs: 30_000 });
+      const r = await startRedirectorProcess({
+        env: worldEnv(stack, semantics, options.redirectorEnv ?? {}),
+        timeoutMs: 30_000,
+      });
       extra.push(r);
       options.log?.(`redirector (${semantics}): ${r.url} in the same world`);
       // the edge ports front the stack's own redirector: this one is reached in xff mode only
-      worlds.push({ semantics, target: { ...stack.target, name: `local-${semantics}`, url: r.url, semantics, vantages: stack.target.vantages.map((v) => ({ ...v, url: null })) }, adminUrl: r.adminUrl });
+      worlds.push({
+        semantics,
+        target: {
+          ...stack.target,
+          name: `local-${semantics}`,
+          url: r.url,
+          semantics,
+          vantages: stack.target.vantages.map((v) => ({ ...v, url: null })),
+        },
+        adminUrl: r.adminUrl,
+      });
     }
     return {
       stack,

@@ -92,15 +92,25 @@ async function explain(world: ReplayWorld, ip: string | null, method: string, pa
   try {
     const res = await request(`${world.adminUrl}/explain?${q}`, { headersTimeout: 10_000, bodyTimeout: 10_000 });
     const body = (await res.body.json()) as Record<string, unknown>;
-    if (res.statusCode !== 200) return { client: null, error: `explain answered ${res.statusCode}: ${JSON.stringify(body).slice(0, 200)}` };
+    if (res.statusCode !== 200)
+      return { client: null, error: `explain answered ${res.statusCode}: ${JSON.stringify(body).slice(0, 200)}` };
     const client = body.client as ExplainView['client'];
     const probe = body.probe as { url?: string; base?: string } | null;
     const decision = body.decision as ExplainView['decision'] | null;
     return {
       client: client ?? null,
       ...(probe?.url ? { probeUrl: probe.url } : {}),
-      ...(probe?.base ? { bucket: probe.base === world.target.bucketMap.default.replace(/\/+$/, '') ? 'default-base' : `bucket:${bucketNameOf(probe.base)}` } : {}),
-      ...(decision ? { decision: { reason: decision.reason, status: decision.status, location: decision.location } } : {}),
+      ...(probe?.base
+        ? {
+            bucket:
+              probe.base === world.target.bucketMap.default.replace(/\/+$/, '')
+                ? 'default-base'
+                : `bucket:${bucketNameOf(probe.base)}`,
+          }
+        : {}),
+      ...(decision
+        ? { decision: { reason: decision.reason, status: decision.status, location: decision.location } }
+        : {}),
     };
   } catch (err) {
     return { client: null, error: (err as Error).message };
@@ -121,13 +131,21 @@ async function replayInWorld(world: ReplayWorld, item: ReplayItem, lbIp: string)
   const ip = item.ip;
   const vantage: Vantage = { name: `replay-${ip ?? 'unlogged'}`, ip: ip ?? '', cloud: null, region: null, url: null };
   // without a logged address the request goes without X-Forwarded-For (only blob decisions look at the client)
-  const route = ip === null ? { vantage, mode: 'xff' as const, baseUrl: world.target.url, headers: {}, headerless: false } : vantageRoute({ ...world.target, lbIp }, vantage);
+  const route =
+    ip === null
+      ? { vantage, mode: 'xff' as const, baseUrl: world.target.url, headers: {}, headerless: false }
+      : vantageRoute({ ...world.target, lbIp }, vantage);
   const client = clientForRoute(route, { headersTimeoutMs: 15_000, bodyTimeoutMs: 30_000 });
   const chains: ReplayChain[] = [];
   const add = async (hops: OciHop[], error?: string) => {
     const first = hops[0];
     const path = first ? new URL(first.url).pathname : '';
-    const chain: ReplayChain = { request: first ? requestOf(first) : '(nothing sent)', hops, firstHop: shapeText(world, first, isSignatureTag(path)), ...(error ? { error } : {}) };
+    const chain: ReplayChain = {
+      request: first ? requestOf(first) : '(nothing sent)',
+      hops,
+      firstHop: shapeText(world, first, isSignatureTag(path)),
+      ...(error ? { error } : {}),
+    };
     if (first) chain.explain = await explain(world, ip, first.method, `${path}${new URL(first.url).search}`);
     chains.push(chain);
   };
@@ -138,7 +156,13 @@ async function replayInWorld(world: ReplayWorld, item: ReplayItem, lbIp: string)
         const pulled = await pullImage(client, repository, tag, { failFast: false });
         for (const m of pulled.manifests) await add(m.hops);
         for (const b of pulled.blobs) await add(b.hops, b.error ? `${b.error.code}: ${b.error.message}` : undefined);
-        return { semantics: world.semantics, url: world.target.url, chains, ok: pulled.ok, ...(pulled.ok ? {} : { error: pulled.errors.map((e) => `${e.code}: ${e.message}`).join('; ') }) };
+        return {
+          semantics: world.semantics,
+          url: world.target.url,
+          chains,
+          ok: pulled.ok,
+          ...(pulled.ok ? {} : { error: pulled.errors.map((e) => `${e.code}: ${e.message}`).join('; ') }),
+        };
       } catch (err) {
         // the manifest itself failed: keep its trace
         const hops = err instanceof OciError ? err.hops : [];
@@ -171,9 +195,11 @@ export function semanticsDifferences(worlds: readonly WorldReplay[]): SemanticsD
       const c = w.chains.find((x) => x.request === req);
       answers[w.semantics] = c?.firstHop ?? 'not requested';
       clients[w.semantics] = clientText(c?.explain);
-      buckets[w.semantics] = c?.explain?.bucket ?? (c?.explain?.client?.cloud === 'GCP' ? 'none (GCP client: upstream)' : 'none');
+      buckets[w.semantics] =
+        c?.explain?.bucket ?? (c?.explain?.client?.cloud === 'GCP' ? 'none (GCP client: upstream)' : 'none');
     }
-    if (new Set(Object.values(answers)).size > 1 || new Set(Object.values(buckets)).size > 1) out.push({ request: req, answers, clients, buckets });
+    if (new Set(Object.values(answers)).size > 1 || new Set(Object.values(buckets)).size > 1)
+      out.push({ request: req, answers, clients, buckets });
   }
   return out;
 }
@@ -185,7 +211,11 @@ export interface ReplayOptions {
   lbIp?: string;
 }
 
-export async function runReplay(worlds: readonly ReplayWorld[], items: readonly ReplayItem[], options: ReplayOptions = {}): Promise<ReplayResult> {
+export async function runReplay(
+  worlds: readonly ReplayWorld[],
+  items: readonly ReplayItem[],
+  options: ReplayOptions = {},
+): Promise<ReplayResult> {
   const started = performance.now();
   const limit = pLimit(Math.max(1, options.concurrency ?? 4));
   const lbIp = options.lbIp ?? worlds[0]?.target.lbIp ?? '0.0.0.0';
@@ -195,13 +225,30 @@ export async function runReplay(worlds: readonly ReplayWorld[], items: readonly 
         // worlds one after the other: the same request sequence, so caches warm the same way in each
         const results: WorldReplay[] = [];
         for (const w of worlds) results.push(await replayInWorld(w, item, lbIp));
-        const title = item.kind === 'pull' ? `${item.ip} ${item.image}` : `${item.ip ?? '(client not logged)'} ${item.method} ${item.path}`;
-        const logged = item.kind === 'request' ? { ...item.logged, ...(item.logged.probeUrl ?? item.logged.target ? bucketOfLogged(item.logged) : {}) } : undefined;
-        return { item, title, worlds: results, differences: semanticsDifferences(results), ...(logged ? { logged } : {}) };
+        const title =
+          item.kind === 'pull'
+            ? `${item.ip} ${item.image}`
+            : `${item.ip ?? '(client not logged)'} ${item.method} ${item.path}`;
+        const logged =
+          item.kind === 'request'
+            ? { ...item.logged, ...((item.logged.probeUrl ?? item.logged.target) ? bucketOfLogged(item.logged) : {}) }
+            : undefined;
+        return {
+          item,
+          title,
+          worlds: results,
+          differences: semanticsDifferences(results),
+          ...(logged ? { logged } : {}),
+        };
       }),
     ),
   );
-  return { schema: 'registry-canary/replay/v1', semantics: worlds.map((w) => w.semantics), items: replayed, durationMs: performance.now() - started };
+  return {
+    schema: 'registry-canary/replay/v1',
+    semantics: worlds.map((w) => w.semantics),
+    items: replayed,
+    durationMs: performance.now() - started,
+  };
 }
 
 /** The bucket a logged decision consulted: the HEADed object's bucket (a miss), or the target's (a hit). */

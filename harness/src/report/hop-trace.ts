@@ -4,11 +4,21 @@
  */
 import type { Hop } from '../results/check.js';
 
-const SHOWN_HEADERS = ['content-type', 'content-length', 'content-range', 'docker-content-digest', 'cache-control', 'retry-after', 'server'];
+const SHOWN_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-range',
+  'docker-content-digest',
+  'cache-control',
+  'retry-after',
+  'server',
+];
 
 export function formatHop(hop: Hop, index: number): string {
   const status = hop.status === 0 ? 'no response' : String(hop.status);
-  const lines = [`#${index + 1} ${hop.method} ${hop.url} → ${status} (${hop.durationMs.toFixed(1)} ms at +${hop.startMs.toFixed(1)} ms)`];
+  const lines = [
+    `#${index + 1} ${hop.method} ${hop.url} → ${status} (${hop.durationMs.toFixed(1)} ms at +${hop.startMs.toFixed(1)} ms)`,
+  ];
   if (hop.location !== undefined) lines.push(`     Location: ${hop.location}`);
   const sent = (hop as Hop & { requestHeaders?: Record<string, string> }).requestHeaders?.['x-forwarded-for'];
   if (sent !== undefined) lines.push(`     sent X-Forwarded-For: ${sent}`);

@@ -13,7 +13,12 @@ import { formatTrace } from './hop-trace.js';
 import { cellKey, destinationOf, routingMap, type RoutingMapCell } from './routing-map.js';
 
 export function htmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 const e = htmlEscape;
 const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
@@ -46,7 +51,8 @@ function statusPill(report: RunReport): string {
 }
 
 function mapCell(vantage: string, kind: string, cell: RoutingMapCell | undefined): string {
-  if (!cell) return `<td class="cell s-missing" data-vantage="${e(vantage)}" data-kind="${e(kind)}" data-status="missing">·</td>`;
+  if (!cell)
+    return `<td class="cell s-missing" data-vantage="${e(vantage)}" data-kind="${e(kind)}" data-status="missing">·</td>`;
   const r = cell.result;
   const shown = cell.actual ?? cell.expected;
   const dest = shown?.kind ?? 'none';
@@ -54,13 +60,18 @@ function mapCell(vantage: string, kind: string, cell: RoutingMapCell | undefined
   if (r.status === 'not-applicable' || r.status === 'skip') text = 'n/a';
   else if (shown) text = shown.label;
   else text = r.status;
-  const wrong = (r.status === 'fail' || r.status === 'error' || r.status === 'known-failure') && cell.expected && cell.actual?.label !== cell.expected.label;
+  const wrong =
+    (r.status === 'fail' || r.status === 'error' || r.status === 'known-failure') &&
+    cell.expected &&
+    cell.actual?.label !== cell.expected.label;
   const expectLine = wrong ? `<small>expected ${e(cell.expected!.label)}</small>` : '';
   const title = [
     r.id,
     r.status,
     cell.evidence ? `${cell.evidence.request.method} ${cell.evidence.request.path}` : '',
-    cell.evidence ? `expected ${cell.evidence.expected.status} ${cell.evidence.expected.location ?? ''} (${cell.evidence.expected.reason})` : '',
+    cell.evidence
+      ? `expected ${cell.evidence.expected.status} ${cell.evidence.expected.location ?? ''} (${cell.evidence.expected.reason})`
+      : '',
     cell.evidence?.actual ? `got ${cell.evidence.actual.status} ${cell.evidence.actual.location ?? ''}` : '',
     r.status === 'pass' ? '' : (r.message ?? ''),
   ]
@@ -75,7 +86,12 @@ function shadowedTable(report: RunReport, cells: RoutingMapCell[]): string {
   const rows = cells.map((c) => {
     const ip = c.evidence?.request.xff?.split(',').slice(-2, -1)[0] ?? '';
     const other = Object.entries(c.result.details ?? {}).find(([k]) => k.startsWith('under '));
-    const otherDest = other && typeof other[1] === 'string' ? destinationOf(report.target, 307, other[1]).label : other ? String(other[1]) : '';
+    const otherDest =
+      other && typeof other[1] === 'string'
+        ? destinationOf(report.target, 307, other[1]).label
+        : other
+          ? String(other[1])
+          : '';
     return `<tr><td><b>${e(c.evidence?.vantage ?? c.result.vantage ?? '')}</b><br><span class="muted">${e(ip)}</span></td>${mapCell(c.evidence?.vantage ?? '', 'shadowed-prefix', c)}<td>${e(other?.[0] ?? '')}: ${e(otherDest)}</td></tr>`;
   });
   return `<h3>GLOBAL-shadowed prefixes (${e(report.target.semantics)} semantics)</h3>
@@ -84,7 +100,9 @@ function shadowedTable(report: RunReport, cells: RoutingMapCell[]): string {
 
 function routingSection(report: RunReport): string {
   const full = routingMap(report);
-  const shadowed = [...full.cells.values()].filter((c) => (c.evidence?.kind ?? /^routing\/([^@]+)@/.exec(c.result.id)?.[1]) === 'shadowed-prefix');
+  const shadowed = [...full.cells.values()].filter(
+    (c) => (c.evidence?.kind ?? /^routing\/([^@]+)@/.exec(c.result.id)?.[1]) === 'shadowed-prefix',
+  );
   const kinds = full.kinds.filter((k) => k !== 'shadowed-prefix');
   const vantages = full.vantages.filter((v) => kinds.some((k) => full.cells.has(cellKey(v, k))));
   const map = { ...full, kinds, vantages };
@@ -93,7 +111,9 @@ function routingSection(report: RunReport): string {
   const head = `<tr><th>vantage</th>${map.kinds.map((k) => `<th class="kind">${e(k)}</th>`).join('')}</tr>`;
   const rows = map.vantages.map((name) => {
     const v = info.get(name);
-    const who = v ? `<br><span class="muted">${e(v.cloud ?? 'internet')}${v.region ? ` ${e(v.region)}` : ''} · ${e(v.ip)}</span>` : '';
+    const who = v
+      ? `<br><span class="muted">${e(v.cloud ?? 'internet')}${v.region ? ` ${e(v.region)}` : ''} · ${e(v.ip)}</span>`
+      : '';
     return `<tr><td class="vantage"><b>${e(name)}</b>${who}</td>${map.kinds.map((k) => mapCell(name, k, map.cells.get(cellKey(name, k)))).join('')}</tr>`;
   });
   const legend = [
@@ -116,7 +136,9 @@ ${shadowedTable(report, shadowed)}`;
 
 function resultDetails(r: CheckResult, open: boolean): string {
   const cls = r.failureClass ? `<span class="cls">${e(r.failureClass)}</span>` : '';
-  const known = r.knownIssue ? `<p>Known issue: <a href="${e(r.knownIssue)}">${e(r.knownIssue)}</a> ${e(r.knownIssueReason ?? '')}</p>` : '';
+  const known = r.knownIssue
+    ? `<p>Known issue: <a href="${e(r.knownIssue)}">${e(r.knownIssue)}</a> ${e(r.knownIssueReason ?? '')}</p>`
+    : '';
   return `<details class="${r.status}"${open ? ' open' : ''}><summary>${cls}<code>${e(r.id)}</code> <span class="muted">${ms(r.durationMs)}</span></summary>
 <p>${e(r.title)}<br><span class="muted">rule: ${e(r.rule)}${r.vantage ? ` · vantage ${e(r.vantage)}` : ''}</span></p>${known}
 <pre>${e(r.message ?? '')}</pre>
@@ -150,7 +172,10 @@ function naSection(report: RunReport): string {
   if (na.length === 0) return '';
   const groups = new Map<string, CheckResult[]>();
   for (const r of na) groups.set(r.message ?? '', [...(groups.get(r.message ?? '') ?? []), r]);
-  const rows = [...groups].map(([reason, rs]) => `<tr><td>${rs.length}</td><td>${e(reason)}<details><summary>checks</summary><code>${rs.map((r) => e(r.id)).join('<br>')}</code></details></td></tr>`);
+  const rows = [...groups].map(
+    ([reason, rs]) =>
+      `<tr><td>${rs.length}</td><td>${e(reason)}<details><summary>checks</summary><code>${rs.map((r) => e(r.id)).join('<br>')}</code></details></td></tr>`,
+  );
   return `<h2>Not applicable to this target (${na.length})</h2><table><tr><th>checks</th><th>reason</th></tr>${rows.join('')}</table>`;
 }
 
@@ -170,7 +195,8 @@ function timingSection(report: RunReport): string {
   const slowest = [...report.results].sort((a, b) => b.durationMs - a.durationMs).slice(0, 15);
   const max = Math.max(1, ...slowest.map((r) => r.durationMs));
   const slowRows = slowest.map(
-    (r) => `<tr><td><code>${e(r.id)}</code></td><td>${ms(r.durationMs)}</td><td style="width:40%"><div class="bar${isRed(r.status) ? ' red' : ''}" style="width:${((r.durationMs / max) * 100).toFixed(1)}%"></div></td></tr>`,
+    (r) =>
+      `<tr><td><code>${e(r.id)}</code></td><td>${ms(r.durationMs)}</td><td style="width:40%"><div class="bar${isRed(r.status) ? ' red' : ''}" style="width:${((r.durationMs / max) * 100).toFixed(1)}%"></div></td></tr>`,
   );
   return `<h2>Timings</h2><p class="muted">Run wall time ${ms(report.durationMs)} at concurrency ${report.options.concurrency}, per-check deadline ${ms(report.options.checkTimeoutMs)}.</p>
 <table><tr><th>suite</th><th>checks</th><th>wall</th><th>sum of checks</th><th>span within the run</th></tr>${suiteRows.join('')}</table>
@@ -215,7 +241,10 @@ function attachedSection(report: RunReport): string {
 function preflightSection(report: RunReport): string {
   const p = report.preflight;
   if (!p) return '';
-  const rows = p.vantages.map((v) => `<tr><td>${e(v.vantage)}</td><td>${v.ok ? '✓' : '✗'}</td><td>${e(v.message ?? String(v.status ?? ''))}</td></tr>`);
+  const rows = p.vantages.map(
+    (v) =>
+      `<tr><td>${e(v.vantage)}</td><td>${v.ok ? '✓' : '✗'}</td><td>${e(v.message ?? String(v.status ?? ''))}</td></tr>`,
+  );
   return `<details${p.reachable ? '' : ' open'}><summary>Preflight: GET /v2/ ${p.reachable ? 'answered' : 'failed from every vantage'}</summary><table>${rows.join('')}</table></details>`;
 }
 
@@ -223,7 +252,10 @@ export function htmlReport(report: RunReport): string {
   const t = report.target;
   const ok = report.verdict.exitCode === 0;
   const all = report.results
-    .map((r) => `<tr><td><code>${e(r.id)}</code></td><td>${e(r.status)}</td><td>${e(r.failureClass ?? '')}</td><td>${ms(r.durationMs)}</td><td>${e(r.rule)}</td></tr>`)
+    .map(
+      (r) =>
+        `<tr><td><code>${e(r.id)}</code></td><td>${e(r.status)}</td><td>${e(r.failureClass ?? '')}</td><td>${ms(r.durationMs)}</td><td>${e(r.rule)}</td></tr>`,
+    )
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

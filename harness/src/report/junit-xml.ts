@@ -9,11 +9,17 @@ import type { RunReport } from '../results/run-report.js';
 import { formatTrace } from './hop-trace.js';
 
 // XML 1.0 forbids most C0 controls even as character references; drop them.
-// eslint-disable-next-line no-control-regex
+// the control characters in this pattern are what it looks for
 const INVALID_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
 
 export function xmlEscape(s: string): string {
-  return s.replace(INVALID_XML, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return s
+    .replace(INVALID_XML, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(3);
@@ -27,13 +33,19 @@ function testcase(r: CheckResult): string {
   const described = `${r.title}\nrule: ${r.rule}${r.vantage ? `\nvantage: ${r.vantage}` : ''}`;
   switch (r.status) {
     case 'fail':
-      body.push(`      <failure${attr('message', message)}${attr('type', r.failureClass ?? 'harness')}>${xmlEscape(`${r.message ?? ''}\n\n${described}\n\n${trace}`)}</failure>`);
+      body.push(
+        `      <failure${attr('message', message)}${attr('type', r.failureClass ?? 'harness')}>${xmlEscape(`${r.message ?? ''}\n\n${described}\n\n${trace}`)}</failure>`,
+      );
       break;
     case 'error':
-      body.push(`      <error${attr('message', message)}${attr('type', r.failureClass ?? 'harness')}>${xmlEscape(`${r.message ?? ''}\n\n${described}\n\n${trace}`)}</error>`);
+      body.push(
+        `      <error${attr('message', message)}${attr('type', r.failureClass ?? 'harness')}>${xmlEscape(`${r.message ?? ''}\n\n${described}\n\n${trace}`)}</error>`,
+      );
       break;
     case 'known-failure':
-      body.push(`      <skipped${attr('message', `known issue ${r.knownIssue ?? ''}: ${r.knownIssueReason ?? ''} (${message})`)}/>`);
+      body.push(
+        `      <skipped${attr('message', `known issue ${r.knownIssue ?? ''}: ${r.knownIssueReason ?? ''} (${message})`)}/>`,
+      );
       break;
     case 'not-applicable':
     case 'skip':
@@ -43,7 +55,10 @@ function testcase(r: CheckResult): string {
     case 'pass':
       break;
   }
-  if (r.hops.length > 0 || r.status === 'pass') body.push(`      <system-out>${xmlEscape(`${described}\n${r.fixedKnownIssue ? `fixed known issue: ${r.fixedKnownIssue}\n` : ''}\n${trace}`)}</system-out>`);
+  if (r.hops.length > 0 || r.status === 'pass')
+    body.push(
+      `      <system-out>${xmlEscape(`${described}\n${r.fixedKnownIssue ? `fixed known issue: ${r.fixedKnownIssue}\n` : ''}\n${trace}`)}</system-out>`,
+    );
   return `${open}\n${body.join('\n')}${body.length ? '\n' : ''}    </testcase>`;
 }
 

@@ -43,7 +43,11 @@ export class MetricsPushError extends Error {
 export function runLabels(report: Pick<RunReport, 'target' | 'options'>): MetricsLabels {
   const egressName = typeof report.target.egressVantage === 'string' ? report.target.egressVantage : undefined;
   const egress = egressName === undefined ? undefined : report.target.vantages.find((v) => v.name === egressName);
-  const place = egress ? (egress.cloud === null ? 'internet' : `${egress.cloud.toLowerCase()}:${egress.region ?? 'unknown'}`) : egressName;
+  const place = egress
+    ? egress.cloud === null
+      ? 'internet'
+      : `${egress.cloud.toLowerCase()}:${egress.region ?? 'unknown'}`
+    : egressName;
   const narrowed = report.options.vantages?.length === 1 ? report.options.vantages[0] : undefined;
   return { target: report.target.name, vantage: place ?? narrowed ?? 'all' };
 }
@@ -52,22 +56,38 @@ export function runLabels(report: Pick<RunReport, 'target' | 'options'>): Metric
 export function runMetricsRegistry(report: RunReport, labels: MetricsLabels = runLabels(report)): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ target: labels.target, vantage: labels.vantage });
-  const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
+  const gauge = (name: string, help: string, labelNames: string[] = []) =>
+    new Gauge({ name, help, labelNames, registers: [registry] });
 
-  gauge('registry_canary_run_exit_code', 'Exit code of the last run: 0 green, 1 a check failed, 2 unreachable or misconfigured').set(report.verdict.exitCode);
-  gauge('registry_canary_run_success', '1 when the last run was green (exit 0), else 0').set(report.verdict.exitCode === 0 ? 1 : 0);
-  gauge('registry_canary_run_reachable', '1 when the target answered GET /v2/ from at least one vantage (0 also when no preflight ran and nothing passed)').set(
-    report.preflight ? (report.preflight.reachable ? 1 : 0) : report.verdict.exitCode === 2 ? 0 : 1,
+  gauge(
+    'registry_canary_run_exit_code',
+    'Exit code of the last run: 0 green, 1 a check failed, 2 unreachable or misconfigured',
+  ).set(report.verdict.exitCode);
+  gauge('registry_canary_run_success', '1 when the last run was green (exit 0), else 0').set(
+    report.verdict.exitCode === 0 ? 1 : 0,
   );
+  gauge(
+    'registry_canary_run_reachable',
+    '1 when the target answered GET /v2/ from at least one vantage (0 also when no preflight ran and nothing passed)',
+  ).set(report.preflight ? (report.preflight.reachable ? 1 : 0) : report.verdict.exitCode === 2 ? 0 : 1);
   gauge('registry_canary_run_duration_seconds', 'Wall time of the last run').set(report.durationMs / 1000);
-  gauge('registry_canary_run_timestamp_seconds', 'When the last run finished (Unix time); alert when it gets old').set(Date.parse(report.finishedAt) / 1000);
+  gauge('registry_canary_run_timestamp_seconds', 'When the last run finished (Unix time); alert when it gets old').set(
+    Date.parse(report.finishedAt) / 1000,
+  );
 
   const byStatus = gauge('registry_canary_checks', 'Checks of the last run by status', ['status']);
   for (const s of STATUS_ORDER) if (s !== 'unknown') byStatus.set({ status: s }, report.counts.byStatus[s]);
-  const byClass = gauge('registry_canary_failures', 'Failing or erroring checks of the last run by failure class', ['class']);
+  const byClass = gauge('registry_canary_failures', 'Failing or erroring checks of the last run by failure class', [
+    'class',
+  ]);
   for (const c of FAILURE_CLASSES) byClass.set({ class: c }, report.counts.byClass[c]);
-  gauge('registry_canary_known_failures', 'Checks failing with a tracked upstream issue (not counted against the run)').set(report.counts.knownFailures);
-  gauge('registry_canary_fixed_known_issues', 'Known issues whose check now passes (remove them from the target)').set(report.counts.fixedKnownIssues);
+  gauge(
+    'registry_canary_known_failures',
+    'Checks failing with a tracked upstream issue (not counted against the run)',
+  ).set(report.counts.knownFailures);
+  gauge('registry_canary_fixed_known_issues', 'Known issues whose check now passes (remove them from the target)').set(
+    report.counts.fixedKnownIssues,
+  );
 
   const perSuite = gauge('registry_canary_suite_red_checks', 'Failing or erroring checks per suite', ['suite']);
   const suiteSeconds = gauge('registry_canary_suite_duration_seconds', 'Summed check time per suite', ['suite']);
@@ -80,14 +100,25 @@ export function runMetricsRegistry(report: RunReport, labels: MetricsLabels = ru
 
   // One series per check: 1 green (pass, not applicable, skipped, known failure), 0 red. Bounded by the suites'
   // checks; from one egress vantage that is a few hundred at most.
-  const ok = gauge('registry_canary_check_ok', '1 when the check is not red (pass, not applicable, skip, known failure), 0 when it failed or errored', ['suite', 'check', 'status']);
+  const ok = gauge(
+    'registry_canary_check_ok',
+    '1 when the check is not red (pass, not applicable, skip, known failure), 0 when it failed or errored',
+    ['suite', 'check', 'status'],
+  );
   for (const r of report.results) ok.set({ suite: r.suite, check: r.id, status: r.status }, isRed(r.status) ? 0 : 1);
 
   // First-hop latency of the redirects the run made, per request kind: the redirector's own answer time (R5, R9)
-  const firstHop = gauge('registry_canary_first_hop_seconds', 'Slowest first-hop answer per request kind in the last run', ['kind']);
+  const firstHop = gauge(
+    'registry_canary_first_hop_seconds',
+    'Slowest first-hop answer per request kind in the last run',
+    ['kind'],
+  );
   const slowest = new Map<string, number>();
   for (const r of report.results) {
-    const kind = typeof (r.details?.routing as { kind?: unknown } | undefined)?.kind === 'string' ? ((r.details!.routing as { kind: string }).kind) : undefined;
+    const kind =
+      typeof (r.details?.routing as { kind?: unknown } | undefined)?.kind === 'string'
+        ? (r.details!.routing as { kind: string }).kind
+        : undefined;
     const hop = r.hops[0];
     if (kind === undefined || hop === undefined || hop.status === 0) continue;
     slowest.set(kind, Math.max(slowest.get(kind) ?? 0, hop.durationMs / 1000));
@@ -145,7 +176,10 @@ export async function pushMetrics(text: string, gateway: string, options: PushOp
   } catch (err) {
     throw new MetricsPushError(`cannot push metrics to ${url}: ${(err as Error).message}`, { cause: err });
   }
-  if (status < 200 || status >= 300) throw new MetricsPushError(`pushing metrics to ${url}: HTTP ${status}${body ? `: ${body.trim().slice(0, 200)}` : ''}`);
+  if (status < 200 || status >= 300)
+    throw new MetricsPushError(
+      `pushing metrics to ${url}: HTTP ${status}${body ? `: ${body.trim().slice(0, 200)}` : ''}`,
+    );
   return url;
 }
 
@@ -163,7 +197,10 @@ export interface MetricsExport {
  * Exports a run's metrics where the options say. Never throws: a metrics sink that is down must not hide the run's
  * own verdict; the problems come back as messages for stderr (and the metrics go stale, which alerting sees).
  */
-export async function exportRunMetrics(report: RunReport, options: MetricsExport): Promise<{ written: string[]; problems: string[] }> {
+export async function exportRunMetrics(
+  report: RunReport,
+  options: MetricsExport,
+): Promise<{ written: string[]; problems: string[] }> {
   const written: string[] = [];
   const problems: string[] = [];
   if (options.textfile === undefined && options.pushgateway === undefined) return { written, problems };

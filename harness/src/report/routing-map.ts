@@ -8,7 +8,16 @@ import type { RunReport } from '../results/run-report.js';
 import { routingEvidenceOf, type RoutingEvidence } from '../results/routing-evidence.js';
 import type { TargetDescription } from '../target/target-description.js';
 
-export type DestinationKind = 'regional-bucket' | 'default-bucket' | 'upstream' | 'signature-upstream' | 'info' | 'privacy' | 'answer' | 'other' | 'none';
+export type DestinationKind =
+  | 'regional-bucket'
+  | 'default-bucket'
+  | 'upstream'
+  | 'signature-upstream'
+  | 'info'
+  | 'privacy'
+  | 'answer'
+  | 'other'
+  | 'none';
 
 export interface Destination {
   kind: DestinationKind;
@@ -22,12 +31,21 @@ const sameBase = (url: string, base: string) => {
 };
 
 /** Names the destination of a first hop in the target's terms. */
-export function destinationOf(target: TargetDescription, status: number | undefined, location: string | undefined): Destination {
+export function destinationOf(
+  target: TargetDescription,
+  status: number | undefined,
+  location: string | undefined,
+): Destination {
   if (status === undefined) return { kind: 'none', label: 'no answer' };
   if (location === undefined || status < 300 || status >= 400) return { kind: 'answer', label: String(status) };
   const prefix = status === 307 ? '' : `${status} `;
   const d = (kind: DestinationKind, label: string): Destination => ({ kind, label: `${prefix}${label}` });
-  if (target.signatureUpstream && sameBase(location, target.signatureUpstream) && target.signatureUpstream !== target.upstream) return d('signature-upstream', 'signature upstream');
+  if (
+    target.signatureUpstream &&
+    sameBase(location, target.signatureUpstream) &&
+    target.signatureUpstream !== target.upstream
+  )
+    return d('signature-upstream', 'signature upstream');
   if (sameBase(location, target.upstream)) return d('upstream', 'upstream');
   const regions = Object.entries(target.bucketMap.regions).filter(([, base]) => sameBase(location, base));
   if (regions.length > 0) {
@@ -100,7 +118,10 @@ export function routingMap(report: Pick<RunReport, 'target' | 'results'>): Routi
     }
     cells.set(cellKey(vantage!, kind!), cell);
   }
-  const ordered = [...KIND_ORDER.filter((k) => kinds.has(k)), ...[...kinds].filter((k) => !KIND_ORDER.includes(k)).sort()];
+  const ordered = [
+    ...KIND_ORDER.filter((k) => kinds.has(k)),
+    ...[...kinds].filter((k) => !KIND_ORDER.includes(k)).sort(),
+  ];
   return { vantages, kinds: ordered, cells };
 }
 

@@ -25,7 +25,11 @@ const CLASS_TITLE: Record<FailureClass, string> = {
   harness: 'harness: the harness broke or a precondition failed',
 };
 
-const indent = (s: string, n: number) => s.split('\n').map((l) => `${' '.repeat(n)}${l}`).join('\n');
+const indent = (s: string, n: number) =>
+  s
+    .split('\n')
+    .map((l) => `${' '.repeat(n)}${l}`)
+    .join('\n');
 
 export function terminalSummary(report: RunReport, options: SummaryOptions = {}): string {
   const perClass = options.perClass ?? 15;
@@ -34,7 +38,9 @@ export function terminalSummary(report: RunReport, options: SummaryOptions = {})
   const t = report.target;
   const c = report.counts.byStatus;
   const out: string[] = [];
-  out.push(`registry-canary run: target ${t.name} (${t.url}, ${t.ipMode}, ${t.semantics}); suites ${report.suites.join(', ') || '(none)'}`);
+  out.push(
+    `registry-canary run: target ${t.name} (${t.url}, ${t.ipMode}, ${t.semantics}); suites ${report.suites.join(', ') || '(none)'}`,
+  );
   out.push(
     `${report.counts.total} checks in ${(report.durationMs / 1000).toFixed(1)} s: ${c.pass} passed, ${c.fail} failed, ${c.error} errors, ` +
       `${c['known-failure']} known failures, ${c['not-applicable'] + c.skip} not applicable`,
@@ -54,7 +60,11 @@ export function terminalSummary(report: RunReport, options: SummaryOptions = {})
     out.push('', paint('31;1', `${CLASS_TITLE[cls]} (${group.length})`));
     for (const r of group.slice(0, perClass)) {
       out.push(`  ${r.status === 'fail' ? '✗' : '!'} ${r.id}: ${firstLines(r.message ?? '', 3)}`);
-      if (r.hops.length > 0) out.push(indent(formatTrace(r.hops.slice(0, maxHops)), 6) + (r.hops.length > maxHops ? `\n      ... ${r.hops.length - maxHops} more hops in results.json` : ''));
+      if (r.hops.length > 0)
+        out.push(
+          indent(formatTrace(r.hops.slice(0, maxHops)), 6) +
+            (r.hops.length > maxHops ? `\n      ... ${r.hops.length - maxHops} more hops in results.json` : ''),
+        );
     }
     if (group.length > perClass) out.push(`  ... and ${group.length - perClass} more (see results.json)`);
   }
@@ -66,7 +76,10 @@ export function terminalSummary(report: RunReport, options: SummaryOptions = {})
   }
   const fixed = report.results.filter((r) => r.fixedKnownIssue);
   if (fixed.length > 0) {
-    out.push('', paint('32', `fixed known issues (${fixed.length}): these checks pass now; remove the entries from the target`));
+    out.push(
+      '',
+      paint('32', `fixed known issues (${fixed.length}): these checks pass now; remove the entries from the target`),
+    );
     for (const r of fixed) out.push(`  ✓ ${r.id}: ${r.fixedKnownIssue}`);
   }
   const na = report.results.filter((r) => r.status === 'not-applicable' || r.status === 'skip');

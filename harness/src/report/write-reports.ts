@@ -21,7 +21,11 @@ export function resultsJson(report: RunReport): string {
 
 export async function writeReports(report: RunReport, dir: string): Promise<WrittenReports> {
   await mkdir(dir, { recursive: true });
-  const files = { resultsJson: join(dir, 'results.json'), junitXml: join(dir, 'junit.xml'), indexHtml: join(dir, 'index.html') };
+  const files = {
+    resultsJson: join(dir, 'results.json'),
+    junitXml: join(dir, 'junit.xml'),
+    indexHtml: join(dir, 'index.html'),
+  };
   await Promise.all([
     writeFile(files.resultsJson, resultsJson(report)),
     writeFile(files.junitXml, junitXml(report)),

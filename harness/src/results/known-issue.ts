@@ -23,15 +23,20 @@ export function knownIssuesOf(target: TargetDescription, source = target.name): 
   return raw.map((k, i) => {
     const o = k as Record<string, unknown>;
     for (const field of ['check', 'link', 'reason'] as const) {
-      if (typeof o?.[field] !== 'string' || o[field] === '') throw new TargetDescriptionError(`${source}: knownIssues[${i}].${field} must be a non-empty string`);
+      if (typeof o?.[field] !== 'string' || o[field] === '')
+        throw new TargetDescriptionError(`${source}: knownIssues[${i}].${field} must be a non-empty string`);
     }
-    if (!/^https?:\/\//.test(o.link as string)) throw new TargetDescriptionError(`${source}: knownIssues[${i}].link must be an http(s) URL`);
+    if (!/^https?:\/\//.test(o.link as string))
+      throw new TargetDescriptionError(`${source}: knownIssues[${i}].link must be an http(s) URL`);
     return { check: o.check as string, link: o.link as string, reason: o.reason as string };
   });
 }
 
 export function globMatches(glob: string, id: string): boolean {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`).test(id);
 }
 

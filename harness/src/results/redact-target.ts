@@ -5,7 +5,8 @@
  */
 import type { TargetDescription } from '../target/target-description.js';
 
-const SECRET_KEY = /(password|passwd|secret|token|authorization|credential|cookie|api[-_]?key|access[-_]?key|private[-_]?key)/i;
+const SECRET_KEY =
+  /(password|passwd|secret|token|authorization|credential|cookie|api[-_]?key|access[-_]?key|private[-_]?key)/i;
 export const REDACTED = '<redacted>';
 
 function redactUrl(value: string): string {

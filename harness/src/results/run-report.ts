@@ -13,7 +13,15 @@
 import { STATUS_ORDER, rollUp, type CheckResult, type FailureClass, type Hop, type Status } from './check.js';
 import type { TargetDescription } from '../target/target-description.js';
 
-export const FAILURE_CLASSES: readonly FailureClass[] = ['routing', 'integrity', 'conformance', 'availability', 'blocked', 'rate-limited', 'harness'];
+export const FAILURE_CLASSES: readonly FailureClass[] = [
+  'routing',
+  'integrity',
+  'conformance',
+  'availability',
+  'blocked',
+  'rate-limited',
+  'harness',
+];
 
 export interface PreflightVantage {
   vantage: string;
@@ -101,17 +109,26 @@ export function rollUpAll(results: readonly CheckResult[]): Status {
 
 export function decideVerdict(results: readonly CheckResult[], preflight: Preflight | null): Verdict {
   if (preflight && !preflight.reachable) {
-    return { exitCode: 2, reason: `target unreachable: GET /v2/ failed from every vantage: ${preflightFailures(preflight)}` };
+    return {
+      exitCode: 2,
+      reason: `target unreachable: GET /v2/ failed from every vantage: ${preflightFailures(preflight)}`,
+    };
   }
   const misconfigured = results.filter((r) => r.details?.misconfigured === true);
   if (misconfigured.length > 0) {
-    return { exitCode: 2, reason: `target misconfigured: ${misconfigured[0]!.message}${misconfigured.length > 1 ? ` (and ${misconfigured.length - 1} more)` : ''}` };
+    return {
+      exitCode: 2,
+      reason: `target misconfigured: ${misconfigured[0]!.message}${misconfigured.length > 1 ? ` (and ${misconfigured.length - 1} more)` : ''}`,
+    };
   }
   if (results.length === 0) return { exitCode: 2, reason: 'no checks ran: nothing was verified' };
   const red = results.filter((r) => isRed(r.status));
   const passed = results.filter((r) => r.status === 'pass').length;
   if (red.length > 0 && passed === 0 && red.every((r) => r.failureClass === 'availability')) {
-    return { exitCode: 2, reason: `target unreachable: all ${red.length} failing checks are availability errors and none passed` };
+    return {
+      exitCode: 2,
+      reason: `target unreachable: all ${red.length} failing checks are availability errors and none passed`,
+    };
   }
   if (red.length > 0) {
     const counts = countResults(red).byClass;
@@ -119,7 +136,14 @@ export function decideVerdict(results: readonly CheckResult[], preflight: Prefli
     return { exitCode: 1, reason: `${red.length} check${red.length === 1 ? '' : 's'} failed: ${parts.join(', ')}` };
   }
   if (passed === 0) {
-    return { exitCode: 2, reason: 'no check could be exercised against this target (every check was not applicable, skipped or a known failure)' };
+    return {
+      exitCode: 2,
+      reason:
+        'no check could be exercised against this target (every check was not applicable, skipped or a known failure)',
+    };
   }
-  return { exitCode: 0, reason: `${passed} passed${results.length > passed ? `, ${results.length - passed} not applicable, skipped or known` : ''}` };
+  return {
+    exitCode: 0,
+    reason: `${passed} passed${results.length > passed ? `, ${results.length - passed} not applicable, skipped or known` : ''}`,
+  };
 }

@@ -34,7 +34,9 @@ export class CheckTimeoutError extends Error {
 export class RunAbortedError extends Error {
   readonly code = 'RUN_ABORTED';
   constructor(reason?: unknown) {
-    super(`the run was aborted${reason instanceof Error ? `: ${reason.message}` : typeof reason === 'string' ? `: ${reason}` : ''}`);
+    super(
+      `the run was aborted${reason instanceof Error ? `: ${reason.message}` : typeof reason === 'string' ? `: ${reason}` : ''}`,
+    );
     this.name = 'RunAbortedError';
   }
 }
@@ -70,22 +72,47 @@ export function transportClassOf(status: number, contentType = ''): FailureClass
 export function classifyOutcome(err: unknown): Outcome {
   if (err instanceof NotApplicable) return { status: 'not-applicable', message: err.reason, hops: [] };
   if (err instanceof CheckFailure) {
-    return { status: 'fail', failureClass: err.failureClass, message: err.message, hops: err.hops, details: err.details };
+    return {
+      status: 'fail',
+      failureClass: err.failureClass,
+      message: err.message,
+      hops: err.hops,
+      details: err.details,
+    };
   }
   if (err instanceof Inconclusive) {
-    return { status: 'error', failureClass: err.failureClass, message: err.message, hops: err.hops, ...(err.details ? { details: err.details } : {}) };
+    return {
+      status: 'error',
+      failureClass: err.failureClass,
+      message: err.message,
+      hops: err.hops,
+      ...(err.details ? { details: err.details } : {}),
+    };
   }
   if (err instanceof OciError) {
     const failureClass = failureClassOf(err);
-    const details = { ...(err.details ?? {}), errorCode: err.code, ...(err.status === undefined ? {} : { httpStatus: err.status }) };
+    const details = {
+      ...(err.details ?? {}),
+      errorCode: err.code,
+      ...(err.status === undefined ? {} : { httpStatus: err.status }),
+    };
     // Wrong bytes or wrong protocol behaviour is the target's fault; the rest means we could not decide.
     const status = failureClass === 'integrity' || failureClass === 'conformance' ? 'fail' : 'error';
     return { status, failureClass, message: `${err.code}: ${err.message}`, hops: err.hops, details };
   }
-  if (err instanceof CheckTimeoutError) return { status: 'error', failureClass: 'availability', message: err.message, hops: [] };
-  if (err instanceof RunAbortedError) return { status: 'error', failureClass: 'harness', message: err.message, hops: [] };
+  if (err instanceof CheckTimeoutError)
+    return { status: 'error', failureClass: 'availability', message: err.message, hops: [] };
+  if (err instanceof RunAbortedError)
+    return { status: 'error', failureClass: 'harness', message: err.message, hops: [] };
   if (err instanceof OracleError || err instanceof TargetDescriptionError) {
-    return { status: 'error', failureClass: 'harness', message: err.message, hops: [], details: { errorCode: err instanceof OracleError ? err.code : err.code }, misconfigured: true };
+    return {
+      status: 'error',
+      failureClass: 'harness',
+      message: err.message,
+      hops: [],
+      details: { errorCode: err instanceof OracleError ? err.code : err.code },
+      misconfigured: true,
+    };
   }
   const e = err as Error | undefined;
   return { status: 'error', failureClass: 'harness', message: e?.stack ?? String(err), hops: [] };

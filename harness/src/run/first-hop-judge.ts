@@ -10,7 +10,13 @@
  */
 import { CheckFailure, type Hop } from '../results/check.js';
 import type { RoutingEvidence } from '../results/routing-evidence.js';
-import { locationMatches, type ExpectedFirstHop, type LocationMatchOptions, type OracleRequest, type RoutingOracle } from '../oracle/routing-oracle.js';
+import {
+  locationMatches,
+  type ExpectedFirstHop,
+  type LocationMatchOptions,
+  type OracleRequest,
+  type RoutingOracle,
+} from '../oracle/routing-oracle.js';
 import type { Semantics, TargetDescription, Vantage } from '../target/target-description.js';
 import { Inconclusive, transportClassOf } from './classify-outcome.js';
 
@@ -18,7 +24,11 @@ import { Inconclusive, transportClassOf } from './classify-outcome.js';
 export function locationMatchOptions(target: TargetDescription): LocationMatchOptions {
   const raw = (target.locationMatch ?? {}) as Record<string, unknown>;
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-  return { toleratedQueryParams: strings(raw.toleratedQueryParams), upstreamHosts: strings(raw.upstreamHosts), upstream: target.upstream };
+  return {
+    toleratedQueryParams: strings(raw.toleratedQueryParams),
+    upstreamHosts: strings(raw.upstreamHosts),
+    upstream: target.upstream,
+  };
 }
 
 function describeVantage(v: Vantage): string {
@@ -55,13 +65,20 @@ export async function judgeFirstHop(input: JudgeInput): Promise<RoutingEvidence>
     kind: input.kind,
     vantage: vantage.name,
     request: { method: request.method, path: request.path, ...(input.xff !== undefined ? { xff: input.xff } : {}) },
-    expected: { status: expected.status, ...(expected.location !== undefined ? { location: expected.location } : {}), reason: expected.reason },
-    ...(hop && hop.status !== 0 ? { actual: { status: hop.status, ...(hop.location !== undefined ? { location: hop.location } : {}) } } : {}),
+    expected: {
+      status: expected.status,
+      ...(expected.location !== undefined ? { location: expected.location } : {}),
+      reason: expected.reason,
+    },
+    ...(hop && hop.status !== 0
+      ? { actual: { status: hop.status, ...(hop.location !== undefined ? { location: hop.location } : {}) } }
+      : {}),
     matched: false,
   };
   const hops = hop ? [hop] : [];
   const what = `${request.method} ${request.path} from ${describeVantage(vantage)}`;
-  if (!hop || hop.status === 0) throw new Inconclusive('availability', `${what}: no response`, hops, { routing: evidence });
+  if (!hop || hop.status === 0)
+    throw new Inconclusive('availability', `${what}: no response`, hops, { routing: evidence });
   const statusOk = hop.status === expected.status;
   // Regional upstream hosts may stand in for the upstream only where the rule says "upstream": a signature tag must
   // reach the canonical signature upstream even when it shares the upstream's host
@@ -76,7 +93,14 @@ export async function judgeFirstHop(input: JudgeInput): Promise<RoutingEvidence>
   const transport = transportClassOf(hop.status, hop.headers['content-type']);
   const got = `${hop.status}${hop.location ? ` → ${hop.location}` : ''}`;
   if (!statusOk && transport) {
-    throw new Inconclusive(transport, `${what}: expected ${describeExpected(expected)}, got ${got} (${transport})`, hops, { routing: evidence });
+    throw new Inconclusive(
+      transport,
+      `${what}: expected ${describeExpected(expected)}, got ${got} (${transport})`,
+      hops,
+      { routing: evidence },
+    );
   }
-  throw new CheckFailure('routing', `${what}: expected ${describeExpected(expected)}, got ${got}`, hops, { routing: evidence });
+  throw new CheckFailure('routing', `${what}: expected ${describeExpected(expected)}, got ${got}`, hops, {
+    routing: evidence,
+  });
 }

@@ -40,13 +40,34 @@ export function knownBlobsOf(target: TargetDescription): CatalogBlob[] {
   const raw = target.knownBlobs;
   if (!Array.isArray(raw)) return [];
   return raw
-    .filter((b): b is Record<string, unknown> => typeof b === 'object' && b !== null && typeof (b as KnownBlob).digest === 'string' && typeof (b as KnownBlob).repository === 'string')
-    .map((b) => ({ repository: b.repository as string, digest: b.digest as string, ...(typeof b.size === 'number' ? { size: b.size } : {}), kind: (b.kind === 'config' ? 'config' : 'layer') as 'config' | 'layer' }));
+    .filter(
+      (b): b is Record<string, unknown> =>
+        typeof b === 'object' &&
+        b !== null &&
+        typeof (b as KnownBlob).digest === 'string' &&
+        typeof (b as KnownBlob).repository === 'string',
+    )
+    .map((b) => ({
+      repository: b.repository as string,
+      digest: b.digest as string,
+      ...(typeof b.size === 'number' ? { size: b.size } : {}),
+      kind: (b.kind === 'config' ? 'config' : 'layer') as 'config' | 'layer',
+    }));
 }
 
 /** Walks every image of the target at the upstream (index → manifests → config and layers), bodies verified. */
-export async function readImageCatalog(target: TargetDescription, options: { signal?: AbortSignal; client?: OciClient } = {}): Promise<ImageCatalog> {
-  const client = options.client ?? createOciClient({ baseUrl: target.upstream, ...(options.signal ? { signal: options.signal } : {}), headersTimeoutMs: 15_000, bodyTimeoutMs: 15_000 });
+export async function readImageCatalog(
+  target: TargetDescription,
+  options: { signal?: AbortSignal; client?: OciClient } = {},
+): Promise<ImageCatalog> {
+  const client =
+    options.client ??
+    createOciClient({
+      baseUrl: target.upstream,
+      ...(options.signal ? { signal: options.signal } : {}),
+      headersTimeoutMs: 15_000,
+      bodyTimeoutMs: 15_000,
+    });
   const prefix = target.upstreamPath.replace(/^\/+|\/+$/g, '');
   const manifests: CatalogManifest[] = [];
   const blobs = new Map<string, CatalogBlob>();
@@ -64,9 +85,13 @@ export async function readImageCatalog(target: TargetDescription, options: { sig
     if (isImageIndexJson(m.json)) {
       for (const child of m.json.manifests) await walk(repository, child.digest, depth + 1);
     } else if (isImageManifestJson(m.json)) {
-      const entries: [typeof m.json.config, 'config' | 'layer'][] = [[m.json.config, 'config'], ...m.json.layers.map((l) => [l, 'layer'] as [typeof l, 'layer'])];
+      const entries: [typeof m.json.config, 'config' | 'layer'][] = [
+        [m.json.config, 'config'],
+        ...m.json.layers.map((l) => [l, 'layer'] as [typeof l, 'layer']),
+      ];
       for (const [d, kind] of entries) {
-        if (!blobs.has(d.digest)) blobs.set(d.digest, { repository, digest: d.digest, size: d.size, mediaType: d.mediaType, kind });
+        if (!blobs.has(d.digest))
+          blobs.set(d.digest, { repository, digest: d.digest, size: d.size, mediaType: d.mediaType, kind });
       }
     }
   };
@@ -78,7 +103,11 @@ export async function readImageCatalog(target: TargetDescription, options: { sig
     } catch (err) {
       const message = (err as Error).message;
       problems.push(`${image.ref}: ${message}`);
-      unreadable.push({ ref: image.ref, ...(isOciError(err) && err.status !== undefined ? { status: err.status } : {}), message });
+      unreadable.push({
+        ref: image.ref,
+        ...(isOciError(err) && err.status !== undefined ? { status: err.status } : {}),
+        message,
+      });
     }
   }
   return { manifests, blobs: [...blobs.values()], problems, unreadable };

@@ -21,13 +21,17 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 const v = (name: string, ip: string): Vantage => ({ name, ip, cloud: null, region: null, url: null });
-const t = (over: Partial<TargetDescription>) => ({ name: 'x', url, ipMode: 'xff', lbIp: '9.9.9.9', vantages: [], ...over }) as TargetDescription;
+const t = (over: Partial<TargetDescription>) =>
+  ({ name: 'x', url, ipMode: 'xff', lbIp: '9.9.9.9', vantages: [], ...over }) as TargetDescription;
 
 describe('preflight', () => {
   it('pings /v2/ through each vantage (with its X-Forwarded-For); one answer is enough', async () => {
     const p = await preflight(t({}), [v('ok', '44.192.0.1'), v('sick', '20.42.0.1')]);
     expect(p.reachable).toBe(true);
-    expect(p.vantages).toMatchObject([{ vantage: 'ok', ok: true, status: 200 }, { vantage: 'sick', ok: false }]);
+    expect(p.vantages).toMatchObject([
+      { vantage: 'ok', ok: true, status: 200 },
+      { vantage: 'sick', ok: false },
+    ]);
     expect(seen).toContain('44.192.0.1,9.9.9.9');
   });
 

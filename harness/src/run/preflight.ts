@@ -15,7 +15,11 @@ export interface PreflightOptions {
   timeoutMs?: number;
 }
 
-export async function preflight(target: TargetDescription, vantages: readonly Vantage[], options: PreflightOptions = {}): Promise<Preflight> {
+export async function preflight(
+  target: TargetDescription,
+  vantages: readonly Vantage[],
+  options: PreflightOptions = {},
+): Promise<Preflight> {
   const routes: VantageRoute[] = [];
   for (const v of vantages) {
     try {
@@ -28,14 +32,26 @@ export async function preflight(target: TargetDescription, vantages: readonly Va
   const ping = async (label: string, baseUrl: string, headers: Record<string, string>): Promise<PreflightVantage> => {
     const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
     const client = clientForRoute(
-      { vantage: { name: label, ip: '', cloud: null, region: null, url: null }, mode: target.ipMode, baseUrl, headers, headerless: false },
+      {
+        vantage: { name: label, ip: '', cloud: null, region: null, url: null },
+        mode: target.ipMode,
+        baseUrl,
+        headers,
+        headerless: false,
+      },
       { signal: AbortSignal.any(signals), headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs },
     );
     try {
       const r = await client.ping();
       // 401 is still an answer from a registry: reachable (the conformance suite judges the challenge)
       const ok = r.status === 200 || r.status === 401;
-      return { vantage: label, ok, status: r.status, hops: r.hops, ...(ok ? {} : { message: `GET /v2/ answered ${r.status}` }) };
+      return {
+        vantage: label,
+        ok,
+        status: r.status,
+        hops: r.hops,
+        ...(ok ? {} : { message: `GET /v2/ answered ${r.status}` }),
+      };
     } catch (err) {
       const hops = err instanceof OciError ? err.hops : [];
       return { vantage: label, ok: false, message: (err as Error).message, hops };

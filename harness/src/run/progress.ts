@@ -43,7 +43,10 @@ function describe(r: CheckResult): string {
 
 const firstLine = (s: string) => (s.split('\n')[0] ?? '').slice(0, 240);
 
-export function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, options: { tty?: boolean } = {}): ProgressSink {
+export function createProgress(
+  stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
+  options: { tty?: boolean } = {},
+): ProgressSink {
   const tty = options.tty ?? stream.isTTY === true;
   const counts: Partial<Record<Status, number>> = {};
   let live = false;

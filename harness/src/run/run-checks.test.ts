@@ -23,13 +23,31 @@ const target: TargetDescription = {
   images: [],
   mirrorPlan: null,
   knownIssues: [
-    { check: 'routing/tag-list@*', link: 'https://github.com/kubernetes/registry.k8s.io/issues/326', reason: 'query dropped' },
+    {
+      check: 'routing/tag-list@*',
+      link: 'https://github.com/kubernetes/registry.k8s.io/issues/326',
+      reason: 'query dropped',
+    },
     { check: 'routing/fixed@*', link: 'https://github.com/example/fixed/issues/1', reason: 'was broken' },
   ],
 };
 
-const hop = (status: number, extra: Partial<Hop> = {}): Hop => ({ method: 'GET', url: 'http://x/v2/', status, headers: {}, startMs: 0, durationMs: 1, ...extra });
-const check = (id: string, run: (ctx: CheckContext) => Promise<void>): Check => ({ id, suite: id.split('/')[0]!, title: id, rule: 'test rule', run });
+const hop = (status: number, extra: Partial<Hop> = {}): Hop => ({
+  method: 'GET',
+  url: 'http://x/v2/',
+  status,
+  headers: {},
+  startMs: 0,
+  durationMs: 1,
+  ...extra,
+});
+const check = (id: string, run: (ctx: CheckContext) => Promise<void>): Check => ({
+  id,
+  suite: id.split('/')[0]!,
+  title: id,
+  rule: 'test rule',
+  run,
+});
 const reachable: Preflight = { reachable: true, vantages: [{ vantage: 'v', ok: true, status: 200, hops: [] }] };
 const opts = { target, preflight: async () => reachable };
 
@@ -46,7 +64,13 @@ describe('runCheck: what a thrown value means', () => {
     const r = await one(async () => {
       throw new CheckFailure('routing', 'went elsewhere', [hop(307)], { why: 1 });
     });
-    expect(r).toMatchObject({ status: 'fail', failureClass: 'routing', message: 'went elsewhere', hops: [{ status: 307 }], details: { why: 1 } });
+    expect(r).toMatchObject({
+      status: 'fail',
+      failureClass: 'routing',
+      message: 'went elsewhere',
+      hops: [{ status: 307 }],
+      details: { why: 1 },
+    });
   });
 
   it('NotApplicable → not-applicable with the reason and no class', async () => {
@@ -64,7 +88,14 @@ describe('runCheck: what a thrown value means', () => {
     [new OciError('TIMEOUT', 'slow'), 'error', 'availability'],
     [new OciError('HTTP_STATUS', '503', { status: 503, hops: [hop(503)] }), 'error', 'availability'],
     [new OciError('HTTP_STATUS', '429', { status: 429, hops: [hop(429)] }), 'error', 'rate-limited'],
-    [new OciError('HTTP_STATUS', 'gfe', { status: 403, hops: [hop(403, { headers: { 'content-type': 'text/html; charset=UTF-8' } })] }), 'error', 'blocked'],
+    [
+      new OciError('HTTP_STATUS', 'gfe', {
+        status: 403,
+        hops: [hop(403, { headers: { 'content-type': 'text/html; charset=UTF-8' } })],
+      }),
+      'error',
+      'blocked',
+    ],
     [new OciError('HTTP_STATUS', '404', { status: 404, hops: [hop(404)] }), 'fail', 'conformance'],
     [new Inconclusive('availability', 'redirector 503', [hop(503)]), 'error', 'availability'],
     [new TypeError('oops'), 'error', 'harness'],
@@ -94,26 +125,54 @@ describe('runCheck: what a thrown value means', () => {
           });
         }),
     );
-    expect(r).toMatchObject({ status: 'error', failureClass: 'availability', message: expect.stringMatching(/within 200 ms/) });
+    expect(r).toMatchObject({
+      status: 'error',
+      failureClass: 'availability',
+      message: expect.stringMatching(/within 200 ms/),
+    });
     expect(aborted).toBe(true);
   });
 
   it('an aborted run turns the check into a harness error at once', async () => {
     const ac = new AbortController();
     ac.abort(new Error('Ctrl-C'));
-    const r = await runCheck(check('s/x', async () => {}), { target, signal: ac.signal });
-    expect(r).toMatchObject({ status: 'error', failureClass: 'harness', message: expect.stringMatching(/aborted: Ctrl-C/) });
+    const r = await runCheck(
+      check('s/x', async () => {}),
+      { target, signal: ac.signal },
+    );
+    expect(r).toMatchObject({
+      status: 'error',
+      failureClass: 'harness',
+      message: expect.stringMatching(/aborted: Ctrl-C/),
+    });
   });
 
   it('known issues: a matching fail is a known failure; a matching pass is reported fixed; errors stay errors', async () => {
     const issues = [{ check: 'routing/tag-list@*', link: 'https://l/326', reason: 'query dropped' }];
-    const failing = await runCheck(check('routing/tag-list@aws', async () => Promise.reject(new CheckFailure('routing', 'no query'))), { target, knownIssues: issues });
-    expect(failing).toMatchObject({ status: 'known-failure', failureClass: 'routing', knownIssue: 'https://l/326', knownIssueReason: 'query dropped' });
-    const passing = await runCheck(check('routing/tag-list@gcp', async () => {}), { target, knownIssues: issues });
+    const failing = await runCheck(
+      check('routing/tag-list@aws', async () => Promise.reject(new CheckFailure('routing', 'no query'))),
+      { target, knownIssues: issues },
+    );
+    expect(failing).toMatchObject({
+      status: 'known-failure',
+      failureClass: 'routing',
+      knownIssue: 'https://l/326',
+      knownIssueReason: 'query dropped',
+    });
+    const passing = await runCheck(
+      check('routing/tag-list@gcp', async () => {}),
+      { target, knownIssues: issues },
+    );
     expect(passing).toMatchObject({ status: 'pass', fixedKnownIssue: 'https://l/326' });
-    const erroring = await runCheck(check('routing/tag-list@x', async () => Promise.reject(new OciError('NETWORK', 'down'))), { target, knownIssues: issues });
+    const erroring = await runCheck(
+      check('routing/tag-list@x', async () => Promise.reject(new OciError('NETWORK', 'down'))),
+      { target, knownIssues: issues },
+    );
     expect(erroring.status).toBe('error');
-    const other = await runCheck(check('routing/manifest@aws', async () => Promise.reject(new CheckFailure('routing', 'new'))), { target, knownIssues: issues });
+    const other = await runCheck(
+      check('routing/manifest@aws', async () => Promise.reject(new CheckFailure('routing', 'new'))),
+      { target, knownIssues: issues },
+    );
     expect(other.status).toBe('fail');
   });
 });
@@ -169,11 +228,17 @@ describe('runChecks', () => {
     const report = await runChecks({
       target,
       checks: [check('routing/a', async () => void ran++), check('routing/b', async () => void ran++)],
-      preflight: async () => ({ reachable: false, vantages: [{ vantage: 'aws', ok: false, message: 'ECONNREFUSED', hops: [] }] }),
+      preflight: async () => ({
+        reachable: false,
+        vantages: [{ vantage: 'aws', ok: false, message: 'ECONNREFUSED', hops: [] }],
+      }),
     });
     expect(ran).toBe(0);
     expect(report.results.every((r) => r.status === 'error' && r.failureClass === 'availability')).toBe(true);
-    expect(report.verdict).toMatchObject({ exitCode: 2, reason: expect.stringMatching(/unreachable.*: ECONNREFUSED.* \(from aws\)/) });
+    expect(report.verdict).toMatchObject({
+      exitCode: 2,
+      reason: expect.stringMatching(/unreachable.*: ECONNREFUSED.* \(from aws\)/),
+    });
   });
 
   it('pings through the vantages the checks use', async () => {
@@ -195,7 +260,12 @@ describe('runChecks', () => {
     await runChecks({
       ...opts,
       checks: [check('s/a', async () => {}), check('s/b', async () => {})],
-      progress: { start: () => {}, finished: (r, done, total) => finished.push(`${r.id} ${done}/${total}`), note: () => {}, end: () => {} },
+      progress: {
+        start: () => {},
+        finished: (r, done, total) => finished.push(`${r.id} ${done}/${total}`),
+        note: () => {},
+        end: () => {},
+      },
     });
     expect(finished.map((f) => f.split(' ')[1])).toEqual(['1/2', '2/2']);
     expect(finished.map((f) => f.split(' ')[0]).sort()).toEqual(['s/a', 's/b']);

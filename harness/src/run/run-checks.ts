@@ -65,7 +65,9 @@ export async function runCheck(check: Check, options: RunCheckOptions): Promise<
         reject(e);
       }, timeoutMs);
     });
-    const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }));
+    const aborted = new Promise<never>((_, reject) =>
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
+    );
     await Promise.race([
       check.run({
         target: options.target,
@@ -162,9 +164,14 @@ export async function runChecks(options: RunChecksOptions): Promise<RunReport> {
     const used = new Map<string, Vantage>();
     for (const c of checks) if (c.vantage) used.set(c.vantage.name, c.vantage);
     const vantages = used.size > 0 ? [...used.values()] : options.target.vantages;
-    const run = typeof options.preflight === 'function' ? options.preflight : (t: TargetDescription, v: readonly Vantage[]) => defaultPreflight(t, v, options.signal ? { signal: options.signal } : {});
+    const run =
+      typeof options.preflight === 'function'
+        ? options.preflight
+        : (t: TargetDescription, v: readonly Vantage[]) =>
+            defaultPreflight(t, v, options.signal ? { signal: options.signal } : {});
     pre = await run(options.target, vantages);
-    if (!pre.reachable) progress.note(`preflight: GET /v2/ failed from every vantage; not running ${checks.length} checks`);
+    if (!pre.reachable)
+      progress.note(`preflight: GET /v2/ failed from every vantage; not running ${checks.length} checks`);
   }
 
   let results: CheckResult[];

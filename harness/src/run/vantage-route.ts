@@ -52,7 +52,9 @@ export function vantageRoute(target: TargetDescription, vantage: Vantage, option
     case 'xff': {
       if (options.headerless) {
         if (vantage.url === null) {
-          throw new NotApplicable(`needs an edge port that stamps ${vantage.name}'s address (a client that cannot set X-Forwarded-For), and ${vantage.name} has none`);
+          throw new NotApplicable(
+            `needs an edge port that stamps ${vantage.name}'s address (a client that cannot set X-Forwarded-For), and ${vantage.name} has none`,
+          );
         }
         return { vantage, mode: 'xff', baseUrl: vantage.url, headers: spoofHeader, headerless: true };
       }
@@ -61,16 +63,21 @@ export function vantageRoute(target: TargetDescription, vantage: Vantage, option
       return { vantage, mode: 'xff', baseUrl: target.url, headers: { 'x-forwarded-for': xff }, headerless: false };
     }
     case 'edge': {
-      if (vantage.url === null) throw new NotApplicable(`target "${target.name}" is in edge mode and vantage ${vantage.name} has no edge URL`);
+      if (vantage.url === null)
+        throw new NotApplicable(`target "${target.name}" is in edge mode and vantage ${vantage.name} has no edge URL`);
       return { vantage, mode: 'edge', baseUrl: vantage.url, headers: spoofHeader, headerless: true };
     }
     case 'egress': {
       const egress = egressVantageName(target);
       if (egress === undefined) {
-        throw new NotApplicable(`target "${target.name}" is reached from the harness's own address, and no egress vantage was declared (use --vantage NAME, cloud:region or auto)`);
+        throw new NotApplicable(
+          `target "${target.name}" is reached from the harness's own address, and no egress vantage was declared (use --vantage NAME, cloud:region or auto)`,
+        );
       }
       if (vantage.name !== egress) {
-        throw new NotApplicable(`egress mode: the harness speaks from ${egress} and cannot pose as ${vantage.name} (run it from that vantage)`);
+        throw new NotApplicable(
+          `egress mode: the harness speaks from ${egress} and cannot pose as ${vantage.name} (run it from that vantage)`,
+        );
       }
       return { vantage, mode: 'egress', baseUrl: target.url, headers: spoofHeader, headerless: true };
     }
@@ -81,7 +88,10 @@ export function vantageRoute(target: TargetDescription, vantage: Vantage, option
  * An OCI client placed at a route. X-Forwarded-For is origin-bound: redirect targets never see it (a bucket or the
  * upstream has no business with the client's address, and a real GCLB header is not forwarded either).
  */
-export function clientForRoute(route: VantageRoute, options: Omit<OciClientOptions, 'baseUrl' | 'headers'> = {}): OciClient {
+export function clientForRoute(
+  route: VantageRoute,
+  options: Omit<OciClientOptions, 'baseUrl' | 'headers'> = {},
+): OciClient {
   return createOciClient({
     ...options,
     baseUrl: route.baseUrl,

@@ -46,11 +46,17 @@ const placeMatches = (v: Vantage, p: Place) => v.cloud === p.cloud && (p.region 
 
 /** Narrows a posable target's vantages. Throws VantageSelectionError naming what matched nothing. */
 export function selectVantages(target: TargetDescription, spec: string): TargetDescription {
-  const terms = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const terms = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (terms.length === 0) throw new VantageSelectionError('--vantage needs at least one name or place');
   const chosen = new Map<string, Vantage>();
   for (const term of terms) {
-    if (term === 'auto') throw new VantageSelectionError(`--vantage auto detects the harness's own address; it applies to egress targets only, and "${target.name}" is in ${target.ipMode} mode`);
+    if (term === 'auto')
+      throw new VantageSelectionError(
+        `--vantage auto detects the harness's own address; it applies to egress targets only, and "${target.name}" is in ${target.ipMode} mode`,
+      );
     const byName = target.vantages.find((v) => v.name === term);
     const place = byName ? undefined : parsePlace(term);
     const matches = byName ? [byName] : place ? target.vantages.filter((v) => placeMatches(v, place)) : [];
@@ -85,7 +91,11 @@ async function defaultFetchText(url: string): Promise<string> {
 }
 
 /** Declares the egress vantage of an egress target (see the module comment). */
-export async function resolveEgressVantage(target: TargetDescription, spec: string, options: EgressOptions = {}): Promise<TargetDescription> {
+export async function resolveEgressVantage(
+  target: TargetDescription,
+  spec: string,
+  options: EgressOptions = {},
+): Promise<TargetDescription> {
   const declare = (v: Vantage): TargetDescription => ({
     ...target,
     vantages: target.vantages.some((x) => x.name === v.name) ? target.vantages : [...target.vantages, v],
@@ -100,9 +110,14 @@ export async function resolveEgressVantage(target: TargetDescription, spec: stri
     try {
       ip = (await (options.fetchText ?? defaultFetchText)(echo)).trim();
     } catch (err) {
-      throw new VantageSelectionError(`--vantage auto: cannot learn this machine's public address from ${echo}: ${(err as Error).message}; declare it instead (e.g. --vantage aws:us-east-1 or --vantage internet)`);
+      throw new VantageSelectionError(
+        `--vantage auto: cannot learn this machine's public address from ${echo}: ${(err as Error).message}; declare it instead (e.g. --vantage aws:us-east-1 or --vantage internet)`,
+      );
     }
-    if (isIP(ip) === 0) throw new VantageSelectionError(`--vantage auto: ${echo} answered ${JSON.stringify(ip.slice(0, 60))}, not an IP address`);
+    if (isIP(ip) === 0)
+      throw new VantageSelectionError(
+        `--vantage auto: ${echo} answered ${JSON.stringify(ip.slice(0, 60))}, not an IP address`,
+      );
     // The declaration is what the publications say of the address (longest prefix: its owner). Under archeio's
     // shortest-prefix rule a regional AWS address inside a GLOBAL prefix is GLOBAL instead
     // (docs/reference/archeio.md#ip-classification): tagged, so the routing suite's shadowed-prefix check runs from it.
@@ -110,14 +125,28 @@ export async function resolveEgressVantage(target: TargetDescription, spec: stri
     const c = classifyByScan(prefixes, ip, 'most-specific');
     const a = classifyByScan(prefixes, ip, 'archeio');
     const shadowed = c !== null && a !== null && (c.cloud !== a.cloud || c.region !== a.region);
-    const tags = ['egress', 'detected', ...(isIP(ip) === 6 ? ['ipv6'] : []), ...(shadowed ? ['shadowed-by-global'] : []), ...placeTags(c?.cloud ?? null, c?.region ?? null)];
+    const tags = [
+      'egress',
+      'detected',
+      ...(isIP(ip) === 6 ? ['ipv6'] : []),
+      ...(shadowed ? ['shadowed-by-global'] : []),
+      ...placeTags(c?.cloud ?? null, c?.region ?? null),
+    ];
     return declare({ name: 'egress-auto', ip, cloud: c?.cloud ?? null, region: c?.region ?? null, url: null, tags });
   }
   const place = parsePlace(term);
-  if (!place) throw new VantageSelectionError(`--vantage ${term}: not a vantage of "${target.name}", "auto", or cloud[:region] (cloud aws, gcp, azure, internet)`);
-  const existing = target.vantages.find((v) => placeMatches(v, place) && (place.region !== undefined || place.cloud === null));
+  if (!place)
+    throw new VantageSelectionError(
+      `--vantage ${term}: not a vantage of "${target.name}", "auto", or cloud[:region] (cloud aws, gcp, azure, internet)`,
+    );
+  const existing = target.vantages.find(
+    (v) => placeMatches(v, place) && (place.region !== undefined || place.cloud === null),
+  );
   if (existing) return declare(existing);
-  if (place.cloud !== null && place.region === undefined) throw new VantageSelectionError(`--vantage ${term}: name the region too (e.g. ${term}:us-east-1): routing depends on it`);
+  if (place.cloud !== null && place.region === undefined)
+    throw new VantageSelectionError(
+      `--vantage ${term}: name the region too (e.g. ${term}:us-east-1): routing depends on it`,
+    );
   return declare({
     name: `egress-${term.replace(':', '-')}`,
     ip: '',
@@ -132,14 +161,19 @@ export async function resolveEgressVantage(target: TargetDescription, spec: stri
 function placeTags(cloud: Cloud | null, region: string | null): string[] {
   if (cloud === null) return ['internet', 'default-route'];
   if (cloud === 'GCP') return ['gcp'];
-  if (cloud === 'Azure' || region === 'GLOBAL' || region?.startsWith('us-gov-') || region?.startsWith('eusc-')) return ['default-route', ...(region?.startsWith('us-gov-') ? ['govcloud'] : [])];
+  if (cloud === 'Azure' || region === 'GLOBAL' || region?.startsWith('us-gov-') || region?.startsWith('eusc-'))
+    return ['default-route', ...(region?.startsWith('us-gov-') ? ['govcloud'] : [])];
   return ['aws-region'];
 }
 
 /** One line of what a vantage is, for the run's opening statement. */
 export function describeVantage(v: Vantage): string {
   const where = v.cloud === null ? 'plain internet' : `${v.cloud} ${v.region ?? '?'}`;
-  const how = v.tags?.includes('detected') ? 'detected' : v.tags?.includes('declared-without-ip') ? 'declared, no address' : 'declared';
+  const how = v.tags?.includes('detected')
+    ? 'detected'
+    : v.tags?.includes('declared-without-ip')
+      ? 'declared, no address'
+      : 'declared';
   return `${v.name} (${v.ip || 'no address'}: ${where}, ${how}${v.tags?.includes('shadowed-by-global') ? '; GLOBAL under archeio semantics' : ''})`;
 }
 
@@ -150,27 +184,46 @@ export function describeVantage(v: Vantage): string {
  * else to run the canary. Other reasons (a check needing an edge URL, a blob kind the bucket cannot supply) are only
  * known once a check runs; the summary groups those by reason.
  */
-export function vantageCoverage(target: TargetDescription, checks: readonly { id: string; vantage?: Vantage }[]): string[] {
+export function vantageCoverage(
+  target: TargetDescription,
+  checks: readonly { id: string; vantage?: Vantage }[],
+): string[] {
   const lines: string[] = [];
   if (target.ipMode !== 'egress') {
     lines.push(`${target.ipMode} mode: the harness poses as each of ${target.vantages.length} vantages`);
     return lines;
   }
-  const egress = typeof target.egressVantage === 'string' ? target.vantages.find((v) => v.name === target.egressVantage) : undefined;
+  const egress =
+    typeof target.egressVantage === 'string' ? target.vantages.find((v) => v.name === target.egressVantage) : undefined;
   if (!egress) {
-    lines.push('egress mode without a declared vantage: every check bound to a vantage is not applicable (use --vantage)');
+    lines.push(
+      'egress mode without a declared vantage: every check bound to a vantage is not applicable (use --vantage)',
+    );
     return lines;
   }
   const mine = checks.filter((c) => c.vantage?.name === egress.name).length;
   const others = new Map<string, number>();
-  for (const c of checks) if (c.vantage && c.vantage.name !== egress.name) others.set(c.vantage.name, (others.get(c.vantage.name) ?? 0) + 1);
-  lines.push(`speaking from ${describeVantage(egress)}: ${mine} checks from this vantage, ${checks.length - mine - [...others.values()].reduce((a, b) => a + b, 0)} without a vantage`);
-  if (egress.cloud === 'GCP') lines.push('  a GCP client is always sent to the upstream for blobs: bucket routing and bucket content are not exercised from here');
-  if (egress.tags?.includes('declared-without-ip')) lines.push('  declared without an address: the range data cannot confirm the place, and checks that need the address (shadowed prefixes) cannot run');
+  for (const c of checks)
+    if (c.vantage && c.vantage.name !== egress.name) others.set(c.vantage.name, (others.get(c.vantage.name) ?? 0) + 1);
+  lines.push(
+    `speaking from ${describeVantage(egress)}: ${mine} checks from this vantage, ${checks.length - mine - [...others.values()].reduce((a, b) => a + b, 0)} without a vantage`,
+  );
+  if (egress.cloud === 'GCP')
+    lines.push(
+      '  a GCP client is always sent to the upstream for blobs: bucket routing and bucket content are not exercised from here',
+    );
+  if (egress.tags?.includes('declared-without-ip'))
+    lines.push(
+      '  declared without an address: the range data cannot confirm the place, and checks that need the address (shadowed prefixes) cannot run',
+    );
   if (others.size > 0) {
     const total = [...others.values()].reduce((a, b) => a + b, 0);
-    const places = target.vantages.filter((v) => others.has(v.name)).map((v) => `${v.name} (${v.cloud ?? 'internet'}${v.region ? ` ${v.region}` : ''})`);
-    lines.push(`  not covered: ${total} checks bound to ${others.size} other vantages, because egress mode cannot pose as another client; run the canary from: ${places.join(', ')}`);
+    const places = target.vantages
+      .filter((v) => others.has(v.name))
+      .map((v) => `${v.name} (${v.cloud ?? 'internet'}${v.region ? ` ${v.region}` : ''})`);
+    lines.push(
+      `  not covered: ${total} checks bound to ${others.size} other vantages, because egress mode cannot pose as another client; run the canary from: ${places.join(', ')}`,
+    );
   }
   return lines;
 }

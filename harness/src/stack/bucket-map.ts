@@ -72,7 +72,10 @@ export interface LocalBuckets {
 }
 
 /** The bucket map for a stack whose buckets are reached path-style at `frontUrl` (no trailing slash). */
-export function localBuckets(frontUrl: string, regions: Readonly<Record<string, string>> = PRODUCTION_BUCKET_REGIONS): LocalBuckets {
+export function localBuckets(
+  frontUrl: string,
+  regions: Readonly<Record<string, string>> = PRODUCTION_BUCKET_REGIONS,
+): LocalBuckets {
   const keys = [DEFAULT_BUCKET_KEY, ...new Set(Object.values(regions))].sort();
   const names: Record<string, string> = {};
   const bases: Record<string, string> = {};

@@ -24,7 +24,10 @@ function objectBytes(size: number, seed: number): Buffer {
 
 describe('parseRangeHeader (RFC 9110 §14.1, §14.2)', () => {
   it('reads one int-range, open range or suffix range', () => {
-    expect(parseRangeHeader('bytes=500-1499')).toEqual({ kind: 'single', spec: { kind: 'int', first: 500, last: 1499 } });
+    expect(parseRangeHeader('bytes=500-1499')).toEqual({
+      kind: 'single',
+      spec: { kind: 'int', first: 500, last: 1499 },
+    });
     expect(parseRangeHeader('bytes=500-')).toEqual({ kind: 'single', spec: { kind: 'int', first: 500, last: null } });
     expect(parseRangeHeader('bytes=-500')).toEqual({ kind: 'single', spec: { kind: 'suffix', length: 500 } });
     expect(parseRangeHeader('bytes=0-0')).toEqual({ kind: 'single', spec: { kind: 'int', first: 0, last: 0 } });
@@ -40,7 +43,20 @@ describe('parseRangeHeader (RFC 9110 §14.1, §14.2)', () => {
   it('marks what S3 ignores: an invalid range, another unit, several ranges', () => {
     expect(parseRangeHeader('bytes=500-0')).toEqual({ kind: 'ignored', reason: 'syntax' });
     expect(parseRangeHeader('bytes=0-1,5-2')).toEqual({ kind: 'ignored', reason: 'syntax' });
-    for (const bad of ['bytes', 'bytes=', 'bytes=,', 'bytes=x-1', 'bytes=1-x', 'bytes=--5', 'bytes=1-2-3', 'bytes=-', 'bytes=+1-2', 'bytes=1 -2', '=0-1', 'by tes=0-1']) {
+    for (const bad of [
+      'bytes',
+      'bytes=',
+      'bytes=,',
+      'bytes=x-1',
+      'bytes=1-x',
+      'bytes=--5',
+      'bytes=1-2-3',
+      'bytes=-',
+      'bytes=+1-2',
+      'bytes=1 -2',
+      '=0-1',
+      'by tes=0-1',
+    ]) {
       expect(parseRangeHeader(bad), bad).toEqual({ kind: 'ignored', reason: 'syntax' });
     }
     expect(parseRangeHeader('items=0-1')).toEqual({ kind: 'ignored', reason: 'unit' });
@@ -197,7 +213,8 @@ describe('the buckets front answers Range as S3 does (over a stand-in with s3rve
   let buckets: FaultProxy;
   let upstream: FaultProxy;
   let control: LocalFaultControl;
-  const get = (path: string, range?: string, method: 'GET' | 'HEAD' = 'GET') => fetchFrom(buckets.url, path, range, method);
+  const get = (path: string, range?: string, method: 'GET' | 'HEAD' = 'GET') =>
+    fetchFrom(buckets.url, path, range, method);
   const etag = () => `"${createHash('md5').update(OBJ).digest('hex')}"`;
 
   beforeAll(async () => {
@@ -277,7 +294,13 @@ describe('the buckets front answers Range as S3 does (over a stand-in with s3rve
     // s3rver is asked for bytes=0- and its answer is cut after the first byte: a body that never ends proves it
     expectSlice(await get('/bucket-b/stalling', 'bytes=0-0'), 0, 0, BIG.length, BIG);
     await eventually(() => expect(fake.cutShortUrls).toContain('/bucket-b/stalling'));
-    expectSlice(await get(`/bucket-a/containers/images/${D2}`, 'bytes=-1'), BIG.length - 1, BIG.length - 1, BIG.length, BIG);
+    expectSlice(
+      await get(`/bucket-a/containers/images/${D2}`, 'bytes=-1'),
+      BIG.length - 1,
+      BIG.length - 1,
+      BIG.length,
+      BIG,
+    );
     expectSlice(await get(KEY1, `bytes=${SIZE - 1}-${SIZE - 1}`), SIZE - 1, SIZE - 1);
   });
 
@@ -300,7 +323,12 @@ describe('the buckets front answers Range as S3 does (over a stand-in with s3rve
   });
 
   it('a first position at or past the end: 416 with Content-Range bytes */size and S3’s InvalidRange', async () => {
-    for (const range of [`bytes=${SIZE}-`, `bytes=${SIZE + 2952}-${SIZE + 7952}`, 'bytes=-0', 'bytes=99999999999999999999-']) {
+    for (const range of [
+      `bytes=${SIZE}-`,
+      `bytes=${SIZE + 2952}-${SIZE + 7952}`,
+      'bytes=-0',
+      'bytes=99999999999999999999-',
+    ]) {
       const r = await get(KEY1, range);
       expect(r.status, range).toBe(416);
       expect(r.headers['content-range'], range).toBe(`bytes */${SIZE}`);
@@ -335,7 +363,11 @@ describe('the buckets front answers Range as S3 does (over a stand-in with s3rve
   });
 
   it('HEAD with Range: the 206 headers of the slice, no body', async () => {
-    for (const [range, start, end] of [['bytes=-500', SIZE - 500, SIZE - 1], ['bytes=0-0', 0, 0], ['bytes=100-', 100, SIZE - 1]] as const) {
+    for (const [range, start, end] of [
+      ['bytes=-500', SIZE - 500, SIZE - 1],
+      ['bytes=0-0', 0, 0],
+      ['bytes=100-', 100, SIZE - 1],
+    ] as const) {
       const r = await get(KEY1, range, 'HEAD');
       expect(r.status, range).toBe(206);
       expect(r.headers['content-range'], range).toBe(`bytes ${start}-${end}/${SIZE}`);
@@ -355,7 +387,10 @@ describe('the buckets front answers Range as S3 does (over a stand-in with s3rve
 
   it('two halves recombine (containerd’s parallel chunks)', async () => {
     const half = Math.floor(BIG.length / 2);
-    const [a, b] = await Promise.all([get(`/bucket-a/containers/images/${D2}`, `bytes=0-${half - 1}`), get(`/bucket-a/containers/images/${D2}`, `bytes=${half}-`)]);
+    const [a, b] = await Promise.all([
+      get(`/bucket-a/containers/images/${D2}`, `bytes=0-${half - 1}`),
+      get(`/bucket-a/containers/images/${D2}`, `bytes=${half}-`),
+    ]);
     expect(Buffer.concat([a.body, b.body]).equals(BIG)).toBe(true);
   });
 
@@ -367,7 +402,11 @@ describe('the buckets front answers Range as S3 does (over a stand-in with s3rve
   describe('faults on ranged requests', () => {
     it('corrupt flips the first byte of the slice served; length, status and headers stay', async () => {
       await control.set('bucket:bucket-a', { kind: 'corrupt', digest: D1 });
-      for (const [range, start, end] of [['bytes=-500', SIZE - 500, SIZE - 1], ['bytes=500-1499', 500, 1499], ['bytes=0-0', 0, 0]] as const) {
+      for (const [range, start, end] of [
+        ['bytes=-500', SIZE - 500, SIZE - 1],
+        ['bytes=500-1499', 500, 1499],
+        ['bytes=0-0', 0, 0],
+      ] as const) {
         const r = await get(KEY1, range);
         const want = OBJ.subarray(start, end + 1);
         expect(r.status, range).toBe(206);
@@ -398,7 +437,9 @@ describe('the buckets front answers Range as S3 does (over a stand-in with s3rve
       expect(r.status).toBe(503);
       expect(r.body.toString()).toContain('<Code>SlowDown</Code>');
       expect(fake.seen).toEqual([]);
-      expect(control.requests({ scope: 'bucket-a' })).toEqual([expect.objectContaining({ status: 503, fault: 'status' })]);
+      expect(control.requests({ scope: 'bucket-a' })).toEqual([
+        expect.objectContaining({ status: 503, fault: 'status' }),
+      ]);
     });
 
     it('hang holds a ranged request until cleared, then serves the right slice', async () => {
@@ -417,7 +458,9 @@ describe('the buckets front answers Range as S3 does (over a stand-in with s3rve
 
     it('reset destroys the connection', async () => {
       await control.set('bucket:bucket-a', { kind: 'reset', digest: D1 });
-      await expect(request(`${buckets.url}${KEY1}`, { headers: { range: 'bytes=-500' } })).rejects.toThrow(/ECONNRESET|other side closed|socket/i);
+      await expect(request(`${buckets.url}${KEY1}`, { headers: { range: 'bytes=-500' } })).rejects.toThrow(
+        /ECONNRESET|other side closed|socket/i,
+      );
     });
 
     it('delay waits, then serves the slice', async () => {
@@ -440,7 +483,10 @@ describe('the buckets front answers Range as S3 does (over a stand-in with s3rve
 
   it('a client that leaves mid-slice aborts the backend request; the front keeps serving', async () => {
     const controller = new AbortController();
-    const res = await request(`${buckets.url}/bucket-b/stalling`, { headers: { range: 'bytes=100-' }, signal: controller.signal });
+    const res = await request(`${buckets.url}/bucket-b/stalling`, {
+      headers: { range: 'bytes=100-' },
+      signal: controller.signal,
+    });
     expect(res.statusCode).toBe(206);
     controller.abort();
     await res.body.arrayBuffer().catch(() => undefined);
@@ -480,11 +526,22 @@ describe('the buckets front over the real s3rver 3.7.1 (in process)', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bucket-range-'));
     const S3rver = createRequire(import.meta.url)('s3rver') as new (o: object) => S3rverInstance;
-    s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, vhostBuckets: false, configureBuckets: [{ name: 'bucket-a' }] });
+    s3 = new S3rver({
+      address: '127.0.0.1',
+      port: 0,
+      silent: true,
+      directory: dir,
+      vhostBuckets: false,
+      configureBuckets: [{ name: 'bucket-a' }],
+    });
     const addr = await s3.run();
     s3Url = `http://127.0.0.1:${addr.port}`;
     // s3rver accepts anonymous writes
-    const put = await request(`${s3Url}${KEY1}`, { method: 'PUT', body: OBJ, headers: { 'content-type': 'application/octet-stream' } });
+    const put = await request(`${s3Url}${KEY1}`, {
+      method: 'PUT',
+      body: OBJ,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     await put.body.dump();
     expect(put.statusCode).toBe(200);
     const board = new FaultBoard(new Set(['bucket-a']), new Set(['buckets']));

@@ -52,7 +52,8 @@ export function parseRangeHeader(value: string | undefined): RangeHeader | undef
   if (value === undefined) return undefined;
   const eq = value.indexOf('=');
   if (eq < 0) return { kind: 'ignored', reason: 'syntax' };
-  if (value.slice(0, eq).toLowerCase() !== 'bytes') return { kind: 'ignored', reason: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value.slice(0, eq)) ? 'unit' : 'syntax' };
+  if (value.slice(0, eq).toLowerCase() !== 'bytes')
+    return { kind: 'ignored', reason: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value.slice(0, eq)) ? 'unit' : 'syntax' };
   const elements = value
     .slice(eq + 1)
     .split(',')
@@ -86,7 +87,10 @@ export function parseRangeHeader(value: string | undefined): RangeHeader | undef
  * past the end, a zero-length suffix, or an int-range on an empty object (RFC 9110 §14.1.1); `whole` for a suffix range
  * on an empty object, satisfiable but with no bytes to put in a Content-Range, so answered 200 with the empty body.
  */
-export function resolveByteRange(spec: ByteRangeSpec, size: number): { start: number; end: number } | 'unsatisfiable' | 'whole' {
+export function resolveByteRange(
+  spec: ByteRangeSpec,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | 'whole' {
   if (spec.kind === 'suffix') {
     if (spec.length === 0) return 'unsatisfiable';
     if (size === 0) return 'whole';
@@ -141,7 +145,12 @@ function escapeXml(s: string): string {
  * Yields bytes [skip, skip + length) of `source`. When the wanted bytes end before the source does, the source is
  * destroyed instead of read to its end (an open range asked of s3rver for `bytes=0-0` must not stream a layer).
  */
-async function* slice(source: IncomingMessage, skip: number, length: number, sourceLength: number): AsyncGenerator<Buffer> {
+async function* slice(
+  source: IncomingMessage,
+  skip: number,
+  length: number,
+  sourceLength: number,
+): AsyncGenerator<Buffer> {
   let toSkip = skip;
   let left = length;
   const drainRest = skip + length >= sourceLength;
@@ -176,7 +185,11 @@ async function* slice(source: IncomingMessage, skip: number, length: number, sou
  * Answers a ranged GET or HEAD of an object on the buckets front (the caller checked `isRangedObjectRead`). Every
  * fault except corruption has been applied by the caller; `opts.responseBody` is applied to the body served.
  */
-export async function serveBucketRange(req: IncomingMessage, res: ServerResponse, opts: BucketRangeOptions): Promise<void> {
+export async function serveBucketRange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: BucketRangeOptions,
+): Promise<void> {
   const header = parseRangeHeader(req.headers.range);
   const plainHeaders = endToEndHeaders(req.headers);
   delete plainHeaders.range;
@@ -320,7 +333,9 @@ export async function serveBucketRange(req: IncomingMessage, res: ServerResponse
     if (want === 'whole' || want.start < offset || want.end >= offset + held) {
       // the object changed between the HEAD and the GET (seeded objects never do)
       answer.destroy();
-      return badGateway(`the backend's answer (${code} ${answer.headers['content-range'] ?? ''}) does not hold the range ${rangeValue} of a ${size}-byte object`);
+      return badGateway(
+        `the backend's answer (${code} ${answer.headers['content-range'] ?? ''}) does not hold the range ${rangeValue} of a ${size}-byte object`,
+      );
     }
     const length = want.end - want.start + 1;
     const headers = endToEndHeaders(answer.headers);

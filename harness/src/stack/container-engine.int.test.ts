@@ -12,9 +12,11 @@ import { findRepoRoot } from '../images/fixture-cache.js';
 import { descendantProcesses, readProcessTable } from './process-tree.js';
 import { startStack, type StartedStack } from './stack.js';
 
-const engineAvailable = Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock') || existsSync('/usr/bin/podman');
+const engineAvailable =
+  Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock') || existsSync('/usr/bin/podman');
 /** REGISTRY_CANARY_REDIRECTOR_CONTAINERFILE tries another Containerfile (repo-relative COPY sources) */
-const containerfile = process.env.REGISTRY_CANARY_REDIRECTOR_CONTAINERFILE ?? `${findRepoRoot()}/redirector/Containerfile`;
+const containerfile =
+  process.env.REGISTRY_CANARY_REDIRECTOR_CONTAINERFILE ?? `${findRepoRoot()}/redirector/Containerfile`;
 
 const runnable = engineAvailable && existsSync(containerfile);
 
@@ -28,7 +30,13 @@ describe.skipIf(!runnable).sequential('local stack, container engine', () => {
 
   beforeAll(async () => {
     baseline = new Set((await descendantProcesses()).map((p) => p.pid));
-    stack = await startStack({ engine: 'container', bigLayerMiB: 8, redirectorContainerfile: containerfile, readyTimeoutMs: 240_000, log: (m) => process.stderr.write(`[stack:container] ${m}\n`) });
+    stack = await startStack({
+      engine: 'container',
+      bigLayerMiB: 8,
+      redirectorContainerfile: containerfile,
+      readyTimeoutMs: 240_000,
+      log: (m) => process.stderr.write(`[stack:container] ${m}\n`),
+    });
   }, 600_000);
 
   afterAll(async () => {
@@ -46,10 +54,14 @@ describe.skipIf(!runnable).sequential('local stack, container engine', () => {
     await ping.body.dump();
     expect(ping.statusCode).toBe(200);
     const im = s.target.images.find((i) => i.ref === 'pause:3.10')!;
-    const first = await request(`${s.target.vantages.find((v) => v.name === 'aws-us-east-1')!.url}/v2/pause/manifests/3.10`);
+    const first = await request(
+      `${s.target.vantages.find((v) => v.name === 'aws-us-east-1')!.url}/v2/pause/manifests/3.10`,
+    );
     await first.body.dump();
     expect(first.statusCode).toBe(307);
-    const manifest = await request(String(first.headers.location), { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const manifest = await request(String(first.headers.location), {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
     await manifest.body.dump();
     expect(manifest.headers['docker-content-digest']).toBe(im.digest);
   });

@@ -104,18 +104,31 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
     dockerHost = 'unix:///var/run/docker.sock';
   } else {
     if (!existsSync('/usr/bin/podman')) {
-      throw new StackError('STACK_ENGINE_UNAVAILABLE', 'the container engine needs DOCKER_HOST, /var/run/docker.sock, or podman (apt-get install podman)');
+      throw new StackError(
+        'STACK_ENGINE_UNAVAILABLE',
+        'the container engine needs DOCKER_HOST, /var/run/docker.sock, or podman (apt-get install podman)',
+      );
     }
     runtime = 'podman-service';
     // a socket path per owning process, not per stack: testcontainers caches its client (and so the socket path)
     // for the life of the process, so a second stack must offer the API at the same place
     const socketPath = join(dirname(opts.dir), '..', `rc-podman-${process.pid}.sock`);
-    podman = await startPodmanService({ dir: join(opts.dir, 'podman'), socketPath, env: opts.env, clock: opts.clock, timeoutMs: opts.timeoutMs, echo: opts.echo });
+    podman = await startPodmanService({
+      dir: join(opts.dir, 'podman'),
+      socketPath,
+      env: opts.env,
+      clock: opts.clock,
+      timeoutMs: opts.timeoutMs,
+      echo: opts.echo,
+    });
     dockerHost = podman.dockerHost;
     opts.log(`container engine: podman system service on ${socketPath}`);
   }
   if (!dockerHost.startsWith('unix://')) {
-    throw new StackError('STACK_ENGINE_UNAVAILABLE', `DOCKER_HOST=${dockerHost}: only unix sockets are supported (containers must share the host's loopback)`);
+    throw new StackError(
+      'STACK_ENGINE_UNAVAILABLE',
+      `DOCKER_HOST=${dockerHost}: only unix sockets are supported (containers must share the host's loopback)`,
+    );
   }
   const socketPath = dockerHost.slice('unix://'.length);
   // testcontainers reads these when it first connects
@@ -134,10 +147,16 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
     (registryImage ??= (async () => {
       if (await imageExists(socketPath, REGISTRY_IMAGE)) return;
       const tar = await buildRootfsTar(
-        { binaries: [opts.dockerRegistryBin], files: { '/etc/docker/registry/config.yml': REGISTRY_CONFIG }, dirs: ['/tmp', '/var/lib/registry'] },
+        {
+          binaries: [opts.dockerRegistryBin],
+          files: { '/etc/docker/registry/config.yml': REGISTRY_CONFIG },
+          dirs: ['/tmp', '/var/lib/registry'],
+        },
         join(opts.dir, 'registry-image'),
       );
-      await importRootfs(socketPath, tar, REGISTRY_IMAGE.split(':')[0]!, 'rootfs', [`ENTRYPOINT ["${opts.dockerRegistryBin}", "serve", "/etc/docker/registry/config.yml"]`]);
+      await importRootfs(socketPath, tar, REGISTRY_IMAGE.split(':')[0]!, 'rootfs', [
+        `ENTRYPOINT ["${opts.dockerRegistryBin}", "serve", "/etc/docker/registry/config.yml"]`,
+      ]);
       await rm(join(opts.dir, 'registry-image'), { recursive: true, force: true });
     })());
 
@@ -147,11 +166,19 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
     (redirectorImage ??= (async () => {
       const repoRoot = findRepoRoot();
       const containerfile = opts.redirectorContainerfile ?? join(repoRoot, 'redirector', 'Containerfile');
-      if (!existsSync(containerfile)) throw new StackError('STACK_ENGINE_UNAVAILABLE', `the redirector image is built from ${containerfile}, which does not exist`);
+      if (!existsSync(containerfile))
+        throw new StackError(
+          'STACK_ENGINE_UNAVAILABLE',
+          `the redirector image is built from ${containerfile}, which does not exist`,
+        );
       const text = await readFile(containerfile, 'utf8');
       const copied = containerfileSources(text);
       for (const src of copied) {
-        if (!existsSync(join(repoRoot, src))) throw new StackError('STACK_ENGINE_UNAVAILABLE', `redirector image: ${containerfile} copies ${src}, which does not exist (run \`npm run build\` first?)`);
+        if (!existsSync(join(repoRoot, src)))
+          throw new StackError(
+            'STACK_ENGINE_UNAVAILABLE',
+            `redirector image: ${containerfile} copies ${src}, which does not exist (run \`npm run build\` first?)`,
+          );
       }
       // node_modules narrowed to the packages the copied code runs with (runtime-packages.ts)
       const sources = await withRuntimePackagesOnly(repoRoot, copied).catch((err: unknown) => {
@@ -162,13 +189,24 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
       if (await imageExists(socketPath, redirectorImageName)) return;
       const started = opts.clock.now();
       if (!(await imageExists(socketPath, NODE_BASE_IMAGE))) {
-        const tar = await buildRootfsTar({ binaries: [process.execPath], dirs: ['/tmp'] }, join(opts.dir, 'node-image'));
-        await importRootfs(socketPath, tar, NODE_BASE_IMAGE.split(':')[0]!, 'local', [`ENV PATH=${dirname(process.execPath)}:/usr/bin:/bin`]);
+        const tar = await buildRootfsTar(
+          { binaries: [process.execPath], dirs: ['/tmp'] },
+          join(opts.dir, 'node-image'),
+        );
+        await importRootfs(socketPath, tar, NODE_BASE_IMAGE.split(':')[0]!, 'local', [
+          `ENV PATH=${dirname(process.execPath)}:/usr/bin:/bin`,
+        ]);
         await rm(join(opts.dir, 'node-image'), { recursive: true, force: true });
       }
       const stage = join(opts.dir, 'redirector-context');
       await stageBuildContext(repoRoot, containerfile, sources, stage);
-      await buildImageSquashed({ socketPath, contextDir: stage, dockerfile: 'Containerfile', tag: redirectorImageName, buildArgs: { BASE_IMAGE: NODE_BASE_IMAGE } });
+      await buildImageSquashed({
+        socketPath,
+        contextDir: stage,
+        dockerfile: 'Containerfile',
+        tag: redirectorImageName,
+        buildArgs: { BASE_IMAGE: NODE_BASE_IMAGE },
+      });
       await rm(stage, { recursive: true, force: true });
       opts.log(`container engine: built ${redirectorImageName} (${Math.round(opts.clock.now() - started)} ms)`);
     })());
@@ -177,9 +215,16 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
   const redirectorImageReady = ensureRedirectorImage();
   redirectorImageReady.catch(() => {});
 
-  const run = async (name: string, container: GenericContainerType, timeoutMs: number): Promise<StartedTestContainer> => {
+  const run = async (
+    name: string,
+    container: GenericContainerType,
+    timeoutMs: number,
+  ): Promise<StartedTestContainer> => {
     try {
-      const c = await container.withName(`registry-canary-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`).withStartupTimeout(timeoutMs).start();
+      const c = await container
+        .withName(`registry-canary-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`)
+        .withStartupTimeout(timeoutMs)
+        .start();
       started.add(c);
       return c;
     } catch (err) {
@@ -198,13 +243,19 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
         name,
         new GenericContainer(REGISTRY_IMAGE)
           .withNetworkMode('host')
-          .withEnvironment({ REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`, REGISTRY_HTTP_SECRET: Math.random().toString(36).slice(2) })
+          .withEnvironment({
+            REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`,
+            REGISTRY_HTTP_SECRET: Math.random().toString(36).slice(2),
+          })
           .withBindMounts([{ source: data, target: '/var/lib/registry', mode: 'rw' }])
           .withWaitStrategy(Wait.forLogMessage(/listening on 127\.0\.0\.1/)),
         opts.timeoutMs,
       );
       const url = `http://127.0.0.1:${port}`;
-      await StackWait.forHttp(`${url}/v2/`, { timeoutMs: opts.timeoutMs }).waitUntilReady({ clock: opts.clock, component: `${name} container` });
+      await StackWait.forHttp(`${url}/v2/`, { timeoutMs: opts.timeoutMs }).waitUntilReady({
+        clock: opts.clock,
+        component: `${name} container`,
+      });
       return { url, stop: () => stopContainer(c) };
     },
     async startRedirector({ env, files }) {
@@ -222,7 +273,10 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
       const logs = await c.logs();
       await new Promise<void>((resolve, reject) => {
         let buf = '';
-        const timer = setTimeout(() => reject(new StackError('STACK_WAIT_TIMEOUT', 'redirector container: no "listening" line in its logs')), opts.timeoutMs);
+        const timer = setTimeout(
+          () => reject(new StackError('STACK_WAIT_TIMEOUT', 'redirector container: no "listening" line in its logs')),
+          opts.timeoutMs,
+        );
         logs.on('data', (chunk: Buffer | string) => {
           buf += chunk.toString();
           for (const line of buf.split('\n')) {
@@ -236,7 +290,10 @@ export async function startContainerServices(opts: ContainerEngineOptions): Prom
         });
       });
       const { url, adminUrl } = listening!;
-      await StackWait.forHttp(`${adminUrl}/readyz`, { timeoutMs: opts.timeoutMs }).waitUntilReady({ clock: opts.clock, component: 'redirector container' });
+      await StackWait.forHttp(`${adminUrl}/readyz`, { timeoutMs: opts.timeoutMs }).waitUntilReady({
+        clock: opts.clock,
+        component: 'redirector container',
+      });
       return { url, adminUrl, stop: () => stopContainer(c) };
     },
     processes: () => (podman ? [podman.process.info] : []),

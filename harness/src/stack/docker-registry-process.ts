@@ -63,9 +63,17 @@ export async function startDockerRegistry(opts: DockerRegistryOptions): Promise<
   });
   const clock = opts.clock ?? systemClock;
   try {
-    const m = await Wait.forLogLine(/listening on 127\.0\.0\.1:(\d+)/, opts.timeoutMs ?? 15_000).waitUntilReady({ clock, component: opts.name, output: proc });
+    const m = await Wait.forLogLine(/listening on 127\.0\.0\.1:(\d+)/, opts.timeoutMs ?? 15_000).waitUntilReady({
+      clock,
+      component: opts.name,
+      output: proc,
+    });
     const url = `http://127.0.0.1:${m[1]}`;
-    await Wait.forHttp(`${url}/v2/`, { timeoutMs: opts.timeoutMs ?? 15_000 }).waitUntilReady({ clock, component: opts.name, output: proc });
+    await Wait.forHttp(`${url}/v2/`, { timeoutMs: opts.timeoutMs ?? 15_000 }).waitUntilReady({
+      clock,
+      component: opts.name,
+      output: proc,
+    });
     return { url, process: proc, stop: async () => void (await proc.stop(3_000)) };
   } catch (err) {
     await proc.stop(1_000);

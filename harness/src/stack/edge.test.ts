@@ -21,11 +21,23 @@ describe('edgeRequestHeaders (GCLB X-Forwarded-For rule)', () => {
   });
 
   it('treats an empty supplied header as absent', () => {
-    expect(edgeRequestHeaders({ 'x-forwarded-for': '' }, '5.75.240.113', '34.96.108.209')['x-forwarded-for']).toBe('5.75.240.113,34.96.108.209');
+    expect(edgeRequestHeaders({ 'x-forwarded-for': '' }, '5.75.240.113', '34.96.108.209')['x-forwarded-for']).toBe(
+      '5.75.240.113,34.96.108.209',
+    );
   });
 
   it('sets X-Forwarded-Proto and adds Via: 1.1 google; drops hop-by-hop headers', () => {
-    const h = edgeRequestHeaders({ connection: 'keep-alive, x-secret', 'x-secret': 'drop me', 'keep-alive': 'timeout=5', accept: 'a/b', via: '1.0 corp' }, '1.1.1.1', '2.2.2.2');
+    const h = edgeRequestHeaders(
+      {
+        connection: 'keep-alive, x-secret',
+        'x-secret': 'drop me',
+        'keep-alive': 'timeout=5',
+        accept: 'a/b',
+        via: '1.0 corp',
+      },
+      '1.1.1.1',
+      '2.2.2.2',
+    );
     expect(h['x-forwarded-proto']).toBe('http');
     expect(h.via).toBe('1.0 corp, 1.1 google');
     expect(h.accept).toBe('a/b');
@@ -100,23 +112,42 @@ describe('Edge (over sockets, with a stand-in redirector)', () => {
     seen.length = 0;
     await (await request(`${edge.urlFor('aws-us-east-1')}/v2/`)).body.dump();
     await (await request(`${edge.urlFor('gcp-v6')}/v2/`, { headers: { 'x-forwarded-for': '6.6.6.6' } })).body.dump();
-    expect(seen.map((s) => s.headers['x-forwarded-for'])).toEqual(['44.192.0.1,34.96.108.209', '6.6.6.6,2600:1900:4030::1,34.96.108.209']);
+    expect(seen.map((s) => s.headers['x-forwarded-for'])).toEqual([
+      '44.192.0.1,34.96.108.209',
+      '6.6.6.6,2600:1900:4030::1,34.96.108.209',
+    ]);
   });
 
   it('joins repeated X-Forwarded-For headers in order, before its own entries', async () => {
     seen.length = 0;
-    const raw = await rawRequest(edge.urlFor('aws-us-east-1')!, 'GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\nConnection: close\r\n\r\n');
+    const raw = await rawRequest(
+      edge.urlFor('aws-us-east-1')!,
+      'GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\nConnection: close\r\n\r\n',
+    );
     expect(raw).toMatch(/^HTTP\/1\.1 200/);
     expect(seen[0]!.headers['x-forwarded-for']).toBe('1.1.1.1, 2.2.2.2,44.192.0.1,34.96.108.209');
   });
 
   it('passes the raw request-target through, without normalising it', async () => {
     seen.length = 0;
-    for (const target of ['/v2/a/../b/manifests/x', '/v2/a%2fb/blobs/sha256%3Aab', '//evil.example/v2/', '/v2/x?n=1&last=a%20b']) {
-      const raw = await rawRequest(edge.urlFor('aws-us-east-1')!, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    for (const target of [
+      '/v2/a/../b/manifests/x',
+      '/v2/a%2fb/blobs/sha256%3Aab',
+      '//evil.example/v2/',
+      '/v2/x?n=1&last=a%20b',
+    ]) {
+      const raw = await rawRequest(
+        edge.urlFor('aws-us-east-1')!,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
       expect(raw).toMatch(/^HTTP\/1\.1 200/);
     }
-    expect(seen.map((s) => s.url)).toEqual(['/v2/a/../b/manifests/x', '/v2/a%2fb/blobs/sha256%3Aab', '//evil.example/v2/', '/v2/x?n=1&last=a%20b']);
+    expect(seen.map((s) => s.url)).toEqual([
+      '/v2/a/../b/manifests/x',
+      '/v2/a%2fb/blobs/sha256%3Aab',
+      '//evil.example/v2/',
+      '/v2/x?n=1&last=a%20b',
+    ]);
   });
 
   it('passes method and body through and returns redirects without following them', async () => {
@@ -143,7 +174,11 @@ describe('Edge (over sockets, with a stand-in redirector)', () => {
   });
 
   it('answers 502 when the redirector is unreachable', async () => {
-    const dead = await new Edge({ backend: 'http://127.0.0.1:1', lbIp: '34.96.108.209', ports: [{ name: 'x', clientIp: '1.1.1.1' }] }).start();
+    const dead = await new Edge({
+      backend: 'http://127.0.0.1:1',
+      lbIp: '34.96.108.209',
+      ports: [{ name: 'x', clientIp: '1.1.1.1' }],
+    }).start();
     try {
       const res = await request(`${dead.urlFor('x')}/v2/`);
       await res.body.dump();
@@ -154,7 +189,11 @@ describe('Edge (over sockets, with a stand-in redirector)', () => {
   });
 
   it('stop() closes every port and is idempotent', async () => {
-    const e = await new Edge({ backend: 'http://127.0.0.1:1', lbIp: '34.96.108.209', ports: [{ name: 'x', clientIp: '1.1.1.1' }] }).start();
+    const e = await new Edge({
+      backend: 'http://127.0.0.1:1',
+      lbIp: '34.96.108.209',
+      ports: [{ name: 'x', clientIp: '1.1.1.1' }],
+    }).start();
     const url = e.urlFor('x')!;
     await e.stop();
     await e.stop();

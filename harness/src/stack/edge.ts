@@ -37,13 +37,18 @@ export interface EdgeOptions {
  * The request headers the edge sends on: GCLB's X-Forwarded-For rule, X-Forwarded-Proto, Via. Pure, so the header
  * behaviour is unit-tested without sockets.
  */
-export function edgeRequestHeaders(incoming: IncomingMessage['headers'], clientIp: string, lbIp: string): http.OutgoingHttpHeaders {
+export function edgeRequestHeaders(
+  incoming: IncomingMessage['headers'],
+  clientIp: string,
+  lbIp: string,
+): http.OutgoingHttpHeaders {
   const out = endToEndHeaders(incoming);
   // node joins repeated X-Forwarded-For headers with ", " (RFC 9110 §5.3 list semantics), so several supplied
   // headers stay in order, before the load balancer's entries.
   const supplied = incoming['x-forwarded-for'];
   const suppliedText = Array.isArray(supplied) ? supplied.join(', ') : supplied;
-  out['x-forwarded-for'] = suppliedText !== undefined && suppliedText !== '' ? `${suppliedText},${clientIp},${lbIp}` : `${clientIp},${lbIp}`;
+  out['x-forwarded-for'] =
+    suppliedText !== undefined && suppliedText !== '' ? `${suppliedText},${clientIp},${lbIp}` : `${clientIp},${lbIp}`;
   out['x-forwarded-proto'] = 'http';
   const via = incoming.via;
   out.via = via ? `${Array.isArray(via) ? via.join(', ') : via}, 1.1 google` : '1.1 google';
@@ -68,7 +73,10 @@ export class Edge {
   async start(): Promise<this> {
     await Promise.all(this.opts.ports.map((spec) => this.listen(spec)));
     // keep the listing in the order the vantages were given
-    this.ports.sort((a, b) => this.opts.ports.findIndex((p) => p.name === a.name) - this.opts.ports.findIndex((p) => p.name === b.name));
+    this.ports.sort(
+      (a, b) =>
+        this.opts.ports.findIndex((p) => p.name === a.name) - this.opts.ports.findIndex((p) => p.name === b.name),
+    );
     return this;
   }
 

@@ -27,7 +27,10 @@ export type StartedEmbeddedUpstream = Started<RegistryService & { process: Manag
 export async function startEmbeddedUpstream(opts: EmbeddedUpstreamOptions): Promise<StartedEmbeddedUpstream> {
   const entry = opts.entry ?? distEntry('harness/src/registry/main.js');
   if (!existsSync(entry)) {
-    throw new StackError('STACK_TOOL_MISSING', `${opts.name}: the embedded registry ${entry} does not exist; build first with \`npm run build\``);
+    throw new StackError(
+      'STACK_TOOL_MISSING',
+      `${opts.name}: the embedded registry ${entry} does not exist; build first with \`npm run build\``,
+    );
   }
   const proc = await ManagedProcess.start({
     name: opts.name,
@@ -38,11 +41,20 @@ export async function startEmbeddedUpstream(opts: EmbeddedUpstreamOptions): Prom
   });
   const clock = opts.clock ?? systemClock;
   try {
-    const m = await Wait.forLogLine(/^\{.*"msg":\s*"listening".*\}$/, opts.timeoutMs ?? 15_000).waitUntilReady({ clock, component: opts.name, output: proc });
+    const m = await Wait.forLogLine(/^\{.*"msg":\s*"listening".*\}$/, opts.timeoutMs ?? 15_000).waitUntilReady({
+      clock,
+      component: opts.name,
+      output: proc,
+    });
     const url = (JSON.parse(m[0]) as { url?: unknown }).url;
-    if (typeof url !== 'string') throw new StackError('STACK_PROCESS_EXITED', `${opts.name}: its "listening" line has no url: ${m[0]}`);
+    if (typeof url !== 'string')
+      throw new StackError('STACK_PROCESS_EXITED', `${opts.name}: its "listening" line has no url: ${m[0]}`);
     const base = url.replace(/\/$/, '');
-    await Wait.forHttp(`${base}/v2/`, { timeoutMs: opts.timeoutMs ?? 15_000 }).waitUntilReady({ clock, component: opts.name, output: proc });
+    await Wait.forHttp(`${base}/v2/`, { timeoutMs: opts.timeoutMs ?? 15_000 }).waitUntilReady({
+      clock,
+      component: opts.name,
+      output: proc,
+    });
     return { url: base, process: proc, stop: async () => void (await proc.stop(3_000)) };
   } catch (err) {
     await proc.stop(1_000);

@@ -59,12 +59,19 @@ describe('bucketsOf / resolveBucket', () => {
   });
 
   it('names a virtual-host style base by its first host label', () => {
-    const remote = makeTarget({ bucketMap: { default: 'https://cdn.example.org', regions: { 'us-east-1': 'https://prod-registry-k8s-io-us-east-1.s3.dualstack.us-east-1.amazonaws.com' } } });
+    const remote = makeTarget({
+      bucketMap: {
+        default: 'https://cdn.example.org',
+        regions: { 'us-east-1': 'https://prod-registry-k8s-io-us-east-1.s3.dualstack.us-east-1.amazonaws.com' },
+      },
+    });
     expect(resolveBucket(remote, 'us-east-1').name).toBe('prod-registry-k8s-io-us-east-1');
   });
 
   it('rejects a bucket the description does not have, listing the ones it has', () => {
-    expect(() => resolveBucket(target, 'us-gov-west-1')).toThrow(/"us-gov-west-1" is no bucket of target "local".*prod-registry-k8s-io-af-south-1/);
+    expect(() => resolveBucket(target, 'us-gov-west-1')).toThrow(
+      /"us-gov-west-1" is no bucket of target "local".*prod-registry-k8s-io-af-south-1/,
+    );
   });
 });
 
@@ -92,20 +99,30 @@ describe('withExtraContent', () => {
 
   it('replaces an image whose ref is already listed (the tag moved) and does not duplicate digests', () => {
     const target = makeTarget();
-    const once = withExtraContent(target, { images: [{ ref: 'pause:3.10', digest: extraDigest }], buckets: { 'us-east-1': [d('1'), config] } });
+    const once = withExtraContent(target, {
+      images: [{ ref: 'pause:3.10', digest: extraDigest }],
+      buckets: { 'us-east-1': [d('1'), config] },
+    });
     const twice = withExtraContent(once, { buckets: { 'us-east-1': [config] } });
     expect(twice.images).toEqual([{ ref: 'pause:3.10', digest: extraDigest }]);
-    expect((twice.mirrorPlan as { buckets: Record<string, string[]> }).buckets[US_EAST_1]).toEqual([d('1'), config].sort());
+    expect((twice.mirrorPlan as { buckets: Record<string, string[]> }).buckets[US_EAST_1]).toEqual(
+      [d('1'), config].sort(),
+    );
   });
 
   it('a plan keyed with a trailing slash keeps its key', () => {
     const target = makeTarget({ mirrorPlan: { buckets: { [`${US_EAST_1}/`]: [d('1')] } } });
     const out = withExtraContent(target, { buckets: { 'us-east-1': [config] } });
-    expect((out.mirrorPlan as { buckets: Record<string, string[]> }).buckets).toEqual({ [`${US_EAST_1}/`]: [d('1'), config].sort() });
+    expect((out.mirrorPlan as { buckets: Record<string, string[]> }).buckets).toEqual({
+      [`${US_EAST_1}/`]: [d('1'), config].sort(),
+    });
   });
 
   it('adds nothing to a null plan (presence is then learned by HEAD)', () => {
-    const out = withExtraContent(makeTarget({ mirrorPlan: null }), { images: [{ ref: 'extra/hello:v1', digest: extraDigest }], buckets: { 'us-east-1': [config] } });
+    const out = withExtraContent(makeTarget({ mirrorPlan: null }), {
+      images: [{ ref: 'extra/hello:v1', digest: extraDigest }],
+      buckets: { 'us-east-1': [config] },
+    });
     expect(out.mirrorPlan).toBeNull();
     expect(out.images).toHaveLength(2);
   });
@@ -117,7 +134,11 @@ describe('withExtraContent', () => {
     it('is read relative to baseDir and inlined; the file is not changed', () => {
       const file = join(dir, 'plan.json');
       writeFileSync(file, JSON.stringify({ buckets: { [US_EAST_1]: [d('1')] } }));
-      const out = withExtraContent(makeTarget({ mirrorPlan: 'plan.json' }), { buckets: { 'us-east-1': [config] } }, { baseDir: dir });
+      const out = withExtraContent(
+        makeTarget({ mirrorPlan: 'plan.json' }),
+        { buckets: { 'us-east-1': [config] } },
+        { baseDir: dir },
+      );
       expect(out.mirrorPlan).toEqual({ buckets: { [US_EAST_1]: [d('1'), config].sort() } });
       expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ buckets: { [US_EAST_1]: [d('1')] } });
     });
@@ -125,15 +146,26 @@ describe('withExtraContent', () => {
 
   it('rejects bad refs, digests and buckets with the field named', () => {
     const target = makeTarget();
-    expect(() => withExtraContent(target, { images: [{ ref: 'no-tag', digest: extraDigest }] })).toThrow(/extra images\[0\]\.ref must be "<repository>:<tag>"/);
-    expect(() => withExtraContent(target, { images: [{ ref: 'host:5000/x', digest: extraDigest }] })).toThrow(/images\[0\]\.ref/);
-    expect(() => withExtraContent(target, { images: [{ ref: 'x:v1', digest: 'sha256' }] })).toThrow(/images\[0\]\.digest must be an OCI digest/);
-    expect(() => withExtraContent(target, { buckets: { 'us-east-1': ['nope'] } })).toThrow(/buckets\["us-east-1"\]: "nope" is not an OCI digest/);
+    expect(() => withExtraContent(target, { images: [{ ref: 'no-tag', digest: extraDigest }] })).toThrow(
+      /extra images\[0\]\.ref must be "<repository>:<tag>"/,
+    );
+    expect(() => withExtraContent(target, { images: [{ ref: 'host:5000/x', digest: extraDigest }] })).toThrow(
+      /images\[0\]\.ref/,
+    );
+    expect(() => withExtraContent(target, { images: [{ ref: 'x:v1', digest: 'sha256' }] })).toThrow(
+      /images\[0\]\.digest must be an OCI digest/,
+    );
+    expect(() => withExtraContent(target, { buckets: { 'us-east-1': ['nope'] } })).toThrow(
+      /buckets\["us-east-1"\]: "nope" is not an OCI digest/,
+    );
     expect(() => withExtraContent(target, { buckets: { mars: [config] } })).toThrow(/"mars" is no bucket/);
   });
 
   it('gives the routing oracle the new ground truth: the bucket now holds the blob, other buckets still do not', async () => {
-    const out = withExtraContent(makeTarget(), { images: [{ ref: 'extra/hello:v1', digest: extraDigest }], buckets: { 'us-east-1': [layer] } });
+    const out = withExtraContent(makeTarget(), {
+      images: [{ ref: 'extra/hello:v1', digest: extraDigest }],
+      buckets: { 'us-east-1': [layer] },
+    });
     const oracle = new RoutingOracle(out, { prefixes: readPublishedRanges() });
     const vantage = out.vantages[0]!;
     const hit = await oracle.expect(vantage, { method: 'GET', path: `/v2/extra/hello/blobs/${layer}` });

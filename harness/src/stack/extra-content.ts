@@ -11,7 +11,13 @@
  * oracle calls wrong). `withExtraContent` makes exactly that change, without touching anything else.
  */
 import { loadMirrorPlan } from '../oracle/routing-oracle.js';
-import { parseTargetDescription, TargetDescriptionError, type ImageRef, type MirrorPlan, type TargetDescription } from '../target/target-description.js';
+import {
+  parseTargetDescription,
+  TargetDescriptionError,
+  type ImageRef,
+  type MirrorPlan,
+  type TargetDescription,
+} from '../target/target-description.js';
 
 /** The bucket key of the default base, as in mirror plans and `StartedStack.buckets`. */
 const DEFAULT_KEY = 'default';
@@ -64,7 +70,9 @@ export function resolveBucket(target: TargetDescription, bucket: string): Resolv
     all.find((b) => trimSlash(b.base) === trimSlash(bucket));
   if (!found) {
     const names = all.map((b) => b.name).sort();
-    throw new TargetDescriptionError(`"${bucket}" is no bucket of target "${target.name}": use "default", a region of its bucket map, or one of ${names.join(', ')}`);
+    throw new TargetDescriptionError(
+      `"${bucket}" is no bucket of target "${target.name}": use "default", a region of its bucket map, or one of ${names.join(', ')}`,
+    );
   }
   return found;
 }
@@ -92,13 +100,26 @@ export interface ExtraContentOptions {
  * A copy of the description with extra images listed and extra blobs added to the mirror plan. A plan given as a
  * file path is read and inlined (the file is left alone). The result is validated with parseTargetDescription.
  */
-export function withExtraContent(target: TargetDescription, extra: ExtraContent, options: ExtraContentOptions = {}): TargetDescription {
+export function withExtraContent(
+  target: TargetDescription,
+  extra: ExtraContent,
+  options: ExtraContentOptions = {},
+): TargetDescription {
   const out = structuredClone(target) as TargetDescription;
   for (const [i, image] of (extra.images ?? []).entries()) {
-    if (typeof image.ref !== 'string' || !image.ref.includes(':') || image.ref.lastIndexOf('/') > image.ref.lastIndexOf(':')) {
-      throw new TargetDescriptionError(`extra images[${i}].ref must be "<repository>:<tag>", not ${JSON.stringify(image.ref)}`);
+    if (
+      typeof image.ref !== 'string' ||
+      !image.ref.includes(':') ||
+      image.ref.lastIndexOf('/') > image.ref.lastIndexOf(':')
+    ) {
+      throw new TargetDescriptionError(
+        `extra images[${i}].ref must be "<repository>:<tag>", not ${JSON.stringify(image.ref)}`,
+      );
     }
-    if (typeof image.digest !== 'string' || !DIGEST.test(image.digest)) throw new TargetDescriptionError(`extra images[${i}].digest must be an OCI digest, not ${JSON.stringify(image.digest)}`);
+    if (typeof image.digest !== 'string' || !DIGEST.test(image.digest))
+      throw new TargetDescriptionError(
+        `extra images[${i}].digest must be an OCI digest, not ${JSON.stringify(image.digest)}`,
+      );
     const entry: ImageRef = { ref: image.ref, digest: image.digest, ...(image.kind ? { kind: [...image.kind] } : {}) };
     const at = out.images.findIndex((x) => x.ref === image.ref);
     if (at >= 0) out.images[at] = entry;
@@ -109,7 +130,8 @@ export function withExtraContent(target: TargetDescription, extra: ExtraContent,
     const plan: MirrorPlan = structuredClone(loadMirrorPlan(out.mirrorPlan, options.baseDir)!);
     for (const [bucket, digests] of additions) {
       const bad = digests.find((d) => typeof d !== 'string' || !DIGEST.test(d));
-      if (bad !== undefined) throw new TargetDescriptionError(`extra buckets["${bucket}"]: ${JSON.stringify(bad)} is not an OCI digest`);
+      if (bad !== undefined)
+        throw new TargetDescriptionError(`extra buckets["${bucket}"]: ${JSON.stringify(bad)} is not an OCI digest`);
       const { base } = resolveBucket(out, bucket);
       const key = Object.keys(plan.buckets).find((b) => trimSlash(b) === trimSlash(base)) ?? base;
       plan.buckets[key] = [...new Set([...(plan.buckets[key] ?? []), ...digests])].sort();

@@ -16,7 +16,17 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FaultError, parseFault, type Fault, type FaultBoard, type FaultProxy, type FaultTarget, type FrontName, type RequestQuery, type RequestRecord } from './fault-proxy.js';
+import {
+  FaultError,
+  parseFault,
+  type Fault,
+  type FaultBoard,
+  type FaultProxy,
+  type FaultTarget,
+  type FrontName,
+  type RequestQuery,
+  type RequestRecord,
+} from './fault-proxy.js';
 import type { Started } from './stack-service.js';
 
 export interface FaultControl {
@@ -38,10 +48,17 @@ export interface FaultControl {
 /** FaultControl over a board and the fronts that consult it. */
 export class LocalFaultControl implements FaultControl {
   controlUrl = '';
-  constructor(private readonly board: FaultBoard, private readonly proxies: readonly FaultProxy[]) {}
+  constructor(
+    private readonly board: FaultBoard,
+    private readonly proxies: readonly FaultProxy[],
+  ) {}
 
   targets(): FaultTarget[] {
-    return [...[...this.board.buckets].sort().map((b) => `bucket:${b}`), 'bucket:*', ...[...this.board.fronts].filter((f) => f !== 'buckets')];
+    return [
+      ...[...this.board.buckets].sort().map((b) => `bucket:${b}`),
+      'bucket:*',
+      ...[...this.board.fronts].filter((f) => f !== 'buckets'),
+    ];
   }
 
   async set(target: FaultTarget, fault: Fault): Promise<void> {
@@ -137,7 +154,10 @@ export class FaultControlServer {
 
   private send(res: ServerResponse, status: number, body: unknown): void {
     const text = typeof body === 'string' ? body : `${JSON.stringify(body)}\n`;
-    res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
   }
 
@@ -147,7 +167,8 @@ export class FaultControlServer {
     try {
       if (url.pathname === '/healthz' && method === 'GET') return this.send(res, 200, 'ok\n');
       if (url.pathname === '/faults') {
-        if (method === 'GET') return this.send(res, 200, { faults: this.control.active(), targets: this.control.targets() });
+        if (method === 'GET')
+          return this.send(res, 200, { faults: this.control.active(), targets: this.control.targets() });
         if (method === 'DELETE') {
           await this.control.clear();
           return this.send(res, 200, { cleared: 'all' });
@@ -166,7 +187,10 @@ export class FaultControlServer {
         }
       }
       if (url.pathname === '/counters' && method === 'GET') {
-        return this.send(res, 200, { count: this.control.count(queryOf(url)), truncated: this.control.countersTruncated });
+        return this.send(res, 200, {
+          count: this.control.count(queryOf(url)),
+          truncated: this.control.countersTruncated,
+        });
       }
       if (url.pathname === '/requests') {
         if (method === 'GET') return this.send(res, 200, { requests: this.control.requests(queryOf(url)) });
@@ -175,7 +199,9 @@ export class FaultControlServer {
           return this.send(res, 200, { reset: true });
         }
       }
-      this.send(res, 404, { error: { code: 'NOT_FOUND', message: `no route for ${method} ${url.pathname}; see docs/local-stack.md` } });
+      this.send(res, 404, {
+        error: { code: 'NOT_FOUND', message: `no route for ${method} ${url.pathname}; see docs/local-stack.md` },
+      });
     } catch (err) {
       if (err instanceof FaultError) return this.send(res, 400, { error: { code: err.code, message: err.message } });
       this.send(res, 500, { error: { code: 'INTERNAL', message: (err as Error).message } });

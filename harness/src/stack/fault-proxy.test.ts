@@ -92,7 +92,9 @@ describe('FaultProxy + FaultControl', () => {
 
   it('resets connections', async () => {
     await control.set('bucket:bucket-b', { kind: 'reset' });
-    await expect(request(`${buckets.url}/bucket-b/containers/images/${D1}`)).rejects.toThrow(/ECONNRESET|other side closed|socket/i);
+    await expect(request(`${buckets.url}/bucket-b/containers/images/${D1}`)).rejects.toThrow(
+      /ECONNRESET|other side closed|socket/i,
+    );
   });
 
   it('corrupts exactly one digest’s bytes, keeping length and headers', async () => {
@@ -122,7 +124,9 @@ describe('FaultProxy + FaultControl', () => {
 
   it('a hung request whose client gives up is recorded with status 0', async () => {
     await control.set('bucket:bucket-b', { kind: 'hang' });
-    await expect(request(`${buckets.url}/bucket-b/containers/images/${D1}`, { method: 'HEAD', signal: AbortSignal.timeout(80) })).rejects.toThrow();
+    await expect(
+      request(`${buckets.url}/bucket-b/containers/images/${D1}`, { method: 'HEAD', signal: AbortSignal.timeout(80) }),
+    ).rejects.toThrow();
     await new Promise((r) => setTimeout(r, 30));
     const [rec] = control.requests({ scope: 'bucket-b' });
     expect(rec).toMatchObject({ method: 'HEAD', status: 0, fault: 'hang', digest: D1 });
@@ -162,7 +166,9 @@ describe('FaultProxy + FaultControl', () => {
     expect(control.count({ front: 'buckets', method: 'head', scope: 'bucket-a' })).toBe(20);
     expect(control.count({ digest: D1 })).toBe(22);
     expect(control.count({ front: 'upstream' })).toBe(1);
-    expect(control.requests({ scope: 'bucket-b' })).toEqual([expect.objectContaining({ front: 'buckets', method: 'GET', status: 200, fault: null })]);
+    expect(control.requests({ scope: 'bucket-b' })).toEqual([
+      expect.objectContaining({ front: 'buckets', method: 'GET', status: 200, fault: null }),
+    ]);
     control.resetLog();
     expect(control.count()).toBe(0);
   });
@@ -175,7 +181,10 @@ describe('FaultProxy + FaultControl', () => {
 
   describe('HTTP control endpoint', () => {
     const call = async (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown) => {
-      const res = await request(`${control.controlUrl}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await request(`${control.controlUrl}${path}`, {
+        method,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       return { status: res.statusCode, json: (await res.body.json()) as any };
     };
 
@@ -194,7 +203,10 @@ describe('FaultProxy + FaultControl', () => {
 
     it('answers counters and the request log', async () => {
       await get(buckets.url, `/bucket-a/containers/images/${D1}`, 'HEAD');
-      expect((await call('GET', `/counters?front=buckets&method=HEAD&digest=${D1}`)).json).toEqual({ count: 1, truncated: false });
+      expect((await call('GET', `/counters?front=buckets&method=HEAD&digest=${D1}`)).json).toEqual({
+        count: 1,
+        truncated: false,
+      });
       expect((await call('GET', '/requests?scope=bucket-a&limit=5')).json.requests).toHaveLength(1);
       await call('DELETE', '/requests');
       expect((await call('GET', '/counters')).json.count).toBe(0);

@@ -91,12 +91,14 @@ export function parseFault(value: unknown, target: FaultTarget): Fault {
   if (typeof value !== 'object' || value === null) fail('must be a JSON object with a "kind"');
   const v = value as Record<string, unknown>;
   const digest = v.digest;
-  if (digest !== undefined && (typeof digest !== 'string' || digestInPath(digest) !== digest)) fail('"digest" must be an OCI digest such as sha256:<64 hex>');
+  if (digest !== undefined && (typeof digest !== 'string' || digestInPath(digest) !== digest))
+    fail('"digest" must be an OCI digest such as sha256:<64 hex>');
   const isRegistry = target === 'upstream' || target === 'signature';
   switch (v.kind) {
     case 'status': {
       const s = v.status;
-      if (typeof s !== 'number' || !Number.isInteger(s) || s < 400 || s > 599) fail('"status" must be an integer from 400 to 599');
+      if (typeof s !== 'number' || !Number.isInteger(s) || s < 400 || s > 599)
+        fail('"status" must be an integer from 400 to 599');
       return { kind: 'status', status: s as number, ...(digest ? { digest: digest as string } : {}) };
     }
     case 'hang':
@@ -111,7 +113,8 @@ export function parseFault(value: unknown, target: FaultTarget): Fault {
       if (typeof digest !== 'string') fail('"corrupt" needs the "digest" whose bytes to corrupt');
       return { kind: 'corrupt', digest: digest as string };
     case 'down':
-      if (!isRegistry) fail('"down" applies to the registry fronts (upstream, signature) only; for buckets use status, hang or reset');
+      if (!isRegistry)
+        fail('"down" applies to the registry fronts (upstream, signature) only; for buckets use status, hang or reset');
       if (v.mode !== 'refuse' && v.mode !== 'status') fail('"mode" must be "refuse" or "status"');
       return { kind: 'down', mode: v.mode as 'refuse' | 'status' };
     default:
@@ -120,14 +123,19 @@ export function parseFault(value: unknown, target: FaultTarget): Fault {
 }
 
 /** Targets are checked against the buckets and fronts that exist, so a typo is an error and not a silent no-op. */
-export function parseTarget(target: string, buckets: ReadonlySet<string>, fronts: ReadonlySet<FrontName>): { front: FrontName; scope: string } {
+export function parseTarget(
+  target: string,
+  buckets: ReadonlySet<string>,
+  fronts: ReadonlySet<FrontName>,
+): { front: FrontName; scope: string } {
   if (target === 'upstream' || target === 'signature') {
     if (!fronts.has(target)) throw new FaultError(`no ${target} front in this stack`);
     return { front: target, scope: target };
   }
   if (target.startsWith('bucket:')) {
     const bucket = target.slice('bucket:'.length);
-    if (bucket !== '*' && !buckets.has(bucket)) throw new FaultError(`unknown bucket "${bucket}" (known: ${[...buckets].sort().join(', ')})`);
+    if (bucket !== '*' && !buckets.has(bucket))
+      throw new FaultError(`unknown bucket "${bucket}" (known: ${[...buckets].sort().join(', ')})`);
     return { front: 'buckets', scope: bucket };
   }
   throw new FaultError(`unknown fault target "${target}": use bucket:<name>, bucket:*, upstream or signature`);
@@ -149,7 +157,10 @@ export class FaultBoard {
   private seq = 0;
   countersTruncated = false;
 
-  constructor(readonly buckets: ReadonlySet<string>, readonly fronts: ReadonlySet<FrontName>) {}
+  constructor(
+    readonly buckets: ReadonlySet<string>,
+    readonly fronts: ReadonlySet<FrontName>,
+  ) {}
 
   set(target: FaultTarget, fault: Fault): void {
     const { front, scope } = parseTarget(target, this.buckets, this.fronts);
@@ -238,12 +249,20 @@ export class FaultBoard {
 function errorBody(front: FrontName, status: number): { type: string; body: string } {
   if (front === 'buckets') {
     // S3's dialect: an XML <Error> document (what an anonymous client of a real bucket sees)
-    const code = status === 403 ? 'AccessDenied' : status === 404 ? 'NoSuchKey' : status === 503 ? 'SlowDown' : 'InternalError';
-    return { type: 'application/xml', body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected by the registry-canary faults front</Message></Error>\n` };
+    const code =
+      status === 403 ? 'AccessDenied' : status === 404 ? 'NoSuchKey' : status === 503 ? 'SlowDown' : 'InternalError';
+    return {
+      type: 'application/xml',
+      body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected by the registry-canary faults front</Message></Error>\n`,
+    };
   }
   // the distribution spec's error document
-  const code = status === 404 ? 'NAME_UNKNOWN' : status === 403 ? 'DENIED' : status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE';
-  return { type: 'application/json', body: `${JSON.stringify({ errors: [{ code, message: 'injected by the registry-canary faults front' }] })}\n` };
+  const code =
+    status === 404 ? 'NAME_UNKNOWN' : status === 403 ? 'DENIED' : status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE';
+  return {
+    type: 'application/json',
+    body: `${JSON.stringify({ errors: [{ code, message: 'injected by the registry-canary faults front' }] })}\n`,
+  };
 }
 
 /** Flips the first byte of the body; everything else passes through. */
@@ -344,7 +363,15 @@ export class FaultProxy {
     const digest = digestInPath(req.url ?? '');
     const method = req.method ?? 'GET';
     let fault = board.faultFor(front, scope, digest);
-    const rec = board.record({ front, scope, method, path: req.url ?? '', digest, status: 0, fault: fault?.kind ?? null });
+    const rec = board.record({
+      front,
+      scope,
+      method,
+      path: req.url ?? '',
+      digest,
+      status: 0,
+      fault: fault?.kind ?? null,
+    });
     const record = (status: number, applied: Fault | null) => {
       rec.status = status;
       rec.fault = applied?.kind ?? null;

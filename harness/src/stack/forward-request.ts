@@ -10,7 +10,17 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 export function endToEndHeaders(headers: IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const connectionTokens = String(headers.connection ?? '')

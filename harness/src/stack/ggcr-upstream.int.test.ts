@@ -40,7 +40,7 @@ describe.runIf(runnable || process.env.CI === 'true')('ggcr upstream', () => {
 
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${reg.url}${path}`, { headers });
 
-  it('lists a subject\'s referrers with their own artifactType, filters by it, answers an unknown one', async () => {
+  it("lists a subject's referrers with their own artifactType, filters by it, answers an unknown one", async () => {
     expect(fixtures.referrers.length).toBeGreaterThanOrEqual(2);
     const { repo, subject } = fixtures.referrers[0]!;
     const all = await get(`/v2/${repo}/referrers/${subject}`);

@@ -18,7 +18,12 @@ import { StackError } from './stack-error.js';
  * (hashing hundreds of MB would cost more than the cache saves, and only an install changes them). Content rather
  * than mtimes elsewhere, because `tsc` rewrites dist/ on every build even when nothing changed.
  */
-export async function buildFingerprint(repoRoot: string, containerfileText: string, sources: readonly string[], extra: unknown): Promise<string> {
+export async function buildFingerprint(
+  repoRoot: string,
+  containerfileText: string,
+  sources: readonly string[],
+  extra: unknown,
+): Promise<string> {
   const hash = createHash('sha256').update(containerfileText).update(JSON.stringify(extra));
   const walk = async (abs: string): Promise<void> => {
     const st = await lstat(abs);
@@ -29,7 +34,10 @@ export async function buildFingerprint(repoRoot: string, containerfileText: stri
     } else if (/(^|\/)node_modules\//.test(rel)) {
       hash.update(`m ${rel}\0${st.size}\0${Math.round(st.mtimeMs)}\0${st.mode}\n`);
     } else {
-      hash.update(`f ${rel}\0${st.mode}\0`).update(await readFile(abs)).update('\n');
+      hash
+        .update(`f ${rel}\0${st.mode}\0`)
+        .update(await readFile(abs))
+        .update('\n');
     }
   };
   for (const src of [...sources].sort()) await walk(join(repoRoot, src));
@@ -53,7 +61,12 @@ export function containerfileSources(text: string): string[] {
  * after withRuntimePackagesOnly has narrowed node_modules), so a whole checkout with every package of the harness
  * and the test tools, and .cache, is never sent to the builder.
  */
-export async function stageBuildContext(repoRoot: string, containerfile: string, sources: readonly string[], stage: string): Promise<void> {
+export async function stageBuildContext(
+  repoRoot: string,
+  containerfile: string,
+  sources: readonly string[],
+  stage: string,
+): Promise<void> {
   await mkdir(stage, { recursive: true });
   await cp(containerfile, join(stage, 'Containerfile'));
   for (const src of sources) {
@@ -73,18 +86,36 @@ export interface ImageBuild {
 }
 
 export async function buildImageSquashed(b: ImageBuild): Promise<void> {
-  const params = new URLSearchParams({ dockerfile: b.dockerfile, t: b.tag, squash: '1', rm: '1', buildargs: JSON.stringify(b.buildArgs) });
+  const params = new URLSearchParams({
+    dockerfile: b.dockerfile,
+    t: b.tag,
+    squash: '1',
+    rm: '1',
+    buildargs: JSON.stringify(b.buildArgs),
+  });
   const tar = spawn('tar', ['-C', b.contextDir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let tarErr = '';
   tar.stderr.setEncoding('utf8').on('data', (c: string) => (tarErr += c));
-  const client = new Client('http://localhost', { socketPath: b.socketPath, headersTimeout: b.timeoutMs ?? 900_000, bodyTimeout: b.timeoutMs ?? 900_000 });
+  const client = new Client('http://localhost', {
+    socketPath: b.socketPath,
+    headersTimeout: b.timeoutMs ?? 900_000,
+    bodyTimeout: b.timeoutMs ?? 900_000,
+  });
   try {
-    const res = await client.request({ method: 'POST', path: `/build?${params}`, headers: { 'content-type': 'application/x-tar' }, body: tar.stdout });
+    const res = await client.request({
+      method: 'POST',
+      path: `/build?${params}`,
+      headers: { 'content-type': 'application/x-tar' },
+      body: tar.stdout,
+    });
     const text = await res.body.text();
     // the endpoint streams JSON lines; a failed step shows as {"error": ...} with a 200 status
     const error = /"error(?:Detail)?"\s*:\s*("(?:[^"\\]|\\.)*"|\{[^}]*\})/.exec(text);
     if (res.statusCode >= 300 || error) {
-      throw new StackError('STACK_ENGINE_UNAVAILABLE', `building ${b.tag} failed (HTTP ${res.statusCode}): ${(error?.[1] ?? text).slice(0, 800)}${tarErr ? `\ntar: ${tarErr}` : ''}`);
+      throw new StackError(
+        'STACK_ENGINE_UNAVAILABLE',
+        `building ${b.tag} failed (HTTP ${res.statusCode}): ${(error?.[1] ?? text).slice(0, 800)}${tarErr ? `\ntar: ${tarErr}` : ''}`,
+      );
     }
   } finally {
     tar.kill();

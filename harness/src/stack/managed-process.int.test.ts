@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManagedProcess } from './managed-process.js';
-import { OWNER_FILE, ownerAlive, ownerTag, STACK_OWNER_ENV, STACK_TEMP_PREFIX, sweepOrphans } from './orphan-sweeper.js';
+import {
+  OWNER_FILE,
+  ownerAlive,
+  ownerTag,
+  STACK_OWNER_ENV,
+  STACK_TEMP_PREFIX,
+  sweepOrphans,
+} from './orphan-sweeper.js';
 
 /** true while the process exists and is not a zombie */
 function alive(pid: number): boolean {
@@ -36,7 +43,11 @@ async function groupMembers(pgid: number): Promise<number[]> {
 
 describe('ManagedProcess', () => {
   it('keeps output as lines and stops the whole process group', async () => {
-    const p = await ManagedProcess.start({ name: 'tree', command: 'sh', args: ['-c', 'echo one; echo two >&2; sleep 30 & sleep 30 & wait'] });
+    const p = await ManagedProcess.start({
+      name: 'tree',
+      command: 'sh',
+      args: ['-c', 'echo one; echo two >&2; sleep 30 & sleep 30 & wait'],
+    });
     await new Promise((r) => setTimeout(r, 150));
     expect(p.lines()).toEqual(expect.arrayContaining(['one', 'two']));
     expect((await groupMembers(p.pid)).length).toBeGreaterThanOrEqual(3);
@@ -47,7 +58,11 @@ describe('ManagedProcess', () => {
   });
 
   it('SIGKILLs a group that ignores SIGTERM after the grace period', async () => {
-    const p = await ManagedProcess.start({ name: 'stubborn', command: process.execPath, args: ['-e', "process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000)"] });
+    const p = await ManagedProcess.start({
+      name: 'stubborn',
+      command: process.execPath,
+      args: ['-e', "process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000)"],
+    });
     // 'up' is printed once the SIGTERM handler is in place: a signal sent before it (a fixed wait on a loaded machine)
     // would end node at once and test nothing
     const deadline = performance.now() + 30_000;
@@ -61,7 +76,9 @@ describe('ManagedProcess', () => {
   });
 
   it('rejects when the program does not exist', async () => {
-    await expect(ManagedProcess.start({ name: 'ghost', command: '/nonexistent/bin', args: [] })).rejects.toThrow(/ENOENT/);
+    await expect(ManagedProcess.start({ name: 'ghost', command: '/nonexistent/bin', args: [] })).rejects.toThrow(
+      /ENOENT/,
+    );
   });
 });
 
@@ -83,8 +100,16 @@ describe('sweepOrphans', () => {
     const liveTag = await ownerTag();
     expect(await ownerAlive(liveTag)).toBe(true);
 
-    const orphan = spawn('sleep', ['30'], { detached: true, stdio: 'ignore', env: { [STACK_OWNER_ENV]: deadTag, PATH: process.env.PATH } });
-    const kept = spawn('sleep', ['30'], { detached: true, stdio: 'ignore', env: { [STACK_OWNER_ENV]: liveTag, PATH: process.env.PATH } });
+    const orphan = spawn('sleep', ['30'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { [STACK_OWNER_ENV]: deadTag, PATH: process.env.PATH },
+    });
+    const kept = spawn('sleep', ['30'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { [STACK_OWNER_ENV]: liveTag, PATH: process.env.PATH },
+    });
     const orphanDir = join(root, `${STACK_TEMP_PREFIX}dead`);
     const liveDir = join(root, `${STACK_TEMP_PREFIX}live`);
     const foreignDir = join(root, `${STACK_TEMP_PREFIX}no-owner-file`);

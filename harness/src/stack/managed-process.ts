@@ -68,7 +68,12 @@ export interface StopResult {
 
 /** The file `command` runs, following PATH as execvp does; null when there is none or it is not executable. */
 export function findExecutable(command: string, env: NodeJS.ProcessEnv): string | null {
-  const candidates = command.includes('/') ? [command] : (env.PATH ?? process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, command));
+  const candidates = command.includes('/')
+    ? [command]
+    : (env.PATH ?? process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, command));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -92,7 +97,10 @@ export class ManagedProcess implements LineSource {
   private exitedFlag = false;
   private stopping: Promise<StopResult> | null = null;
 
-  private constructor(private readonly child: ChildProcess, private readonly spec: ProcessSpec) {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly spec: ProcessSpec,
+  ) {
     this.info = { name: spec.name, pid: child.pid!, command: [spec.command, ...spec.args].join(' ') };
     this.exited = new Promise<string>((resolve) => {
       child.once('exit', (code, signal) => {
@@ -133,7 +141,12 @@ export class ManagedProcess implements LineSource {
             // stdin stays open and unwritten for the life of the stack: its EOF is the watchdog's signal
             stdio: ['pipe', 'pipe', 'pipe'],
           })
-        : spawn(spec.command, [...spec.args], { env: spec.env ?? process.env, cwd: spec.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+        : spawn(spec.command, [...spec.args], {
+            env: spec.env ?? process.env,
+            cwd: spec.cwd,
+            detached: true,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
       // the stack's process must not stay alive just because of this pipe
       child.stdin?.on('error', () => {});
       (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();

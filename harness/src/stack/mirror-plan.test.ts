@@ -20,8 +20,11 @@ describe('bucket map', () => {
   it('matches production: 36 regions, 32 distinct buckets plus the default, eu-west-2’s odd name, grouped regions', () => {
     expect(Object.keys(PRODUCTION_BUCKET_REGIONS)).toHaveLength(36);
     expect(Object.keys(buckets.names)).toHaveLength(33);
-    expect(buckets.bucketMap.regions['eu-west-2']).toBe('http://127.0.0.1:9/767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2');
-    for (const r of ['cn-north-1', 'cn-northwest-1', 'ap-east-2']) expect(buckets.bucketMap.regions[r]).toBe('http://127.0.0.1:9/prod-registry-k8s-io-ap-east-1');
+    expect(buckets.bucketMap.regions['eu-west-2']).toBe(
+      'http://127.0.0.1:9/767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2',
+    );
+    for (const r of ['cn-north-1', 'cn-northwest-1', 'ap-east-2'])
+      expect(buckets.bucketMap.regions[r]).toBe('http://127.0.0.1:9/prod-registry-k8s-io-ap-east-1');
     expect(buckets.bucketMap.regions['me-south-1']).toBe('http://127.0.0.1:9/prod-registry-k8s-io-me-central-1');
     expect(buckets.bucketMap.default).toBe('http://127.0.0.1:9/prod-registry-k8s-io-default');
     expect(bucketNameFor('us-east-1')).toBe('prod-registry-k8s-io-us-east-1');
@@ -43,7 +46,12 @@ describe('fixtures/mirror-plan.json', () => {
     expect(resolved.byKey['ap-east-1']).not.toContain(d('6'));
     expect(resolved.byKey['me-central-1']).toEqual([]);
     // the large layer only where the plan puts it
-    expect(Object.entries(resolved.byKey).filter(([, ds]) => ds.includes(d('3'))).map(([k]) => k).sort()).toEqual(['default', 'us-east-1']);
+    expect(
+      Object.entries(resolved.byKey)
+        .filter(([, ds]) => ds.includes(d('3')))
+        .map(([k]) => k)
+        .sort(),
+    ).toEqual(['default', 'us-east-1']);
     // keyed by base URL in the description's form, every bucket present
     expect(Object.keys(resolved.plan.buckets).sort()).toEqual(Object.values(buckets.bases).sort());
     expect(resolved.plan.notes!.length).toBeGreaterThan(3);
@@ -52,20 +60,37 @@ describe('fixtures/mirror-plan.json', () => {
 
 describe('resolveMirrorPlan', () => {
   it('lets lacks win over holds', () => {
-    const spec = parseMirrorPlanSpec({ version: 1, buckets: { '*': { holds: ['all'], lacks: [{ role: 'pause:layer' }] } } });
+    const spec = parseMirrorPlanSpec({
+      version: 1,
+      buckets: { '*': { holds: ['all'], lacks: [{ role: 'pause:layer' }] } },
+    });
     const r = resolveMirrorPlan(spec, BLOBS, { a: 'http://x/a' });
     expect(r.byKey.a).not.toContain(d('1'));
     expect(r.plan.buckets['http://x/a']).toEqual(r.byKey.a);
   });
 
   it('rejects a selector that matches nothing, so a renamed fixture role cannot silently close a gap', () => {
-    const spec = parseMirrorPlanSpec({ version: 1, buckets: { '*': { holds: ['all'], lacks: [{ role: 'pause:layr' }] } } });
-    expect(() => resolveMirrorPlan(spec, BLOBS, { a: 'http://x/a' })).toThrow(/selector \{"role":"pause:layr"\} matches no fixture blob/);
+    const spec = parseMirrorPlanSpec({
+      version: 1,
+      buckets: { '*': { holds: ['all'], lacks: [{ role: 'pause:layr' }] } },
+    });
+    expect(() => resolveMirrorPlan(spec, BLOBS, { a: 'http://x/a' })).toThrow(
+      /selector \{"role":"pause:layr"\} matches no fixture blob/,
+    );
   });
 
   it('rejects keys that are not buckets, and buckets without a rule', () => {
-    expect(() => resolveMirrorPlan(parseMirrorPlanSpec({ version: 1, buckets: { 'us-east-9': { holds: [] } } }), BLOBS, { a: 'http://x/a' })).toThrow(/us-east-9.*is not a bucket/);
-    expect(() => resolveMirrorPlan(parseMirrorPlanSpec({ version: 1, buckets: { a: { holds: [] } } }), BLOBS, { a: 'http://x/a', b: 'http://x/b' })).toThrow(/no rule for bucket "b"/);
+    expect(() =>
+      resolveMirrorPlan(parseMirrorPlanSpec({ version: 1, buckets: { 'us-east-9': { holds: [] } } }), BLOBS, {
+        a: 'http://x/a',
+      }),
+    ).toThrow(/us-east-9.*is not a bucket/);
+    expect(() =>
+      resolveMirrorPlan(parseMirrorPlanSpec({ version: 1, buckets: { a: { holds: [] } } }), BLOBS, {
+        a: 'http://x/a',
+        b: 'http://x/b',
+      }),
+    ).toThrow(/no rule for bucket "b"/);
   });
 
   it.each([

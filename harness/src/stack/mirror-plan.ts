@@ -46,8 +46,12 @@ function parseSelector(v: unknown, where: string): BlobSelector {
   const extra = Object.keys(o).filter((k) => k !== 'repo' && k !== 'role');
   if (extra.length > 0) invalid(`${where} has unknown field(s) ${extra.join(', ')} (a selector has repo and/or role)`);
   if (o.repo === undefined && o.role === undefined) invalid(`${where} must name a repo or a role`);
-  for (const k of ['repo', 'role'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') invalid(`${where}.${k} must be a string`);
-  return { ...(o.repo !== undefined ? { repo: o.repo as string } : {}), ...(o.role !== undefined ? { role: o.role as string } : {}) };
+  for (const k of ['repo', 'role'] as const)
+    if (o[k] !== undefined && typeof o[k] !== 'string') invalid(`${where}.${k} must be a string`);
+  return {
+    ...(o.repo !== undefined ? { repo: o.repo as string } : {}),
+    ...(o.role !== undefined ? { role: o.role as string } : {}),
+  };
 }
 
 export function parseMirrorPlanSpec(value: unknown, source = 'mirror plan'): MirrorPlanSpec {
@@ -64,7 +68,9 @@ export function parseMirrorPlanSpec(value: unknown, source = 'mirror plan'): Mir
     if (r.lacks !== undefined && !Array.isArray(r.lacks)) invalid(`${where}.lacks must be an array of selectors`);
     buckets[key] = {
       holds: (r.holds as unknown[]).map((s, i) => parseSelector(s, `${where}.holds[${i}]`)),
-      ...(r.lacks !== undefined ? { lacks: (r.lacks as unknown[]).map((s, i) => parseSelector(s, `${where}.lacks[${i}]`)) } : {}),
+      ...(r.lacks !== undefined
+        ? { lacks: (r.lacks as unknown[]).map((s, i) => parseSelector(s, `${where}.lacks[${i}]`)) }
+        : {}),
       ...(typeof r.why === 'string' ? { why: r.why } : {}),
     };
   }
@@ -98,13 +104,21 @@ export interface ResolvedMirrorPlan {
  * matches nothing is an error (a renamed fixture role must not silently close a gap), and so is a key that is not
  * a bucket. When the same digest is selected by one rule and excluded by another, `lacks` wins.
  */
-export function resolveMirrorPlan(spec: MirrorPlanSpec, blobs: readonly PlanBlob[], bases: Readonly<Record<string, string>>): ResolvedMirrorPlan {
+export function resolveMirrorPlan(
+  spec: MirrorPlanSpec,
+  blobs: readonly PlanBlob[],
+  bases: Readonly<Record<string, string>>,
+): ResolvedMirrorPlan {
   for (const key of Object.keys(spec.buckets)) {
-    if (key !== '*' && !(key in bases)) invalid(`mirror plan: buckets["${key}"] is not a bucket of this stack (buckets: ${Object.keys(bases).sort().join(', ')})`);
+    if (key !== '*' && !(key in bases))
+      invalid(
+        `mirror plan: buckets["${key}"] is not a bucket of this stack (buckets: ${Object.keys(bases).sort().join(', ')})`,
+      );
   }
   for (const [key, rule] of Object.entries(spec.buckets)) {
     for (const sel of [...rule.holds, ...(rule.lacks ?? [])]) {
-      if (!blobs.some((b) => matches(sel, b))) invalid(`mirror plan: buckets["${key}"] selector ${JSON.stringify(sel)} matches no fixture blob`);
+      if (!blobs.some((b) => matches(sel, b)))
+        invalid(`mirror plan: buckets["${key}"] selector ${JSON.stringify(sel)} matches no fixture blob`);
     }
   }
   const byKey: Record<string, string[]> = {};

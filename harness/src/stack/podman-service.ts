@@ -43,7 +43,13 @@ export interface StartedPodmanService {
 
 export function podmanConfigs(dir: string): { storage: string; containers: string } {
   return {
-    storage: ['[storage]', 'driver = "vfs"', `runroot = "${join(dir, 'runroot')}"`, `graphroot = "${join(dir, 'root')}"`, ''].join('\n'),
+    storage: [
+      '[storage]',
+      'driver = "vfs"',
+      `runroot = "${join(dir, 'runroot')}"`,
+      `graphroot = "${join(dir, 'root')}"`,
+      '',
+    ].join('\n'),
     containers: [
       '[engine]',
       'cgroup_manager = "cgroupfs"',

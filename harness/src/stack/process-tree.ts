@@ -22,8 +22,17 @@ export async function readProcessTable(): Promise<ProcEntry[]> {
       const stat = await readFile(`/proc/${name}/stat`, 'utf8');
       const close = stat.lastIndexOf(')');
       const fields = stat.slice(close + 2).split(' ');
-      const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean).join(' ');
-      out.push({ pid: Number(name), ppid: Number(fields[1]), pgid: Number(fields[2]), state: fields[0]!, command: cmdline || stat.slice(stat.indexOf('(') + 1, close) });
+      const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => ''))
+        .split('\0')
+        .filter(Boolean)
+        .join(' ');
+      out.push({
+        pid: Number(name),
+        ppid: Number(fields[1]),
+        pgid: Number(fields[2]),
+        state: fields[0]!,
+        command: cmdline || stat.slice(stat.indexOf('(') + 1, close),
+      });
     } catch {
       // exited while we looked
     }

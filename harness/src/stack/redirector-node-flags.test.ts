@@ -10,7 +10,10 @@ describe('redirector node flags', () => {
   });
 
   it('reads the flags between node and the script, and refuses other shapes', () => {
-    expect(nodeFlagsOfEntrypoint('FROM x\nENTRYPOINT ["node", "--a=1", "--b=2", "/app/main.js"]\n')).toEqual(['--a=1', '--b=2']);
+    expect(nodeFlagsOfEntrypoint('FROM x\nENTRYPOINT ["node", "--a=1", "--b=2", "/app/main.js"]\n')).toEqual([
+      '--a=1',
+      '--b=2',
+    ]);
     expect(nodeFlagsOfEntrypoint('ENTRYPOINT ["node", "/app/main.js"]')).toEqual([]);
     expect(() => nodeFlagsOfEntrypoint('CMD ["node", "x.js"]')).toThrow(/no exec-form ENTRYPOINT/);
     expect(() => nodeFlagsOfEntrypoint('ENTRYPOINT node x.js')).toThrow(/no exec-form ENTRYPOINT/);

@@ -38,7 +38,8 @@ export function parseListeningLine(line: string): { url: string; adminUrl: strin
   if (!line.startsWith('{')) return null;
   try {
     const o = JSON.parse(line) as Record<string, unknown>;
-    if (o.msg === 'listening' && typeof o.url === 'string' && typeof o.adminUrl === 'string') return { url: o.url.replace(/\/$/, ''), adminUrl: o.adminUrl.replace(/\/$/, '') };
+    if (o.msg === 'listening' && typeof o.url === 'string' && typeof o.adminUrl === 'string')
+      return { url: o.url.replace(/\/$/, ''), adminUrl: o.adminUrl.replace(/\/$/, '') };
   } catch {
     // not JSON after all
   }
@@ -48,7 +49,10 @@ export function parseListeningLine(line: string): { url: string; adminUrl: strin
 export async function startRedirectorProcess(opts: RedirectorProcessOptions): Promise<StartedRedirector> {
   const entry = opts.entry ?? redirectorEntry();
   if (!existsSync(entry)) {
-    throw new StackError('STACK_TOOL_MISSING', `redirector: ${entry} does not exist; build first with \`npm run build\` (tsc -p tsconfig.json)`);
+    throw new StackError(
+      'STACK_TOOL_MISSING',
+      `redirector: ${entry} does not exist; build first with \`npm run build\` (tsc -p tsconfig.json)`,
+    );
   }
   const proc = await ManagedProcess.start({
     name: 'redirector',
@@ -63,10 +67,19 @@ export async function startRedirectorProcess(opts: RedirectorProcessOptions): Pr
   const clock = opts.clock ?? systemClock;
   const timeoutMs = opts.timeoutMs ?? 20_000;
   try {
-    const m = await Wait.forLogLine(/^\{.*"msg":\s*"listening".*\}$/, timeoutMs).waitUntilReady({ clock, component: 'redirector', output: proc });
+    const m = await Wait.forLogLine(/^\{.*"msg":\s*"listening".*\}$/, timeoutMs).waitUntilReady({
+      clock,
+      component: 'redirector',
+      output: proc,
+    });
     const listening = parseListeningLine(m[0]);
-    if (!listening) throw new StackError('STACK_PROCESS_EXITED', `redirector: its "listening" line lacks url/adminUrl: ${m[0]}`);
-    await Wait.forHttp(`${listening.adminUrl}/readyz`, { timeoutMs }).waitUntilReady({ clock, component: 'redirector', output: proc });
+    if (!listening)
+      throw new StackError('STACK_PROCESS_EXITED', `redirector: its "listening" line lacks url/adminUrl: ${m[0]}`);
+    await Wait.forHttp(`${listening.adminUrl}/readyz`, { timeoutMs }).waitUntilReady({
+      clock,
+      component: 'redirector',
+      output: proc,
+    });
     return { ...listening, process: proc, stop: async () => void (await proc.stop(5_000)) };
   } catch (err) {
     await proc.stop(1_000);

@@ -88,17 +88,31 @@ export async function imageExists(socketPath: string, image: string): Promise<bo
 }
 
 /** Imports a root file system tar as `repo:tag` through the Docker API. */
-export async function importRootfs(socketPath: string, tarFile: string, repo: string, tag: string, changes: readonly string[]): Promise<void> {
+export async function importRootfs(
+  socketPath: string,
+  tarFile: string,
+  repo: string,
+  tag: string,
+  changes: readonly string[],
+): Promise<void> {
   // the tag goes into `repo` ("the repo may include a tag"): podman's compatibility API ignores a separate `tag`
   const params = new URLSearchParams({ fromSrc: '-', repo: `${repo}:${tag}` });
   for (const c of changes) params.append('changes', c);
   const client = new Client('http://localhost', { socketPath, headersTimeout: 300_000, bodyTimeout: 300_000 });
   try {
-    const res = await client.request({ method: 'POST', path: `/images/create?${params}`, headers: { 'content-type': 'application/x-tar' }, body: createReadStream(tarFile) });
+    const res = await client.request({
+      method: 'POST',
+      path: `/images/create?${params}`,
+      headers: { 'content-type': 'application/x-tar' },
+      body: createReadStream(tarFile),
+    });
     const text = await res.body.text();
     // the endpoint streams JSON progress; a failure is a non-2xx status or an "error" field in that stream
     if (res.statusCode >= 300 || /"error"\s*:/.test(text)) {
-      throw new StackError('STACK_ENGINE_UNAVAILABLE', `importing ${repo}:${tag} failed (HTTP ${res.statusCode}): ${text.slice(0, 500)}`);
+      throw new StackError(
+        'STACK_ENGINE_UNAVAILABLE',
+        `importing ${repo}:${tag} failed (HTTP ${res.statusCode}): ${text.slice(0, 500)}`,
+      );
     }
   } finally {
     await client.close().catch(() => {});

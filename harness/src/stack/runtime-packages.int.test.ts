@@ -40,7 +40,14 @@ describe('the redirector runs from a build context staged with its runtime packa
     redirector = await startRedirectorProcess({
       entry: join(stage, 'dist', 'redirector', 'src', 'main.js'),
       // every AWS region to the local bucket: nothing leaves loopback
-      env: { PORT: '0', ADMIN_PORT: '0', UPSTREAM_REGISTRY_ENDPOINT: 'http://127.0.0.1:9', BUCKET_MAP: bucketMap, ALLOW_UNMAPPED_REGIONS: '*', LOG_LEVEL: 'warn' },
+      env: {
+        PORT: '0',
+        ADMIN_PORT: '0',
+        UPSTREAM_REGISTRY_ENDPOINT: 'http://127.0.0.1:9',
+        BUCKET_MAP: bucketMap,
+        ALLOW_UNMAPPED_REGIONS: '*',
+        LOG_LEVEL: 'warn',
+      },
       timeoutMs: 30_000,
     });
   }, 60_000);
@@ -53,11 +60,19 @@ describe('the redirector runs from a build context staged with its runtime packa
 
   it('stages a few packages instead of the whole node_modules', async () => {
     const staged = sources.filter((s) => s.startsWith('node_modules/'));
-    expect(staged).toEqual(expect.arrayContaining(['node_modules/pino', 'node_modules/prom-client', 'node_modules/undici', 'node_modules/lru-cache']));
+    expect(staged).toEqual(
+      expect.arrayContaining([
+        'node_modules/pino',
+        'node_modules/prom-client',
+        'node_modules/undici',
+        'node_modules/lru-cache',
+      ]),
+    );
     const installed = (await readdir(join(root, 'node_modules'))).filter((n) => !n.startsWith('.'));
     expect(staged.length).toBeLessThan(installed.length / 4);
     // the harness's and the test tools' packages stay out
-    for (const name of ['vitest', 'testcontainers', 'playwright-core', '@aws-sdk/client-s3', 's3rver', 'typescript']) expect(staged).not.toContain(`node_modules/${name}`);
+    for (const name of ['vitest', 'testcontainers', 'playwright-core', '@aws-sdk/client-s3', 's3rver', 'typescript'])
+      expect(staged).not.toContain(`node_modules/${name}`);
   });
 
   it('answers the registry ping, a blob redirect after a bucket HEAD, and a metrics scrape', async () => {
@@ -66,7 +81,9 @@ describe('the redirector runs from a build context staged with its runtime packa
     expect(ping.statusCode).toBe(200);
 
     // an AWS client (eu-west-3): the HEAD goes to the bucket through undici
-    const blob = await request(`${redirector.url}/v2/pause/blobs/${DIGEST}`, { headers: { 'x-forwarded-for': '35.180.1.1, 130.211.0.1' } });
+    const blob = await request(`${redirector.url}/v2/pause/blobs/${DIGEST}`, {
+      headers: { 'x-forwarded-for': '35.180.1.1, 130.211.0.1' },
+    });
     await blob.body.dump();
     expect(blob.statusCode).toBe(307);
     expect(blob.headers.location).toMatch(/\/default-bucket\/containers\/images\/sha256:c{64}$/);

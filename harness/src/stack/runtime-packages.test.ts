@@ -2,7 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MissingPackageError, importedPackageNames, packageNameOf, runtimePackageDirs, withRuntimePackagesOnly } from './runtime-packages.js';
+import {
+  MissingPackageError,
+  importedPackageNames,
+  packageNameOf,
+  runtimePackageDirs,
+  withRuntimePackagesOnly,
+} from './runtime-packages.js';
 
 describe('packageNameOf', () => {
   it('names the package of a bare specifier, scoped or not, with or without a subpath', () => {
@@ -12,7 +18,20 @@ describe('packageNameOf', () => {
     expect(packageNameOf('@opentelemetry/api/build/src/index.js')).toBe('@opentelemetry/api');
   });
   it('is null for what no package provides: built-ins, relative and absolute paths, URLs, subpath imports', () => {
-    for (const s of ['fs', 'fs/promises', 'node:fs', 'node:test', 'http', './x.js', '../y/z.js', '/abs/a.js', 'file:///a.js', 'data:text/javascript,1', '#internal', '']) {
+    for (const s of [
+      'fs',
+      'fs/promises',
+      'node:fs',
+      'node:test',
+      'http',
+      './x.js',
+      '../y/z.js',
+      '/abs/a.js',
+      'file:///a.js',
+      'data:text/javascript,1',
+      '#internal',
+      '',
+    ]) {
       expect(packageNameOf(s), s).toBeNull();
     }
   });
@@ -51,11 +70,23 @@ describe('runtimePackageDirs and withRuntimePackagesOnly over a node_modules tre
     root = await mkdtemp(join(tmpdir(), 'runtime-packages-'));
     // the code: imports app-dep statically and lazy-dep dynamically
     await file('dist/app/main.js', "import { a } from 'app-dep';\nexport const load = () => import('lazy-dep');\n");
-    await file('dist/app/lib/util.js', "import { join } from 'node:path';\nimport { b } from '../main.js';\nimport { d } from 'deep-dep';\n");
+    await file(
+      'dist/app/lib/util.js',
+      "import { join } from 'node:path';\nimport { b } from '../main.js';\nimport { d } from 'deep-dep';\n",
+    );
     await file('dist/other/tool.js', "import 'tool-only';\n");
-    await pkg('node_modules/app-dep', { name: 'app-dep', dependencies: { shared: '^2' }, optionalDependencies: { 'not-installed': '1' }, peerDependencies: { peer: '1', 'absent-peer': '1' } });
+    await pkg('node_modules/app-dep', {
+      name: 'app-dep',
+      dependencies: { shared: '^2' },
+      optionalDependencies: { 'not-installed': '1' },
+      peerDependencies: { peer: '1', 'absent-peer': '1' },
+    });
     // app-dep wants shared@2, nested under it; the top-level shared is 1, which lazy-dep wants
-    await pkg('node_modules/app-dep/node_modules/shared', { name: 'shared', version: '2.0.0', dependencies: { leaf: '1' } });
+    await pkg('node_modules/app-dep/node_modules/shared', {
+      name: 'shared',
+      version: '2.0.0',
+      dependencies: { leaf: '1' },
+    });
     await pkg('node_modules/shared', { name: 'shared', version: '1.0.0' });
     await pkg('node_modules/lazy-dep', { name: 'lazy-dep', dependencies: { shared: '^1' } });
     await pkg('node_modules/leaf', { name: 'leaf' });
@@ -87,15 +118,21 @@ describe('runtimePackageDirs and withRuntimePackagesOnly over a node_modules tre
     await rm(join(root, 'node_modules/leaf'), { recursive: true });
     const err = await runtimePackageDirs(root, ['dist/app']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MissingPackageError);
-    expect((err as Error).message).toMatch(/shared \(node_modules\/app-dep\/node_modules\/shared\) needs the package leaf/);
+    expect((err as Error).message).toMatch(
+      /shared \(node_modules\/app-dep\/node_modules\/shared\) needs the package leaf/,
+    );
     await rm(join(root, 'node_modules/app-dep'), { recursive: true });
-    await expect(runtimePackageDirs(root, ['dist/app'])).rejects.toThrow(/dist\/app\/main\.js needs the package app-dep/);
+    await expect(runtimePackageDirs(root, ['dist/app'])).rejects.toThrow(
+      /dist\/app\/main\.js needs the package app-dep/,
+    );
   });
 
   it('replaces node_modules in COPY sources by the outermost package directories, and leaves other lists alone', async () => {
     await file('package.json', '{"type": "module"}');
     await file('fixtures/x.json', '{}');
-    expect(await withRuntimePackagesOnly(root, ['package.json', 'node_modules', 'dist/app', 'fixtures/x.json'])).toEqual([
+    expect(
+      await withRuntimePackagesOnly(root, ['package.json', 'node_modules', 'dist/app', 'fixtures/x.json']),
+    ).toEqual([
       'package.json',
       // app-dep's nested shared comes with app-dep
       'node_modules/app-dep',

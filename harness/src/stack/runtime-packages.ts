@@ -26,7 +26,8 @@ export function packageNameOf(specifier: string): string | null {
 
 // `from '…'` (import and export), `import '…'`, `import('…')`, `require('…')`. Text inside comments or strings that
 // merely looks like one of these can add a package, never drop one: the scan errs towards a complete image.
-const SPECIFIER = /\bfrom\s*(['"])([^'"\n]+)\1|\bimport\s*(['"])([^'"\n]+)\3|\bimport\s*\(\s*(['"])([^'"\n]+)\5\s*\)|\brequire\s*\(\s*(['"])([^'"\n]+)\7\s*\)/g;
+const SPECIFIER =
+  /\bfrom\s*(['"])([^'"\n]+)\1|\bimport\s*(['"])([^'"\n]+)\3|\bimport\s*\(\s*(['"])([^'"\n]+)\5\s*\)|\brequire\s*\(\s*(['"])([^'"\n]+)\7\s*\)/g;
 
 /** The package names a piece of JavaScript imports by bare specifier, sorted. */
 export function importedPackageNames(source: string): string[] {
@@ -56,7 +57,8 @@ export async function runtimePackageDirs(root: string, code: readonly string[]):
   const queue: { name: string; from: string; optional: boolean; asker: string }[] = [];
   for (const src of code) {
     for (const file of await jsFiles(join(root, src))) {
-      for (const name of importedPackageNames(await readFile(file, 'utf8'))) queue.push({ name, from: dirname(file), optional: false, asker: relative(root, file) });
+      for (const name of importedPackageNames(await readFile(file, 'utf8')))
+        queue.push({ name, from: dirname(file), optional: false, asker: relative(root, file) });
     }
   }
   while (queue.length > 0) {
@@ -64,15 +66,22 @@ export async function runtimePackageDirs(root: string, code: readonly string[]):
     const dir = resolvePackageDir(root, from, name);
     if (dir === null) {
       if (optional) continue;
-      throw new MissingPackageError(`${asker} needs the package ${name}, which is not installed under ${join(root, 'node_modules')} (npm ci?)`);
+      throw new MissingPackageError(
+        `${asker} needs the package ${name}, which is not installed under ${join(root, 'node_modules')} (npm ci?)`,
+      );
     }
     const rel = relative(root, dir);
     if (found.has(rel)) continue;
     found.add(rel);
-    const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as Record<
+      string,
+      Record<string, string> | undefined
+    >;
     const asking = `${name} (${rel})`;
-    for (const dep of Object.keys(manifest.dependencies ?? {})) queue.push({ name: dep, from: dir, optional: false, asker: asking });
-    for (const dep of Object.keys({ ...manifest.optionalDependencies, ...manifest.peerDependencies })) queue.push({ name: dep, from: dir, optional: true, asker: asking });
+    for (const dep of Object.keys(manifest.dependencies ?? {}))
+      queue.push({ name: dep, from: dir, optional: false, asker: asking });
+    for (const dep of Object.keys({ ...manifest.optionalDependencies, ...manifest.peerDependencies }))
+      queue.push({ name: dep, from: dir, optional: true, asker: asking });
   }
   return [...found].sort();
 }
@@ -96,7 +105,10 @@ function resolvePackageDir(root: string, from: string, name: string): string | n
  */
 export async function withRuntimePackagesOnly(root: string, sources: readonly string[]): Promise<string[]> {
   if (!sources.includes('node_modules')) return [...sources];
-  const dirs = await runtimePackageDirs(root, sources.filter((src) => src !== 'node_modules'));
+  const dirs = await runtimePackageDirs(
+    root,
+    sources.filter((src) => src !== 'node_modules'),
+  );
   const outermost = dirs.filter((d) => !dirs.some((other) => d.startsWith(other + sep)));
   return sources.flatMap((src) => (src === 'node_modules' ? outermost : [src]));
 }

@@ -20,7 +20,8 @@ import { Wait, systemClock, type Clock } from './wait.js';
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /** the s3rver release the stack runs (package.json pins it); part of the seed snapshot key */
-export const S3RVER_VERSION: string = (createRequire(import.meta.url)('s3rver/package.json') as { version: string }).version;
+export const S3RVER_VERSION: string = (createRequire(import.meta.url)('s3rver/package.json') as { version: string })
+  .version;
 
 const SMALL_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -50,7 +51,9 @@ export async function listBucketKeys(client: S3Client, bucket: string, prefix?: 
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -70,7 +73,10 @@ export interface S3BucketServerOptions {
 export class S3BucketServer {
   readonly client: S3Client;
 
-  private constructor(readonly process: ManagedProcess, readonly endpoint: string) {
+  private constructor(
+    readonly process: ManagedProcess,
+    readonly endpoint: string,
+  ) {
     this.client = s3rverClient(endpoint);
   }
 
@@ -84,7 +90,10 @@ export class S3BucketServer {
       echo: opts.echo,
     });
     try {
-      const m = await Wait.forLogLine(/S3rver listening on 127\.0\.0\.1:(\d+)/, opts.timeoutMs ?? 20_000).waitUntilReady({
+      const m = await Wait.forLogLine(
+        /S3rver listening on 127\.0\.0\.1:(\d+)/,
+        opts.timeoutMs ?? 20_000,
+      ).waitUntilReady({
         clock: opts.clock ?? systemClock,
         component: 's3rver',
         output: proc,
@@ -115,7 +124,11 @@ export class S3BucketServer {
         }),
       );
     } catch (err) {
-      throw new StackError('STACK_SEED_FAILED', `s3rver: uploading ${digest} to bucket ${bucket} failed: ${(err as Error).message}`, { cause: err });
+      throw new StackError(
+        'STACK_SEED_FAILED',
+        `s3rver: uploading ${digest} to bucket ${bucket} failed: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 

@@ -84,6 +84,7 @@ export class SeedSnapshots {
       }
     }
     snapshots.sort((a, b) => b.mtime - a.mtime);
-    for (const old of snapshots.slice(KEEP_PER_KIND)) await rm(join(this.cacheRoot, old.name), { recursive: true, force: true });
+    for (const old of snapshots.slice(KEEP_PER_KIND))
+      await rm(join(this.cacheRoot, old.name), { recursive: true, force: true });
   }
 }

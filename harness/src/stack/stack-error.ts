@@ -24,7 +24,11 @@ export type StackErrorCode =
   | 'STACK_ABORTED';
 
 export class StackError extends Error {
-  constructor(readonly code: StackErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: StackErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'StackError';
   }

@@ -128,9 +128,15 @@ export async function startSeededRegistry(
   const reg = ctx.own<RegistryService>(name, started);
   if (!restored) {
     const limit = pLimit(2);
-    await Promise.all(repos.map((repo) => limit(() => pushLayout(reg.url, repo, join(fixtures.root, repo))))).catch((err: unknown) => {
-      throw new StackError('STACK_SEED_FAILED', `${name}: pushing the fixture layouts failed: ${(err as Error).message}`, { cause: err });
-    });
+    await Promise.all(repos.map((repo) => limit(() => pushLayout(reg.url, repo, join(fixtures.root, repo))))).catch(
+      (err: unknown) => {
+        throw new StackError(
+          'STACK_SEED_FAILED',
+          `${name}: pushing the fixture layouts failed: ${(err as Error).message}`,
+          { cause: err },
+        );
+      },
+    );
     await snapshots?.save(key, join(dir, 'data'));
   }
   return { ...reg, restored };

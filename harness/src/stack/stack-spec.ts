@@ -102,13 +102,17 @@ function optionError(message: string): never {
 /** Validates options and fills in defaults. Throws StackError STACK_OPTION_INVALID with a precise message. */
 export function stackSpec(options: StackOptions = {}): StackSpec {
   const engine = options.engine ?? 'process';
-  if (engine !== 'process' && engine !== 'container') optionError(`engine must be "process" or "container", not ${JSON.stringify(engine)}`);
+  if (engine !== 'process' && engine !== 'container')
+    optionError(`engine must be "process" or "container", not ${JSON.stringify(engine)}`);
   const semantics = options.semantics ?? 'most-specific';
-  if (!SEMANTICS.includes(semantics)) optionError(`semantics must be "most-specific" or "archeio", not ${JSON.stringify(semantics)}`);
+  if (!SEMANTICS.includes(semantics))
+    optionError(`semantics must be "most-specific" or "archeio", not ${JSON.stringify(semantics)}`);
   const ipMode = options.ipMode ?? 'xff';
-  if (ipMode !== 'xff' && ipMode !== 'edge') optionError(`ipMode must be "xff" or "edge", not ${JSON.stringify(ipMode)}`);
+  if (ipMode !== 'xff' && ipMode !== 'edge')
+    optionError(`ipMode must be "xff" or "edge", not ${JSON.stringify(ipMode)}`);
   const bigLayerMiB = options.bigLayerMiB ?? 64;
-  if (!Number.isInteger(bigLayerMiB) || bigLayerMiB < 1 || bigLayerMiB > 4096) optionError(`bigLayerMiB must be a whole number from 1 to 4096, not ${JSON.stringify(bigLayerMiB)}`);
+  if (!Number.isInteger(bigLayerMiB) || bigLayerMiB < 1 || bigLayerMiB > 4096)
+    optionError(`bigLayerMiB must be a whole number from 1 to 4096, not ${JSON.stringify(bigLayerMiB)}`);
   const dockerRegistryBin = options.dockerRegistryBin ?? DOCKER_REGISTRY_BIN;
   const choice = options.upstream ?? 'auto';
   if (!['auto', 'docker-registry', 'embedded', 'ggcr'].includes(choice)) {
@@ -129,12 +133,16 @@ export function stackSpec(options: StackOptions = {}): StackSpec {
     );
   }
   if (upstream === 'docker-registry' && !existsSync(dockerRegistryBin)) {
-    throw new StackError('STACK_TOOL_MISSING', `upstream "docker-registry" needs ${dockerRegistryBin} (apt-get install docker-registry), or use --upstream embedded`);
+    throw new StackError(
+      'STACK_TOOL_MISSING',
+      `upstream "docker-registry" needs ${dockerRegistryBin} (apt-get install docker-registry), or use --upstream embedded`,
+    );
   }
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   if (!(readyTimeoutMs > 0)) optionError('readyTimeoutMs must be positive');
   for (const [k, v] of Object.entries(options.redirectorEnv ?? {})) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || typeof v !== 'string') optionError(`redirectorEnv: ${JSON.stringify(k)} must be an environment variable name with a string value`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || typeof v !== 'string')
+      optionError(`redirectorEnv: ${JSON.stringify(k)} must be an environment variable name with a string value`);
   }
   return {
     engine,

@@ -50,7 +50,10 @@ async function tool(name: string): Promise<string | null> {
  */
 const CLIENT_CANNOT_COPY = { skopeo: ['sha512-layer', 'referrers-fallback-tag'], ctr: ['sha512-layer'] };
 
-function distinctImages(target: TargetDescription, client: keyof typeof CLIENT_CANNOT_COPY): { ref: string; digest: string }[] {
+function distinctImages(
+  target: TargetDescription,
+  client: keyof typeof CLIENT_CANNOT_COPY,
+): { ref: string; digest: string }[] {
   const seen = new Map<string, { ref: string; digest: string }>();
   for (const im of target.images) {
     if (im.kind?.some((k) => CLIENT_CANNOT_COPY[client].includes(k))) continue;
@@ -72,9 +75,15 @@ function vantageUrl(target: TargetDescription, name: string): string {
 
 async function manifestDigest(base: string, ref: string): Promise<{ status: number; digest: string; header: unknown }> {
   const colon = ref.lastIndexOf(':');
-  const res = await request(`${base}/v2/${ref.slice(0, colon)}/manifests/${ref.slice(colon + 1)}`, { headers: { accept: MANIFEST_ACCEPT } });
+  const res = await request(`${base}/v2/${ref.slice(0, colon)}/manifests/${ref.slice(colon + 1)}`, {
+    headers: { accept: MANIFEST_ACCEPT },
+  });
   const body = Buffer.from(await res.body.arrayBuffer());
-  return { status: res.statusCode, digest: `sha256:${createHash('sha256').update(body).digest('hex')}`, header: res.headers['docker-content-digest'] };
+  return {
+    status: res.statusCode,
+    digest: `sha256:${createHash('sha256').update(body).digest('hex')}`,
+    header: res.headers['docker-content-digest'],
+  };
 }
 
 const PULL_VANTAGES = ['aws-us-east-1', 'gcp-v4', 'internet-v4'];
@@ -85,10 +94,15 @@ describe.sequential('local stack, process engine, docker-registry upstream', () 
   let scratch: string;
 
   beforeAll(async () => {
-    if (!existsSync(distEntry('redirector/src/main.js'))) throw new Error('dist/ is missing: run `npm run build` before the integration tests');
+    if (!existsSync(distEntry('redirector/src/main.js')))
+      throw new Error('dist/ is missing: run `npm run build` before the integration tests');
     baseline = new Set((await descendantProcesses()).map((p) => p.pid));
     scratch = await mkdtemp(join(tmpdir(), 'stack-int-'));
-    stack = await startStack({ upstream: 'docker-registry', bigLayerMiB: SMALL_BIG_LAYER_MIB, log: (m) => process.stderr.write(`[stack] ${m}\n`) });
+    stack = await startStack({
+      upstream: 'docker-registry',
+      bigLayerMiB: SMALL_BIG_LAYER_MIB,
+      log: (m) => process.stderr.write(`[stack] ${m}\n`),
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -110,8 +124,11 @@ describe.sequential('local stack, process engine, docker-registry upstream', () 
     expect(t.vantages.every((v) => v.url !== null)).toBe(true);
     expect(new Set(t.vantages.map((v) => v.url)).size).toBe(t.vantages.length);
     expect(Object.keys(t.bucketMap.regions)).toHaveLength(36);
-    expect(t.images.map((i) => i.ref)).toEqual(expect.arrayContaining(['pause:3.10', 'e2e-test-images/busybox:1.36.1-1', 'docker-list:v1', 'big:v1']));
-    for (const url of [t.url, t.upstream, t.infoUrl, ...t.vantages.map((v) => v.url!)]) expect(new URL(url).hostname).toBe('127.0.0.1');
+    expect(t.images.map((i) => i.ref)).toEqual(
+      expect.arrayContaining(['pause:3.10', 'e2e-test-images/busybox:1.36.1-1', 'docker-list:v1', 'big:v1']),
+    );
+    for (const url of [t.url, t.upstream, t.infoUrl, ...t.vantages.map((v) => v.url!)])
+      expect(new URL(url).hostname).toBe('127.0.0.1');
   });
 
   it('answers /v2/ through AWS, GCP and internet edge ports', async () => {
@@ -142,7 +159,9 @@ describe.sequential('local stack, process engine, docker-registry upstream', () 
       const bytes = Buffer.from(await get.body.arrayBuffer());
       expect(digestOfBytes(blob.digest, bytes)).toBe(blob.digest);
     }
-    expect(stack.faults.count({ front: 'buckets', scope: 'prod-registry-k8s-io-us-east-1', method: 'HEAD' })).toBeGreaterThan(0);
+    expect(
+      stack.faults.count({ front: 'buckets', scope: 'prod-registry-k8s-io-us-east-1', method: 'HEAD' }),
+    ).toBeGreaterThan(0);
   });
 
   it('the upstream and the signature upstream serve the fixture digests', async () => {
@@ -164,7 +183,9 @@ describe.sequential('local stack, process engine, docker-registry upstream', () 
       expect(res.statusCode, name).toBe(307);
       return String(res.headers.location);
     };
-    expect(await locationFrom('aws-us-east-1')).toBe(`${stack.target.bucketMap.regions['us-east-1']}/containers/images/${layer}`);
+    expect(await locationFrom('aws-us-east-1')).toBe(
+      `${stack.target.bucketMap.regions['us-east-1']}/containers/images/${layer}`,
+    );
     expect(await locationFrom('internet-v4')).toBe(`${stack.target.upstream}/v2/pause/blobs/${layer}`);
     expect(await locationFrom('gcp-v6')).toBe(`${stack.target.upstream}/v2/pause/blobs/${layer}`);
   });
@@ -173,7 +194,10 @@ describe.sequential('local stack, process engine, docker-registry upstream', () 
     const faultsUrl = String(stack.target.faultsUrl);
     const base = stack.target.bucketMap.regions['eu-west-1']!;
     const digest = stack.buckets.contents['eu-west-1']![0]!;
-    const put = await request(`${faultsUrl}/faults/bucket:prod-registry-k8s-io-eu-west-1`, { method: 'PUT', body: JSON.stringify({ kind: 'status', status: 503 }) });
+    const put = await request(`${faultsUrl}/faults/bucket:prod-registry-k8s-io-eu-west-1`, {
+      method: 'PUT',
+      body: JSON.stringify({ kind: 'status', status: 503 }),
+    });
     expect(put.statusCode).toBe(200);
     await put.body.dump();
     const failing = await request(`${base}/containers/images/${digest}`);
@@ -191,7 +215,9 @@ describe.sequential('local stack, process engine, docker-registry upstream', () 
     try {
       // a fresh agent: a pooled keep-alive connection would see a reset instead (also "down", but not the point here)
       await expect(request(`${stack.target.upstream}/v2/`, { dispatcher: fresh })).rejects.toThrow(/ECONNREFUSED/);
-      const res = await request(`${vantageUrl(stack.target, 'aws-us-east-1')}/v2/pause/manifests/3.10`, { method: 'HEAD' });
+      const res = await request(`${vantageUrl(stack.target, 'aws-us-east-1')}/v2/pause/manifests/3.10`, {
+        method: 'HEAD',
+      });
       await res.body.dump();
       expect(res.statusCode).toBe(307);
     } finally {
@@ -209,7 +235,12 @@ describe.sequential('local stack, process engine, docker-registry upstream', () 
     for (const vantage of PULL_VANTAGES) {
       for (const im of distinctImages(stack.target, 'skopeo')) {
         const dir = join(scratch, `skopeo-${vantage}-${im.digest.slice(7, 19)}`);
-        const copy = await skopeoCopyToDirLayout(skopeo, clientReference(vantageUrl(stack.target, vantage), im.ref), dir, { timeoutMs: 120_000 });
+        const copy = await skopeoCopyToDirLayout(
+          skopeo,
+          clientReference(vantageUrl(stack.target, vantage), im.ref),
+          dir,
+          { timeoutMs: 120_000 },
+        );
         expect(copy.run.exitCode, `${vantage} ${im.ref}: ${copy.run.stderr}`).toBe(0);
         expect(copy.digest, `${vantage} ${im.ref}`).toBe(im.digest);
         await rm(dir, { recursive: true, force: true });
@@ -226,7 +257,10 @@ describe.sequential('local stack, process engine, docker-registry upstream', () 
       daemon = await startContainerd({ bin: containerd });
       for (const vantage of PULL_VANTAGES) {
         for (const im of distinctImages(stack.target, 'ctr')) {
-          const fetch = await ctrContentFetch(ctr, clientReference(vantageUrl(stack.target, vantage), im.ref), { address: daemon.address, timeoutMs: 120_000 });
+          const fetch = await ctrContentFetch(ctr, clientReference(vantageUrl(stack.target, vantage), im.ref), {
+            address: daemon.address,
+            timeoutMs: 120_000,
+          });
           expect(fetch.run.exitCode, `${vantage} ${im.ref}: ${fetch.run.stderr.slice(-800)}`).toBe(0);
           expect(fetch.digest, `${vantage} ${im.ref}`).toBe(im.digest);
         }
@@ -247,7 +281,12 @@ describe.sequential('local stack, process engine, docker-registry upstream', () 
     expect(left.map((p) => `${p.pid} ${p.command}`)).toEqual([]);
     expect(existsSync(stack.tempDir)).toBe(false);
     expect(await stack.stop()).toBe(stopped);
-    for (const url of [stack.target.url, stack.target.upstream, vantageUrl(stack.target, 'aws-us-east-1'), String(stack.target.faultsUrl)]) {
+    for (const url of [
+      stack.target.url,
+      stack.target.upstream,
+      vantageUrl(stack.target, 'aws-us-east-1'),
+      String(stack.target.faultsUrl),
+    ]) {
       await expect(request(`${url}/v2/`), url).rejects.toThrow(/ECONNREFUSED/);
     }
   });
@@ -260,7 +299,13 @@ describe.sequential('local stack, embedded upstream', () => {
   beforeAll(async () => {
     baseline = new Set((await descendantProcesses()).map((p) => p.pid));
     // seedCache off: this start uploads every bucket object with the SDK, whatever earlier starts left in the cache
-    stack = await startStack({ upstream: 'embedded', semantics: 'archeio', ipMode: 'edge', bigLayerMiB: SMALL_BIG_LAYER_MIB, seedCache: false });
+    stack = await startStack({
+      upstream: 'embedded',
+      semantics: 'archeio',
+      ipMode: 'edge',
+      bigLayerMiB: SMALL_BIG_LAYER_MIB,
+      seedCache: false,
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -300,7 +345,11 @@ describe.sequential('local stack, embedded upstream', () => {
     if (!skopeo) return ctx.skip();
     const dir = await mkdtemp(join(tmpdir(), 'stack-int-embedded-'));
     try {
-      const copy = await skopeoCopyToDirLayout(skopeo, clientReference(vantageUrl(stack.target, 'aws-eu-west-2'), 'e2e-test-images/busybox:1.36.1-1'), join(dir, 'out'));
+      const copy = await skopeoCopyToDirLayout(
+        skopeo,
+        clientReference(vantageUrl(stack.target, 'aws-eu-west-2'), 'e2e-test-images/busybox:1.36.1-1'),
+        join(dir, 'out'),
+      );
       expect(copy.run.exitCode, copy.run.stderr).toBe(0);
       expect(copy.digest).toBe(stack.target.images.find((i) => i.ref === 'e2e-test-images/busybox:1.36.1-1')!.digest);
     } finally {
@@ -324,9 +373,19 @@ describe('a failed start tears down what it started', () => {
     try {
       const { writeFile } = await import('node:fs/promises');
       const file = join(dir, 'vantages.json');
-      await writeFile(file, JSON.stringify({ lbIp: '34.96.108.209', vantages: [{ name: 'aws-us-east-1', ip: '104.154.113.1', expect: { cloud: 'AWS', region: 'us-east-1' } }] }));
-      await expect(startStack({ vantagesFile: file, tmpRoot: dir })).rejects.toMatchObject({ code: 'STACK_VANTAGE_INVALID' });
-      await expect(startStack({ vantagesFile: file, tmpRoot: dir })).rejects.toThrow(/aws-us-east-1 \(104\.154\.113\.1\) under most-specific: the range data says GCP us-central1/);
+      await writeFile(
+        file,
+        JSON.stringify({
+          lbIp: '34.96.108.209',
+          vantages: [{ name: 'aws-us-east-1', ip: '104.154.113.1', expect: { cloud: 'AWS', region: 'us-east-1' } }],
+        }),
+      );
+      await expect(startStack({ vantagesFile: file, tmpRoot: dir })).rejects.toMatchObject({
+        code: 'STACK_VANTAGE_INVALID',
+      });
+      await expect(startStack({ vantagesFile: file, tmpRoot: dir })).rejects.toThrow(
+        /aws-us-east-1 \(104\.154\.113\.1\) under most-specific: the range data says GCP us-central1/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -337,7 +396,11 @@ describe('a failed start tears down what it started', () => {
     const before = new Set((await descendantProcesses()).map((p) => p.pid));
     const dir = await mkdtemp(join(tmpdir(), 'stack-int-bad-'));
     try {
-      const err = await startStack({ tmpRoot: dir, bigLayerMiB: SMALL_BIG_LAYER_MIB, redirectorEnv: { ROUTING_SEMANTICS: 'nonsense' } }).catch((e: unknown) => e);
+      const err = await startStack({
+        tmpRoot: dir,
+        bigLayerMiB: SMALL_BIG_LAYER_MIB,
+        redirectorEnv: { ROUTING_SEMANTICS: 'nonsense' },
+      }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'STACK_PROCESS_EXITED' });
       expect((err as Error).message).toMatch(/redirector exited with code 2[\s\S]*ROUTING_SEMANTICS/);
       const { readdir } = await import('node:fs/promises');
@@ -355,7 +418,9 @@ async function expectBucketsMatchPlan(stack: StartedStack): Promise<void> {
   try {
     const plan = stack.target.mirrorPlan as { buckets: Record<string, string[]> };
     const bases = Object.keys(plan.buckets).sort();
-    const mapped = [...new Set([...Object.values(stack.target.bucketMap.regions), stack.target.bucketMap.default])].sort();
+    const mapped = [
+      ...new Set([...Object.values(stack.target.bucketMap.regions), stack.target.bucketMap.default]),
+    ].sort();
     expect(bases).toEqual(mapped);
     for (const base of bases) {
       const bucket = base.slice(base.lastIndexOf('/') + 1);

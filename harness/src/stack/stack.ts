@@ -234,7 +234,10 @@ async function startBaseServices(ctx: StartContext, dir: StackDir): Promise<Base
   let fixturesMs = 0;
   let fixturesDoneAt = fixturesStarted;
   const fixturesP = (async () => {
-    const f = typeof options.fixtures === 'function' ? await options.fixtures() : (options.fixtures ?? (await ensureFixtureImages({ bigLayerMiB: spec.bigLayerMiB })));
+    const f =
+      typeof options.fixtures === 'function'
+        ? await options.fixtures()
+        : (options.fixtures ?? (await ensureFixtureImages({ bigLayerMiB: spec.bigLayerMiB })));
     fixturesDoneAt = clock.now();
     fixturesMs = fixturesDoneAt - fixturesStarted;
     log(`fixtures: ${f.images.length} tags, ${f.blobs.length} blobs (${Math.round(fixturesMs)} ms)`);
@@ -270,7 +273,12 @@ async function startBaseServices(ctx: StartContext, dir: StackDir): Promise<Base
 }
 
 /** 4. Upstream registries and buckets, seeded at the same time (they share nothing). */
-async function seedStorage(ctx: StartContext, dir: StackDir, base: BaseServices, data: StackData): Promise<SeededStorage> {
+async function seedStorage(
+  ctx: StartContext,
+  dir: StackDir,
+  base: BaseServices,
+  data: StackData,
+): Promise<SeededStorage> {
   const { spec, clock, log } = ctx;
   const { fixtures } = base;
   const seed: SeedContext = {
@@ -307,7 +315,9 @@ async function seedStorage(ctx: StartContext, dir: StackDir, base: BaseServices,
   const inContainer = spec.engine === 'container' && spec.upstream === 'docker-registry' ? ' (container)' : '';
   const how = registry.restored ? 'restored from the seed snapshot' : 'pushed';
   const repoCount = fixtures.repos.length;
-  log(`upstream: ${spec.upstream}${inContainer}, ${repoCount} repositories ${how} (${Math.round(upstreamSeededMs)} ms)`);
+  log(
+    `upstream: ${spec.upstream}${inContainer}, ${repoCount} repositories ${how} (${Math.round(upstreamSeededMs)} ms)`,
+  );
   const bucketsHow = bucketsRestored ? 'restored from the seed snapshot' : 'uploaded';
   const bucketCount = Object.keys(bucketNames).length;
   log(`buckets: ${bucketCount} buckets, ${objectCount} objects ${bucketsHow} (${Math.round(bucketsSeededMs)} ms)`);
@@ -465,7 +475,12 @@ function describeStack(ctx: StartContext, parts: StackParts): TargetDescription 
       mirrorPlan: parts.plan.plan,
       lbIp: data.vantagePlan.lbIp,
       // extra fields (allowed by the contract)
-      referrers: fixtures.referrers.map(({ repo, subject, digest, artifactType }) => ({ repo, subject, digest, artifactType })),
+      referrers: fixtures.referrers.map(({ repo, subject, digest, artifactType }) => ({
+        repo,
+        subject,
+        digest,
+        artifactType,
+      })),
       faultsUrl: faults.controlUrl,
       adminUrl: parts.redirector.adminUrl,
       stack: {
@@ -481,7 +496,12 @@ function describeStack(ctx: StartContext, parts: StackParts): TargetDescription 
 }
 
 /** The running stack handed to the caller: what it is made of, and stop(), which runs the teardown once. */
-function startedStack(ctx: StartContext, parts: StackParts, target: TargetDescription, timings: StackTimings): StartedStack {
+function startedStack(
+  ctx: StartContext,
+  parts: StackParts,
+  target: TargetDescription,
+  timings: StackTimings,
+): StartedStack {
   const { spec, clock } = ctx;
   const { base, storage, faults } = parts;
   const upstreamInfo = (reg: SeededRegistry, front: FaultProxy, repos: string[]): UpstreamInfo => ({

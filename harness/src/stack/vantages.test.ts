@@ -18,7 +18,17 @@ describe('fixtures/vantages.json', () => {
   it('has the vantage classes the local stack promises', () => {
     const names = new Set(plan.vantages.map((v) => v.name));
     for (const region of regions) expect(names).toContain(`aws-${region}`);
-    for (const n of ['aws-global', 'aws-shadowed-ap-south-1', 'aws-us-gov-west-1', 'aws-v6-us-east-1', 'gcp-v4', 'gcp-v6', 'azure', 'internet-v4', 'internet-v6']) {
+    for (const n of [
+      'aws-global',
+      'aws-shadowed-ap-south-1',
+      'aws-us-gov-west-1',
+      'aws-v6-us-east-1',
+      'gcp-v4',
+      'gcp-v6',
+      'azure',
+      'internet-v4',
+      'internet-v6',
+    ]) {
       expect(names).toContain(n);
     }
     for (const grouped of ['cn-north-1', 'cn-northwest-1', 'ap-east-2', 'me-south-1']) {
@@ -70,19 +80,31 @@ describe('checkVantages', () => {
     expect(err).toBeInstanceOf(StackError);
     expect((err as StackError).code).toBe('STACK_VANTAGE_INVALID');
     const msg = (err as Error).message;
-    expect(msg).toMatch(/aws-us-east-1 \(44\.192\.0\.1\) under most-specific: the range data says AWS us-east-1 \(prefix 44\.192\.0\.0\/11\), the vantage file expects AWS us-west-2/);
+    expect(msg).toMatch(
+      /aws-us-east-1 \(44\.192\.0\.1\) under most-specific: the range data says AWS us-east-1 \(prefix 44\.192\.0\.0\/11\), the vantage file expects AWS us-west-2/,
+    );
     expect(msg).toMatch(/internet-v4 \(44\.224\.0\.1\) under archeio: the range data says AWS us-west-2/);
     expect(msg).toMatch(/no vantage for bucket-map region us-east-1/);
   });
 
   it('requires coverage of every bucket-map region', () => {
-    const plan = parseVantagePlan({ ...base, vantages: [{ name: 'gcp-v4', ip: '104.154.113.1', expect: { cloud: 'GCP', region: 'us-central1' } }] });
-    expect(() => checkVantages(plan, prefixes, 'most-specific', ['eu-west-2'])).toThrow(/no vantage for bucket-map region eu-west-2/);
+    const plan = parseVantagePlan({
+      ...base,
+      vantages: [{ name: 'gcp-v4', ip: '104.154.113.1', expect: { cloud: 'GCP', region: 'us-central1' } }],
+    });
+    expect(() => checkVantages(plan, prefixes, 'most-specific', ['eu-west-2'])).toThrow(
+      /no vantage for bucket-map region eu-west-2/,
+    );
   });
 
   it('returns target-description vantages without edge URLs', () => {
-    const plan = parseVantagePlan({ ...base, vantages: [{ name: 'azure', ip: '20.42.0.1', expect: { cloud: 'Azure', region: 'eastus' }, tags: ['x'] }] });
-    expect(checkVantages(plan, prefixes, 'archeio', [])).toEqual([{ name: 'azure', ip: '20.42.0.1', cloud: 'Azure', region: 'eastus', url: null, tags: ['x'] }]);
+    const plan = parseVantagePlan({
+      ...base,
+      vantages: [{ name: 'azure', ip: '20.42.0.1', expect: { cloud: 'Azure', region: 'eastus' }, tags: ['x'] }],
+    });
+    expect(checkVantages(plan, prefixes, 'archeio', [])).toEqual([
+      { name: 'azure', ip: '20.42.0.1', cloud: 'Azure', region: 'eastus', url: null, tags: ['x'] },
+    ]);
   });
 });
 
@@ -94,8 +116,20 @@ describe('parseVantagePlan', () => {
     [{ lbIp: '1.1.1.1', vantages: [{ name: 'a', ip: '1.1.1', expect: null }] }, /IPv4 or IPv6/],
     [{ lbIp: '1.1.1.1', vantages: [{ name: 'a', ip: 'fe80::1%eth0', expect: null }] }, /IPv4 or IPv6/],
     [{ lbIp: '1.1.1.1', vantages: [{ name: 'a', ip: '1.1.1.1' }] }, /expect is required/],
-    [{ lbIp: '1.1.1.1', vantages: [{ name: 'a', ip: '1.1.1.1', expect: { cloud: 'IBM', region: 'x' } }] }, /"AWS"\|"GCP"\|"Azure"/],
-    [{ lbIp: '1.1.1.1', vantages: [{ name: 'a', ip: '1.1.1.1', expect: null }, { name: 'a', ip: '1.1.1.2', expect: null }] }, /used twice/],
+    [
+      { lbIp: '1.1.1.1', vantages: [{ name: 'a', ip: '1.1.1.1', expect: { cloud: 'IBM', region: 'x' } }] },
+      /"AWS"\|"GCP"\|"Azure"/,
+    ],
+    [
+      {
+        lbIp: '1.1.1.1',
+        vantages: [
+          { name: 'a', ip: '1.1.1.1', expect: null },
+          { name: 'a', ip: '1.1.1.2', expect: null },
+        ],
+      },
+      /used twice/,
+    ],
   ])('rejects %j', (doc, message) => {
     expect(() => parseVantagePlan(doc)).toThrow(message);
   });

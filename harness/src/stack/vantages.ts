@@ -55,21 +55,29 @@ export function parseVantagePlan(value: unknown, source = 'vantages'): VantagePl
   const doc = value as Record<string, unknown>;
   if (typeof doc !== 'object' || doc === null) invalid(`${source}: must be a JSON object`);
   if (typeof doc.lbIp !== 'string' || isIP(doc.lbIp) === 0) invalid(`${source}: lbIp must be an IP address`);
-  if (!Array.isArray(doc.vantages) || doc.vantages.length === 0) invalid(`${source}: vantages must be a non-empty array`);
+  if (!Array.isArray(doc.vantages) || doc.vantages.length === 0)
+    invalid(`${source}: vantages must be a non-empty array`);
   const names = new Set<string>();
   const vantages = (doc.vantages as unknown[]).map((raw, i): VantageSpec => {
     const where = `${source}: vantages[${i}]`;
     const v = raw as Record<string, unknown>;
     if (typeof v !== 'object' || v === null) invalid(`${where} must be an object`);
-    if (typeof v.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(v.name)) invalid(`${where}.name must be a lowercase name like "aws-us-east-1"`);
+    if (typeof v.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(v.name))
+      invalid(`${where}.name must be a lowercase name like "aws-us-east-1"`);
     if (names.has(v.name as string)) invalid(`${where}.name "${v.name}" is used twice`);
     names.add(v.name as string);
-    if (typeof v.ip !== 'string' || isIP(v.ip) === 0 || v.ip.includes('%')) invalid(`${where}.ip must be an IPv4 or IPv6 address`);
+    if (typeof v.ip !== 'string' || isIP(v.ip) === 0 || v.ip.includes('%'))
+      invalid(`${where}.ip must be an IPv4 or IPv6 address`);
     if (!('expect' in v)) invalid(`${where}.expect is required (null for an address no publication contains)`);
-    const spec: VantageSpec = { name: v.name as string, ip: v.ip as string, expect: parseExpected(v.expect, `${where}.expect`) };
+    const spec: VantageSpec = {
+      name: v.name as string,
+      ip: v.ip as string,
+      expect: parseExpected(v.expect, `${where}.expect`),
+    };
     if ('expectArcheio' in v) spec.expectArcheio = parseExpected(v.expectArcheio, `${where}.expectArcheio`);
     if (v.tags !== undefined) {
-      if (!Array.isArray(v.tags) || !v.tags.every((t) => typeof t === 'string')) invalid(`${where}.tags must be an array of strings`);
+      if (!Array.isArray(v.tags) || !v.tags.every((t) => typeof t === 'string'))
+        invalid(`${where}.tags must be an array of strings`);
       spec.tags = v.tags as string[];
     }
     return spec;
@@ -100,24 +108,39 @@ function describe(c: { cloud: string; region: string } | null): string {
  * of the bucket map. Returns the vantages as the target description lists them (classification under `semantics`,
  * no edge URL yet). Every disagreement is reported at once, so a data refresh can be fixed in one pass.
  */
-export function checkVantages(plan: VantagePlan, prefixes: readonly PublishedPrefix[], semantics: Semantics, bucketMapRegions: readonly string[]): Vantage[] {
+export function checkVantages(
+  plan: VantagePlan,
+  prefixes: readonly PublishedPrefix[],
+  semantics: Semantics,
+  bucketMapRegions: readonly string[],
+): Vantage[] {
   const problems: string[] = [];
   for (const spec of plan.vantages) {
     for (const s of ['most-specific', 'archeio'] as const) {
       const found = classifyByScan(prefixes, spec.ip, s);
       const want = expectedUnder(spec, s);
-      const same = found === null ? want === null : want !== null && found.cloud === want.cloud && found.region === want.region;
+      const same =
+        found === null ? want === null : want !== null && found.cloud === want.cloud && found.region === want.region;
       if (!same) {
-        problems.push(`${spec.name} (${spec.ip}) under ${s}: the range data says ${describe(found)}${found ? ` (prefix ${found.prefix})` : ''}, the vantage file expects ${describe(want)}`);
+        problems.push(
+          `${spec.name} (${spec.ip}) under ${s}: the range data says ${describe(found)}${found ? ` (prefix ${found.prefix})` : ''}, the vantage file expects ${describe(want)}`,
+        );
       }
     }
   }
   for (const region of bucketMapRegions) {
-    const covered = plan.vantages.some((v) => v.expect?.cloud === 'AWS' && v.expect.region === region && (v.expectArcheio === undefined || v.expectArcheio?.region === region));
+    const covered = plan.vantages.some(
+      (v) =>
+        v.expect?.cloud === 'AWS' &&
+        v.expect.region === region &&
+        (v.expectArcheio === undefined || v.expectArcheio?.region === region),
+    );
     if (!covered) problems.push(`no vantage for bucket-map region ${region} (under both semantics)`);
   }
   if (problems.length > 0) {
-    invalid(`the vantage points disagree with the bundled IP-range data; pick new addresses in fixtures/vantages.json:\n  - ${problems.join('\n  - ')}`);
+    invalid(
+      `the vantage points disagree with the bundled IP-range data; pick new addresses in fixtures/vantages.json:\n  - ${problems.join('\n  - ')}`,
+    );
   }
   return plan.vantages.map((spec): Vantage => {
     const want = expectedUnder(spec, semantics);

@@ -40,7 +40,11 @@ function lines(initial: string[] = []): LineSource & { push(l: string): void; ex
 describe('Wait.forLogLine', () => {
   it('matches a line already printed, or one printed later, and returns the match', async () => {
     const out = lines(['starting', 'listening on 127.0.0.1:4000']);
-    const m = await Wait.forLogLine(/listening on .*:(\d+)/).waitUntilReady({ clock: systemClock, component: 'reg', output: out });
+    const m = await Wait.forLogLine(/listening on .*:(\d+)/).waitUntilReady({
+      clock: systemClock,
+      component: 'reg',
+      output: out,
+    });
     expect(m[1]).toBe('4000');
     const later = lines();
     const p = Wait.forLogLine(/ready/).waitUntilReady({ clock: systemClock, component: 'x', output: later });
@@ -56,12 +60,18 @@ describe('Wait.forLogLine', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StackError);
     expect((err as StackError).code).toBe('STACK_WAIT_TIMEOUT');
-    expect((err as Error).message).toMatch(/redirector: not ready after 500 ms \(waiting for a log line matching \/never\/\)[\s\S]*boot 2/);
+    expect((err as Error).message).toMatch(
+      /redirector: not ready after 500 ms \(waiting for a log line matching \/never\/\)[\s\S]*boot 2/,
+    );
   });
 
   it('fails at once when the process exits first', async () => {
     const out = lines(['fatal: bad config']);
-    const p = Wait.forLogLine(/listening/, 60_000).waitUntilReady({ clock: systemClock, component: 'reg', output: out });
+    const p = Wait.forLogLine(/listening/, 60_000).waitUntilReady({
+      clock: systemClock,
+      component: 'reg',
+      output: out,
+    });
     out.exit('reg exited with code 1');
     const err = await p.catch((e: unknown) => e);
     expect((err as StackError).code).toBe('STACK_PROCESS_EXITED');
@@ -70,7 +80,12 @@ describe('Wait.forLogLine', () => {
 
   it('stops when start-up is aborted', async () => {
     const ac = new AbortController();
-    const p = Wait.forLogLine(/x/, 60_000).waitUntilReady({ clock: systemClock, component: 'c', output: lines(), signal: ac.signal });
+    const p = Wait.forLogLine(/x/, 60_000).waitUntilReady({
+      clock: systemClock,
+      component: 'c',
+      output: lines(),
+      signal: ac.signal,
+    });
     ac.abort();
     expect(((await p.catch((e: unknown) => e)) as StackError).code).toBe('STACK_ABORTED');
   });
@@ -100,7 +115,9 @@ describe('Wait.forHttp / forAll', () => {
     const err = await Wait.forHttp(`${url}/ok`, { status: 204, timeoutMs: 300 })
       .waitUntilReady({ clock: systemClock, component: 'admin' })
       .catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/admin: not ready after 300 ms \(waiting for GET .*\/ok → 204\): last answer was 200/);
+    expect((err as Error).message).toMatch(
+      /admin: not ready after 300 ms \(waiting for GET .*\/ok → 204\): last answer was 200/,
+    );
   });
 
   it('reports a refused connection on timeout', async () => {
@@ -112,7 +129,11 @@ describe('Wait.forHttp / forAll', () => {
 
   it('forAll waits for every strategy', async () => {
     const out = lines(['ready']);
-    await Wait.forAll([Wait.forHttp(`${url}/ok`), Wait.forLogLine(/ready/)]).waitUntilReady({ clock: systemClock, component: 'x', output: out });
+    await Wait.forAll([Wait.forHttp(`${url}/ok`), Wait.forLogLine(/ready/)]).waitUntilReady({
+      clock: systemClock,
+      component: 'x',
+      output: out,
+    });
   });
 });
 

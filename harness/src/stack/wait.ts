@@ -75,7 +75,13 @@ function timeoutError(ctx: WaitContext, description: string, timeoutMs: number, 
  * Races `work` against the deadline, the process exiting and the abort signal. `work` receives a signal that fires
  * when the race is lost, so polling loops stop.
  */
-async function race<T>(ctx: WaitContext, description: string, timeoutMs: number, work: (signal: AbortSignal) => Promise<T>, lastError: () => string): Promise<T> {
+async function race<T>(
+  ctx: WaitContext,
+  description: string,
+  timeoutMs: number,
+  work: (signal: AbortSignal) => Promise<T>,
+  lastError: () => string,
+): Promise<T> {
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort(ctx.signal!.reason);
   ctx.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -91,7 +97,10 @@ async function race<T>(ctx: WaitContext, description: string, timeoutMs: number,
   if (ctx.output) {
     contenders.push(
       ctx.output.exited.then((how) => {
-        throw new StackError('STACK_PROCESS_EXITED', `${ctx.component}: ${how} before it was ready (waiting for ${description})${tail(ctx.output)}`);
+        throw new StackError(
+          'STACK_PROCESS_EXITED',
+          `${ctx.component}: ${how} before it was ready (waiting for ${description})${tail(ctx.output)}`,
+        );
       }),
     );
   }
@@ -99,7 +108,11 @@ async function race<T>(ctx: WaitContext, description: string, timeoutMs: number,
     contenders.push(
       new Promise<T>((_, reject) => {
         if (ctx.signal!.aborted) reject(new StackError('STACK_ABORTED', `${ctx.component}: start-up aborted`));
-        ctx.signal!.addEventListener('abort', () => reject(new StackError('STACK_ABORTED', `${ctx.component}: start-up aborted`)), { once: true });
+        ctx.signal!.addEventListener(
+          'abort',
+          () => reject(new StackError('STACK_ABORTED', `${ctx.component}: start-up aborted`)),
+          { once: true },
+        );
       }),
     );
   }
@@ -125,7 +138,10 @@ export interface HttpWaitOptions {
 class HttpWaitStrategy implements WaitStrategy {
   readonly description: string;
   readonly timeoutMs: number;
-  constructor(private readonly url: string, private readonly opts: HttpWaitOptions) {
+  constructor(
+    private readonly url: string,
+    private readonly opts: HttpWaitOptions,
+  ) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.description = `${opts.method ?? 'GET'} ${url} → ${opts.status ?? 200}`;
   }
@@ -139,7 +155,13 @@ class HttpWaitStrategy implements WaitStrategy {
       async (signal) => {
         for (;;) {
           try {
-            const res = await request(this.url, { method: this.opts.method ?? 'GET', headers: this.opts.headers, signal, headersTimeout: 2_000, bodyTimeout: 2_000 });
+            const res = await request(this.url, {
+              method: this.opts.method ?? 'GET',
+              headers: this.opts.headers,
+              signal,
+              headersTimeout: 2_000,
+              bodyTimeout: 2_000,
+            });
             await res.body.dump();
             if (res.statusCode === want) return;
             last = `last answer was ${res.statusCode}`;
@@ -157,12 +179,18 @@ class HttpWaitStrategy implements WaitStrategy {
 
 class LogLineWaitStrategy implements WaitStrategy<RegExpExecArray> {
   readonly description: string;
-  constructor(private readonly pattern: RegExp, readonly timeoutMs: number) {
+  constructor(
+    private readonly pattern: RegExp,
+    readonly timeoutMs: number,
+  ) {
     this.description = `a log line matching ${pattern}`;
   }
   waitUntilReady(ctx: WaitContext): Promise<RegExpExecArray> {
     const output = ctx.output;
-    if (!output) return Promise.reject(new StackError('STACK_WAIT_TIMEOUT', `${ctx.component}: has no output to wait on for ${this.description}`));
+    if (!output)
+      return Promise.reject(
+        new StackError('STACK_WAIT_TIMEOUT', `${ctx.component}: has no output to wait on for ${this.description}`),
+      );
     return race(
       ctx,
       this.description,
@@ -189,13 +217,22 @@ class LogLineWaitStrategy implements WaitStrategy<RegExpExecArray> {
 
 class AllWaitStrategy implements WaitStrategy {
   readonly description: string;
-  constructor(private readonly strategies: readonly WaitStrategy<unknown>[], readonly timeoutMs: number) {
+  constructor(
+    private readonly strategies: readonly WaitStrategy<unknown>[],
+    readonly timeoutMs: number,
+  ) {
     this.description = strategies.map((s) => s.description).join(' and ');
   }
   waitUntilReady(ctx: WaitContext): Promise<void> {
-    return race(ctx, this.description, this.timeoutMs, async () => {
-      await Promise.all(this.strategies.map((s) => s.waitUntilReady(ctx)));
-    }, () => '');
+    return race(
+      ctx,
+      this.description,
+      this.timeoutMs,
+      async () => {
+        await Promise.all(this.strategies.map((s) => s.waitUntilReady(ctx)));
+      },
+      () => '',
+    );
   }
 }
 

@@ -27,7 +27,11 @@ export interface WorldRedirector {
   target: TargetDescription;
 }
 
-export async function startWorldRedirector(world: TargetDescription, dir: string, options: WorldRedirectorOptions): Promise<WorldRedirector> {
+export async function startWorldRedirector(
+  world: TargetDescription,
+  dir: string,
+  options: WorldRedirectorOptions,
+): Promise<WorldRedirector> {
   const bucketMap = options.bucketMap ?? world.bucketMap;
   const mapFile = join(dir, `bucket-map-${options.name}.json`);
   await writeFile(mapFile, JSON.stringify(bucketMap));

@@ -104,10 +104,12 @@ export function parseTargetDescription(value: unknown, source = 'target'): Targe
   if (typeof t.name !== 'string' || t.name === '') fail('name', 'must be a non-empty string');
   if (!isUrl(t.url)) fail('url', 'must be an http(s) URL');
   if (!['xff', 'edge', 'egress'].includes(t.ipMode as string)) fail('ipMode', 'must be "xff", "edge" or "egress"');
-  if (!['most-specific', 'archeio'].includes(t.semantics as string)) fail('semantics', 'must be "most-specific" or "archeio"');
+  if (!['most-specific', 'archeio'].includes(t.semantics as string))
+    fail('semantics', 'must be "most-specific" or "archeio"');
   if (!isUrl(t.upstream)) fail('upstream', 'must be an http(s) URL');
   if (typeof t.upstreamPath !== 'string') fail('upstreamPath', 'must be a string (may be empty)');
-  if (t.signatureUpstream !== null && !isUrl(t.signatureUpstream)) fail('signatureUpstream', 'must be an http(s) URL or null');
+  if (t.signatureUpstream !== null && !isUrl(t.signatureUpstream))
+    fail('signatureUpstream', 'must be an http(s) URL or null');
   if (!isUrl(t.infoUrl)) fail('infoUrl', 'must be an http(s) URL');
   if (!isUrl(t.privacyUrl)) fail('privacyUrl', 'must be an http(s) URL');
   const bm = t.bucketMap as Record<string, unknown> | undefined;
@@ -138,9 +140,14 @@ export function parseTargetDescription(value: unknown, source = 'target'): Targe
   (t.images as unknown[]).forEach((im, i) => {
     const o = im as Record<string, unknown>;
     if (typeof o?.ref !== 'string' || !o.ref.includes(':')) fail(`images[${i}].ref`, 'must be "<repository>:<tag>"');
-    if (typeof o.digest !== 'string' || !/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(o.digest)) fail(`images[${i}].digest`, 'must be an OCI digest');
+    if (typeof o.digest !== 'string' || !/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(o.digest))
+      fail(`images[${i}].digest`, 'must be an OCI digest');
   });
-  if (t.mirrorPlan !== null && typeof t.mirrorPlan !== 'string' && (typeof t.mirrorPlan !== 'object' || t.mirrorPlan === undefined)) {
+  if (
+    t.mirrorPlan !== null &&
+    typeof t.mirrorPlan !== 'string' &&
+    (typeof t.mirrorPlan !== 'object' || t.mirrorPlan === undefined)
+  ) {
     fail('mirrorPlan', 'must be a path, an inline plan object or null');
   }
   return t as TargetDescription;

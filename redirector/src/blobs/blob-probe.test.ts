@@ -62,7 +62,12 @@ describe('BlobProbe caches', () => {
     let n = 0;
     const { probe, heads } = probeWith(() => (n++, Promise.resolve(200)), clock);
     expect(probe.peek(BASE, url(1))).toBeUndefined();
-    expect(await probe.check(BASE, url(1))).toMatchObject({ verdict: 'hit', outcome: 'head-found', status: 200, coalesced: false });
+    expect(await probe.check(BASE, url(1))).toMatchObject({
+      verdict: 'hit',
+      outcome: 'head-found',
+      status: 200,
+      coalesced: false,
+    });
     expect(heads).toEqual([{ base: BASE, url: url(1), outcome: 'hit', status: 200, ms: 0 }]);
     expect(probe.peek(BASE, url(1))).toMatchObject({ verdict: 'hit', outcome: 'cached-found' });
     expect(await probe.check(BASE, url(1))).toMatchObject({ outcome: 'cached-found' });
@@ -92,7 +97,10 @@ describe('BlobProbe caches', () => {
 
   it('bounds each cache (LRU)', async () => {
     const clock = new ManualClock();
-    const { probe } = probeWith((u) => Promise.resolve(u.endsWith('1') ? 404 : 200), clock, { positive: { ttlMs: 1000, max: 3 }, negative: { ttlMs: 1000, max: 2 } });
+    const { probe } = probeWith((u) => Promise.resolve(u.endsWith('1') ? 404 : 200), clock, {
+      positive: { ttlMs: 1000, max: 3 },
+      negative: { ttlMs: 1000, max: 2 },
+    });
     for (let i = 0; i < 20; i++) await probe.check(BASE, url(i));
     expect(probe.stats()).toEqual({ positive: 3, negative: 2, inflight: 0, positiveMax: 3, negativeMax: 2 });
     expect(probe.peek(BASE, url(19))?.outcome).toBe('cached-found');
@@ -102,7 +110,10 @@ describe('BlobProbe caches', () => {
   it('a TTL or size of 0 disables a cache', async () => {
     const clock = new ManualClock();
     let n = 0;
-    const { probe } = probeWith((u) => (n++, Promise.resolve(u.endsWith('1') ? 404 : 200)), clock, { positive: { ttlMs: 0, max: 10 }, negative: { ttlMs: 10, max: 0 } });
+    const { probe } = probeWith((u) => (n++, Promise.resolve(u.endsWith('1') ? 404 : 200)), clock, {
+      positive: { ttlMs: 0, max: 10 },
+      negative: { ttlMs: 10, max: 0 },
+    });
     await probe.check(BASE, url(0));
     await probe.check(BASE, url(0));
     await probe.check(BASE, url(1));
@@ -167,7 +178,10 @@ describe('BlobProbe failures', () => {
 
   it('a fetcher that rejects after the abort is a timeout too', async () => {
     const clock = new ManualClock();
-    const { probe } = probeWith((_u, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))), clock);
+    const { probe } = probeWith(
+      (_u, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+      clock,
+    );
     const p = probe.check(BASE, url(3));
     clock.advance(1000);
     expect((await p).outcome).toBe('timeout');
@@ -175,7 +189,10 @@ describe('BlobProbe failures', () => {
 
   it('transport errors and 5xx are errors, carry their message, and are not cached', async () => {
     const clock = new ManualClock();
-    const { probe, heads } = probeWith((u) => (u.endsWith('1') ? Promise.reject(new Error('ECONNRESET')) : Promise.resolve(503)), clock);
+    const { probe, heads } = probeWith(
+      (u) => (u.endsWith('1') ? Promise.reject(new Error('ECONNRESET')) : Promise.resolve(503)),
+      clock,
+    );
     expect(await probe.check(BASE, url(1))).toMatchObject({ verdict: 'error', outcome: 'error', status: null });
     expect(await probe.check(BASE, url(2))).toMatchObject({ verdict: 'error', outcome: 'error', status: 503 });
     expect(heads.map((h) => h.error)).toEqual(['ECONNRESET', undefined]);
@@ -226,7 +243,9 @@ describe('BlobProbe breaker', () => {
 
   it('a failed trial re-opens for another cool-down', async () => {
     const clock = new ManualClock();
-    const { probe, breakers } = probeWith(() => Promise.resolve(503), clock, { breaker: { threshold: 1, cooldownMs: 100 } });
+    const { probe, breakers } = probeWith(() => Promise.resolve(503), clock, {
+      breaker: { threshold: 1, cooldownMs: 100 },
+    });
     await probe.check(BASE, url(1));
     clock.advance(100);
     await probe.check(BASE, url(2));
@@ -238,7 +257,9 @@ describe('BlobProbe breaker', () => {
   it('successes reset the failure count; threshold 0 never opens', async () => {
     const clock = new ManualClock();
     let status = 500;
-    const { probe, breakers } = probeWith(() => Promise.resolve(status), clock, { breaker: { threshold: 2, cooldownMs: 100 } });
+    const { probe, breakers } = probeWith(() => Promise.resolve(status), clock, {
+      breaker: { threshold: 2, cooldownMs: 100 },
+    });
     await probe.check(BASE, url(1));
     status = 200;
     await probe.check(BASE, url(2));

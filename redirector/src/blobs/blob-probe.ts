@@ -72,7 +72,6 @@ export interface HeadEvent {
   readonly error?: string;
 }
 
-
 export interface BlobProbeOptions {
   fetcher: HeadFetcher;
   clock: Clock;
@@ -86,9 +85,27 @@ export interface BlobProbeOptions {
   onBreakerChange?: (base: string, state: BreakerState) => void;
 }
 
-const CACHE_HIT: ProbeResult = Object.freeze({ verdict: 'hit', outcome: 'cached-found', status: null, headMs: null, coalesced: false });
-const CACHE_MISS: ProbeResult = Object.freeze({ verdict: 'miss', outcome: 'cached-missing', status: null, headMs: null, coalesced: false });
-const BREAKER_OPEN: ProbeResult = Object.freeze({ verdict: 'breaker-open', outcome: 'breaker-open', status: null, headMs: null, coalesced: false });
+const CACHE_HIT: ProbeResult = Object.freeze({
+  verdict: 'hit',
+  outcome: 'cached-found',
+  status: null,
+  headMs: null,
+  coalesced: false,
+});
+const CACHE_MISS: ProbeResult = Object.freeze({
+  verdict: 'miss',
+  outcome: 'cached-missing',
+  status: null,
+  headMs: null,
+  coalesced: false,
+});
+const BREAKER_OPEN: ProbeResult = Object.freeze({
+  verdict: 'breaker-open',
+  outcome: 'breaker-open',
+  status: null,
+  headMs: null,
+  coalesced: false,
+});
 
 export class BlobProbe {
   private readonly positive: ExpiringSet;
@@ -117,7 +134,13 @@ export class BlobProbe {
     if (this.positive.has(key, base, url, now)) {
       if (breaker !== undefined && breaker.suspect()) return undefined;
       const every = this.opts.revalidateMs ?? 0;
-      if (every > 0 && now - (this.lastHead.get(base) ?? 0) >= every && !this.inflight.has(url) && breaker !== undefined && breaker.allow()) {
+      if (
+        every > 0 &&
+        now - (this.lastHead.get(base) ?? 0) >= every &&
+        !this.inflight.has(url) &&
+        breaker !== undefined &&
+        breaker.allow()
+      ) {
         void this.startHead(base, url, breaker);
       }
       return CACHE_HIT;
@@ -165,7 +188,12 @@ export class BlobProbe {
     let b = this.breakers.get(base);
     if (b === undefined) {
       const onChange = this.opts.onBreakerChange;
-      b = new CircuitBreaker(this.opts.breaker.threshold, this.opts.breaker.cooldownMs, this.opts.clock, onChange && ((s) => onChange(base, s)));
+      b = new CircuitBreaker(
+        this.opts.breaker.threshold,
+        this.opts.breaker.cooldownMs,
+        this.opts.clock,
+        onChange && ((s) => onChange(base, s)),
+      );
       this.breakers.set(base, b);
     }
     return b;

@@ -44,7 +44,11 @@ class TwinSet {
   }
 }
 
-const BASES = ['http://127.0.0.1:9000/prod-registry-k8s-io-us-east-1', 'http://127.0.0.1:9000/prod-registry-k8s-io-eu-west-3', 'https://b.example'];
+const BASES = [
+  'http://127.0.0.1:9000/prod-registry-k8s-io-us-east-1',
+  'http://127.0.0.1:9000/prod-registry-k8s-io-eu-west-3',
+  'https://b.example',
+];
 const url = (base: string, digest: string): string => `${base}/containers/images/sha256:${digest}`;
 const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
 
@@ -52,13 +56,23 @@ type Op = { op: 'has' | 'add' | 'delete'; base: number; digest: number } | { op:
 const ops = (digests: number): fc.Arbitrary<Op[]> =>
   fc.array(
     fc.oneof(
-      fc.record({ op: fc.constantFrom('has', 'add', 'delete') as fc.Arbitrary<'has' | 'add' | 'delete'>, base: fc.nat(BASES.length - 1), digest: fc.nat(digests - 1) }),
+      fc.record({
+        op: fc.constantFrom('has', 'add', 'delete') as fc.Arbitrary<'has' | 'add' | 'delete'>,
+        base: fc.nat(BASES.length - 1),
+        digest: fc.nat(digests - 1),
+      }),
       fc.record({ op: fc.constant('advance' as const), ms: fc.nat(40) }),
     ),
     { maxLength: 300 },
   );
 
-function run(ops: Op[], digests: string[], keys: CacheKeys, opts: { ttlMs: number; max: number }, exact: boolean): void {
+function run(
+  ops: Op[],
+  digests: string[],
+  keys: CacheKeys,
+  opts: { ttlMs: number; max: number },
+  exact: boolean,
+): void {
   const clock = new ManualClock();
   const set = new ExpiringSet(opts, clock);
   const twin = new TwinSet(opts.ttlMs, opts.max);
@@ -91,18 +105,30 @@ function run(ops: Op[], digests: string[], keys: CacheKeys, opts: { ttlMs: numbe
 describe('ExpiringSet against its brute-force twin', () => {
   it('answers exactly as the twin with the real key (no collisions among these URLs)', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(hex, { minLength: 12, maxLength: 12 }), ops(12), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 20 }), (digests, list, ttlMs, max) => {
-        run(list, digests, new CacheKeys(), { ttlMs, max }, true);
-      }),
+      fc.property(
+        fc.uniqueArray(hex, { minLength: 12, maxLength: 12 }),
+        ops(12),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 20 }),
+        (digests, list, ttlMs, max) => {
+          run(list, digests, new CacheKeys(), { ttlMs, max }, true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('never says yes for a URL it was not given, when every URL of a base shares one key', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(hex, { minLength: 8, maxLength: 8 }), ops(8), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 20 }), (digests, list, ttlMs, max) => {
-        run(list, digests, new CacheKeys(() => 0), { ttlMs, max }, false);
-      }),
+      fc.property(
+        fc.uniqueArray(hex, { minLength: 8, maxLength: 8 }),
+        ops(8),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 20 }),
+        (digests, list, ttlMs, max) => {
+          run(list, digests, new CacheKeys(() => 0), { ttlMs, max }, false);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -199,7 +225,8 @@ describe('ExpiringSet against its brute-force twin', () => {
     expect(set.has(NOT_CACHED, BASES[0]!, BASES[0]! + '/u')).toBe(false);
     expect(set.size).toBe(0);
     const many = new CacheKeys();
-    for (let i = 0; i < 512; i++) expect(many.key(`http://b${i}.example`, `http://b${i}.example/u`)).not.toBe(NOT_CACHED);
+    for (let i = 0; i < 512; i++)
+      expect(many.key(`http://b${i}.example`, `http://b${i}.example/u`)).not.toBe(NOT_CACHED);
     expect(many.key('http://b512.example', 'http://b512.example/u')).toBe(NOT_CACHED);
     // the first 512 keep their keys, each below 2^53
     const last = many.key('http://b511.example', 'http://b511.example/u');

@@ -119,7 +119,12 @@ export class ExpiringSet {
   ) {
     this.lru =
       opts.ttlMs > 0 && opts.max > 0
-        ? new LRUCache<number, string>({ max: opts.max, ttl: opts.ttlMs, ttlResolution: 0, perf: { now: () => this.now + CLOCK_OFFSET } })
+        ? new LRUCache<number, string>({
+            max: opts.max,
+            ttl: opts.ttlMs,
+            ttlResolution: 0,
+            perf: { now: () => this.now + CLOCK_OFFSET },
+          })
         : null;
   }
 

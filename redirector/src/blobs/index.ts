@@ -1,5 +1,12 @@
 export { BlobProbe, classifyStatus } from './blob-probe.js';
-export type { BlobProbeOptions, CacheOptions, HeadEvent, HeadFetcher, ProbeOutcome, ProbeResult } from './blob-probe.js';
+export type {
+  BlobProbeOptions,
+  CacheOptions,
+  HeadEvent,
+  HeadFetcher,
+  ProbeOutcome,
+  ProbeResult,
+} from './blob-probe.js';
 export { CircuitBreaker } from './circuit-breaker.js';
 export type { BreakerState } from './circuit-breaker.js';
 export { systemClock } from './clock.js';

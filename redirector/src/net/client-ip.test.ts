@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ClientIpRuleError, MAX_XFF_HOPS, clientIp as clientIpWithAddress, formatClientIpRule, parseClientIpRule } from './client-ip.js';
+import {
+  ClientIpRuleError,
+  MAX_XFF_HOPS,
+  clientIp as clientIpWithAddress,
+  formatClientIpRule,
+  parseClientIpRule,
+} from './client-ip.js';
 import type { ClientIpRule } from './client-ip.js';
 import { parseIp } from './ip.js';
 
@@ -8,7 +14,12 @@ import { parseIp } from './ip.js';
  * clientIp with the socket address given as text, checking that `address` is exactly the parsed `ip` (null with it),
  * then leaving it out of the comparisons
  */
-function clientIp(rule: ClientIpRule, xff: string | undefined, remoteAddress: string | undefined, opts: { unmapV4: boolean }): Omit<ReturnType<typeof clientIpWithAddress>, 'address'> {
+function clientIp(
+  rule: ClientIpRule,
+  xff: string | undefined,
+  remoteAddress: string | undefined,
+  opts: { unmapV4: boolean },
+): Omit<ReturnType<typeof clientIpWithAddress>, 'address'> {
   const { address, ...rest } = clientIpWithAddress(rule, xff, { remoteAddress }, opts);
   expect(address).toEqual(rest.ip === null ? null : parseIp(rest.ip));
   return rest;
@@ -29,7 +40,9 @@ describe('clientIp reads the socket address only when the rule uses it', () => {
     expect(clientIpWithAddress(GCLB, 'only-one', peer, { unmapV4: true }).ip).toBeNull();
     expect(reads).toBe(0);
     expect(clientIpWithAddress(GCLB, undefined, peer, { unmapV4: true }).ip).toBe('203.0.113.9');
-    expect(clientIpWithAddress({ kind: 'socket' }, '35.180.1.1, 130.211.0.1', peer, { unmapV4: true }).ip).toBe('203.0.113.9');
+    expect(clientIpWithAddress({ kind: 'socket' }, '35.180.1.1, 130.211.0.1', peer, { unmapV4: true }).ip).toBe(
+      '203.0.113.9',
+    );
     expect(reads).toBe(2);
   });
 });
@@ -100,7 +113,11 @@ describe('clientIp: gclb (docs/reference/archeio.md#client-ip vectors, kubernete
   });
 
   it('reports a missing or malformed socket address instead of throwing (docs/reference/archeio.md#test-vectors vector 17: 400)', () => {
-    expect(clientIp(GCLB, undefined, undefined, keep)).toEqual({ ip: null, source: 'socket', problem: 'the connection has no remote address' });
+    expect(clientIp(GCLB, undefined, undefined, keep)).toEqual({
+      ip: null,
+      source: 'socket',
+      problem: 'the connection has no remote address',
+    });
     expect(clientIp(GCLB, undefined, '', keep).ip).toBeNull();
     const r = clientIp(GCLB, undefined, '10.0.0.1:8080', keep);
     expect(r.ip).toBeNull();
@@ -136,7 +153,10 @@ describe('clientIp: gclb (docs/reference/archeio.md#client-ip vectors, kubernete
 
 describe('clientIp: socket and xff-hops', () => {
   it('socket ignores X-Forwarded-For', () => {
-    expect(clientIp({ kind: 'socket' }, '8.8.8.8, 9.9.9.9', '192.0.2.1', keep)).toEqual({ ip: '192.0.2.1', source: 'socket' });
+    expect(clientIp({ kind: 'socket' }, '8.8.8.8, 9.9.9.9', '192.0.2.1', keep)).toEqual({
+      ip: '192.0.2.1',
+      source: 'socket',
+    });
   });
 
   it('xff-hops:N takes the (N+1)-th entry from the right', () => {
@@ -145,26 +165,45 @@ describe('clientIp: socket and xff-hops', () => {
     expect(clientIp({ kind: 'xff-hops', hops: 1 }, xff, undefined, keep).ip).toBe('3.3.3.3');
     expect(clientIp({ kind: 'xff-hops', hops: 3 }, xff, undefined, keep).ip).toBe('1.1.1.1');
     const short = clientIp({ kind: 'xff-hops', hops: 4 }, xff, undefined, keep);
-    expect(short).toEqual({ ip: null, source: 'xff', problem: `X-Forwarded-For "${xff}" has 4 entries; rule xff-hops:4 needs at least 5` });
+    expect(short).toEqual({
+      ip: null,
+      source: 'xff',
+      problem: `X-Forwarded-For "${xff}" has 4 entries; rule xff-hops:4 needs at least 5`,
+    });
     expect(clientIp({ kind: 'xff-hops', hops: 10 }, xff, undefined, keep).problem).toContain('11');
     expect(clientIp({ kind: 'xff-hops', hops: 2 }, xff, undefined, keep).ip).toBe('2.2.2.2');
-    expect(clientIp({ kind: 'xff-hops', hops: 0 }, undefined, '192.0.2.9', keep)).toEqual({ ip: '192.0.2.9', source: 'socket' });
+    expect(clientIp({ kind: 'xff-hops', hops: 0 }, undefined, '192.0.2.9', keep)).toEqual({
+      ip: '192.0.2.9',
+      source: 'socket',
+    });
   });
 
   it('spoofing: entries a client prepends never win under gclb or xff-hops', () => {
     // The client sends "X-Forwarded-For: 35.180.1.1" hoping to look like AWS; the LB appends "<client>,<lb>".
     expect(clientIp(GCLB, '35.180.1.1, 198.51.100.23, 130.211.0.1', undefined, keep).ip).toBe('198.51.100.23');
-    expect(clientIp({ kind: 'xff-hops', hops: 0 }, '35.180.1.1, 198.51.100.23', undefined, keep).ip).toBe('198.51.100.23');
+    expect(clientIp({ kind: 'xff-hops', hops: 0 }, '35.180.1.1, 198.51.100.23', undefined, keep).ip).toBe(
+      '198.51.100.23',
+    );
   });
 
   it('xff-hops:1 equals gclb for any header and socket address, and nothing throws', () => {
-    const token = fc.oneof(fc.constantFrom('8.8.8.8', '::1', '::ffff:1.2.3.4', '2001:db8::1', 'fe80::1%eth0', '01.2.3.4', '', ' '), fc.string({ maxLength: 8 }));
-    const header = fc.oneof(fc.constant(undefined), fc.array(token, { maxLength: 5 }).map((t) => t.join(',')), fc.string({ maxLength: 30 }));
+    const token = fc.oneof(
+      fc.constantFrom('8.8.8.8', '::1', '::ffff:1.2.3.4', '2001:db8::1', 'fe80::1%eth0', '01.2.3.4', '', ' '),
+      fc.string({ maxLength: 8 }),
+    );
+    const header = fc.oneof(
+      fc.constant(undefined),
+      fc.array(token, { maxLength: 5 }).map((t) => t.join(',')),
+      fc.string({ maxLength: 30 }),
+    );
     fc.assert(
       fc.property(header, fc.option(token, { nil: undefined }), fc.boolean(), (xff, remote, u) => {
         const a = clientIp(GCLB, xff, remote, { unmapV4: u });
         const b = clientIp({ kind: 'xff-hops', hops: 1 }, xff, remote, { unmapV4: u });
-        expect({ ...a, problem: a.problem?.replace('gclb', 'R') }).toEqual({ ...b, problem: b.problem?.replace('xff-hops:1', 'R') });
+        expect({ ...a, problem: a.problem?.replace('gclb', 'R') }).toEqual({
+          ...b,
+          problem: b.problem?.replace('xff-hops:1', 'R'),
+        });
         expect(a.ip === null).toBe(a.problem !== undefined);
       }),
       { numRuns: 2000 },

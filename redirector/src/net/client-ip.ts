@@ -109,7 +109,12 @@ export interface Peer {
  * Applies a rule to one request's X-Forwarded-For value and its peer's socket address, which is read only when the
  * rule uses it. Never throws.
  */
-export function clientIp(rule: ClientIpRule, xff: string | undefined, peer: Peer, opts: { unmapV4: boolean }): ClientIpResult {
+export function clientIp(
+  rule: ClientIpRule,
+  xff: string | undefined,
+  peer: Peer,
+  opts: { unmapV4: boolean },
+): ClientIpResult {
   if (rule.kind === 'socket' || xff === undefined || xff === '') {
     const remoteAddress = peer.remoteAddress;
     if (remoteAddress === undefined || remoteAddress === '') {

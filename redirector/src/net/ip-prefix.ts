@@ -64,13 +64,13 @@ export function maskIp(ip: Ip, length: number): Ip {
 export function prefixContains(prefix: IpPrefix, ip: Ip): boolean {
   const n = prefix.network;
   const len = prefix.length;
-  if (n.family === 4) return ip.family === 4 && ((ip.v4 & wordMask(len)) >>> 0) === n.v4;
+  if (n.family === 4) return ip.family === 4 && (ip.v4 & wordMask(len)) >>> 0 === n.v4;
   if (ip.family !== 6) return false;
   return (
-    ((ip.w0 & wordMask(len)) >>> 0) === n.w0 &&
-    ((ip.w1 & wordMask(len - 32)) >>> 0) === n.w1 &&
-    ((ip.w2 & wordMask(len - 64)) >>> 0) === n.w2 &&
-    ((ip.w3 & wordMask(len - 96)) >>> 0) === n.w3
+    (ip.w0 & wordMask(len)) >>> 0 === n.w0 &&
+    (ip.w1 & wordMask(len - 32)) >>> 0 === n.w1 &&
+    (ip.w2 & wordMask(len - 64)) >>> 0 === n.w2 &&
+    (ip.w3 & wordMask(len - 96)) >>> 0 === n.w3
   );
 }
 

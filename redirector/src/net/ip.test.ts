@@ -1,7 +1,18 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatIp, ipEquals, ipFromBigInt, ipToBigInt, ipv4, ipv6, isV4Mapped, parseIp, parseIpText, unmapV4 } from './ip.js';
+import {
+  formatIp,
+  ipEquals,
+  ipFromBigInt,
+  ipToBigInt,
+  ipv4,
+  ipv6,
+  isV4Mapped,
+  parseIp,
+  parseIpText,
+  unmapV4,
+} from './ip.js';
 import type { Ip } from './ip.js';
 
 /** Reference canonical form of an IPv6 address: the WHATWG URL serializer, which follows RFC 5952 §4. */
@@ -11,7 +22,16 @@ function urlCanonical(text: string): string {
 
 function groupsOf(ip: Ip): number[] {
   if (ip.family === 4) throw new Error('v6 expected');
-  return [ip.w0 >>> 16, ip.w0 & 0xffff, ip.w1 >>> 16, ip.w1 & 0xffff, ip.w2 >>> 16, ip.w2 & 0xffff, ip.w3 >>> 16, ip.w3 & 0xffff];
+  return [
+    ip.w0 >>> 16,
+    ip.w0 & 0xffff,
+    ip.w1 >>> 16,
+    ip.w1 & 0xffff,
+    ip.w2 >>> 16,
+    ip.w2 & 0xffff,
+    ip.w3 >>> 16,
+    ip.w3 & 0xffff,
+  ];
 }
 
 describe('parseIp: IPv4', () => {
@@ -171,9 +191,7 @@ describe('unmapV4 and helpers', () => {
     expect(ipToBigInt(parseIp('ffff::1')!)).toBe((0xffffn << 112n) | 1n);
     expect(ipFromBigInt(6, (1n << 128n) + 5n)).toEqual(ipv6(0, 0, 0, 5));
     expect(ipFromBigInt(4, -1n)).toEqual(ipv4(0xffffffff));
-    fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (v) => ipToBigInt(ipFromBigInt(6, v)) === v),
-    );
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (v) => ipToBigInt(ipFromBigInt(6, v)) === v));
   });
 });
 
@@ -237,10 +255,20 @@ const v4Text = fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLen
 /** A near-miss: a valid address with a few characters inserted, deleted or replaced. */
 const mutated = fc
   .tuple(
-    fc.oneof(v6Text.map((x) => x.text), v4Text),
-    fc.array(fc.tuple(fc.nat(), fc.constantFrom('ins', 'del', 'rep'), fc.constantFrom(...'0123456789abcdefABCDEF:.%gz/ '.split(''))), {
-      maxLength: 3,
-    }),
+    fc.oneof(
+      v6Text.map((x) => x.text),
+      v4Text,
+    ),
+    fc.array(
+      fc.tuple(
+        fc.nat(),
+        fc.constantFrom('ins', 'del', 'rep'),
+        fc.constantFrom(...'0123456789abcdefABCDEF:.%gz/ '.split('')),
+      ),
+      {
+        maxLength: 3,
+      },
+    ),
   )
   .map(([text, edits]) => {
     let t = text;
@@ -267,13 +295,21 @@ describe('parseIp/formatIp properties', () => {
 
   it('accepts exactly what node:net isIP accepts (zones restricted to node’s zone alphabet)', () => {
     fc.assert(
-      fc.property(fc.oneof(mutated, v4Text, v6Text.map((x) => x.text), fc.string({ maxLength: 50 })), (text) => {
-        const zone = text.indexOf('%');
-        // node:net only accepts zone ids made of [0-9a-zA-Z-.:]; Go (and we) accept any non-empty zone text.
-        fc.pre(zone < 0 || /^[0-9a-zA-Z\-.:]+$/.test(text.slice(zone + 1)));
-        const ours = parseIp(text);
-        expect(ours === null ? 0 : ours.family, text).toBe(isIP(text));
-      }),
+      fc.property(
+        fc.oneof(
+          mutated,
+          v4Text,
+          v6Text.map((x) => x.text),
+          fc.string({ maxLength: 50 }),
+        ),
+        (text) => {
+          const zone = text.indexOf('%');
+          // node:net only accepts zone ids made of [0-9a-zA-Z-.:]; Go (and we) accept any non-empty zone text.
+          fc.pre(zone < 0 || /^[0-9a-zA-Z\-.:]+$/.test(text.slice(zone + 1)));
+          const ours = parseIp(text);
+          expect(ours === null ? 0 : ours.family, text).toBe(isIP(text));
+        },
+      ),
       { numRuns: 5000 },
     );
   });
@@ -296,13 +332,19 @@ describe('parseIp/formatIp properties', () => {
 
   it('round-trips: parse(format(ip)) = ip, and format is a fixed point', () => {
     fc.assert(
-      fc.property(fc.oneof(v6Text.map((x) => x.text), v4Text), (text) => {
-        const ip = parseIp(text)!;
-        const canonical = formatIp(ip);
-        const again = parseIp(canonical)!;
-        expect(ipEquals(again, ip)).toBe(true);
-        expect(formatIp(again)).toBe(canonical);
-      }),
+      fc.property(
+        fc.oneof(
+          v6Text.map((x) => x.text),
+          v4Text,
+        ),
+        (text) => {
+          const ip = parseIp(text)!;
+          const canonical = formatIp(ip);
+          const again = parseIp(canonical)!;
+          expect(ipEquals(again, ip)).toBe(true);
+          expect(formatIp(again)).toBe(canonical);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

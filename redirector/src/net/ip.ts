@@ -261,5 +261,10 @@ export function ipToBigInt(ip: Ip): bigint {
 export function ipFromBigInt(family: 4 | 6, value: bigint): Ip {
   if (family === 4) return ipv4(Number(BigInt.asUintN(32, value)));
   const v = BigInt.asUintN(128, value);
-  return ipv6(Number(v >> 96n), Number((v >> 64n) & 0xffffffffn), Number((v >> 32n) & 0xffffffffn), Number(v & 0xffffffffn));
+  return ipv6(
+    Number(v >> 96n),
+    Number((v >> 64n) & 0xffffffffn),
+    Number((v >> 32n) & 0xffffffffn),
+    Number(v & 0xffffffffn),
+  );
 }

@@ -53,7 +53,7 @@ class FamilyScan {
     let best = -1;
     for (let i = 0; i < net.length; i++) {
       // Containment: the address masked to the prefix length equals the network.
-      if (((a & mask[i]!) >>> 0) === net[i]) best = this.better(match, i, best);
+      if ((a & mask[i]!) >>> 0 === net[i]) best = this.better(match, i, best);
     }
     return best < 0 ? -1 : this.index[best]!;
   }
@@ -63,10 +63,10 @@ class FamilyScan {
     const { net, mask } = this;
     let best = -1;
     for (let k = 0; k < net.length; k += 4) {
-      if (((a0 & mask[k]!) >>> 0) !== net[k]) continue;
-      if (((a1 & mask[k + 1]!) >>> 0) !== net[k + 1]) continue;
-      if (((a2 & mask[k + 2]!) >>> 0) !== net[k + 2]) continue;
-      if (((a3 & mask[k + 3]!) >>> 0) !== net[k + 3]) continue;
+      if ((a0 & mask[k]!) >>> 0 !== net[k]) continue;
+      if ((a1 & mask[k + 1]!) >>> 0 !== net[k + 1]) continue;
+      if ((a2 & mask[k + 2]!) >>> 0 !== net[k + 2]) continue;
+      if ((a3 & mask[k + 3]!) >>> 0 !== net[k + 3]) continue;
       best = this.better(match, k / 4, best);
     }
     return best < 0 ? -1 : this.index[best]!;
@@ -94,8 +94,14 @@ export class RangeBruteForce implements PrefixLookup {
   static build(items: readonly RankedPrefix[], match: PrefixMatch): RangeBruteForce {
     const indexed = items.map((item, index) => ({ item, index }));
     return new RangeBruteForce(
-      new FamilyScan(1, indexed.filter((x) => x.item.prefix.network.family === 4)),
-      new FamilyScan(4, indexed.filter((x) => x.item.prefix.network.family === 6)),
+      new FamilyScan(
+        1,
+        indexed.filter((x) => x.item.prefix.network.family === 4),
+      ),
+      new FamilyScan(
+        4,
+        indexed.filter((x) => x.item.prefix.network.family === 6),
+      ),
       match,
     );
   }

@@ -40,7 +40,8 @@ function reference(list: readonly RankedPrefix[], ip: Ip, match: PrefixMatch): n
     const b = list[best]!;
     const longer = it.prefix.length > b.prefix.length;
     const shorter = it.prefix.length < b.prefix.length;
-    if ((match === 'longest' ? longer : shorter) || (it.prefix.length === b.prefix.length && it.rank < b.rank)) best = i;
+    if ((match === 'longest' ? longer : shorter) || (it.prefix.length === b.prefix.length && it.rank < b.rank))
+      best = i;
   });
   return best;
 }
@@ -108,7 +109,14 @@ describe.each(ENGINES)('%s: shared case table', (_name, build) => {
   });
 
   it('breaks ties on the same prefix by rank, then by list order', () => {
-    const dup = items([['1.2.3.0/24', 2], ['1.2.3.0/24', 1], ['1.2.3.0/24', 1], ['1.2.0.0/16', 0], ['2001:db8::/32', 5], ['2001:db8::/32', 4]]);
+    const dup = items([
+      ['1.2.3.0/24', 2],
+      ['1.2.3.0/24', 1],
+      ['1.2.3.0/24', 1],
+      ['1.2.0.0/16', 0],
+      ['2001:db8::/32', 5],
+      ['2001:db8::/32', 4],
+    ]);
     for (const match of ['longest', 'shortest'] as const) {
       const t = build(dup, match);
       expect(t.lookup(parseIp('1.2.3.4')!)).toBe(match === 'longest' ? 1 : 3);
@@ -128,9 +136,31 @@ describe('RangeTable internals', () => {
   });
 
   it('handles prefixes that start or end exactly on the /16 index boundaries', () => {
-    const list = items(['1.2.0.0/16', '1.3.255.255/32', '1.4.0.0/32', '2001:db8::/32', '2001:db9::/128', '2001:dba::/16']);
+    const list = items([
+      '1.2.0.0/16',
+      '1.3.255.255/32',
+      '1.4.0.0/32',
+      '2001:db8::/32',
+      '2001:db9::/128',
+      '2001:dba::/16',
+    ]);
     const t = RangeTable.build(list, 'longest');
-    for (const a of ['1.1.255.255', '1.2.0.0', '1.2.255.255', '1.3.0.0', '1.3.255.254', '1.3.255.255', '1.4.0.0', '1.4.0.1', '2001:db8::', '2001:db7:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db9::', '2001:db9::1', '2001::', '2002::']) {
+    for (const a of [
+      '1.1.255.255',
+      '1.2.0.0',
+      '1.2.255.255',
+      '1.3.0.0',
+      '1.3.255.254',
+      '1.3.255.255',
+      '1.4.0.0',
+      '1.4.0.1',
+      '2001:db8::',
+      '2001:db7:ffff:ffff:ffff:ffff:ffff:ffff',
+      '2001:db9::',
+      '2001:db9::1',
+      '2001::',
+      '2002::',
+    ]) {
       const ip = parseIp(a)!;
       expect(t.lookup(ip), a).toBe(reference(list, ip, 'longest'));
     }
@@ -147,10 +177,16 @@ function prefixSet(family: 4 | 6) {
   const bits = family === 4 ? 32 : 128;
   const windowBits = 12; // all prefixes live in one /(bits-12)
   const base = family === 4 ? 0x0a000000n : 0x2600_9000_5200n << 80n;
-  const prefix = fc.record({ offset: fc.bigInt({ min: 0n, max: (1n << BigInt(windowBits)) - 1n }), len: fc.integer({ min: bits - windowBits - 2, max: bits }), rank: fc.integer({ min: 0, max: 3 }) }).map(({ offset, len, rank }) => {
-    const net = ((base + offset) >> BigInt(bits - len)) << BigInt(bits - len);
-    return { text: `${formatIp(ipFromBigInt(family, net))}/${len}`, rank };
-  });
+  const prefix = fc
+    .record({
+      offset: fc.bigInt({ min: 0n, max: (1n << BigInt(windowBits)) - 1n }),
+      len: fc.integer({ min: bits - windowBits - 2, max: bits }),
+      rank: fc.integer({ min: 0, max: 3 }),
+    })
+    .map(({ offset, len, rank }) => {
+      const net = ((base + offset) >> BigInt(bits - len)) << BigInt(bits - len);
+      return { text: `${formatIp(ipFromBigInt(family, net))}/${len}`, rank };
+    });
   return fc.array(prefix, { maxLength: 40 }).map((list) => items(list.map((p) => [p.text, p.rank])));
 }
 
@@ -168,15 +204,23 @@ describe.each([4, 6] as const)('IPv%i: table = twin = reference on random nested
   it.each(['longest', 'shortest'] as const)('%s', (match) => {
     const base = family === 4 ? 0x0a000000n : 0x2600_9000_5200n << 80n;
     fc.assert(
-      fc.property(prefixSet(family), fc.array(fc.bigInt({ min: 0n, max: 1n << 13n }), { maxLength: 20 }), (list, offsets) => {
-        const table = RangeTable.build(list, match);
-        const twin = RangeBruteForce.build(list, match);
-        for (const ip of probes(list, offsets.map((o) => base + o - 2n), family)) {
-          const expected = reference(list, ip, match);
-          expect(twin.lookup(ip), formatIp(ip)).toBe(expected);
-          expect(table.lookup(ip), formatIp(ip)).toBe(expected);
-        }
-      }),
+      fc.property(
+        prefixSet(family),
+        fc.array(fc.bigInt({ min: 0n, max: 1n << 13n }), { maxLength: 20 }),
+        (list, offsets) => {
+          const table = RangeTable.build(list, match);
+          const twin = RangeBruteForce.build(list, match);
+          for (const ip of probes(
+            list,
+            offsets.map((o) => base + o - 2n),
+            family,
+          )) {
+            const expected = reference(list, ip, match);
+            expect(twin.lookup(ip), formatIp(ip)).toBe(expected);
+            expect(table.lookup(ip), formatIp(ip)).toBe(expected);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

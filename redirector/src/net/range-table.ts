@@ -73,7 +73,8 @@ function flattenPrefixes<K>(items: SweepItem<K>[], match: PrefixMatch, ops: Posi
   };
   let previous: SweepItem<K> | undefined;
   for (const item of items) {
-    if (previous !== undefined && previous.length === item.length && compare(previous.start, item.start) === 0) continue;
+    if (previous !== undefined && previous.length === item.length && compare(previous.start, item.start) === 0)
+      continue;
     previous = item;
     closeBefore(item.start);
     stack.push(item);
@@ -199,7 +200,10 @@ export class RangeTable implements PrefixLookup {
 
   /** Bytes held in typed arrays. */
   get byteLength(): number {
-    return [this.starts4, this.values4, this.index4, this.starts6, this.values6, this.index6].reduce((n, a) => n + a.byteLength, 0);
+    return [this.starts4, this.values4, this.index4, this.starts6, this.values6, this.index6].reduce(
+      (n, a) => n + a.byteLength,
+      0,
+    );
   }
 
   lookup(ip: Ip): number {

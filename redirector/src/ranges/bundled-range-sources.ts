@@ -37,4 +37,6 @@ export function bundledRangeSources(root: string): RangeSources {
   };
 }
 
-export const BUNDLED_RANGE_SOURCES: RangeSources = bundledRangeSources(findPackageRoot(dirname(fileURLToPath(import.meta.url))));
+export const BUNDLED_RANGE_SOURCES: RangeSources = bundledRangeSources(
+  findPackageRoot(dirname(fileURLToPath(import.meta.url))),
+);

@@ -1,6 +1,14 @@
 /** The ranges package's public surface: cloud range publications, the classifier, validated refresh. */
 export { CLOUDS, awsRegionsIn, cloudKey, countPrefixes, isGlobalRegion } from './range-data.js';
-export type { Cloud, CloudKey, ParsedPublication, RangeData, RangeEntry, RangeSources, RangeVersions } from './range-data.js';
+export type {
+  Cloud,
+  CloudKey,
+  ParsedPublication,
+  RangeData,
+  RangeEntry,
+  RangeSources,
+  RangeVersions,
+} from './range-data.js';
 export { RangeDataError } from './range-data-error.js';
 export { parseAwsRanges } from './parse-aws-ranges.js';
 export { parseGcpRanges } from './parse-gcp-ranges.js';

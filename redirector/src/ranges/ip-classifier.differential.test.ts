@@ -63,7 +63,8 @@ describe.each(['most-specific', 'archeio'] as const)('%s: table = brute-force tw
     expect(ADDRESSES.length).toBeGreaterThanOrEqual(100_000);
     const table = IpClassifier.build(DATA, semantics);
     const twin = IpClassifier.build(DATA, semantics, { engine: 'brute-force' });
-    const key = (x: { cloud: string; region: string; prefix: string } | null): string => (x ? `${x.cloud} ${x.region} ${x.prefix}` : '-');
+    const key = (x: { cloud: string; region: string; prefix: string } | null): string =>
+      x ? `${x.cloud} ${x.region} ${x.prefix}` : '-';
     const differences: string[] = [];
     let hits = 0;
     for (const ip of ADDRESSES) {

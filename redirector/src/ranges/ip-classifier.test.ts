@@ -22,7 +22,11 @@ function classifier(semantics: Semantics, engine: LookupEngine): IpClassifier {
   return built.get(key)!;
 }
 
-const c = (cloud: Classification['cloud'], region: string, prefix: string): Classification => ({ cloud, region, prefix });
+const c = (cloud: Classification['cloud'], region: string, prefix: string): Classification => ({
+  cloud,
+  region,
+  prefix,
+});
 
 // [address, most-specific, archeio] — expectations read from fixtures/ip-ranges/raw and
 // docs/reference/archeio.md#client-ip/docs/reference/archeio.md#ip-classification/docs/reference/archeio.md#test-vectors.
@@ -37,7 +41,11 @@ const CASES: Array<[string, Classification | null, Classification | null]> = [
   ['15.193.0.255', c('AWS', 'ap-south-1', '15.193.0.0/24'), c('AWS', 'GLOBAL', '15.193.0.0/19')],
   ['15.193.7.9', c('AWS', 'us-west-2', '15.193.7.0/24'), c('AWS', 'GLOBAL', '15.193.0.0/19')],
   ['2600:9000:5200::', c('AWS', 'eu-west-1', '2600:9000:5200::/48'), c('AWS', 'GLOBAL', '2600:9000:5200::/40')],
-  ['2600:9000:5200:ffff:ffff:ffff:ffff:ffff', c('AWS', 'eu-west-1', '2600:9000:5200::/48'), c('AWS', 'GLOBAL', '2600:9000:5200::/40')],
+  [
+    '2600:9000:5200:ffff:ffff:ffff:ffff:ffff',
+    c('AWS', 'eu-west-1', '2600:9000:5200::/48'),
+    c('AWS', 'GLOBAL', '2600:9000:5200::/40'),
+  ],
   ['2600:9000:5201::1', c('AWS', 'us-east-1', '2600:9000:5201::/48'), c('AWS', 'GLOBAL', '2600:9000:5200::/40')],
   // IPv4-mapped IPv6: unmapped under most-specific only (docs/reference/archeio.md#quirks Q11,
   // docs/reference/archeio.md#test-vectors vector 21)
@@ -49,11 +57,19 @@ const CASES: Array<[string, Classification | null, Classification | null]> = [
   // every cloud and family, /32 and /128 hosts
   ['3.4.12.4', c('AWS', 'eu-west-1', '3.4.12.4/32'), c('AWS', 'eu-west-1', '3.4.12.4/32')],
   ['3.4.12.5', c('AWS', 'us-east-1', '3.4.12.5/32'), c('AWS', 'us-east-1', '3.4.12.5/32')],
-  ['2a01:578:0:7301::1', c('AWS', 'eu-west-3', '2a01:578:0:7301::1/128'), c('AWS', 'eu-west-3', '2a01:578:0:7301::1/128')],
+  [
+    '2a01:578:0:7301::1',
+    c('AWS', 'eu-west-3', '2a01:578:0:7301::1/128'),
+    c('AWS', 'eu-west-3', '2a01:578:0:7301::1/128'),
+  ],
   ['13.69.0.1', c('Azure', 'westeurope', '13.69.0.0/17'), c('Azure', 'westeurope', '13.69.0.0/17')],
   ['2603:1020:200::1', c('Azure', 'westeurope', '2603:1020:200::/46'), c('Azure', 'westeurope', '2603:1020:200::/46')],
   ['34.35.0.1', c('GCP', 'africa-south1', '34.35.0.0/16'), c('GCP', 'africa-south1', '34.35.0.0/16')],
-  ['2600:1900:8000::1', c('GCP', 'africa-south1', '2600:1900:8000::/44'), c('GCP', 'africa-south1', '2600:1900:8000::/44')],
+  [
+    '2600:1900:8000::1',
+    c('GCP', 'africa-south1', '2600:1900:8000::/44'),
+    c('GCP', 'africa-south1', '2600:1900:8000::/44'),
+  ],
   ['8.228.224.1', c('GCP', 'global', '8.228.224.0/20'), c('GCP', 'global', '8.228.224.0/20')],
   // nobody's
   ['8.8.8.8', null, null],
@@ -86,8 +102,17 @@ describe('the bundled data', () => {
     const ms = classifier('most-specific', 'table');
     // Sort so that each prefix's direct children follow it; an address not covered by a child must answer the
     // prefix itself, and the first/last address must answer the prefix or something strictly inside it.
-    const parsed = DATA.entries.map((e) => ({ e, p: parseIpPrefix(e.prefix)!, ...prefixBounds(parseIpPrefix(e.prefix)!) }));
-    parsed.sort((a, b) => a.p.network.family - b.p.network.family || (a.first < b.first ? -1 : a.first > b.first ? 1 : 0) || a.p.length - b.p.length);
+    const parsed = DATA.entries.map((e) => ({
+      e,
+      p: parseIpPrefix(e.prefix)!,
+      ...prefixBounds(parseIpPrefix(e.prefix)!),
+    }));
+    parsed.sort(
+      (a, b) =>
+        a.p.network.family - b.p.network.family ||
+        (a.first < b.first ? -1 : a.first > b.first ? 1 : 0) ||
+        a.p.length - b.p.length,
+    );
     let exactHits = 0;
     let fullyCovered = 0;
     const wrong: string[] = [];
@@ -98,7 +123,8 @@ describe('the bundled data', () => {
         const got = ms.classifyIp(ipFromBigInt(family, edge));
         const inner = got && parseIpPrefix(got.prefix)!;
         const gb = inner && prefixBounds(inner);
-        if (!inner || !gb || gb.first < x.first || gb.last > x.last) wrong.push(`${x.e.prefix}: ${show(family, edge)} → ${got?.prefix ?? 'nothing'}`);
+        if (!inner || !gb || gb.first < x.first || gb.last > x.last)
+          wrong.push(`${x.e.prefix}: ${show(family, edge)} → ${got?.prefix ?? 'nothing'}`);
       }
       // The first address of x that no more specific prefix covers (x's descendants follow it in this order).
       let cursor = x.first;
@@ -129,15 +155,26 @@ describe('the bundled data', () => {
     const inside = aws.filter((x) => {
       if (x.e.region === 'GLOBAL') return false;
       const b = prefixBounds(x.p);
-      return globals.some((g) => g.p.network.family === x.p.network.family && g.p.length < x.p.length && g.first <= b.first && b.last <= g.last);
+      return globals.some(
+        (g) =>
+          g.p.network.family === x.p.network.family &&
+          g.p.length < x.p.length &&
+          g.first <= b.first &&
+          b.last <= g.last,
+      );
     });
-    const count = (list: RangeEntry[]) => ({ v4: list.filter((e) => !e.prefix.includes(':')).length, v6: list.filter((e) => e.prefix.includes(':')).length });
+    const count = (list: RangeEntry[]) => ({
+      v4: list.filter((e) => !e.prefix.includes(':')).length,
+      v6: list.filter((e) => e.prefix.includes(':')).length,
+    });
     const brute = count(inside.map((x) => x.e));
     expect(brute).toEqual({ v4: 150, v6: 97 });
 
     for (const semantics of ['most-specific', 'archeio'] as const) {
       const shadowed = classifier(semantics, 'table').shadowed();
-      const byGlobal = shadowed.filter((s) => s.owner.cloud === 'AWS' && s.shadowedBy.cloud === 'AWS' && s.shadowedBy.region === 'GLOBAL');
+      const byGlobal = shadowed.filter(
+        (s) => s.owner.cloud === 'AWS' && s.shadowedBy.cloud === 'AWS' && s.shadowedBy.region === 'GLOBAL',
+      );
       expect(count(byGlobal.map((s) => ({ ...s.owner })))).toEqual(brute);
       expect(new Set(byGlobal.map((s) => s.prefix))).toEqual(new Set(inside.map((x) => x.e.prefix)));
       // Nothing else is shadowed in the bundled data (no cross-cloud nesting, no prefix with two owners).
@@ -166,44 +203,65 @@ describe('the bundled data', () => {
 });
 
 describe('precedence and hand-made data', () => {
-  const data = (entries: RangeEntry[]): RangeData => ({ entries, versions: { aws: 'a', gcp: 'g', azure: 'z' }, order: { aws: 1, gcp: 1, azure: 1 } });
-
-  it.each(ENGINES)('one prefix, several owners: regional before global, then AWS, GCP, Azure, then region (%s)', (engine) => {
-    const entries: RangeEntry[] = [
-      { prefix: '10.0.0.0/8', cloud: 'Azure', region: 'b' },
-      { prefix: '10.0.0.0/8', cloud: 'GCP', region: 'global' },
-      { prefix: '10.0.0.0/8', cloud: 'AWS', region: 'GLOBAL' },
-      { prefix: '10.0.0.0/8', cloud: 'Azure', region: 'a' },
-      { prefix: '11.0.0.0/8', cloud: 'Azure', region: 'z' },
-      { prefix: '11.0.0.0/8', cloud: 'GCP', region: 'z' },
-      { prefix: '11.0.0.0/8', cloud: 'AWS', region: 'GLOBAL' },
-      { prefix: '12.0.0.0/8', cloud: 'GCP', region: 'global' },
-      { prefix: '12.0.0.0/8', cloud: 'AWS', region: 'GLOBAL' },
-    ];
-    for (const semantics of ['most-specific', 'archeio'] as const) {
-      const k = IpClassifier.build(data(entries), semantics, { engine });
-      expect(k.classify('10.1.1.1')).toEqual(c('Azure', 'a', '10.0.0.0/8'));
-      expect(k.classify('11.1.1.1')).toEqual(c('GCP', 'z', '11.0.0.0/8'));
-      expect(k.classify('12.1.1.1')).toEqual(c('AWS', 'GLOBAL', '12.0.0.0/8'));
-      // The losers are reported as shadowed by the winner.
-      expect(k.shadowed().map((s) => `${s.owner.cloud}/${s.owner.region} by ${s.shadowedBy.cloud}/${s.shadowedBy.region}`)).toEqual([
-        'Azure/b by Azure/a',
-        'AWS/GLOBAL by Azure/a',
-        'GCP/global by Azure/a',
-        'Azure/z by GCP/z',
-        'AWS/GLOBAL by GCP/z',
-        'GCP/global by AWS/GLOBAL',
-      ]);
-    }
+  const data = (entries: RangeEntry[]): RangeData => ({
+    entries,
+    versions: { aws: 'a', gcp: 'g', azure: 'z' },
+    order: { aws: 1, gcp: 1, azure: 1 },
   });
 
+  it.each(ENGINES)(
+    'one prefix, several owners: regional before global, then AWS, GCP, Azure, then region (%s)',
+    (engine) => {
+      const entries: RangeEntry[] = [
+        { prefix: '10.0.0.0/8', cloud: 'Azure', region: 'b' },
+        { prefix: '10.0.0.0/8', cloud: 'GCP', region: 'global' },
+        { prefix: '10.0.0.0/8', cloud: 'AWS', region: 'GLOBAL' },
+        { prefix: '10.0.0.0/8', cloud: 'Azure', region: 'a' },
+        { prefix: '11.0.0.0/8', cloud: 'Azure', region: 'z' },
+        { prefix: '11.0.0.0/8', cloud: 'GCP', region: 'z' },
+        { prefix: '11.0.0.0/8', cloud: 'AWS', region: 'GLOBAL' },
+        { prefix: '12.0.0.0/8', cloud: 'GCP', region: 'global' },
+        { prefix: '12.0.0.0/8', cloud: 'AWS', region: 'GLOBAL' },
+      ];
+      for (const semantics of ['most-specific', 'archeio'] as const) {
+        const k = IpClassifier.build(data(entries), semantics, { engine });
+        expect(k.classify('10.1.1.1')).toEqual(c('Azure', 'a', '10.0.0.0/8'));
+        expect(k.classify('11.1.1.1')).toEqual(c('GCP', 'z', '11.0.0.0/8'));
+        expect(k.classify('12.1.1.1')).toEqual(c('AWS', 'GLOBAL', '12.0.0.0/8'));
+        // The losers are reported as shadowed by the winner.
+        expect(
+          k.shadowed().map((s) => `${s.owner.cloud}/${s.owner.region} by ${s.shadowedBy.cloud}/${s.shadowedBy.region}`),
+        ).toEqual([
+          'Azure/b by Azure/a',
+          'AWS/GLOBAL by Azure/a',
+          'GCP/global by Azure/a',
+          'Azure/z by GCP/z',
+          'AWS/GLOBAL by GCP/z',
+          'GCP/global by AWS/GLOBAL',
+        ]);
+      }
+    },
+  );
+
   it('normalises hand-written prefixes and reports a bad one with its index', () => {
-    const k = IpClassifier.build(data([{ prefix: '2600:9000:5200:0:0::/48', cloud: 'AWS', region: 'x' }, { prefix: '10.9.9.9/8', cloud: 'GCP', region: 'y' }]), 'most-specific');
+    const k = IpClassifier.build(
+      data([
+        { prefix: '2600:9000:5200:0:0::/48', cloud: 'AWS', region: 'x' },
+        { prefix: '10.9.9.9/8', cloud: 'GCP', region: 'y' },
+      ]),
+      'most-specific',
+    );
     expect(k.classify('2600:9000:5200::5')?.prefix).toBe('2600:9000:5200::/48');
     expect(k.classify('10.0.0.1')?.prefix).toBe('10.0.0.0/8');
-    expect(() => IpClassifier.build(data([{ prefix: '10.0.0.0/8', cloud: 'AWS', region: 'x' }, { prefix: '10.0.0.0', cloud: 'GCP', region: 'y' }]), 'archeio')).toThrow(
-      new RangeDataError('range entry 1 (GCP y): "10.0.0.0" is not a CIDR prefix'),
-    );
+    expect(() =>
+      IpClassifier.build(
+        data([
+          { prefix: '10.0.0.0/8', cloud: 'AWS', region: 'x' },
+          { prefix: '10.0.0.0', cloud: 'GCP', region: 'y' },
+        ]),
+        'archeio',
+      ),
+    ).toThrow(new RangeDataError('range entry 1 (GCP y): "10.0.0.0" is not a CIDR prefix'));
   });
 
   it('a regional prefix inside another cloud’s prefix is shadowed across clouds too', () => {

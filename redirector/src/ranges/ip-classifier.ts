@@ -77,14 +77,21 @@ function rankOwners(data: RangeData): Map<Cloud, Map<string, number>> {
  * publication reader made of an entry, if any; `onEntry` sees each entry with its prefix and whether that parse was
  * the reader's. Throws RangeDataError for an entry whose prefix is not a CIDR prefix.
  */
-function rankedPrefixes(data: RangeData, fromReader: boolean, onEntry?: (e: RangeEntry, prefix: IpPrefix, canonical: boolean) => void): RankedPrefix[] {
+function rankedPrefixes(
+  data: RangeData,
+  fromReader: boolean,
+  onEntry?: (e: RangeEntry, prefix: IpPrefix, canonical: boolean) => void,
+): RankedPrefix[] {
   const ranks = rankOwners(data);
   const items: RankedPrefix[] = [];
   data.entries.forEach((e, i) => {
     const cached = fromReader ? PARSED_PREFIXES.get(e) : undefined;
     if (cached !== undefined) PARSED_PREFIXES.delete(e);
     const prefix = cached ?? parseIpPrefix(e.prefix);
-    if (prefix === null) throw new RangeDataError(`range entry ${i} (${e.cloud} ${e.region}): ${JSON.stringify(e.prefix)} is not a CIDR prefix`);
+    if (prefix === null)
+      throw new RangeDataError(
+        `range entry ${i} (${e.cloud} ${e.region}): ${JSON.stringify(e.prefix)} is not a CIDR prefix`,
+      );
     items.push({ prefix, rank: ranks.get(e.cloud)!.get(e.region)! });
     onEntry?.(e, prefix, cached !== undefined);
   });
@@ -120,7 +127,9 @@ export class IpClassifier {
     const results: Classification[] = [];
     const items = rankedPrefixes(data, true, (e, prefix, canonical) => {
       // Entries from our parsers already hold canonical text; others are normalised here.
-      results.push(Object.freeze({ cloud: e.cloud, region: e.region, prefix: canonical ? e.prefix : formatIpPrefix(prefix) }));
+      results.push(
+        Object.freeze({ cloud: e.cloud, region: e.region, prefix: canonical ? e.prefix : formatIpPrefix(prefix) }),
+      );
     });
     const match = semantics === 'archeio' ? 'shortest' : 'longest';
     const table = engine === 'table' ? RangeTable.build(items, match) : null;
@@ -158,7 +167,11 @@ export class IpClassifier {
    */
   shadowed(): Shadowing[] {
     if (this.shadowCache) return this.shadowCache;
-    const order = rankedPrefixes(this.data, false).map((item, index) => ({ item, index, ...prefixBounds(item.prefix) }));
+    const order = rankedPrefixes(this.data, false).map((item, index) => ({
+      item,
+      index,
+      ...prefixBounds(item.prefix),
+    }));
     const family = (p: IpPrefix): number => p.network.family;
     order.sort(
       (a, b) =>
@@ -180,7 +193,8 @@ export class IpClassifier {
       if (open.length > 0) {
         const owner = this.results[o.index]!;
         const outer = this.results[open[0]!.index]!;
-        if (outer.cloud !== owner.cloud || outer.region !== owner.region) out.push({ prefix: owner.prefix, owner, shadowedBy: outer });
+        if (outer.cloud !== owner.cloud || outer.region !== owner.region)
+          out.push({ prefix: owner.prefix, owner, shadowedBy: outer });
       }
       open.push(o);
     }
@@ -188,4 +202,3 @@ export class IpClassifier {
     return out;
   }
 }
-

@@ -36,15 +36,22 @@ describe('jsonErrorLocation', () => {
 
   it('agrees with JSON.parse on validity', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.json(), fc.string({ maxLength: 20 }), fc.json().map((j) => j.slice(0, Math.max(0, j.length - 1)))), (text) => {
-        let valid = true;
-        try {
-          JSON.parse(text);
-        } catch {
-          valid = false;
-        }
-        expect(jsonErrorLocation(text) === null).toBe(valid);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.json(),
+          fc.string({ maxLength: 20 }),
+          fc.json().map((j) => j.slice(0, Math.max(0, j.length - 1))),
+        ),
+        (text) => {
+          let valid = true;
+          try {
+            JSON.parse(text);
+          } catch {
+            valid = false;
+          }
+          expect(jsonErrorLocation(text) === null).toBe(valid);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

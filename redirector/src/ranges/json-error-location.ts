@@ -36,7 +36,6 @@ export function jsonErrorLocation(text: string): JsonErrorLocation | null {
   const literal = (word: string): void => {
     if (text.startsWith(word, i)) i += word.length;
     else fail(word.startsWith(text.slice(i)) ? n : i); // "nul" at the end is a cut-off "null"
-
   };
   const string = (): void => {
     i++; // the opening quote

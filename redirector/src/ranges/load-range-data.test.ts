@@ -12,9 +12,16 @@ import type { RangeSources } from './range-data.js';
 const tmp = mkdtempSync(join(tmpdir(), 'range-data-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const AWS = JSON.stringify({ syncToken: '100', prefixes: [{ ip_prefix: '1.0.0.0/8', region: 'us-east-1' }], ipv6_prefixes: [{ ipv6_prefix: '2600::/16', region: 'GLOBAL' }] });
+const AWS = JSON.stringify({
+  syncToken: '100',
+  prefixes: [{ ip_prefix: '1.0.0.0/8', region: 'us-east-1' }],
+  ipv6_prefixes: [{ ipv6_prefix: '2600::/16', region: 'GLOBAL' }],
+});
 const GCP = JSON.stringify({ syncToken: '200', prefixes: [{ ipv4Prefix: '2.0.0.0/8', scope: 'us-central1' }] });
-const AZURE = JSON.stringify({ changeNumber: 3, values: [{ name: 'AzureCloud.eastus', properties: { region: 'eastus', addressPrefixes: ['3.0.0.0/8'] } }] });
+const AZURE = JSON.stringify({
+  changeNumber: 3,
+  values: [{ name: 'AzureCloud.eastus', properties: { region: 'eastus', addressPrefixes: ['3.0.0.0/8'] } }],
+});
 
 function files(name: string, texts: Partial<Record<keyof RangeSources, string>> = {}): RangeSources {
   const dir = join(tmp, name);
@@ -59,17 +66,23 @@ describe('loadRangeData', () => {
   it('names the file of a missing publication', () => {
     const sources = files('missing');
     rmSync(sources.gcp);
-    expect(rangeError(() => loadRangeData(sources))).toMatch(new RegExp(`^GCP ranges ${sources.gcp}: cannot read the file: ENOENT`));
+    expect(rangeError(() => loadRangeData(sources))).toMatch(
+      new RegExp(`^GCP ranges ${sources.gcp}: cannot read the file: ENOENT`),
+    );
   });
 
   it('names the file, line and column of invalid JSON', () => {
     const sources = files('corrupt', { aws: '{\n  "syncToken": "1",\n  "prefixes": [}\n}' });
-    expect(rangeError(() => loadRangeData(sources))).toMatch(new RegExp(`^AWS ranges ${sources.aws}: invalid JSON at line 3 column 16: Unexpected token`));
+    expect(rangeError(() => loadRangeData(sources))).toMatch(
+      new RegExp(`^AWS ranges ${sources.aws}: invalid JSON at line 3 column 16: Unexpected token`),
+    );
   });
 
   it('says a truncated file is truncated', () => {
     const sources = files('truncated', { azure: AZURE.slice(0, 40) });
-    expect(rangeError(() => loadRangeData(sources))).toMatch(/^Azure ranges .*azure\.json: invalid JSON at line 1 column 41, where the text ends \(truncated\?\): /);
+    expect(rangeError(() => loadRangeData(sources))).toMatch(
+      /^Azure ranges .*azure\.json: invalid JSON at line 1 column 41, where the text ends \(truncated\?\): /,
+    );
   });
 
   it('rejects an empty file', () => {
@@ -78,8 +91,16 @@ describe('loadRangeData', () => {
   });
 
   it('passes schema errors through with the file name', () => {
-    const sources = files('schema', { aws: JSON.stringify({ syncToken: '1', prefixes: [{ ip_prefix: '1.0.0.0/8', region: 'r' }], ipv6_prefixes: [{ ipv6_prefix: 'bad', region: 'r' }] }) });
-    expect(rangeError(() => loadRangeData(sources))).toBe(`AWS ranges ${sources.aws}: ipv6_prefixes[0].ipv6_prefix: expected an IPv6 CIDR prefix, got "bad"`);
+    const sources = files('schema', {
+      aws: JSON.stringify({
+        syncToken: '1',
+        prefixes: [{ ip_prefix: '1.0.0.0/8', region: 'r' }],
+        ipv6_prefixes: [{ ipv6_prefix: 'bad', region: 'r' }],
+      }),
+    });
+    expect(rangeError(() => loadRangeData(sources))).toBe(
+      `AWS ranges ${sources.aws}: ipv6_prefixes[0].ipv6_prefix: expected an IPv6 CIDR prefix, got "bad"`,
+    );
   });
 
   it('parseRangeJson returns the value of valid JSON', () => {
@@ -87,9 +108,14 @@ describe('loadRangeData', () => {
   });
 
   it('parseRangeTexts labels errors with the given sources', () => {
-    expect(rangeError(() => parseRangeTexts({ aws: AWS, gcp: '{', azure: AZURE }, { aws: 'A', gcp: 'https://example.test/cloud.json', azure: 'C' }))).toMatch(
-      /^GCP ranges https:\/\/example\.test\/cloud\.json: invalid JSON/,
-    );
+    expect(
+      rangeError(() =>
+        parseRangeTexts(
+          { aws: AWS, gcp: '{', azure: AZURE },
+          { aws: 'A', gcp: 'https://example.test/cloud.json', azure: 'C' },
+        ),
+      ),
+    ).toMatch(/^GCP ranges https:\/\/example\.test\/cloud\.json: invalid JSON/);
   });
 });
 

@@ -29,8 +29,15 @@ export function parseRangeJson(cloud: Cloud, text: string, source: string): unkn
     return JSON.parse(body);
   } catch (err) {
     const at = jsonErrorLocation(body);
-    const where = at === null ? '' : at.atEnd ? ` at line ${at.line} column ${at.column}, where the text ends (truncated?)` : ` at line ${at.line} column ${at.column}`;
-    throw new RangeDataError(`${cloud} ranges ${source}: invalid JSON${where}: ${(err as Error).message}`, { cause: err });
+    const where =
+      at === null
+        ? ''
+        : at.atEnd
+          ? ` at line ${at.line} column ${at.column}, where the text ends (truncated?)`
+          : ` at line ${at.line} column ${at.column}`;
+    throw new RangeDataError(`${cloud} ranges ${source}: invalid JSON${where}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -58,7 +65,10 @@ export function loadRangeData(sources: RangeSources): RangeData {
     try {
       return readFileSync(sources[key], 'utf8');
     } catch (err) {
-      throw new RangeDataError(`${PARSERS[key].cloud} ranges ${sources[key]}: cannot read the file: ${(err as Error).message}`, { cause: err });
+      throw new RangeDataError(
+        `${PARSERS[key].cloud} ranges ${sources[key]}: cannot read the file: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   };
   return parseRangeTexts({ aws: read('aws'), gcp: read('gcp'), azure: read('azure') }, sources);

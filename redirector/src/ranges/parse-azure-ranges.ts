@@ -26,7 +26,8 @@ export function parseAzureRanges(json: unknown, source: string): ParsedPublicati
     if (props['region'] === '' || props['region'] === undefined) continue;
     const region = r.string(props['region'], 'values', i, 'properties.region');
     const prefixes = r.array(props['addressPrefixes'], 'values', i, 'properties.addressPrefixes');
-    for (let j = 0; j < prefixes.length; j++) r.add(prefixes[j], 'any', region, 'values', i, 'properties.addressPrefixes', j);
+    for (let j = 0; j < prefixes.length; j++)
+      r.add(prefixes[j], 'any', region, 'values', i, 'properties.addressPrefixes', j);
   }
   return { entries: r.entries(), version: String(changeNumber), order: changeNumber };
 }

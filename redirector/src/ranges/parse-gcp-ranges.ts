@@ -16,19 +16,25 @@ export function parseGcpRanges(json: unknown, source: string): ParsedPublication
   const creationTime = root['creationTime'];
   let created: number | undefined;
   if (creationTime !== undefined) {
-    const ms = typeof creationTime === 'string' ? Date.parse(/Z$|[+-]\d\d:\d\d$/.test(creationTime) ? creationTime : `${creationTime}Z`) : NaN;
-    if (Number.isNaN(ms)) return r.fail(`expected an ISO 8601 date, got ${JSON.stringify(creationTime)}`, 'creationTime');
+    const ms =
+      typeof creationTime === 'string'
+        ? Date.parse(/Z$|[+-]\d\d:\d\d$/.test(creationTime) ? creationTime : `${creationTime}Z`)
+        : NaN;
+    if (Number.isNaN(ms))
+      return r.fail(`expected an ISO 8601 date, got ${JSON.stringify(creationTime)}`, 'creationTime');
     created = ms;
   }
   const order = syncToken ?? created;
-  if (order === undefined) return r.fail('neither syncToken nor creationTime is present, so versions cannot be ordered');
+  if (order === undefined)
+    return r.fail('neither syncToken nor creationTime is present, so versions cannot be ordered');
   const list = r.array(root['prefixes'], 'prefixes');
   for (let i = 0; i < list.length; i++) {
     const o = r.object(list[i], 'prefixes', i);
     const scope = r.string(o['scope'], 'prefixes', i, 'scope');
     const v4 = o['ipv4Prefix'];
     const v6 = o['ipv6Prefix'];
-    if ((v4 === undefined) === (v6 === undefined)) r.fail('expected exactly one of ipv4Prefix and ipv6Prefix', 'prefixes', i);
+    if ((v4 === undefined) === (v6 === undefined))
+      r.fail('expected exactly one of ipv4Prefix and ipv6Prefix', 'prefixes', i);
     if (v4 !== undefined) r.add(v4, 4, scope, 'prefixes', i, 'ipv4Prefix');
     else r.add(v6, 6, scope, 'prefixes', i, 'ipv6Prefix');
   }

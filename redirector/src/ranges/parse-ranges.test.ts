@@ -29,7 +29,12 @@ const aws = (over: Record<string, unknown> = {}) => ({
   ],
   ipv6_prefixes: [
     { ipv6_prefix: '2600:9000:5200::/40', region: 'GLOBAL', service: 'AMAZON', network_border_group: 'GLOBAL' },
-    { ipv6_prefix: '2600:9000:5200:0::/48', region: 'eu-west-1', service: 'CLOUDFRONT', network_border_group: 'eu-west-1' },
+    {
+      ipv6_prefix: '2600:9000:5200:0::/48',
+      region: 'eu-west-1',
+      service: 'CLOUDFRONT',
+      network_border_group: 'eu-west-1',
+    },
     { ipv6_prefix: '2600:9000:5200::/48', region: 'eu-west-1', service: 'AMAZON', network_border_group: 'eu-west-1' },
   ],
   ...over,
@@ -51,13 +56,28 @@ describe('parseAwsRanges', () => {
   });
 
   it('keeps a prefix published under two regions (both owners are reported)', () => {
-    const r = parseAwsRanges(aws({ prefixes: [{ ip_prefix: '1.0.0.0/8', region: 'a' }, { ip_prefix: '1.0.0.0/8', region: 'b' }], ipv6_prefixes: [] }), 's');
+    const r = parseAwsRanges(
+      aws({
+        prefixes: [
+          { ip_prefix: '1.0.0.0/8', region: 'a' },
+          { ip_prefix: '1.0.0.0/8', region: 'b' },
+        ],
+        ipv6_prefixes: [],
+      }),
+      's',
+    );
     expect(r.entries.map((e) => e.region)).toEqual(['a', 'b']);
   });
 
   it('orders by syncToken, or by createDate when there is no syncToken', () => {
-    expect(parseAwsRanges(aws({ syncToken: undefined }), 's')).toMatchObject({ order: Date.UTC(2026, 6, 29, 8, 27, 5) / 1000, version: '2026-07-29-08-27-05' });
-    expect(parseAwsRanges(aws({ createDate: undefined }), 's')).toMatchObject({ order: 1785313625, version: '1785313625' });
+    expect(parseAwsRanges(aws({ syncToken: undefined }), 's')).toMatchObject({
+      order: Date.UTC(2026, 6, 29, 8, 27, 5) / 1000,
+      version: '2026-07-29-08-27-05',
+    });
+    expect(parseAwsRanges(aws({ createDate: undefined }), 's')).toMatchObject({
+      order: 1785313625,
+      version: '1785313625',
+    });
   });
 
   it.each([
@@ -72,12 +92,30 @@ describe('parseAwsRanges', () => {
     [aws({ prefixes: {} }), /prefixes: expected an array, got an object/],
     [aws({ ipv6_prefixes: 'x' }), /ipv6_prefixes: expected an array, got "x"/],
     [aws({ prefixes: [7] }), /prefixes\[0\]: expected an object, got number 7/],
-    [aws({ prefixes: [{ ip_prefix: '1.2.3.0/24' }] }), /prefixes\[0\]\.region: expected a non-empty string, got nothing/],
-    [aws({ prefixes: [{ ip_prefix: '1.2.3.0/24', region: '' }] }), /prefixes\[0\]\.region: expected a non-empty string, got ""/],
-    [aws({ prefixes: [{ ip_prefix: '1.2.3.0/33', region: 'r' }] }), /prefixes\[0\]\.ip_prefix: expected an IPv4 CIDR prefix, got "1\.2\.3\.0\/33"/],
-    [aws({ prefixes: [{ ip_prefix: '2600::/32', region: 'r' }] }), /prefixes\[0\]\.ip_prefix: expected an IPv4 CIDR prefix/],
-    [aws({ ipv6_prefixes: [{ ipv6_prefix: '1.2.3.0/24', region: 'r' }] }), /ipv6_prefixes\[0\]\.ipv6_prefix: expected an IPv6 CIDR prefix/],
-    [aws({ prefixes: [{ ip_prefix: null, region: 'r' }] }), /prefixes\[0\]\.ip_prefix: expected a non-empty string, got null/],
+    [
+      aws({ prefixes: [{ ip_prefix: '1.2.3.0/24' }] }),
+      /prefixes\[0\]\.region: expected a non-empty string, got nothing/,
+    ],
+    [
+      aws({ prefixes: [{ ip_prefix: '1.2.3.0/24', region: '' }] }),
+      /prefixes\[0\]\.region: expected a non-empty string, got ""/,
+    ],
+    [
+      aws({ prefixes: [{ ip_prefix: '1.2.3.0/33', region: 'r' }] }),
+      /prefixes\[0\]\.ip_prefix: expected an IPv4 CIDR prefix, got "1\.2\.3\.0\/33"/,
+    ],
+    [
+      aws({ prefixes: [{ ip_prefix: '2600::/32', region: 'r' }] }),
+      /prefixes\[0\]\.ip_prefix: expected an IPv4 CIDR prefix/,
+    ],
+    [
+      aws({ ipv6_prefixes: [{ ipv6_prefix: '1.2.3.0/24', region: 'r' }] }),
+      /ipv6_prefixes\[0\]\.ipv6_prefix: expected an IPv6 CIDR prefix/,
+    ],
+    [
+      aws({ prefixes: [{ ip_prefix: null, region: 'r' }] }),
+      /prefixes\[0\]\.ip_prefix: expected a non-empty string, got null/,
+    ],
     [aws({ prefixes: [{ ip_prefix: 'x'.repeat(60), region: 'r' }] }), /got "x{40}…"/],
     [aws({ prefixes: [{ ip_prefix: true, region: 'r' }] }), /got boolean true/],
   ])('rejects %#, naming the file and the field', (json, message) => {
@@ -112,7 +150,9 @@ describe('parseGcpRanges', () => {
 
   it('orders by creationTime (UTC unless a zone is given) when there is no syncToken', () => {
     expect(parseGcpRanges(gcp({ syncToken: undefined }), 's').order).toBe(Date.parse('2026-07-29T07:05:53.849Z'));
-    expect(parseGcpRanges(gcp({ syncToken: undefined, creationTime: '2026-07-29T07:05:53+02:00' }), 's').order).toBe(Date.parse('2026-07-29T05:05:53Z'));
+    expect(parseGcpRanges(gcp({ syncToken: undefined, creationTime: '2026-07-29T07:05:53+02:00' }), 's').order).toBe(
+      Date.parse('2026-07-29T05:05:53Z'),
+    );
     expect(parseGcpRanges(gcp({ creationTime: undefined }), 's')).toMatchObject({ version: '1785333953849' });
   });
 
@@ -121,10 +161,19 @@ describe('parseGcpRanges', () => {
     [gcp({ creationTime: 'yesterday' }), /creationTime: expected an ISO 8601 date, got "yesterday"/],
     [gcp({ creationTime: 17 }), /creationTime: expected an ISO 8601 date, got 17/],
     [gcp({ prefixes: [{ scope: 'x' }] }), /prefixes\[0\]: expected exactly one of ipv4Prefix and ipv6Prefix/],
-    [gcp({ prefixes: [{ scope: 'x', ipv4Prefix: '1.0.0.0/8', ipv6Prefix: '::/0' }] }), /prefixes\[0\]: expected exactly one/],
+    [
+      gcp({ prefixes: [{ scope: 'x', ipv4Prefix: '1.0.0.0/8', ipv6Prefix: '::/0' }] }),
+      /prefixes\[0\]: expected exactly one/,
+    ],
     [gcp({ prefixes: [{ ipv4Prefix: '1.0.0.0/8' }] }), /prefixes\[0\]\.scope: expected a non-empty string/],
-    [gcp({ prefixes: [{ scope: 'x', ipv6Prefix: '1.0.0.0/8' }] }), /prefixes\[0\]\.ipv6Prefix: expected an IPv6 CIDR prefix/],
-    [gcp({ prefixes: [{ scope: 'x', ipv4Prefix: '::/8' }] }), /prefixes\[0\]\.ipv4Prefix: expected an IPv4 CIDR prefix/],
+    [
+      gcp({ prefixes: [{ scope: 'x', ipv6Prefix: '1.0.0.0/8' }] }),
+      /prefixes\[0\]\.ipv6Prefix: expected an IPv6 CIDR prefix/,
+    ],
+    [
+      gcp({ prefixes: [{ scope: 'x', ipv4Prefix: '::/8' }] }),
+      /prefixes\[0\]\.ipv4Prefix: expected an IPv4 CIDR prefix/,
+    ],
   ])('rejects %#', (json, message) => {
     const m = error(() => parseGcpRanges(json, 'gcp.json')).message;
     expect(m).toMatch(/^GCP ranges gcp\.json: /);
@@ -137,7 +186,10 @@ const azure = (over: Record<string, unknown> = {}) => ({
   cloud: 'Public',
   values: [
     { name: 'AzureCloud', id: 'AzureCloud', properties: { region: '', addressPrefixes: ['13.0.0.0/8'] } },
-    { name: 'AzureCloud.westeurope', properties: { region: 'westeurope', addressPrefixes: ['13.69.0.0/17', '2603:1020:200::/46', '13.69.0.0/17'] } },
+    {
+      name: 'AzureCloud.westeurope',
+      properties: { region: 'westeurope', addressPrefixes: ['13.69.0.0/17', '2603:1020:200::/46', '13.69.0.0/17'] },
+    },
     { name: 'Storage.WestEurope', properties: { region: 'westeurope', addressPrefixes: ['13.69.40.0/24'] } },
     { name: 'AzureCloud.eastus', properties: { region: 'eastus', addressPrefixes: ['20.42.0.0/17'] } },
     { name: 'AzureCloud.nowhere', properties: { addressPrefixes: ['1.1.1.0/24'] } },
@@ -165,9 +217,20 @@ describe('parseAzureRanges', () => {
     [azure({ values: null }), /values: expected an array, got null/],
     [azure({ values: [{ properties: {} }] }), /values\[0\]\.name: expected a non-empty string/],
     [azure({ values: [{ name: 'AzureCloud.x' }] }), /values\[0\]\.properties: expected an object, got nothing/],
-    [azure({ values: [{ name: 'AzureCloud.x', properties: { region: 7, addressPrefixes: [] } }] }), /values\[0\]\.properties\.region: expected a non-empty string, got number 7/],
-    [azure({ values: [{ name: 'AzureCloud.x', properties: { region: 'x' } }] }), /values\[0\]\.properties\.addressPrefixes: expected an array/],
-    [azure({ values: [{ name: 'AzureCloud.x', properties: { region: 'x', addressPrefixes: ['1.0.0.0/8', 'nope'] } }] }), /values\[0\]\.properties\.addressPrefixes\[1\]: expected a CIDR prefix, got "nope"/],
+    [
+      azure({ values: [{ name: 'AzureCloud.x', properties: { region: 7, addressPrefixes: [] } }] }),
+      /values\[0\]\.properties\.region: expected a non-empty string, got number 7/,
+    ],
+    [
+      azure({ values: [{ name: 'AzureCloud.x', properties: { region: 'x' } }] }),
+      /values\[0\]\.properties\.addressPrefixes: expected an array/,
+    ],
+    [
+      azure({
+        values: [{ name: 'AzureCloud.x', properties: { region: 'x', addressPrefixes: ['1.0.0.0/8', 'nope'] } }],
+      }),
+      /values\[0\]\.properties\.addressPrefixes\[1\]: expected a CIDR prefix, got "nope"/,
+    ],
   ])('rejects %#', (json, message) => {
     const m = error(() => parseAzureRanges(json, 'azure.json')).message;
     expect(m).toMatch(/^Azure ranges azure\.json: /);

@@ -65,12 +65,21 @@ export class PublicationReader {
   /** A decimal string of digits (syncToken), as a number; undefined when absent. */
   digits(value: unknown, field: string): number | undefined {
     if (value === undefined) return undefined;
-    if (typeof value !== 'string' || !/^[0-9]{1,16}$/.test(value)) this.fail(`expected a string of digits, got ${describe(value)}`, field);
+    if (typeof value !== 'string' || !/^[0-9]{1,16}$/.test(value))
+      this.fail(`expected a string of digits, got ${describe(value)}`, field);
     return Number(value);
   }
 
   /** Parses, canonicalises and records one prefix (`family` restricts the address family). */
-  add(value: unknown, family: 4 | 6 | 'any', region: string, list: string, index: number, field: string, subIndex = -1): void {
+  add(
+    value: unknown,
+    family: 4 | 6 | 'any',
+    region: string,
+    list: string,
+    index: number,
+    field: string,
+    subIndex = -1,
+  ): void {
     const text = this.string(value, list, index, field, subIndex);
     let seen = this.seen.get(region);
     if (seen === undefined) {

@@ -126,10 +126,17 @@ function distinctPrefixes(data: RangeData): ParsedEntry[] {
     if (!p) {
       const parsed = parseIpPrefix(e.prefix);
       if (parsed === null) continue; // the classifier refuses such data at build time; nothing to audit
-      p = { prefix: e.prefix, family: parsed.network.family, length: parsed.length, first: ipToBigInt(parsed.network), owners: [] };
+      p = {
+        prefix: e.prefix,
+        family: parsed.network.family,
+        length: parsed.length,
+        first: ipToBigInt(parsed.network),
+        owners: [],
+      };
       byPrefix.set(e.prefix, p);
     }
-    if (!p.owners.some((o) => o.cloud === e.cloud && o.region === e.region)) p.owners.push({ cloud: e.cloud, region: e.region });
+    if (!p.owners.some((o) => o.cloud === e.cloud && o.region === e.region))
+      p.owners.push({ cloud: e.cloud, region: e.region });
   }
   return [...byPrefix.values()];
 }
@@ -173,13 +180,19 @@ class LongestMatch {
 }
 
 /** Every published prefix, looked up at its first, middle and last address (and as `::ffff:` for IPv4). */
-export function auditOwnership(data: RangeData, classifier: ClassifierLike = IpClassifier.build(data, 'most-specific')): OwnershipAudit {
+export function auditOwnership(
+  data: RangeData,
+  classifier: ClassifierLike = IpClassifier.build(data, 'most-specific'),
+): OwnershipAudit {
   const entries = distinctPrefixes(data);
   const match = new LongestMatch(entries);
   const mismatches: OwnershipMismatch[] = [];
   const unobservable: string[] = [];
   let lookups = 0;
-  const agrees = (got: Classification | null, expected: ParsedEntry) => got !== null && got.prefix === expected.prefix && expected.owners.some((o) => o.cloud === got.cloud && o.region === got.region);
+  const agrees = (got: Classification | null, expected: ParsedEntry) =>
+    got !== null &&
+    got.prefix === expected.prefix &&
+    expected.owners.some((o) => o.cloud === got.cloud && o.region === got.region);
   for (const e of entries) {
     const size = 1n << BigInt((e.family === 4 ? 32 : 128) - e.length);
     const samples = [...new Set([e.first, e.first + size / 2n, e.first + size - 1n])];
@@ -195,7 +208,13 @@ export function auditOwnership(data: RangeData, classifier: ClassifierLike = IpC
         lookups++;
         const got = classifier.classifyIp(q);
         if (!agrees(got, expected)) {
-          mismatches.push({ prefix: e.prefix, owner: e.owners[0]!, address: formatIp(q), expected: { prefix: expected.prefix, owners: expected.owners }, got });
+          mismatches.push({
+            prefix: e.prefix,
+            owner: e.owners[0]!,
+            address: formatIp(q),
+            expected: { prefix: expected.prefix, owners: expected.owners },
+            got,
+          });
         }
       }
     }
@@ -213,7 +232,12 @@ export function auditOwnership(data: RangeData, classifier: ClassifierLike = IpC
 /** Regional prefixes shadowed by larger ones, with both semantics' answers and routes. */
 export function auditShadowed(data: RangeData, bucketRegions: readonly string[]): ShadowedPrefixAudit[] {
   const mapped = new Set(bucketRegions);
-  const routeFor = (o: Owner) => (o.cloud === 'GCP' ? 'upstream' : o.cloud === 'AWS' && mapped.has(o.region) ? `bucket for ${o.region}` : 'default base');
+  const routeFor = (o: Owner) =>
+    o.cloud === 'GCP'
+      ? 'upstream'
+      : o.cloud === 'AWS' && mapped.has(o.region)
+        ? `bucket for ${o.region}`
+        : 'default base';
   return IpClassifier.build(data, 'archeio')
     .shadowed()
     .map((s) => ({
@@ -226,10 +250,17 @@ export function auditShadowed(data: RangeData, bucketRegions: readonly string[])
 }
 
 /** AWS regions in the data without a bucket entry (exempt regions excluded). */
-export function auditUnmapped(data: RangeData, bucketRegions: readonly string[], isExempt: (r: string) => boolean, allowed: '*' | readonly string[]): UnmappedRegion[] {
+export function auditUnmapped(
+  data: RangeData,
+  bucketRegions: readonly string[],
+  isExempt: (r: string) => boolean,
+  allowed: '*' | readonly string[],
+): UnmappedRegion[] {
   const mapped = new Set(bucketRegions);
   const counts = new Map<string, number>();
-  for (const e of data.entries) if (e.cloud === 'AWS' && !isExempt(e.region) && !mapped.has(e.region)) counts.set(e.region, (counts.get(e.region) ?? 0) + 1);
+  for (const e of data.entries)
+    if (e.cloud === 'AWS' && !isExempt(e.region) && !mapped.has(e.region))
+      counts.set(e.region, (counts.get(e.region) ?? 0) + 1);
   return [...counts]
     .sort(([a], [b]) => cmpStr(a, b))
     .map(([region, prefixes]) => ({ region, prefixes, allowed: allowed === '*' || allowed.includes(region) }));
@@ -250,14 +281,19 @@ export function rangeDrift(previous: RangeData, current: RangeData): RangeDrift 
   const b = index(current);
   const prefixOf = (key: string) => key.slice(key.indexOf(' ') + 1);
   const sortOwners = (xs: Owner[]) => xs.sort((x, y) => cmpStr(ownerKey(x), ownerKey(y)));
-  const sortPrefixes = <T extends { prefix: string } & Owner>(xs: T[]) => xs.sort((x, y) => cmpStr(`${x.cloud} ${x.region} ${x.prefix}`, `${y.cloud} ${y.region} ${y.prefix}`));
+  const sortPrefixes = <T extends { prefix: string } & Owner>(xs: T[]) =>
+    xs.sort((x, y) => cmpStr(`${x.cloud} ${x.region} ${x.prefix}`, `${y.cloud} ${y.region} ${y.prefix}`));
   return {
     from: previous.versions,
     to: current.versions,
     regionsAdded: sortOwners([...b.regions].filter(([k]) => !a.regions.has(k)).map(([, o]) => o)),
     regionsRemoved: sortOwners([...a.regions].filter(([k]) => !b.regions.has(k)).map(([, o]) => o)),
-    prefixesAdded: sortPrefixes([...b.prefixes].filter(([k]) => !a.prefixes.has(k)).map(([k, o]) => ({ prefix: prefixOf(k), ...o }))),
-    prefixesRemoved: sortPrefixes([...a.prefixes].filter(([k]) => !b.prefixes.has(k)).map(([k, o]) => ({ prefix: prefixOf(k), ...o }))),
+    prefixesAdded: sortPrefixes(
+      [...b.prefixes].filter(([k]) => !a.prefixes.has(k)).map(([k, o]) => ({ prefix: prefixOf(k), ...o })),
+    ),
+    prefixesRemoved: sortPrefixes(
+      [...a.prefixes].filter(([k]) => !b.prefixes.has(k)).map(([k, o]) => ({ prefix: prefixOf(k), ...o })),
+    ),
     prefixesMoved: [...b.prefixes]
       .filter(([k, o]) => a.prefixes.has(k) && a.prefixes.get(k)!.region !== o.region)
       .map(([k, o]) => ({ prefix: prefixOf(k), cloud: o.cloud, from: a.prefixes.get(k)!.region, to: o.region }))
@@ -272,10 +308,23 @@ export function auditRanges(input: RangeAuditInput): RangeAudit {
   const drift = input.previous ? rangeDrift(input.previous, input.data) : null;
   const problems: string[] = [];
   const bad = unmapped.filter((u) => !u.allowed);
-  if (bad.length > 0) problems.push(`${bad.length} AWS region${bad.length === 1 ? '' : 's'} without a bucket entry: ${bad.map((u) => `${u.region} (${u.prefixes} prefixes)`).join(', ')}; their clients silently get the default base`);
+  if (bad.length > 0)
+    problems.push(
+      `${bad.length} AWS region${bad.length === 1 ? '' : 's'} without a bucket entry: ${bad.map((u) => `${u.region} (${u.prefixes} prefixes)`).join(', ')}; their clients silently get the default base`,
+    );
   if (ownership.mismatches.length > 0) {
     const prefixes = new Set(ownership.mismatches.map((m) => m.prefix));
-    problems.push(`${prefixes.size} published prefix${prefixes.size === 1 ? '' : 'es'} do not resolve to their owner (${ownership.mismatches.length} lookups), e.g. ${ownership.mismatches[0]!.address} in ${ownership.mismatches[0]!.prefix}`);
+    problems.push(
+      `${prefixes.size} published prefix${prefixes.size === 1 ? '' : 'es'} do not resolve to their owner (${ownership.mismatches.length} lookups), e.g. ${ownership.mismatches[0]!.address} in ${ownership.mismatches[0]!.prefix}`,
+    );
   }
-  return { versions: input.data.versions, counts: countPrefixes(input.data), shadowed, unmapped, ownership, drift, problems };
+  return {
+    versions: input.data.versions,
+    counts: countPrefixes(input.data),
+    shadowed,
+    unmapped,
+    ownership,
+    drift,
+    problems,
+  };
 }

@@ -15,22 +15,35 @@ function awsText(syncToken: number, prefixes: Array<[string, string]>): string {
   return JSON.stringify({
     syncToken: String(syncToken),
     createDate: '2026-07-29-08-27-05',
-    prefixes: prefixes.filter(([p]) => !p.includes(':')).map(([p, region]) => ({ ip_prefix: p, region, service: 'AMAZON' })),
-    ipv6_prefixes: prefixes.filter(([p]) => p.includes(':')).map(([p, region]) => ({ ipv6_prefix: p, region, service: 'AMAZON' })),
+    prefixes: prefixes
+      .filter(([p]) => !p.includes(':'))
+      .map(([p, region]) => ({ ip_prefix: p, region, service: 'AMAZON' })),
+    ipv6_prefixes: prefixes
+      .filter(([p]) => p.includes(':'))
+      .map(([p, region]) => ({ ipv6_prefix: p, region, service: 'AMAZON' })),
   });
 }
 function gcpText(syncToken: number, prefixes: Array<[string, string]>): string {
-  return JSON.stringify({ syncToken: String(syncToken), prefixes: prefixes.map(([p, scope]) => ({ [p.includes(':') ? 'ipv6Prefix' : 'ipv4Prefix']: p, scope })) });
+  return JSON.stringify({
+    syncToken: String(syncToken),
+    prefixes: prefixes.map(([p, scope]) => ({ [p.includes(':') ? 'ipv6Prefix' : 'ipv4Prefix']: p, scope })),
+  });
 }
 function azureText(changeNumber: number, prefixes: Array<[string, string]>): string {
   const regions = [...new Set(prefixes.map(([, r]) => r))];
   return JSON.stringify({
     changeNumber,
-    values: regions.map((r) => ({ name: `AzureCloud.${r}`, properties: { region: r, addressPrefixes: prefixes.filter(([, x]) => x === r).map(([p]) => p) } })),
+    values: regions.map((r) => ({
+      name: `AzureCloud.${r}`,
+      properties: { region: r, addressPrefixes: prefixes.filter(([, x]) => x === r).map(([p]) => p) },
+    })),
   });
 }
 
-const AWS_PREFIXES: Array<[string, string]> = Array.from({ length: 20 }, (_, i) => [`3.${i}.0.0/16`, i % 2 ? 'us-east-1' : 'eu-west-3']);
+const AWS_PREFIXES: Array<[string, string]> = Array.from({ length: 20 }, (_, i) => [
+  `3.${i}.0.0/16`,
+  i % 2 ? 'us-east-1' : 'eu-west-3',
+]);
 const SOURCES: RangeSources = { aws: 'mem:aws', gcp: 'mem:gcp', azure: 'mem:azure' };
 
 interface Texts {
@@ -56,17 +69,28 @@ describe('validateRefresh', () => {
   });
 
   it('one newer cloud: ok, changed', () => {
-    expect(validateRefresh(prev, next({ gcp: gcpText(1001, [['35.220.26.0/24', 'europe-north1']]) }), { maxShrink: 0.1 })).toEqual({ ok: true, changed: true });
-    expect(validateRefresh(prev, next({ azure: azureText(7, [['13.69.0.0/17', 'westeurope']]) }), { maxShrink: 0.1 })).toEqual({ ok: true, changed: true });
+    expect(
+      validateRefresh(prev, next({ gcp: gcpText(1001, [['35.220.26.0/24', 'europe-north1']]) }), { maxShrink: 0.1 }),
+    ).toEqual({ ok: true, changed: true });
+    expect(
+      validateRefresh(prev, next({ azure: azureText(7, [['13.69.0.0/17', 'westeurope']]) }), { maxShrink: 0.1 }),
+    ).toEqual({ ok: true, changed: true });
   });
 
   it('an older cloud is rejected, naming it and both versions', () => {
     const v = validateRefresh(prev, next({ aws: awsText(99, AWS_PREFIXES) }), { maxShrink: 0.1 });
-    expect(v).toEqual({ ok: false, reason: 'AWS publication 2026-07-29-08-27-05 (order 99) is older than the serving 2026-07-29-08-27-05 (order 100)' });
+    expect(v).toEqual({
+      ok: false,
+      reason:
+        'AWS publication 2026-07-29-08-27-05 (order 99) is older than the serving 2026-07-29-08-27-05 (order 100)',
+    });
   });
 
   it('an empty cloud is rejected', () => {
-    expect(validateRefresh(prev, next({ gcp: gcpText(2000, []) }), { maxShrink: 1 })).toEqual({ ok: false, reason: 'GCP publication 2000 has no prefixes' });
+    expect(validateRefresh(prev, next({ gcp: gcpText(2000, []) }), { maxShrink: 1 })).toEqual({
+      ok: false,
+      reason: 'GCP publication 2000 has no prefixes',
+    });
   });
 
   it('a cloud that shrinks by more than maxShrink is rejected; exactly maxShrink passes', () => {
@@ -74,21 +98,35 @@ describe('validateRefresh', () => {
     expect(validateRefresh(prev, shrunk(18), { maxShrink: 0.1 })).toEqual({ ok: true, changed: true }); // -10%
     expect(validateRefresh(prev, shrunk(17), { maxShrink: 0.1 })).toEqual({
       ok: false,
-      reason: 'AWS publication 2026-07-29-08-27-05 has 17 prefixes, 15.0% fewer than the serving 20; at most 10.0% may go at once',
+      reason:
+        'AWS publication 2026-07-29-08-27-05 has 17 prefixes, 15.0% fewer than the serving 20; at most 10.0% may go at once',
     });
     // Shrinking without a new version is just as suspect.
-    expect(validateRefresh(prev, next({ aws: awsText(100, AWS_PREFIXES.slice(0, 5)) }), { maxShrink: 0.1 }).ok).toBe(false);
+    expect(validateRefresh(prev, next({ aws: awsText(100, AWS_PREFIXES.slice(0, 5)) }), { maxShrink: 0.1 }).ok).toBe(
+      false,
+    );
   });
 
   it('growth is fine', () => {
-    expect(validateRefresh(prev, next({ aws: awsText(101, [...AWS_PREFIXES, ['99.0.0.0/8', 'us-west-2']]) }), { maxShrink: 0 })).toEqual({ ok: true, changed: true });
+    expect(
+      validateRefresh(prev, next({ aws: awsText(101, [...AWS_PREFIXES, ['99.0.0.0/8', 'us-west-2']]) }), {
+        maxShrink: 0,
+      }),
+    ).toEqual({ ok: true, changed: true });
   });
 });
 
 describe('mergeRangeData', () => {
   it('takes each cloud from the newer side, the serving side on a tie', () => {
     const prev = baseData();
-    const next = parseRangeTexts({ aws: awsText(101, [['4.0.0.0/8', 'us-west-2']]), gcp: gcpText(1000, [['34.0.0.0/8', 'global']]), azure: BASE.azure }, SOURCES);
+    const next = parseRangeTexts(
+      {
+        aws: awsText(101, [['4.0.0.0/8', 'us-west-2']]),
+        gcp: gcpText(1000, [['34.0.0.0/8', 'global']]),
+        azure: BASE.azure,
+      },
+      SOURCES,
+    );
     const merged = mergeRangeData(prev, next);
     expect(merged.entries.filter((e) => e.cloud === 'AWS').map((e) => e.prefix)).toEqual(['4.0.0.0/8']);
     expect(merged.entries.filter((e) => e.cloud === 'GCP').map((e) => e.prefix)).toEqual(['35.220.26.0/24']);
@@ -133,10 +171,27 @@ describe('RangeRefresher', () => {
     const h = harness();
     const bad: Array<[Partial<Texts>, RegExp]> = [
       [{ aws: '{"syncToken": "200", "prefixes": [}' }, /^AWS ranges mem:aws: invalid JSON at line 1 column 35: /],
-      [{ gcp: BASE.gcp.slice(0, 30) }, /^GCP ranges mem:gcp: invalid JSON at line 1 column 31, where the text ends \(truncated\?\)/],
-      [{ azure: JSON.stringify({ changeNumber: 5, values: [{ name: 'AzureCloud.x', properties: { region: 'x', addressPrefixes: ['300.0.0.0/8'] } }] }) }, /values\[0\]\.properties\.addressPrefixes\[0\]: expected a CIDR prefix/],
-      [{ aws: awsText(50, AWS_PREFIXES) }, /^AWS publication .* \(order 50\) is older than the serving .* \(order 100\)$/],
-      [{ aws: awsText(200, AWS_PREFIXES.slice(0, 10)) }, /^AWS publication .* has 10 prefixes, 50\.0% fewer than the serving 20/],
+      [
+        { gcp: BASE.gcp.slice(0, 30) },
+        /^GCP ranges mem:gcp: invalid JSON at line 1 column 31, where the text ends \(truncated\?\)/,
+      ],
+      [
+        {
+          azure: JSON.stringify({
+            changeNumber: 5,
+            values: [{ name: 'AzureCloud.x', properties: { region: 'x', addressPrefixes: ['300.0.0.0/8'] } }],
+          }),
+        },
+        /values\[0\]\.properties\.addressPrefixes\[0\]: expected a CIDR prefix/,
+      ],
+      [
+        { aws: awsText(50, AWS_PREFIXES) },
+        /^AWS publication .* \(order 50\) is older than the serving .* \(order 100\)$/,
+      ],
+      [
+        { aws: awsText(200, AWS_PREFIXES.slice(0, 10)) },
+        /^AWS publication .* has 10 prefixes, 50\.0% fewer than the serving 20/,
+      ],
       [{ gcp: gcpText(2000, []) }, /^GCP publication 2000 has no prefixes$/],
     ];
     for (const [over, reason] of bad) {
@@ -145,7 +200,11 @@ describe('RangeRefresher', () => {
       expect(r.outcome).toBe('rejected');
       expect(r.reason).toMatch(reason);
       expect(h.refresher.current).toBe(h.initial);
-      expect(h.refresher.current.classify('3.1.2.3')).toEqual({ cloud: 'AWS', region: 'us-east-1', prefix: '3.1.0.0/16' });
+      expect(h.refresher.current.classify('3.1.2.3')).toEqual({
+        cloud: 'AWS',
+        region: 'us-east-1',
+        prefix: '3.1.0.0/16',
+      });
     }
     expect(h.rejects).toHaveLength(bad.length);
     expect(h.swaps).toHaveLength(0);
@@ -158,7 +217,11 @@ describe('RangeRefresher', () => {
     expect(await h.refresher.refreshOnce()).toEqual({ outcome: 'swapped' });
     expect(h.swaps).toEqual([h.refresher.current]);
     expect(h.refresher.current).not.toBe(h.initial);
-    expect(h.refresher.current.classify('99.1.1.1')).toEqual({ cloud: 'AWS', region: 'us-west-2', prefix: '99.0.0.0/8' });
+    expect(h.refresher.current.classify('99.1.1.1')).toEqual({
+      cloud: 'AWS',
+      region: 'us-west-2',
+      prefix: '99.0.0.0/8',
+    });
     expect(h.refresher.current.semantics).toBe('most-specific');
     expect(h.refresher.current.data.order.aws).toBe(101);
     expect(await h.refresher.refreshOnce()).toEqual({ outcome: 'unchanged' });
@@ -167,7 +230,10 @@ describe('RangeRefresher', () => {
 
   it('ignores changed content behind an unchanged version (per cloud)', async () => {
     const h = harness();
-    h.texts.gcp = gcpText(1000, [['35.220.26.0/24', 'europe-north1'], ['34.0.0.0/8', 'global']]);
+    h.texts.gcp = gcpText(1000, [
+      ['35.220.26.0/24', 'europe-north1'],
+      ['34.0.0.0/8', 'global'],
+    ]);
     h.texts.aws = awsText(101, AWS_PREFIXES);
     expect((await h.refresher.refreshOnce()).outcome).toBe('swapped');
     expect(h.refresher.current.classify('34.1.1.1')).toBeNull();
@@ -183,7 +249,10 @@ describe('RangeRefresher', () => {
         throw new Error('listener bug');
       },
     });
-    expect(await h.refresher.refreshOnce()).toEqual({ outcome: 'rejected', reason: 'cannot read the publications: connection refused' });
+    expect(await h.refresher.refreshOnce()).toEqual({
+      outcome: 'rejected',
+      reason: 'cannot read the publications: connection refused',
+    });
     const h2 = harness({
       onSwap: () => {
         throw new Error('listener bug');
@@ -244,15 +313,21 @@ describe('RangeRefresher', () => {
     await new Promise((r) => setImmediate(r));
     expect(started).toHaveLength(3);
     h.refresher.stop();
-    expect(await pending).toEqual({ outcome: 'rejected', reason: 'cannot read the publications: range refresher stopped' });
+    expect(await pending).toEqual({
+      outcome: 'rejected',
+      reason: 'cannot read the publications: range refresher stopped',
+    });
     expect(h.refresher.current).toBe(h.initial);
   });
 
   it('validates its options', () => {
     const initial = IpClassifier.build(baseData(), 'archeio');
-    const make = (o: Partial<RangeRefresherOptions>) => () => new RangeRefresher({ sources: SOURCES, semantics: 'archeio', initial, intervalMs: 1000, maxShrink: 0.1, ...o });
+    const make = (o: Partial<RangeRefresherOptions>) => () =>
+      new RangeRefresher({ sources: SOURCES, semantics: 'archeio', initial, intervalMs: 1000, maxShrink: 0.1, ...o });
     expect(make({ intervalMs: 0 })).toThrow(RangeRefreshOptionsError);
-    expect(make({ intervalMs: Number.NaN })).toThrow(/refresh interval must be a positive number of milliseconds, got NaN/);
+    expect(make({ intervalMs: Number.NaN })).toThrow(
+      /refresh interval must be a positive number of milliseconds, got NaN/,
+    );
     expect(make({ maxShrink: 1.5 })).toThrow(/maximum shrink must be a fraction from 0 to 1, got 1.5/);
     expect(make({ maxShrink: -1 })).toThrow(expect.objectContaining({ code: 'RANGE_REFRESH_OPTIONS_INVALID' }));
     expect(make({ maxShrink: 0 })).not.toThrow();
@@ -264,7 +339,11 @@ describe('RangeRefresher', () => {
 describe('RangeRefresher on files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'range-refresh-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const sources: RangeSources = { aws: join(dir, 'aws.json'), gcp: join(dir, 'gcp.json'), azure: join(dir, 'azure.json') };
+  const sources: RangeSources = {
+    aws: join(dir, 'aws.json'),
+    gcp: join(dir, 'gcp.json'),
+    azure: join(dir, 'azure.json'),
+  };
   const raw = {
     aws: readFileSync(BUNDLED_RANGE_SOURCES.aws, 'utf8'),
     gcp: readFileSync(BUNDLED_RANGE_SOURCES.gcp, 'utf8'),
@@ -274,21 +353,44 @@ describe('RangeRefresher on files', () => {
 
   it('over the bundled data: rejects a shrunken AWS file, swaps a newer complete one', async () => {
     const initial = IpClassifier.build(loadRangeData(sources), 'archeio');
-    const refresher = new RangeRefresher({ sources, semantics: 'archeio', initial, intervalMs: 3_600_000, maxShrink: 0.1 });
+    const refresher = new RangeRefresher({
+      sources,
+      semantics: 'archeio',
+      initial,
+      intervalMs: 3_600_000,
+      maxShrink: 0.1,
+    });
     expect((await refresher.refreshOnce()).outcome).toBe('unchanged');
 
     const aws = JSON.parse(raw.aws) as { syncToken: string; prefixes: unknown[]; ipv6_prefixes: unknown[] };
     const newer = { ...aws, syncToken: String(Number(aws.syncToken) + 3600) };
-    writeFileSync(sources.aws, JSON.stringify({ ...newer, prefixes: aws.prefixes.slice(0, aws.prefixes.length / 2), ipv6_prefixes: [] }));
+    writeFileSync(
+      sources.aws,
+      JSON.stringify({ ...newer, prefixes: aws.prefixes.slice(0, aws.prefixes.length / 2), ipv6_prefixes: [] }),
+    );
     const rejected = await refresher.refreshOnce();
     expect(rejected.outcome).toBe('rejected');
     expect(rejected.reason).toMatch(/^AWS publication .* has \d+ prefixes, \d+\.\d% fewer than the serving 10762/);
     expect(refresher.current).toBe(initial);
-    expect(refresher.current.classify('15.193.0.1')).toEqual({ cloud: 'AWS', region: 'GLOBAL', prefix: '15.193.0.0/19' });
+    expect(refresher.current.classify('15.193.0.1')).toEqual({
+      cloud: 'AWS',
+      region: 'GLOBAL',
+      prefix: '15.193.0.0/19',
+    });
 
-    writeFileSync(sources.aws, JSON.stringify({ ...newer, prefixes: [...aws.prefixes, { ip_prefix: '198.51.100.0/24', region: 'us-west-2', service: 'EC2' }] }));
+    writeFileSync(
+      sources.aws,
+      JSON.stringify({
+        ...newer,
+        prefixes: [...aws.prefixes, { ip_prefix: '198.51.100.0/24', region: 'us-west-2', service: 'EC2' }],
+      }),
+    );
     expect(await refresher.refreshOnce()).toEqual({ outcome: 'swapped' });
-    expect(refresher.current.classify('198.51.100.7')).toEqual({ cloud: 'AWS', region: 'us-west-2', prefix: '198.51.100.0/24' });
+    expect(refresher.current.classify('198.51.100.7')).toEqual({
+      cloud: 'AWS',
+      region: 'us-west-2',
+      prefix: '198.51.100.0/24',
+    });
     expect(refresher.current.semantics).toBe('archeio');
     expect(refresher.current.classify('15.193.0.1')?.region).toBe('GLOBAL');
 

@@ -118,7 +118,9 @@ export class RangeRefresher {
 
   constructor(private readonly opts: RangeRefresherOptions) {
     if (!(Number.isFinite(opts.intervalMs) && opts.intervalMs > 0)) {
-      throw new RangeRefreshOptionsError(`refresh interval must be a positive number of milliseconds, got ${opts.intervalMs}`);
+      throw new RangeRefreshOptionsError(
+        `refresh interval must be a positive number of milliseconds, got ${opts.intervalMs}`,
+      );
     }
     if (!(opts.maxShrink >= 0 && opts.maxShrink <= 1)) {
       throw new RangeRefreshOptionsError(`maximum shrink must be a fraction from 0 to 1, got ${opts.maxShrink}`);

@@ -74,13 +74,21 @@ describe('URLs (undici MockAgent, no network)', () => {
 
   it('rejects any other status, redirects included', async () => {
     const agent = mock();
-    agent.get('https://ranges.example').intercept({ path: '/ip-ranges.json', method: 'GET' }).reply(302, '', { headers: { location: 'https://elsewhere.example/' } });
-    expect((await fetchError(createRangeTextReader({ dispatcher: agent })(URL_, never))).message).toBe(`cannot fetch ${URL_}: HTTP 302`);
+    agent
+      .get('https://ranges.example')
+      .intercept({ path: '/ip-ranges.json', method: 'GET' })
+      .reply(302, '', { headers: { location: 'https://elsewhere.example/' } });
+    expect((await fetchError(createRangeTextReader({ dispatcher: agent })(URL_, never))).message).toBe(
+      `cannot fetch ${URL_}: HTTP 302`,
+    );
   });
 
   it('refuses a body larger than maxBytes', async () => {
     const agent = mock();
-    agent.get('https://ranges.example').intercept({ path: '/ip-ranges.json', method: 'GET' }).reply(200, 'x'.repeat(2048));
+    agent
+      .get('https://ranges.example')
+      .intercept({ path: '/ip-ranges.json', method: 'GET' })
+      .reply(200, 'x'.repeat(2048));
     expect((await fetchError(createRangeTextReader({ dispatcher: agent, maxBytes: 1024 })(URL_, never))).message).toBe(
       `cannot fetch ${URL_}: the body exceeds 1024 bytes`,
     );
@@ -88,14 +96,21 @@ describe('URLs (undici MockAgent, no network)', () => {
 
   it('reports connection errors', async () => {
     const agent = mock();
-    agent.get('https://ranges.example').intercept({ path: '/ip-ranges.json', method: 'GET' }).replyWithError(new Error('connection reset'));
-    expect((await fetchError(createRangeTextReader({ dispatcher: agent })(URL_, never))).message).toBe(`cannot fetch ${URL_}: connection reset`);
+    agent
+      .get('https://ranges.example')
+      .intercept({ path: '/ip-ranges.json', method: 'GET' })
+      .replyWithError(new Error('connection reset'));
+    expect((await fetchError(createRangeTextReader({ dispatcher: agent })(URL_, never))).message).toBe(
+      `cannot fetch ${URL_}: connection reset`,
+    );
   });
 
   it('stops when aborted', async () => {
     const agent = mock();
     agent.get('https://ranges.example').intercept({ path: '/ip-ranges.json', method: 'GET' }).reply(200, '{}');
-    const err = await fetchError(createRangeTextReader({ dispatcher: agent })(URL_, AbortSignal.abort(new Error('stopping'))));
+    const err = await fetchError(
+      createRangeTextReader({ dispatcher: agent })(URL_, AbortSignal.abort(new Error('stopping'))),
+    );
     expect(err.message).toBe(`cannot fetch ${URL_}: stopping`);
   });
 });

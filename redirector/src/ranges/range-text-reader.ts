@@ -53,7 +53,12 @@ export function createRangeTextReader(opts: RangeTextReaderOptions = {}): ReadRa
     let res: Dispatcher.ResponseData;
     try {
       const { request } = await import('undici');
-      res = await request(source, { method: 'GET', signal: deadline, headers: { accept: 'application/json' }, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
+      res = await request(source, {
+        method: 'GET',
+        signal: deadline,
+        headers: { accept: 'application/json' },
+        ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      });
     } catch (err) {
       throw new RangeFetchError(`cannot fetch ${source}: ${(err as Error).message}`, { cause: err });
     }

@@ -81,8 +81,14 @@ describe('the bundled bucket map', () => {
 
 describe('parseBucketMap', () => {
   it('normalises trailing slashes and keeps the spelling', () => {
-    const m = parseBucketMap('{"default":"http://127.0.0.1:4569/default/","regions":{"us-east-1":"http://127.0.0.1:4569/b-us-east-1"}}', 'x.json');
-    expect(m).toEqual({ default: 'http://127.0.0.1:4569/default', regions: { 'us-east-1': 'http://127.0.0.1:4569/b-us-east-1' } });
+    const m = parseBucketMap(
+      '{"default":"http://127.0.0.1:4569/default/","regions":{"us-east-1":"http://127.0.0.1:4569/b-us-east-1"}}',
+      'x.json',
+    );
+    expect(m).toEqual({
+      default: 'http://127.0.0.1:4569/default',
+      regions: { 'us-east-1': 'http://127.0.0.1:4569/b-us-east-1' },
+    });
   });
 
   it.each([
@@ -146,7 +152,10 @@ describe('coverage', () => {
 });
 
 describe('BucketRouter', () => {
-  const map = withDefaultBase(parseBucketMap('{"default":"https://d","regions":{"us-east-1":"https://e","eastus":"https://azure-name"}}', 'm'), 'https://override/');
+  const map = withDefaultBase(
+    parseBucketMap('{"default":"https://d","regions":{"us-east-1":"https://e","eastus":"https://azure-name"}}', 'm'),
+    'https://override/',
+  );
   it('maps AWS regions and sends everyone else to the (overridden) default', () => {
     const r = new BucketRouter(map);
     expect(r.baseFor('AWS', 'us-east-1')).toBe('https://e');

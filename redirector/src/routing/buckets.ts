@@ -56,8 +56,18 @@ export function normalizeBaseUrl(value: string, what: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new BucketMapError('BUCKET_MAP_INVALID', `${what}: ${JSON.stringify(value)} must be an http or https URL`);
   }
-  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
-    throw new BucketMapError('BUCKET_MAP_INVALID', `${what}: ${JSON.stringify(value)} must not carry credentials, a query or a fragment`);
+  if (
+    url.username !== '' ||
+    url.password !== '' ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    value.includes('?') ||
+    value.includes('#')
+  ) {
+    throw new BucketMapError(
+      'BUCKET_MAP_INVALID',
+      `${what}: ${JSON.stringify(value)} must not carry credentials, a query or a fragment`,
+    );
   }
   // Keep the operator's exact spelling (so Locations equal production's byte for byte), minus trailing slashes.
   return value.replace(/\/+$/, '');
@@ -72,12 +82,18 @@ export function parseBucketMap(text: string, source: string): BucketMap {
     throw new BucketMapError('BUCKET_MAP_INVALID', `BUCKET_MAP ${source}: not JSON (${(err as Error).message})`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new BucketMapError('BUCKET_MAP_INVALID', `BUCKET_MAP ${source}: expected an object {"default": URL, "regions": {region: URL}}`);
+    throw new BucketMapError(
+      'BUCKET_MAP_INVALID',
+      `BUCKET_MAP ${source}: expected an object {"default": URL, "regions": {region: URL}}`,
+    );
   }
   const obj = doc as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (key !== 'default' && key !== 'regions') {
-      throw new BucketMapError('BUCKET_MAP_INVALID', `BUCKET_MAP ${source}: unknown key ${JSON.stringify(key)} (allowed: default, regions)`);
+      throw new BucketMapError(
+        'BUCKET_MAP_INVALID',
+        `BUCKET_MAP ${source}: unknown key ${JSON.stringify(key)} (allowed: default, regions)`,
+      );
     }
   }
   if (typeof obj.default !== 'string') {
@@ -90,7 +106,10 @@ export function parseBucketMap(text: string, source: string): BucketMap {
   const regions: Record<string, string> = {};
   for (const [region, url] of Object.entries(regionsIn as Record<string, unknown>)) {
     if (!REGION_NAME.test(region)) {
-      throw new BucketMapError('BUCKET_MAP_INVALID', `BUCKET_MAP ${source}: ${JSON.stringify(region)} is not an AWS region name`);
+      throw new BucketMapError(
+        'BUCKET_MAP_INVALID',
+        `BUCKET_MAP ${source}: ${JSON.stringify(region)} is not an AWS region name`,
+      );
     }
     if (typeof url !== 'string') {
       throw new BucketMapError('BUCKET_MAP_INVALID', `BUCKET_MAP ${source}: regions.${region} must be a URL string`);
@@ -107,7 +126,10 @@ export function loadBucketMap(path: string): BucketMap {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new BucketMapError('BUCKET_MAP_INVALID', `BUCKET_MAP ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new BucketMapError(
+      'BUCKET_MAP_INVALID',
+      `BUCKET_MAP ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   return parseBucketMap(text, file);
 }

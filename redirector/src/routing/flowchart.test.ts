@@ -19,7 +19,9 @@ export function flowchartLeaves(markdown: string): string[] {
 
 describe('flowchart in docs/request-handling.md', () => {
   const leaves = flowchartLeaves(readFileSync(DOC, 'utf8'));
-  const cases = readRoutingCases().flatMap(({ file, doc }) => doc.cases.map((c) => ({ file, name: c.name, reason: c.expect.reason })));
+  const cases = readRoutingCases().flatMap(({ file, doc }) =>
+    doc.cases.map((c) => ({ file, name: c.name, reason: c.expect.reason })),
+  );
 
   it('has exactly the code’s reasons as leaves', () => {
     expect(leaves).toEqual([...REASONS].sort());

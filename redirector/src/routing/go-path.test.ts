@@ -43,7 +43,10 @@ describe('goPathJoin (Go path.Join)', () => {
     [['a', ''], 'a'],
     [['', ''], ''],
     [[], ''],
-    [['/v2/', 'k8s-artifacts-prod/images', '/pause/manifests/latest'], '/v2/k8s-artifacts-prod/images/pause/manifests/latest'],
+    [
+      ['/v2/', 'k8s-artifacts-prod/images', '/pause/manifests/latest'],
+      '/v2/k8s-artifacts-prod/images/pause/manifests/latest',
+    ],
     [['/v2/', '', '/pause/manifests/latest'], '/v2/pause/manifests/latest'],
     [['/v2/', 'k8s-artifacts-prod/images', '/../../../x'], '/x'],
     [['/v2/', 'p', 'oo'], '/v2/p/oo'],

@@ -61,8 +61,10 @@ export function goHexEscapeNonAscii(s: string): string {
  * would send it raw; those are percent-encoded instead, the one place compat mode cannot be byte-exact.
  */
 export function goHeaderValue(s: string): string {
-  // eslint-disable-next-line no-control-regex
+  // the control characters in this pattern are what it looks for
   if (!/[\u0000-\u0008\u000a-\u001f\u007f]/.test(s)) return s;
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\r\n]/g, ' ').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+  // the control characters in this pattern are what it looks for
+  return s
+    .replace(/[\r\n]/g, ' ')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }

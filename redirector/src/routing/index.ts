@@ -1,5 +1,16 @@
 export * from './decision.js';
-export { BucketMapError, BucketRouter, assertBucketCoverage, bundledBucketMapPath, isExemptRegion, loadBucketMap, normalizeBaseUrl, parseBucketMap, unmappedRegions, withDefaultBase } from './buckets.js';
+export {
+  BucketMapError,
+  BucketRouter,
+  assertBucketCoverage,
+  bundledBucketMapPath,
+  isExemptRegion,
+  loadBucketMap,
+  normalizeBaseUrl,
+  parseBucketMap,
+  unmappedRegions,
+  withDefaultBase,
+} from './buckets.js';
 export type { BucketMap, BucketMapErrorCode, UnmappedAllowance } from './buckets.js';
 export { classifyPath, isValidDigest, isValidName, normalizeQuery, percentDecode, splitTarget } from './paths.js';
 export type { PathRoute, RequestTarget } from './paths.js';

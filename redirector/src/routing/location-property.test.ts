@@ -21,8 +21,53 @@ const digest = fc.oneof(
   fc.constantFrom('sha512:' + 'ab'.repeat(64), 'foo:bar', 'sha256:' + HEX.toUpperCase(), 'sha256:', ':x', 'a:b:c'),
 );
 const segment = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('v2', 'pause', 'e2e-test-images', 'busybox', 'manifests', 'blobs', 'tags', 'list', 'referrers', 'uploads', 'latest', '_catalog', 'privacy') },
-  { weight: 4, arbitrary: fc.constantFrom('..', '.', '%2e%2e', '%2E.', '.%2e', '%2f', '%2F..', '%5c', '\\', '..\\..', '%00', '%0d%0a', '%zz', '%', '#', '?', '//', '@evil.example', 'http:', '%252e%252e', '\u2025', '\uff0e\uff0e', '\u00e9', 'sha256-' + HEX.repeat(4) + '.sig') },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      'v2',
+      'pause',
+      'e2e-test-images',
+      'busybox',
+      'manifests',
+      'blobs',
+      'tags',
+      'list',
+      'referrers',
+      'uploads',
+      'latest',
+      '_catalog',
+      'privacy',
+    ),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      '..',
+      '.',
+      '%2e%2e',
+      '%2E.',
+      '.%2e',
+      '%2f',
+      '%2F..',
+      '%5c',
+      '\\',
+      '..\\..',
+      '%00',
+      '%0d%0a',
+      '%zz',
+      '%',
+      '#',
+      '?',
+      '//',
+      '@evil.example',
+      'http:',
+      '%252e%252e',
+      '\u2025',
+      '\uff0e\uff0e',
+      '\u00e9',
+      'sha256-' + HEX.repeat(4) + '.sig',
+    ),
+  },
   { weight: 3, arbitrary: fc.string({ maxLength: 12 }) },
   { weight: 2, arbitrary: digest },
 );
@@ -33,13 +78,30 @@ const path = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.constantFrom('//evil.example/v2/x', 'http://evil.example/v2/x/manifests/y', '*', ''),
 );
-const query = fc.option(fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('n=10&last=3.1', 'ns=registry.k8s.io', '\r\nSet-Cookie: x=1', '#frag', '%zz', 'a=\u00e9')), {
-  nil: undefined,
-});
+const query = fc.option(
+  fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.constantFrom('n=10&last=3.1', 'ns=registry.k8s.io', '\r\nSet-Cookie: x=1', '#frag', '%zz', 'a=\u00e9'),
+  ),
+  {
+    nil: undefined,
+  },
+);
 const ip = fc.oneof(
   fc.ipV4(),
   fc.ipV6(),
-  fc.constantFrom('35.180.1.1', '35.220.26.1', '15.193.0.5', '2600:1f14::1', '::ffff:35.180.1.1', '20.135.52.1', 'fe80::1%eth0', 'garbage', '', '999.1.1.1'),
+  fc.constantFrom(
+    '35.180.1.1',
+    '35.220.26.1',
+    '15.193.0.5',
+    '2600:1f14::1',
+    '::ffff:35.180.1.1',
+    '20.135.52.1',
+    'fe80::1%eth0',
+    'garbage',
+    '',
+    '999.1.1.1',
+  ),
 );
 const xff = fc.option(
   fc.oneof(
@@ -49,7 +111,10 @@ const xff = fc.option(
   ),
   { nil: undefined },
 );
-const method = fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'HEAD') }, { weight: 1, arbitrary: fc.constantFrom('POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'get', '') });
+const method = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom('GET', 'HEAD') },
+  { weight: 1, arbitrary: fc.constantFrom('POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'get', '') },
+);
 
 // node's rule for header values (lib/_http_common.js checkInvalidHeaderChar)
 const VALID_HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -93,8 +158,15 @@ describe('every Location stays on an allowed host and prefix', () => {
     await fc.assert(checkLocations({}), { numRuns: 3000 });
   });
   it('with an empty UPSTREAM_REGISTRY_PATH and a path-style bucket map base', async () => {
-    await fc.assert(checkLocations({ UPSTREAM_REGISTRY_PATH: '', UPSTREAM_REGISTRY_ENDPOINT: 'http://127.0.0.1:5000', DEFAULT_AWS_BASE_URL: 'http://127.0.0.1:4569/prod-registry-k8s-io-us-east-1' }), {
-      numRuns: 2000,
-    });
+    await fc.assert(
+      checkLocations({
+        UPSTREAM_REGISTRY_PATH: '',
+        UPSTREAM_REGISTRY_ENDPOINT: 'http://127.0.0.1:5000',
+        DEFAULT_AWS_BASE_URL: 'http://127.0.0.1:4569/prod-registry-k8s-io-us-east-1',
+      }),
+      {
+        numRuns: 2000,
+      },
+    );
   });
 });

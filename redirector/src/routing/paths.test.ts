@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classifyPath, classifyPathByRules, isValidDigest, isValidName, isValidTag, normalizeQuery, percentDecode, splitTarget } from './paths.js';
+import {
+  classifyPath,
+  classifyPathByRules,
+  isValidDigest,
+  isValidName,
+  isValidTag,
+  normalizeQuery,
+  percentDecode,
+  splitTarget,
+} from './paths.js';
 
 const HEX = 'a'.repeat(64);
 
@@ -30,11 +39,13 @@ describe('percentDecode', () => {
 });
 
 describe('name grammar (distribution-spec)', () => {
-  it.each(['pause', 'e2e-test-images/busybox', 'a.b', 'a_b', 'a__b', 'a---b', 'a/b/c', '0', 'kube-apiserver-amd64'])('%s is valid', (n) =>
-    expect(isValidName(n)).toBe(true),
+  it.each(['pause', 'e2e-test-images/busybox', 'a.b', 'a_b', 'a__b', 'a---b', 'a/b/c', '0', 'kube-apiserver-amd64'])(
+    '%s is valid',
+    (n) => expect(isValidName(n)).toBe(true),
   );
-  it.each(['', 'Pause', 'a/', '/a', 'a//b', '.a', 'a.', 'a..b', 'a___b', '-a', 'a-', 'a b', 'a/./b', 'a/../b', 'a:b'])('%s is invalid', (n) =>
-    expect(isValidName(n)).toBe(false),
+  it.each(['', 'Pause', 'a/', '/a', 'a//b', '.a', 'a.', 'a..b', 'a___b', '-a', 'a-', 'a b', 'a/./b', 'a/../b', 'a:b'])(
+    '%s is invalid',
+    (n) => expect(isValidName(n)).toBe(false),
   );
   it('stays linear on long near-misses', () => {
     expect(isValidName('a-'.repeat(20_000) + '!')).toBe(false);
@@ -86,10 +97,24 @@ describe('digest grammar (image-spec)', () => {
 
 describe('tag grammar (distribution-spec)', () => {
   const t128 = '_' + 'a.-'.repeat(42) + 'Z';
-  it.each(['latest', '3.9', 'v1.29.0-rc.1', '_x', 'A', '0', 'a_b-c.D', `sha256-${HEX}`, `sha256-${HEX}.sig`, `sha256-${HEX}.att`, `sha512-${HEX}`, t128])('%s is valid', (t) =>
-    expect(isValidTag(t)).toBe(true),
+  it.each([
+    'latest',
+    '3.9',
+    'v1.29.0-rc.1',
+    '_x',
+    'A',
+    '0',
+    'a_b-c.D',
+    `sha256-${HEX}`,
+    `sha256-${HEX}.sig`,
+    `sha256-${HEX}.att`,
+    `sha512-${HEX}`,
+    t128,
+  ])('%s is valid', (t) => expect(isValidTag(t)).toBe(true));
+  it.each(['', '.INVALID_MANIFEST_NAME', '-x', '.x', `${t128}x`, 'a:b', 'a b', 'a/b', 'a+b', 'a~b', 'é'])(
+    '%s is invalid',
+    (t) => expect(isValidTag(t)).toBe(false),
   );
-  it.each(['', '.INVALID_MANIFEST_NAME', '-x', '.x', `${t128}x`, 'a:b', 'a b', 'a/b', 'a+b', 'a~b', 'é'])('%s is invalid', (t) => expect(isValidTag(t)).toBe(false));
   it('allows exactly 128 characters', () => {
     expect(t128).toHaveLength(128);
   });
@@ -160,7 +185,12 @@ describe('classifyPath', () => {
 
   it('keeps the raw rest of the path after /v2', () => {
     expect(classifyPath('/v2/pa%75se/manifests/latest')).toEqual({ kind: 'v2', rest: '/pa%75se/manifests/latest' });
-    expect(classifyPath(`/v2/a/b/blobs/sha256:${HEX}`)).toEqual({ kind: 'blob', name: 'a/b', digest: `sha256:${HEX}`, rest: `/a/b/blobs/sha256:${HEX}` });
+    expect(classifyPath(`/v2/a/b/blobs/sha256:${HEX}`)).toEqual({
+      kind: 'blob',
+      name: 'a/b',
+      digest: `sha256:${HEX}`,
+      rest: `/a/b/blobs/sha256:${HEX}`,
+    });
   });
 
   it('names the grammar that failed', () => {
@@ -179,23 +209,45 @@ describe('classifyPath: manifest, tag-list and referrers names and references (r
   const pathSafe = (d: string) => !/[/ ]/.test(d);
   const manifest = (ref: string, name = 'e2e-test-images/busybox') => classifyPath(`/v2/${name}/manifests/${ref}`);
 
-  it.each(VALID_DIGESTS)('manifest by digest %s is forwarded', (d) => expect(manifest(d)).toEqual({ kind: 'v2', rest: `/e2e-test-images/busybox/manifests/${d}` }));
-  // without a colon a reference is a tag (`sha256` is a fine tag)
-  it.each(INVALID_DIGESTS.filter((d) => pathSafe(d) && d.includes(':')))('manifest by digest %s is DIGEST_INVALID', (d) =>
-    expect(manifest(d)).toEqual({ kind: 'bad-reference', code: 'DIGEST_INVALID', detail: `invalid digest: ${JSON.stringify(d)}` }),
+  it.each(VALID_DIGESTS)('manifest by digest %s is forwarded', (d) =>
+    expect(manifest(d)).toEqual({ kind: 'v2', rest: `/e2e-test-images/busybox/manifests/${d}` }),
   );
-  it.each(VALID_DIGESTS)('referrers of %s are forwarded', (d) => expect(classifyPath(`/v2/a/referrers/${d}`).kind).toBe('v2'));
+  // without a colon a reference is a tag (`sha256` is a fine tag)
+  it.each(INVALID_DIGESTS.filter((d) => pathSafe(d) && d.includes(':')))(
+    'manifest by digest %s is DIGEST_INVALID',
+    (d) =>
+      expect(manifest(d)).toEqual({
+        kind: 'bad-reference',
+        code: 'DIGEST_INVALID',
+        detail: `invalid digest: ${JSON.stringify(d)}`,
+      }),
+  );
+  it.each(VALID_DIGESTS)('referrers of %s are forwarded', (d) =>
+    expect(classifyPath(`/v2/a/referrers/${d}`).kind).toBe('v2'),
+  );
   it.each([...INVALID_DIGESTS.filter(pathSafe), 'latest', ''])('referrers of %j are DIGEST_INVALID', (d) =>
     expect(classifyPath(`/v2/a/referrers/${d}`)).toMatchObject({ kind: 'bad-reference', code: 'DIGEST_INVALID' }),
   );
 
-  it.each(['latest', '3.9', '_x', 'sha256', `sha256-${HEX}`, `sha512-${HEX}`, '_' + 'a'.repeat(127)])('tag %s is forwarded', (t) => expect(manifest(t).kind).toBe('v2'));
-  it.each(['.INVALID_MANIFEST_NAME', '-x', 'a+b', '', 'a'.repeat(129), 'a%20b', '%C3%A9'])('tag %j is MANIFEST_UNKNOWN (404: no manifest has it)', (t) =>
-    expect(manifest(t)).toMatchObject({ kind: 'bad-reference', code: 'MANIFEST_UNKNOWN', detail: expect.stringContaining('not a valid tag') }),
+  it.each(['latest', '3.9', '_x', 'sha256', `sha256-${HEX}`, `sha512-${HEX}`, '_' + 'a'.repeat(127)])(
+    'tag %s is forwarded',
+    (t) => expect(manifest(t).kind).toBe('v2'),
+  );
+  it.each(['.INVALID_MANIFEST_NAME', '-x', 'a+b', '', 'a'.repeat(129), 'a%20b', '%C3%A9'])(
+    'tag %j is MANIFEST_UNKNOWN (404: no manifest has it)',
+    (t) =>
+      expect(manifest(t)).toMatchObject({
+        kind: 'bad-reference',
+        code: 'MANIFEST_UNKNOWN',
+        detail: expect.stringContaining('not a valid tag'),
+      }),
   );
 
   it('keeps cosign tags valid and routes them to the signature upstream', () => {
-    expect(manifest(`sha256-${HEX}.sig`)).toEqual({ kind: 'signature', rest: `/e2e-test-images/busybox/manifests/sha256-${HEX}.sig` });
+    expect(manifest(`sha256-${HEX}.sig`)).toEqual({
+      kind: 'signature',
+      rest: `/e2e-test-images/busybox/manifests/sha256-${HEX}.sig`,
+    });
     expect(manifest(`sha256-${HEX}.att`).kind).toBe('signature');
     expect(manifest(`sha256-${HEX}.sbom`).kind).toBe('v2');
     expect(manifest(`xsha256-${HEX}.sig`).kind).toBe('v2');
@@ -204,11 +256,25 @@ describe('classifyPath: manifest, tag-list and referrers names and references (r
     expect(manifest(`sha256-${HEX}.att`, 'a/sha256-x').kind).toBe('signature');
   });
 
-  it.each(['A', 'a/', 'a//b', '.a', 'a..b', 'a___b', '-a', 'a-', '', '/a', 'a/B/c'])('name %j is NAME_INVALID everywhere, before the reference', (n) => {
-    for (const rest of ['manifests/latest', 'manifests/.bad', `manifests/sha256-${HEX}.sig`, 'tags/list', `referrers/sha256:${HEX}`, 'referrers/bad']) {
-      expect(classifyPath(`/v2/${n}/${rest}`)).toEqual({ kind: 'bad-reference', code: 'NAME_INVALID', detail: `invalid repository name: ${JSON.stringify(n)}` });
-    }
-  });
+  it.each(['A', 'a/', 'a//b', '.a', 'a..b', 'a___b', '-a', 'a-', '', '/a', 'a/B/c'])(
+    'name %j is NAME_INVALID everywhere, before the reference',
+    (n) => {
+      for (const rest of [
+        'manifests/latest',
+        'manifests/.bad',
+        `manifests/sha256-${HEX}.sig`,
+        'tags/list',
+        `referrers/sha256:${HEX}`,
+        'referrers/bad',
+      ]) {
+        expect(classifyPath(`/v2/${n}/${rest}`)).toEqual({
+          kind: 'bad-reference',
+          code: 'NAME_INVALID',
+          detail: `invalid repository name: ${JSON.stringify(n)}`,
+        });
+      }
+    },
+  );
 
   it('parses from the right: names may contain the endpoint words', () => {
     expect(classifyPath('/v2/a/manifests/b/manifests/latest').kind).toBe('v2');
@@ -216,14 +282,25 @@ describe('classifyPath: manifest, tag-list and referrers names and references (r
     expect(classifyPath('/v2/tags/list/tags/list').kind).toBe('v2');
     expect(classifyPath(`/v2/referrers/blobs/referrers/sha256:${HEX}`).kind).toBe('v2');
     expect(classifyPath('/v2/a/manifests/b/manifests/B')).toMatchObject({ kind: 'v2' });
-    expect(classifyPath('/v2/a/Manifests/b/manifests/x')).toMatchObject({ kind: 'bad-reference', code: 'NAME_INVALID', detail: 'invalid repository name: "a/Manifests/b"' });
+    expect(classifyPath('/v2/a/Manifests/b/manifests/x')).toMatchObject({
+      kind: 'bad-reference',
+      code: 'NAME_INVALID',
+      detail: 'invalid repository name: "a/Manifests/b"',
+    });
     expect(classifyPath('/v2/manifests/latest')).toMatchObject({ kind: 'bad-reference', code: 'NAME_INVALID' });
   });
 
   it('judges the decoded path and forwards the raw one', () => {
     expect(classifyPath('/v2/pa%75se/manifests/3%2E9')).toEqual({ kind: 'v2', rest: '/pa%75se/manifests/3%2E9' });
-    expect(classifyPath('/v2/pause/manifests/sha256%3Atotallywrong')).toMatchObject({ kind: 'bad-reference', code: 'DIGEST_INVALID' });
-    expect(classifyPath('/v2/P%61use/tags/list')).toMatchObject({ kind: 'bad-reference', code: 'NAME_INVALID', detail: 'invalid repository name: "Pause"' });
+    expect(classifyPath('/v2/pause/manifests/sha256%3Atotallywrong')).toMatchObject({
+      kind: 'bad-reference',
+      code: 'DIGEST_INVALID',
+    });
+    expect(classifyPath('/v2/P%61use/tags/list')).toMatchObject({
+      kind: 'bad-reference',
+      code: 'NAME_INVALID',
+      detail: 'invalid repository name: "Pause"',
+    });
   });
 
   // A ReDoS guard, not a speed measurement: a backtracking grammar would not finish these within the test timeout.
@@ -245,8 +322,18 @@ describe('classifyPath: manifest, tag-list and referrers names and references (r
 describe('classifyPath: the sha256 blob shortcut agrees with the rules', () => {
   const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
   const component = fc.stringMatching(/^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/);
-  const name = fc.oneof(fc.array(component, { minLength: 1, maxLength: 4 }).map((c) => c.join('/')), fc.string({ maxLength: 12 }), fc.constantFrom('', '.', '..', 'a/./b', 'a/../b', 'A', 'blobs', 'a/blobs', '%2e%2e', 'a%2fb', 'a//b'));
-  const digest = fc.oneof(hex.map((h) => `sha256:${h}`), hex.map((h) => `sha256:${h.toUpperCase()}`), hex.map((h) => `sha256:${h}0`), hex.map((h) => `sha512:${h}${h}`), fc.string({ maxLength: 20 }));
+  const name = fc.oneof(
+    fc.array(component, { minLength: 1, maxLength: 4 }).map((c) => c.join('/')),
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom('', '.', '..', 'a/./b', 'a/../b', 'A', 'blobs', 'a/blobs', '%2e%2e', 'a%2fb', 'a//b'),
+  );
+  const digest = fc.oneof(
+    hex.map((h) => `sha256:${h}`),
+    hex.map((h) => `sha256:${h.toUpperCase()}`),
+    hex.map((h) => `sha256:${h}0`),
+    hex.map((h) => `sha512:${h}${h}`),
+    fc.string({ maxLength: 20 }),
+  );
   const tail = fc.constantFrom('', '/', '/x', '%20', '?');
 
   it('answers exactly what the rules answer, for blob-shaped and nearby paths', () => {
@@ -261,8 +348,18 @@ describe('classifyPath: the sha256 blob shortcut agrees with the rules', () => {
 
   it('takes the shortcut for the common request', () => {
     const d = `sha256:${'ab'.repeat(32)}`;
-    expect(classifyPath(`/v2/e2e-test-images/busybox/blobs/${d}`)).toEqual({ kind: 'blob', name: 'e2e-test-images/busybox', digest: d, rest: `/e2e-test-images/busybox/blobs/${d}` });
-    expect(classifyPath(`/v2/a/blobs/blobs/${d}`)).toEqual({ kind: 'blob', name: 'a/blobs', digest: d, rest: `/a/blobs/blobs/${d}` });
+    expect(classifyPath(`/v2/e2e-test-images/busybox/blobs/${d}`)).toEqual({
+      kind: 'blob',
+      name: 'e2e-test-images/busybox',
+      digest: d,
+      rest: `/e2e-test-images/busybox/blobs/${d}`,
+    });
+    expect(classifyPath(`/v2/a/blobs/blobs/${d}`)).toEqual({
+      kind: 'blob',
+      name: 'a/blobs',
+      digest: d,
+      rest: `/a/blobs/blobs/${d}`,
+    });
   });
 });
 

@@ -99,7 +99,9 @@ const DIGEST_SRC = `(?:${Object.entries(REGISTERED_SRC)
 const DIGEST = new RegExp(`^(${ALGORITHM_SRC}):(${ENCODED_SRC})$`);
 const SHA256 = /^sha256:[a-f0-9]{64}$/;
 // A Map, not an object: `constructor` is a valid algorithm name, and an object lookup would find Object.prototype's.
-const REGISTERED: ReadonlyMap<string, RegExp> = new Map(Object.entries(REGISTERED_SRC).map(([alg, enc]) => [alg, new RegExp(`^${enc}$`)]));
+const REGISTERED: ReadonlyMap<string, RegExp> = new Map(
+  Object.entries(REGISTERED_SRC).map(([alg, enc]) => [alg, new RegExp(`^${enc}$`)]),
+);
 
 /**
  * True when `digest` matches the image-spec grammar, and, for a registered algorithm, its encoding rule.
@@ -127,7 +129,11 @@ export type PathRoute =
    * a manifest, tag-list or referrers path whose name or reference breaks the grammar: `MANIFEST_UNKNOWN` (404) for a
    * reference that is neither a tag nor digest-shaped, as G1 pull 5/9 require of `.INVALID_MANIFEST_NAME`
    */
-  | { readonly kind: 'bad-reference'; readonly code: 'NAME_INVALID' | 'DIGEST_INVALID' | 'MANIFEST_UNKNOWN'; readonly detail: string }
+  | {
+      readonly kind: 'bad-reference';
+      readonly code: 'NAME_INVALID' | 'DIGEST_INVALID' | 'MANIFEST_UNKNOWN';
+      readonly detail: string;
+    }
   /** `rest` is the raw path after `/v2`, starting with `/` */
   | { readonly kind: 'blob'; readonly name: string; readonly digest: string; readonly rest: string }
   | { readonly kind: 'signature'; readonly rest: string }
@@ -144,7 +150,7 @@ const CATALOG = { kind: 'catalog' } as const;
 const RAW_PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
 const ENCODED_SLASH_OR_BACKSLASH = /%2f|%5c/i;
 const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
-// eslint-disable-next-line no-control-regex
+// the control characters in this pattern are what it looks for
 const CONTROL = /[\u0000-\u001f\u007f]/;
 // The OCI endpoints whose names and references are checked before forwarding, each as one anchored regex over the
 // whole decoded path, so a valid request (nearly all of them) costs one test and allocates nothing. Each character
@@ -207,8 +213,10 @@ export function classifyPathByRules(rawPath: string): PathRoute {
     const digest = d.slice(b + BLOBS.length);
     if (digest.indexOf('/') < 0 && digest.indexOf(':') >= 0) {
       const name = d.slice(4, b);
-      if (!isValidName(name)) return { kind: 'bad-blob', code: 'NAME_INVALID', detail: `invalid repository name: ${JSON.stringify(name)}` };
-      if (!isValidDigest(digest)) return { kind: 'bad-blob', code: 'DIGEST_INVALID', detail: `invalid digest: ${JSON.stringify(digest)}` };
+      if (!isValidName(name))
+        return { kind: 'bad-blob', code: 'NAME_INVALID', detail: `invalid repository name: ${JSON.stringify(name)}` };
+      if (!isValidDigest(digest))
+        return { kind: 'bad-blob', code: 'DIGEST_INVALID', detail: `invalid digest: ${JSON.stringify(digest)}` };
       return { kind: 'blob', name, digest, rest };
     }
   }
@@ -246,10 +254,16 @@ function segmentIs(d: string, start: number, end: number, word: string): boolean
  */
 function badReference(d: string, prev: number, last: number, digestOnly = false): PathRoute {
   const name = d.slice(4, prev);
-  if (!isValidName(name)) return { kind: 'bad-reference', code: 'NAME_INVALID', detail: `invalid repository name: ${JSON.stringify(name)}` };
+  if (!isValidName(name))
+    return { kind: 'bad-reference', code: 'NAME_INVALID', detail: `invalid repository name: ${JSON.stringify(name)}` };
   const ref = d.slice(last + 1);
-  if (digestOnly || ref.indexOf(':') >= 0) return { kind: 'bad-reference', code: 'DIGEST_INVALID', detail: `invalid digest: ${JSON.stringify(ref)}` };
-  return { kind: 'bad-reference', code: 'MANIFEST_UNKNOWN', detail: `not a valid tag or digest, so no manifest has it: ${JSON.stringify(ref)}` };
+  if (digestOnly || ref.indexOf(':') >= 0)
+    return { kind: 'bad-reference', code: 'DIGEST_INVALID', detail: `invalid digest: ${JSON.stringify(ref)}` };
+  return {
+    kind: 'bad-reference',
+    code: 'MANIFEST_UNKNOWN',
+    detail: `not a valid tag or digest, so no manifest has it: ${JSON.stringify(ref)}`,
+  };
 }
 
 /** Why a /v2 path may not be forwarded, or null when it is safe to append to an upstream prefix. */

@@ -21,9 +21,19 @@ import type { BlobRoute, ClientFacts, Route, Router } from './plan.js';
 import type { RoutingTable } from './routing-table.js';
 
 const PING: PingAnswer = { kind: 'ping', reason: 'v2-ping' };
-const NOT_ALLOWED: ErrorAnswer = { kind: 'error', reason: 'method-not-allowed', status: 405, text: 'Only GET and HEAD are allowed.\n' };
+const NOT_ALLOWED: ErrorAnswer = {
+  kind: 'error',
+  reason: 'method-not-allowed',
+  status: 405,
+  text: 'Only GET and HEAD are allowed.\n',
+};
 const NOT_FOUND: ErrorAnswer = { kind: 'error', reason: 'not-found', status: 404, text: '404 page not found\n' };
-const CATALOG: ErrorAnswer = { kind: 'error', reason: 'catalog-unsupported', status: 404, text: '_catalog is not supported\n' };
+const CATALOG: ErrorAnswer = {
+  kind: 'error',
+  reason: 'catalog-unsupported',
+  status: 404,
+  text: '_catalog is not supported\n',
+};
 // Go's server answers a request-target it cannot parse before any handler runs (net/http server.go readRequest).
 const BAD_REQUEST: ErrorAnswer = { kind: 'error', reason: 'bad-path', status: 400, text: '400 Bad Request' };
 
@@ -36,7 +46,8 @@ export function createArcheioRouter(table: RoutingTable): Router {
   const info: RedirectPlan = { kind: 'redirect', reason: 'info', location: location(table.infoUrl) };
   const privacy: RedirectPlan = { kind: 'redirect', reason: 'privacy', location: location(table.privacyUrl) };
   // archeio: endpoint + path.Join("/v2/", UpstreamRegistryPath, strings.TrimPrefix(P, "/v2"))
-  const join = (endpoint: string, p: string): string => location(endpoint + goPathJoin('/v2/', table.upstreamPath, p.slice(3)));
+  const join = (endpoint: string, p: string): string =>
+    location(endpoint + goPathJoin('/v2/', table.upstreamPath, p.slice(3)));
 
   return {
     mode: 'archeio',
@@ -63,12 +74,23 @@ export function createArcheioRouter(table: RoutingTable): Router {
     },
     planBlob(blob: BlobRoute, client: ClientFacts): Plan {
       if (client.ip === null) {
-        return { kind: 'error', reason: 'client-ip-invalid', status: 400, text: `${client.problem ?? 'cannot determine the client IP'}\n` };
+        return {
+          kind: 'error',
+          reason: 'client-ip-invalid',
+          status: 400,
+          text: `${client.problem ?? 'cannot determine the client IP'}\n`,
+        };
       }
       if (client.cloud === 'GCP') return { kind: 'redirect', reason: 'blob-gcp-client', location: blob.upstream };
       const base = buckets.baseFor(client.cloud, client.region);
       const url = `${base}/containers/images/${blob.digest}`;
-      return { kind: 'probe', base, url, onHit: { kind: 'redirect', reason: 'blob-bucket-hit', location: location(url) }, fallback: blob.upstream };
+      return {
+        kind: 'probe',
+        base,
+        url,
+        onHit: { kind: 'redirect', reason: 'blob-bucket-hit', location: location(url) },
+        fallback: blob.upstream,
+      };
     },
   };
 }

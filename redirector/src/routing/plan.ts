@@ -74,7 +74,13 @@ const NOT_ALLOWED_V2: ErrorAnswer = {
   allow: true,
   oci: { code: 'UNSUPPORTED', message: 'only GET and HEAD are allowed' },
 };
-const NOT_ALLOWED_PLAIN: ErrorAnswer = { kind: 'error', reason: 'method-not-allowed', status: 405, allow: true, text: 'Only GET and HEAD are allowed.\n' };
+const NOT_ALLOWED_PLAIN: ErrorAnswer = {
+  kind: 'error',
+  reason: 'method-not-allowed',
+  status: 405,
+  allow: true,
+  text: 'Only GET and HEAD are allowed.\n',
+};
 const NOT_FOUND: ErrorAnswer = { kind: 'error', reason: 'not-found', status: 404, text: '404 page not found\n' };
 const CATALOG: ErrorAnswer = {
   kind: 'error',
@@ -130,7 +136,12 @@ export function createRouter(table: RoutingTable): Router {
       const p = classifyPath(t.path);
       switch (p.kind) {
         case 'blob': {
-          const blob: BlobRoute = Object.freeze({ kind: 'blob', name: p.name, digest: p.digest, upstream: upstreamPrefix + p.rest + querySuffix(t.query) });
+          const blob: BlobRoute = Object.freeze({
+            kind: 'blob',
+            name: p.name,
+            digest: p.digest,
+            upstream: upstreamPrefix + p.rest + querySuffix(t.query),
+          });
           blobRoutes.set(target, blob);
           return blob;
         }
@@ -141,7 +152,11 @@ export function createRouter(table: RoutingTable): Router {
           // docs/reference/archeio.md#url-construction)
           return signaturePrefix === null
             ? { kind: 'redirect', reason: 'upstream', location: upstreamPrefix + p.rest + querySuffix(t.query) }
-            : { kind: 'redirect', reason: 'signature-upstream', location: signaturePrefix + p.rest + querySuffix(t.query) };
+            : {
+                kind: 'redirect',
+                reason: 'signature-upstream',
+                location: signaturePrefix + p.rest + querySuffix(t.query),
+              };
         case 'info':
           return info;
         case 'privacy':
@@ -153,12 +168,22 @@ export function createRouter(table: RoutingTable): Router {
         case 'catalog':
           return CATALOG;
         case 'bad-path':
-          return { kind: 'error', reason: 'bad-path', status: 400, oci: { code: 'NAME_INVALID', message: 'invalid request path', detail: p.detail } };
+          return {
+            kind: 'error',
+            reason: 'bad-path',
+            status: 400,
+            oci: { code: 'NAME_INVALID', message: 'invalid request path', detail: p.detail },
+          };
         case 'bad-blob':
         case 'bad-reference':
           // nothing is redirected that the upstream could only refuse, or answer 500 (Debian's docker-registry 2.8
           // does for `manifests/sha256:totallywrong`); a malformed tag is a 404, as G1 pull 5/9 require
-          return { kind: 'error', reason: p.kind, status: p.code === 'MANIFEST_UNKNOWN' ? 404 : 400, oci: { code: p.code, message: OCI_MESSAGE[p.code], detail: p.detail } };
+          return {
+            kind: 'error',
+            reason: p.kind,
+            status: p.code === 'MANIFEST_UNKNOWN' ? 404 : 400,
+            oci: { code: p.code, message: OCI_MESSAGE[p.code], detail: p.detail },
+          };
       }
     },
     planBlob(blob: BlobRoute, client: ClientFacts): Plan {

@@ -18,7 +18,12 @@ for (const { file, doc } of readRoutingCases()) {
     const clock = new ManualClock();
     const lines: string[] = [];
     let bucket: NonNullable<RoutingCase['bucket']> = 'present';
-    const env = { BLOB_CACHE_POSITIVE_TTL_S: '0', BLOB_CACHE_NEGATIVE_TTL_S: '0', BREAKER_FAILURE_THRESHOLD: '1', ...doc.env };
+    const env = {
+      BLOB_CACHE_POSITIVE_TTL_S: '0',
+      BLOB_CACHE_NEGATIVE_TTL_S: '0',
+      BREAKER_FAILURE_THRESHOLD: '1',
+      ...doc.env,
+    };
 
     beforeAll(() => {
       r = assembleRedirector(loadConfig(env), {
@@ -43,7 +48,12 @@ for (const { file, doc } of readRoutingCases()) {
     });
 
     const send = async (c: RoutingCase) => {
-      const pending = r.handler({ method: c.method, target: c.path, xff: c.xff, remoteAddress: c.remote ?? '127.0.0.1' });
+      const pending = r.handler({
+        method: c.method,
+        target: c.path,
+        xff: c.xff,
+        remoteAddress: c.remote ?? '127.0.0.1',
+      });
       if (bucket === 'timeout') clock.advance(r.config.blobCheckTimeoutMs);
       return pending;
     };
@@ -62,16 +72,24 @@ for (const { file, doc } of readRoutingCases()) {
         // let open breakers half-open again before the next case
         clock.advance(r.config.breakerCooldownMs + 1);
 
-        const decisions = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'decision');
+        const decisions = lines
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .filter((l) => l.msg === 'decision');
         expect(decisions).toHaveLength(1);
         const logged = decisions[0]!;
-        expect({ reason: logged.reason, status: reply.status }).toEqual({ reason: c.expect.reason, status: c.expect.status });
+        expect({ reason: logged.reason, status: reply.status }).toEqual({
+          reason: c.expect.reason,
+          status: c.expect.status,
+        });
         const headers = new Map<string, string>();
-        for (let i = 0; i < reply.headers.length; i += 2) headers.set(reply.headers[i]!.toLowerCase(), reply.headers[i + 1]!);
+        for (let i = 0; i < reply.headers.length; i += 2)
+          headers.set(reply.headers[i]!.toLowerCase(), reply.headers[i + 1]!);
         if (c.expect.location !== undefined) expect(headers.get('location')).toBe(c.expect.location);
         if (reply.status !== 307) expect(headers.has('location')).toBe(false);
-        for (const [name, value] of Object.entries(c.expect.headers ?? {})) expect(headers.get(name) ?? null).toBe(value);
-        if (c.expect.ociCode !== undefined) expect((JSON.parse(reply.body) as { errors: { code: string }[] }).errors[0]!.code).toBe(c.expect.ociCode);
+        for (const [name, value] of Object.entries(c.expect.headers ?? {}))
+          expect(headers.get(name) ?? null).toBe(value);
+        if (c.expect.ociCode !== undefined)
+          expect((JSON.parse(reply.body) as { errors: { code: string }[] }).errors[0]!.code).toBe(c.expect.ociCode);
         if (c.expect.body !== undefined) expect(reply.body).toBe(c.expect.body);
         if (c.expect.client !== undefined) {
           expect({ cloud: logged.cloud, region: logged.region, prefix: logged.prefix }).toEqual(c.expect.client);

@@ -19,16 +19,27 @@ function agree(memo: SlotMemo<number>, ops: readonly { key: string; set: boolean
   });
 }
 
-const key = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ minLength: 33, maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom('', 'a', 'b', '/v2/pause/blobs/sha256:' + 'a'.repeat(64)));
+const key = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ minLength: 33, maxLength: 200 }),
+  fc.string({ unit: 'binary', maxLength: 60 }),
+  fc.constantFrom('', 'a', 'b', '/v2/pause/blobs/sha256:' + 'a'.repeat(64)),
+);
 const ops = fc.array(fc.record({ key, set: fc.boolean() }), { maxLength: 300 });
 
 describe('SlotMemo', () => {
   it('answers only for the exact key a value was stored under, against a Map twin (few slots: many collisions)', () => {
-    fc.assert(fc.property(ops, fc.constantFrom(1, 2, 16, 1024), (o, slots) => agree(new SlotMemo<number>(slots), o)), { numRuns: 500 });
+    fc.assert(
+      fc.property(ops, fc.constantFrom(1, 2, 16, 1024), (o, slots) => agree(new SlotMemo<number>(slots), o)),
+      { numRuns: 500 },
+    );
   });
 
   it('answers only for the exact key when every key hashes alike', () => {
-    fc.assert(fc.property(ops, (o) => agree(new SlotMemo<number>(64, () => 7), o)), { numRuns: 300 });
+    fc.assert(
+      fc.property(ops, (o) => agree(new SlotMemo<number>(64, () => 7), o)),
+      { numRuns: 300 },
+    );
   });
 
   it('keeps what fits: distinct keys in distinct slots are all remembered; clear forgets them all', () => {
@@ -44,10 +55,17 @@ describe('SlotMemo', () => {
 
   it('spreads the keys it meets: client addresses before one load balancer, real digests, digests alike but at the end', () => {
     const xffs = Array.from({ length: 256 }, (_, i) => `10.0.${i}.1, 130.211.0.1`);
-    const digests = Array.from({ length: 256 }, (_, i) => `/v2/pause/blobs/sha256:${createHash('sha256').update(String(i)).digest('hex')}`);
-    const tails = Array.from({ length: 256 }, (_, i) => `/v2/pause/blobs/sha256:${'a'.repeat(62)}${i.toString(16).padStart(2, '0')}`);
+    const digests = Array.from(
+      { length: 256 },
+      (_, i) => `/v2/pause/blobs/sha256:${createHash('sha256').update(String(i)).digest('hex')}`,
+    );
+    const tails = Array.from(
+      { length: 256 },
+      (_, i) => `/v2/pause/blobs/sha256:${'a'.repeat(62)}${i.toString(16).padStart(2, '0')}`,
+    );
     // 256 keys over 1,024 slots: a fair hash leaves ~227 slots in use
-    for (const set of [xffs, digests, tails]) expect(new Set(set.map((k) => sampleHash(k) & 1023)).size).toBeGreaterThan(200);
+    for (const set of [xffs, digests, tails])
+      expect(new Set(set.map((k) => sampleHash(k) & 1023)).size).toBeGreaterThan(200);
   });
 
   it('rejects a table size that is not a power of two', () => {

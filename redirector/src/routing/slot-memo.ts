@@ -22,7 +22,8 @@ export class SlotMemo<V> {
     /** where a key goes (tests pass a colliding one) */
     private readonly hash: (key: string) => number = sampleHash,
   ) {
-    if (!Number.isInteger(slots) || slots < 1 || (slots & (slots - 1)) !== 0) throw new RangeError(`SlotMemo: slots must be a power of two, not ${slots}`);
+    if (!Number.isInteger(slots) || slots < 1 || (slots & (slots - 1)) !== 0)
+      throw new RangeError(`SlotMemo: slots must be a power of two, not ${slots}`);
     this.keys = new Array<string | undefined>(slots).fill(undefined);
     this.values = new Array<V | undefined>(slots).fill(undefined);
     this.mask = slots - 1;

@@ -28,11 +28,33 @@ export interface AdminDeps {
 
 function json(status: number, value: unknown): Reply {
   const body = JSON.stringify(value, null, 2) + '\n';
-  return { status, headers: ['Content-Type', 'application/json', 'Cache-Control', 'no-store', 'Content-Length', String(Buffer.byteLength(body))], body };
+  return {
+    status,
+    headers: [
+      'Content-Type',
+      'application/json',
+      'Cache-Control',
+      'no-store',
+      'Content-Length',
+      String(Buffer.byteLength(body)),
+    ],
+    body,
+  };
 }
 
 function text(status: number, body: string, contentType = 'text/plain; charset=utf-8'): Reply {
-  return { status, headers: ['Content-Type', contentType, 'Cache-Control', 'no-store', 'Content-Length', String(Buffer.byteLength(body))], body };
+  return {
+    status,
+    headers: [
+      'Content-Type',
+      contentType,
+      'Cache-Control',
+      'no-store',
+      'Content-Length',
+      String(Buffer.byteLength(body)),
+    ],
+    body,
+  };
 }
 
 export function createAdminHandler(deps: AdminDeps): (req: HttpRequest) => Promise<Reply> {
@@ -61,10 +83,16 @@ export function createAdminHandler(deps: AdminDeps): (req: HttpRequest) => Promi
       case '/explain': {
         const q = url.searchParams;
         const path = q.get('path') ?? '';
-        if (!path.startsWith('/')) return json(400, { error: 'path: give the request path to explain, e.g. path=/v2/pause/blobs/sha256:...' });
+        if (!path.startsWith('/'))
+          return json(400, { error: 'path: give the request path to explain, e.g. path=/v2/pause/blobs/sha256:...' });
         try {
           const trace = await explainRequest(
-            { ip: q.get('ip') || null, path, method: (q.get('method') || 'GET').toUpperCase(), probe: q.get('probe') === '1' },
+            {
+              ip: q.get('ip') || null,
+              path,
+              method: (q.get('method') || 'GET').toUpperCase(),
+              probe: q.get('probe') === '1',
+            },
             deps.explain,
           );
           return json(200, trace);

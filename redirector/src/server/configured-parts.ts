@@ -5,7 +5,14 @@
  */
 import type { Config } from '../config.js';
 import { BUNDLED_RANGE_SOURCES, type RangeSources } from '../ranges/index.js';
-import { BucketRouter, buildRoutingTable, loadBucketMap, withDefaultBase, type BucketMap, type RoutingTable } from '../routing/index.js';
+import {
+  BucketRouter,
+  buildRoutingTable,
+  loadBucketMap,
+  withDefaultBase,
+  type BucketMap,
+  type RoutingTable,
+} from '../routing/index.js';
 
 /** AWS_IP_RANGES, GCP_IP_RANGES and AZURE_IP_RANGES, or the bundled snapshots for those not set. */
 export function configuredRangeSources(config: Config): RangeSources {

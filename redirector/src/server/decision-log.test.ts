@@ -8,7 +8,16 @@ import { decisionLocation, type Decision } from './request-handler.js';
 
 /** The twin: the same line as a plain object through JSON.stringify (what the hand-built line must parse to). */
 function expected(d: Decision): Record<string, unknown> {
-  const o: Record<string, unknown> = { level: 30, msg: 'decision', reason: d.plan.reason, rule: RULE_OF[d.plan.reason], method: d.method, path: d.target, status: d.status, target: decisionLocation(d) };
+  const o: Record<string, unknown> = {
+    level: 30,
+    msg: 'decision',
+    reason: d.plan.reason,
+    rule: RULE_OF[d.plan.reason],
+    method: d.method,
+    path: d.target,
+    status: d.status,
+    target: decisionLocation(d),
+  };
   if (d.client !== null) {
     Object.assign(o, { ip: d.client.ip, ipSource: d.ipSource });
     if (d.client.problem !== undefined) o.ipProblem = d.client.problem;
@@ -35,7 +44,10 @@ function logged(...ds: Decision[]): string[] {
  */
 function loggedThrough(makeSink: typeof createLogSink, ...ds: Decision[]): string[] {
   const bytes: Buffer[] = [];
-  const sink = makeSink({ flushIntervalMs: 0, writeSync: (_fd, buf, off, len) => (bytes.push(Buffer.from(buf.subarray(off, off + len))), len) });
+  const sink = makeSink({
+    flushIntervalMs: 0,
+    writeSync: (_fd, buf, off, len) => (bytes.push(Buffer.from(buf.subarray(off, off + len))), len),
+  });
   const strings: string[] = [];
   const viaSink = decisionLogger('info', sink);
   const viaText = decisionLogger('info', { write: (s: string) => void strings.push(s) });
@@ -56,8 +68,13 @@ function loggedThrough(makeSink: typeof createLogSink, ...ds: Decision[]): strin
 }
 
 /** A decision from its logged fields: the plan it answers (a redirect, or a 404 when there is no location). */
-function decision({ reason, location, ...d }: Omit<Decision, 'plan' | 'blob'> & { reason: Reason; location: string | null; blob?: BlobRoute | null }): Decision {
-  const plan: Decision['plan'] = location === null ? { kind: 'error', reason, status: 404 } : { kind: 'redirect', reason, location };
+function decision({
+  reason,
+  location,
+  ...d
+}: Omit<Decision, 'plan' | 'blob'> & { reason: Reason; location: string | null; blob?: BlobRoute | null }): Decision {
+  const plan: Decision['plan'] =
+    location === null ? { kind: 'error', reason, status: 404 } : { kind: 'redirect', reason, location };
   return { blob: null, ...d, plan };
 }
 
@@ -84,7 +101,14 @@ describe('decisionLogger', () => {
     expect(typeof line.time).toBe('number');
     delete line.time;
     expect(line).toEqual(expected(HIT));
-    expect(line).toMatchObject({ rule: 6, ip: '35.180.1.1', cloud: 'AWS', region: 'eu-west-3', prefix: '35.180.0.0/16', cache: 'cached-found' });
+    expect(line).toMatchObject({
+      rule: 6,
+      ip: '35.180.1.1',
+      cloud: 'AWS',
+      region: 'eu-west-3',
+      prefix: '35.180.0.0/16',
+      cache: 'cached-found',
+    });
     expect(line).not.toHaveProperty('probeUrl'); // the target already says it
   });
 
@@ -92,7 +116,10 @@ describe('decisionLogger', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       const bytes: Buffer[] = [];
-      const sink = createLogSink({ flushIntervalMs: 0, writeSync: (_fd, buf, off, len) => (bytes.push(Buffer.from(buf.subarray(off, off + len))), len) });
+      const sink = createLogSink({
+        flushIntervalMs: 0,
+        writeSync: (_fd, buf, off, len) => (bytes.push(Buffer.from(buf.subarray(off, off + len))), len),
+      });
       const log = decisionLogger('info', sink);
       const at = [1_765_000_000_000, 1_765_000_000_000, 1_765_000_000_001, 1_765_000_000_000, 1_765_000_100_000];
       for (const t of at) {
@@ -100,7 +127,11 @@ describe('decisionLogger', () => {
         log(HIT);
       }
       sink.close();
-      const times = Buffer.concat(bytes).toString('utf8').trim().split('\n').map((l) => (JSON.parse(l) as { time: number }).time);
+      const times = Buffer.concat(bytes)
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { time: number }).time);
       expect(times).toEqual(at);
     } finally {
       vi.useRealTimers();
@@ -117,12 +148,21 @@ describe('decisionLogger', () => {
   it('uses what it remembers of a shared route, plan or client only for the text it was built from', () => {
     const blob: BlobRoute = Object.freeze({ kind: 'blob', name: 'pause', digest: DIGEST, upstream: '' });
     const hitLocation = decisionLocation(HIT)!;
-    const plan = Object.freeze({ kind: 'redirect', reason: 'blob-bucket-hit', location: hitLocation }) as Decision['plan'];
+    const plan = Object.freeze({
+      kind: 'redirect',
+      reason: 'blob-bucket-hit',
+      location: hitLocation,
+    }) as Decision['plan'];
     const client = Object.freeze({ ...HIT.client! });
     const first = { ...HIT, blob, plan, client };
     // the same route and client with another target (a caller that reuses them wrongly), another plan, another source
     const otherLocation = 'https://elsewhere.example/x';
-    const other = { ...first, target: '/v2/other/blobs/' + DIGEST, plan: Object.freeze({ ...plan, location: otherLocation }), ipSource: 'socket' as const };
+    const other = {
+      ...first,
+      target: '/v2/other/blobs/' + DIGEST,
+      plan: Object.freeze({ ...plan, location: otherLocation }),
+      ipSource: 'socket' as const,
+    };
     const lines = logged(first, other, first).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.path)).toEqual([HIT.target, other.target, HIT.target]);
     expect(lines.map((l) => l.target)).toEqual([hitLocation, otherLocation, hitLocation]);
@@ -135,7 +175,7 @@ describe('decisionLogger', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ reason: 'blob-bucket-hit', ip: '35.180.1.1' });
   });
 
-  it('writes a line longer than the sink\'s whole batch on its own, whole', () => {
+  it("writes a line longer than the sink's whole batch on its own, whole", () => {
     const long: Decision = { ...HIT, target: `/v2/${'a/'.repeat(300)}pause/blobs/${DIGEST}` };
     const lines = loggedThrough((o) => createLogSink({ ...o, maxPending: 256 }), HIT, long, HIT);
     expect(lines).toHaveLength(3);
@@ -151,7 +191,11 @@ describe('decisionLogger', () => {
   });
 
   it('escapes whatever a client can put in a path, a header or a query, and parses back to the twin', () => {
-    const anyText = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0000', '\u007f', 'é', '\ud800', '\udc00', '/', 'a') }));
+    const anyText = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0000', '\u007f', 'é', '\ud800', '\udc00', '/', 'a') }),
+    );
     const client = fc.option(
       fc.record(
         {
@@ -168,7 +212,15 @@ describe('decisionLogger', () => {
     const probe = fc.option(
       fc.record({
         verdict: fc.constantFrom('hit', 'miss', 'error', 'breaker-open'),
-        outcome: fc.constantFrom('cached-found', 'cached-missing', 'head-found', 'head-missing', 'error', 'timeout', 'breaker-open'),
+        outcome: fc.constantFrom(
+          'cached-found',
+          'cached-missing',
+          'head-found',
+          'head-missing',
+          'error',
+          'timeout',
+          'breaker-open',
+        ),
         status: fc.option(fc.integer({ min: 100, max: 599 }), { nil: null }),
         headMs: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: null }),
         coalesced: fc.boolean(),
@@ -187,10 +239,27 @@ describe('decisionLogger', () => {
         probe,
         fc.boolean(),
         (method, target, reason, location, c, ipSource, probeUrl, p, shared) => {
-          const d = decision({ method, target, reason, status: 307, location, client: c as ClientFacts | null, ipSource: ipSource as Decision['ipSource'], probeUrl, probe: p as ProbeResult | null });
+          const d = decision({
+            method,
+            target,
+            reason,
+            status: 307,
+            location,
+            client: c as ClientFacts | null,
+            ipSource: ipSource as Decision['ipSource'],
+            probeUrl,
+            probe: p as ProbeResult | null,
+          });
           // shared (frozen) objects are escaped once and remembered: their lines must be the same as fresh ones
           const blob: BlobRoute = { kind: 'blob', name: 'pause', digest: DIGEST, upstream: '' };
-          const once = shared ? { ...d, blob: Object.freeze(blob), plan: Object.freeze({ ...d.plan }), client: d.client === null ? null : Object.freeze({ ...d.client }) } : d;
+          const once = shared
+            ? {
+                ...d,
+                blob: Object.freeze(blob),
+                plan: Object.freeze({ ...d.plan }),
+                client: d.client === null ? null : Object.freeze({ ...d.client }),
+              }
+            : d;
           const lines = logged(once, once).slice(1);
           expect(lines).toHaveLength(1);
           // one line: a raw newline inside would split the record for every log reader
@@ -210,12 +279,20 @@ describe('decisionLogger', () => {
 describe('str', () => {
   it('writes an ASCII JSON literal that parses back to the same text; for ASCII input, exactly JSON.stringify', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme-ascii' })), (s) => {
-        const out = str(s);
-        expect(out).toMatch(/^[\x00-\x7f]*$/);
-        expect(JSON.parse(out)).toBe(s);
-        if (/^[\x00-\x7f]*$/.test(s)) expect(out).toBe(JSON.stringify(s));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.string({ unit: 'grapheme' }),
+          fc.string({ unit: 'grapheme-ascii' }),
+        ),
+        (s) => {
+          const out = str(s);
+          expect(out).toMatch(/^[\x00-\x7f]*$/);
+          expect(JSON.parse(out)).toBe(s);
+          if (/^[\x00-\x7f]*$/.test(s)) expect(out).toBe(JSON.stringify(s));
+        },
+      ),
       { numRuns: 5000 },
     );
     expect(str('é')).toBe('"\\u00e9"');

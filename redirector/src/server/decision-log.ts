@@ -84,7 +84,10 @@ export function decisionLogger(level: LogLevel, destination: DestinationStream):
   const shared = new SharedPieces(clientText);
   const parts: Part[] = [];
   const sink = isLogSink(destination) ? destination : null;
-  const write = sink === null ? (n: number) => void destination.write(joinParts(parts, n)) : (n: number) => copyParts(sink, parts, n);
+  const write =
+    sink === null
+      ? (n: number) => void destination.write(joinParts(parts, n))
+      : (n: number) => copyParts(sink, parts, n);
   // The time, kept for the millisecond it stands for: a 13-digit number took ~250 ns to format (V8's number cache
   // never holds it), and at tens of thousands of decisions a second most lines share their millisecond.
   let clockMs = -1;
@@ -98,7 +101,10 @@ export function decisionLogger(level: LogLevel, destination: DestinationStream):
     let n = 0;
     parts[n++] = clock;
     // reason, rule, status, cache outcome and cloud are from closed sets of plain words; the rest may hold anything
-    parts[n++] = d.method === 'GET' || d.method === 'HEAD' ? REASON_METHOD[d.plan.reason][d.method] : `${REASON_RULE[d.plan.reason]},"method":${str(d.method)},"path":`;
+    parts[n++] =
+      d.method === 'GET' || d.method === 'HEAD'
+        ? REASON_METHOD[d.plan.reason][d.method]
+        : `${REASON_RULE[d.plan.reason]},"method":${str(d.method)},"path":`;
     parts[n++] = d.blob === null ? str(d.target) : shared.path(d.blob, d.target);
     parts[n++] = STATUS_TARGET.get(d.status);
     const location = decisionLocation(d);
@@ -150,11 +156,16 @@ function joinParts(parts: readonly Part[], n: number): string {
 }
 
 /** `"reason":"…","rule":N` for each reason, built once. */
-const REASON_RULE = Object.fromEntries(Object.entries(RULE_OF).map(([reason, rule]) => [reason, `"reason":"${reason}","rule":${rule}`])) as Record<Reason, string>;
+const REASON_RULE = Object.fromEntries(
+  Object.entries(RULE_OF).map(([reason, rule]) => [reason, `"reason":"${reason}","rule":${rule}`]),
+) as Record<Reason, string>;
 
 /** The same with `,"method":"GET","path":` (or HEAD) after it: the pieces between the time and the path. */
 const REASON_METHOD = Object.fromEntries(
-  Object.entries(REASON_RULE).map(([reason, text]) => [reason, { GET: piece(`${text},"method":"GET","path":`), HEAD: piece(`${text},"method":"HEAD","path":`) }]),
+  Object.entries(REASON_RULE).map(([reason, text]) => [
+    reason,
+    { GET: piece(`${text},"method":"GET","path":`), HEAD: piece(`${text},"method":"HEAD","path":`) },
+  ]),
 ) as Record<Reason, Record<'GET' | 'HEAD', Piece>>;
 
 const NULL = piece('null');
@@ -223,7 +234,12 @@ interface Remembered<S> {
 }
 
 /** `render(key, from)`, remembered under `key` when the key is shared (frozen) and reused only for the same `from`. */
-function remembered<K extends object, S>(map: WeakMap<K, Remembered<S>>, key: K, from: S, render: (key: K, from: S) => string): Part {
+function remembered<K extends object, S>(
+  map: WeakMap<K, Remembered<S>>,
+  key: K,
+  from: S,
+  render: (key: K, from: S) => string,
+): Part {
   const hit = map.get(key);
   if (hit !== undefined && hit.from === from) return (hit.piece ??= piece(hit.text));
   const text = render(key, from);
@@ -239,7 +255,9 @@ const quoteText = (_key: object, text: string): string => str(text);
  * a prefix to another region); bounded, so a table swap cannot make it grow without end.
  */
 class OwnerFragments {
-  private readonly byPrefix = new BoundedMemo<string, { cloud: string | null; region: string | null; text: string }>(65_536);
+  private readonly byPrefix = new BoundedMemo<string, { cloud: string | null; region: string | null; text: string }>(
+    65_536,
+  );
 
   get(c: { cloud: string | null; region: string | null; prefix: string | null }): string {
     if (c.prefix === null) return OwnerFragments.render(c);

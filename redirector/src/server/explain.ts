@@ -6,7 +6,14 @@
  */
 import { parseIp, formatIp, unmapV4 } from '../net/index.js';
 import type { ProbeResult } from '../blobs/index.js';
-import { resolveProbe, UNKNOWN_CLIENT, type ClientFacts, type Plan, type Reason, type Router } from '../routing/index.js';
+import {
+  resolveProbe,
+  UNKNOWN_CLIENT,
+  type ClientFacts,
+  type Plan,
+  type Reason,
+  type Router,
+} from '../routing/index.js';
 import { RULE_OF } from './decision-log.js';
 import type { BlobProber, Classify } from './request-handler.js';
 
@@ -63,7 +70,9 @@ export function clientFactsFor(ipText: string | null, classify: Classify, unmap:
   const address = unmap ? unmapV4(parsed) : parsed;
   const ip = formatIp(address);
   const c = classify(address);
-  return c === null ? { ip, cloud: null, region: null, prefix: null } : { ip, cloud: c.cloud, region: c.region, prefix: c.prefix };
+  return c === null
+    ? { ip, cloud: null, region: null, prefix: null }
+    : { ip, cloud: c.cloud, region: c.region, prefix: c.prefix };
 }
 
 export async function explainRequest(q: ExplainQuery, deps: ExplainDeps): Promise<ExplainTrace> {
@@ -86,11 +95,23 @@ export async function explainRequest(q: ExplainQuery, deps: ExplainDeps): Promis
   if (plan.kind === 'probe') {
     const known = deps.probe.peek(plan.base, plan.url) ?? null;
     const result = known ?? (q.probe ? await deps.probe.check(plan.base, plan.url) : null);
-    trace.probe = { url: plan.url, base: plan.base, known: known?.outcome ?? null, result: known === null ? result : null, ifHit: plan.onHit.location, otherwise: plan.fallback };
+    trace.probe = {
+      url: plan.url,
+      base: plan.base,
+      known: known?.outcome ?? null,
+      result: known === null ? result : null,
+      ifHit: plan.onHit.location,
+      otherwise: plan.fallback,
+    };
     if (result === null) return trace;
     plan = resolveProbe(plan, result.verdict);
   }
   const status = plan.kind === 'redirect' ? 307 : plan.kind === 'ping' ? 200 : (plan as { status: number }).status;
-  trace.decision = { reason: plan.reason, rule: RULE_OF[plan.reason], status, location: plan.kind === 'redirect' ? plan.location : null };
+  trace.decision = {
+    reason: plan.reason,
+    rule: RULE_OF[plan.reason],
+    status,
+    location: plan.kind === 'redirect' ? plan.location : null,
+  };
   return trace;
 }

@@ -97,7 +97,12 @@ export async function drain(d: Drainable, inFlight: InFlight, drainMs: number): 
  * Binds `server` to opts.host/opts.port and resolves with its Listener: close() calls `closing` (from then on every
  * answer says `Connection: close`) and drains. A bind error rejects, after `onFail`.
  */
-export function bindListener(server: Server, opts: Pick<ListenOptions, 'host' | 'port'>, inFlight: InFlight, d: Drainable & { closing(): void; onFail?(): void }): Promise<Listener> {
+export function bindListener(
+  server: Server,
+  opts: Pick<ListenOptions, 'host' | 'port'>,
+  inFlight: InFlight,
+  d: Drainable & { closing(): void; onFail?(): void },
+): Promise<Listener> {
   return new Promise((resolve, reject) => {
     const failed = (err: Error): void => {
       d.onFail?.();

@@ -120,7 +120,8 @@ export function createLogSink(opts: LogSinkOptions = {}): LogSink {
       return used;
     },
     commit(end) {
-      if (end < used || end > buf.length) throw new RangeError(`log sink: commit(${end}) outside the reserved room (${used}-${buf.length})`);
+      if (end < used || end > buf.length)
+        throw new RangeError(`log sink: commit(${end}) outside the reserved room (${used}-${buf.length})`);
       used = end;
     },
     write(line) {

@@ -129,7 +129,11 @@ interface Live {
   refreshes: Counter;
 }
 
-function buildRegistry(prom: typeof import('prom-client'), src: MetricsSources, t: Tallies): { registry: Registry; live: Live } {
+function buildRegistry(
+  prom: typeof import('prom-client'),
+  src: MetricsSources,
+  t: Tallies,
+): { registry: Registry; live: Live } {
   const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = prom;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -142,7 +146,8 @@ function buildRegistry(prom: typeof import('prom-client'), src: MetricsSources, 
     collect() {
       this.reset();
       for (const [reason, byCloud] of t.decisions) {
-        for (const [cloud, byRegion] of byCloud) for (const [region, n] of byRegion) this.inc({ reason, cloud, region }, n.n);
+        for (const [cloud, byRegion] of byCloud)
+          for (const [region, n] of byRegion) this.inc({ reason, cloud, region }, n.n);
       }
     },
   });
@@ -186,7 +191,12 @@ function buildRegistry(prom: typeof import('prom-client'), src: MetricsSources, 
       for (const [reason, n] of t.refusals) this.inc({ status: String(REFUSAL_STATUS[reason]), reason }, n);
     },
   });
-  const heads = new Counter({ name: 'redirector_blob_heads_total', help: 'HEADs sent to buckets, by bucket and outcome.', labelNames: ['bucket', 'outcome'], registers: [registry] });
+  const heads = new Counter({
+    name: 'redirector_blob_heads_total',
+    help: 'HEADs sent to buckets, by bucket and outcome.',
+    labelNames: ['bucket', 'outcome'],
+    registers: [registry],
+  });
   const headSeconds = new Histogram({
     name: 'redirector_blob_head_seconds',
     help: 'Latency of blob existence HEADs.',
@@ -231,10 +241,16 @@ function buildRegistry(prom: typeof import('prom-client'), src: MetricsSources, 
     registers: [registry],
     collect() {
       this.reset();
-      for (const { base, state } of src.breakerStates()) for (const s of BREAKER_STATES) this.set({ bucket: base, state: s }, s === state ? 1 : 0);
+      for (const { base, state } of src.breakerStates())
+        for (const s of BREAKER_STATES) this.set({ bucket: base, state: s }, s === state ? 1 : 0);
     },
   });
-  const transitions = new Counter({ name: 'redirector_breaker_transitions_total', help: 'Breaker state changes per bucket.', labelNames: ['bucket', 'to'], registers: [registry] });
+  const transitions = new Counter({
+    name: 'redirector_breaker_transitions_total',
+    help: 'Breaker state changes per bucket.',
+    labelNames: ['bucket', 'to'],
+    registers: [registry],
+  });
   const versionsCache = new WeakMap<RangeData, ReturnType<typeof countPrefixes>>();
   new Gauge({
     name: 'redirector_range_data_info',
@@ -278,8 +294,16 @@ function buildRegistry(prom: typeof import('prom-client'), src: MetricsSources, 
     help: 'Routing behaviour in force (value 1).',
     labelNames: ['semantics', 'protocol_compat', 'client_ip_rule'],
     registers: [registry],
-  }).set({ semantics: src.info.semantics, protocol_compat: src.info.protocolCompat, client_ip_rule: src.info.clientIpRule }, 1);
-  const mutant = new Gauge({ name: 'redirector_mutant', help: 'A deliberately broken mutant is active (value 1, name in the label).', labelNames: ['name'], registers: [registry] });
+  }).set(
+    { semantics: src.info.semantics, protocol_compat: src.info.protocolCompat, client_ip_rule: src.info.clientIpRule },
+    1,
+  );
+  const mutant = new Gauge({
+    name: 'redirector_mutant',
+    help: 'A deliberately broken mutant is active (value 1, name in the label).',
+    labelNames: ['name'],
+    registers: [registry],
+  });
   if (src.mutant !== null) mutant.set({ name: src.mutant }, 1);
   return { registry, live: { heads, headSeconds, transitions, refreshes } };
 }

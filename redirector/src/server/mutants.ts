@@ -23,25 +23,47 @@ export interface Mutation {
   reply?(reply: Reply, req: HttpRequest): Reply;
 }
 
-const ALWAYS_THERE: ProbeResult = Object.freeze({ verdict: 'hit', outcome: 'head-found', status: null, headMs: null, coalesced: false });
+const ALWAYS_THERE: ProbeResult = Object.freeze({
+  verdict: 'hit',
+  outcome: 'head-found',
+  status: null,
+  headMs: null,
+  coalesced: false,
+});
 const MANIFEST = /^\/v2\/.+\/manifests\/([^/?]+)/;
 
 /** The wrappers for a mutant; `buckets` is the correct map (some mutants point at its buckets). */
 export function createMutation(name: MutantName, buckets: BucketMap): Mutation {
   switch (name) {
     case 'ignore-xff':
-      return { name, request: (req) => ({ method: req.method, target: req.target, xff: undefined, remoteAddress: req.remoteAddress }) };
+      return {
+        name,
+        request: (req) => ({
+          method: req.method,
+          target: req.target,
+          xff: undefined,
+          remoteAddress: req.remoteAddress,
+        }),
+      };
     case 'trust-leftmost-xff':
       // the leftmost entry is whatever the client wrote: the spoofable choice distribution and mirrorbits make
       return {
         name,
         request(req) {
           const first = req.xff?.split(/[ ,]+/).find((t) => t !== '');
-          return first === undefined ? req : { method: req.method, target: req.target, xff: undefined, remoteAddress: first };
+          return first === undefined
+            ? req
+            : { method: req.method, target: req.target, xff: undefined, remoteAddress: first };
         },
       };
     case 'wrong-bucket':
-      return { name, bucketMap: (m) => ({ default: m.default, regions: { ...m.regions, 'us-east-1': m.regions['us-west-2'] ?? m.default } }) };
+      return {
+        name,
+        bucketMap: (m) => ({
+          default: m.default,
+          regions: { ...m.regions, 'us-east-1': m.regions['us-west-2'] ?? m.default },
+        }),
+      };
     case 'no-existence-check':
       return { name, probe: () => ({ peek: () => ALWAYS_THERE, check: () => Promise.resolve(ALWAYS_THERE) }) };
     case 'manifests-to-bucket':

@@ -38,7 +38,8 @@ class NodeRequest implements HttpRequest {
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       // the spelling every proxy sends is compared first: lower-casing allocates a string
-      if (name.length === 15 && (name === 'X-Forwarded-For' || name.toLowerCase() === 'x-forwarded-for')) value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
+      if (name.length === 15 && (name === 'X-Forwarded-For' || name.toLowerCase() === 'x-forwarded-for'))
+        value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
     }
     return value;
   }
@@ -62,7 +63,12 @@ export function listenNodeHttp(handler: Handler, opts: ListenOptions): Promise<L
   };
   const fail = (res: ServerResponse, req: HttpRequest, err: unknown): void => {
     opts.onError?.(err, req);
-    if (!res.headersSent) send(res, { status: 500, headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '22'], body: 'internal server error\n' });
+    if (!res.headersSent)
+      send(res, {
+        status: 500,
+        headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '22'],
+        body: 'internal server error\n',
+      });
     else res.destroy();
   };
 
@@ -116,7 +122,11 @@ export function listenNodeHttp(handler: Handler, opts: ListenOptions): Promise<L
         (reply) => writeRaw(socket, reply),
         (err: unknown) => {
           opts.onError?.(err, facts);
-          writeRaw(socket, { status: 500, headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '22'], body: 'internal server error\n' });
+          writeRaw(socket, {
+            status: 500,
+            headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '22'],
+            body: 'internal server error\n',
+          });
         },
       );
   });

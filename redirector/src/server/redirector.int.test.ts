@@ -67,7 +67,10 @@ describe.each(['strict', 'node'])('startRedirector over real sockets (HTTP_LISTE
 
   beforeAll(async () => {
     bucketHeads.length = 0;
-    s = await startRedirector(config({ HTTP_LISTENER: listener }), { rangeData: data, logDestination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } });
+    s = await startRedirector(config({ HTTP_LISTENER: listener }), {
+      rangeData: data,
+      logDestination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+    });
   });
   afterAll(async () => {
     releaseSlow();
@@ -76,7 +79,13 @@ describe.each(['strict', 'node'])('startRedirector over real sockets (HTTP_LISTE
 
   it('announces url and adminUrl with the real ports', () => {
     const listening = lines.find((l) => l.msg === 'listening');
-    expect(listening).toMatchObject({ url: s.url, adminUrl: s.adminUrl, semantics: 'most-specific', protocolCompat: 'none', mutant: null });
+    expect(listening).toMatchObject({
+      url: s.url,
+      adminUrl: s.adminUrl,
+      semantics: 'most-specific',
+      protocolCompat: 'none',
+      mutant: null,
+    });
     expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(s.url).not.toBe('http://127.0.0.1:0');
     expect(s.adminUrl).not.toBe(s.url);
@@ -90,18 +99,23 @@ describe.each(['strict', 'node'])('startRedirector over real sockets (HTTP_LISTE
 
     const manifest = await request(`${s.url}/v2/pause/manifests/latest?ns=registry.k8s.io`, { method: 'HEAD' });
     expect(manifest.statusCode).toBe(307);
-    expect(manifest.headers.location).toBe('http://127.0.0.1:9/v2/k8s-artifacts-prod/images/pause/manifests/latest?ns=registry.k8s.io');
+    expect(manifest.headers.location).toBe(
+      'http://127.0.0.1:9/v2/k8s-artifacts-prod/images/pause/manifests/latest?ns=registry.k8s.io',
+    );
     expect(manifest.headers['cache-control']).toBe('private, no-store');
     await manifest.body.dump();
 
     const post = await request(`${s.url}/v2/`, { method: 'POST', body: 'x' });
     expect(post.statusCode).toBe(405);
     expect(post.headers.allow).toBe('GET, HEAD');
-    expect(await post.body.json()).toEqual({ errors: [{ code: 'UNSUPPORTED', message: 'only GET and HEAD are allowed' }] });
+    expect(await post.body.json()).toEqual({
+      errors: [{ code: 'UNSUPPORTED', message: 'only GET and HEAD are allowed' }],
+    });
   });
 
   it('checks the bucket with a real HEAD and caches the answer', async () => {
-    const blob = (digest: string) => request(`${s.url}/v2/pause/blobs/${digest}`, { headers: { 'x-forwarded-for': '8.8.8.8, 130.211.0.1' } });
+    const blob = (digest: string) =>
+      request(`${s.url}/v2/pause/blobs/${digest}`, { headers: { 'x-forwarded-for': '8.8.8.8, 130.211.0.1' } });
     const hit = await blob(PRESENT);
     expect(hit.statusCode).toBe(307);
     expect(hit.headers.location).toBe(`${bucket.url}/default-bucket/containers/images/${PRESENT}`);
@@ -110,7 +124,9 @@ describe.each(['strict', 'node'])('startRedirector over real sockets (HTTP_LISTE
     expect(miss.headers.location).toBe(`http://127.0.0.1:9/v2/k8s-artifacts-prod/images/pause/blobs/${ABSENT}`);
     await miss.body.dump();
     await (await blob(PRESENT)).body.dump();
-    expect(bucketHeads.filter((h) => h.includes(PRESENT))).toEqual([`HEAD /default-bucket/containers/images/${PRESENT}`]);
+    expect(bucketHeads.filter((h) => h.includes(PRESENT))).toEqual([
+      `HEAD /default-bucket/containers/images/${PRESENT}`,
+    ]);
     const decision = lines.filter((l) => l.msg === 'decision' && l.path === `/v2/pause/blobs/${PRESENT}`);
     expect(decision.map((d) => d.cache)).toEqual(['head-found', 'cached-found']);
     expect(decision[0]).toMatchObject({ ip: '8.8.8.8', ipSource: 'xff', headStatus: 200 });
@@ -204,30 +220,45 @@ describe('refused requests', () => {
 });
 
 describe('drain', () => {
-  it.each(['strict', 'node'])('finishes in-flight requests, turns /readyz 503, then refuses connections (HTTP_LISTENER=%s)', async (listener) => {
-    slowArrived = new Promise((r) => (markSlowArrived = r));
-    const s = await startRedirector(config({ HTTP_LISTENER: listener }), { rangeData: data, logDestination: { write: () => {} } });
-    const inFlight = request(`${s.url}/v2/pause/blobs/${SLOW}`, { headers: { 'x-forwarded-for': '8.8.8.8, 130.211.0.1' } });
-    await slowArrived;
-    const closed = s.close();
-    const ready = await request(`${s.adminUrl}/readyz`);
-    expect(ready.statusCode).toBe(503);
-    expect(await ready.body.json()).toMatchObject({ status: 'draining' });
-    releaseSlow();
-    const res = await inFlight;
-    expect(res.statusCode).toBe(307);
-    expect(res.headers.connection).toBe('close');
-    await res.body.dump();
-    await closed;
-    await expect(request(`${s.url}/v2/`)).rejects.toThrow(/ECONNREFUSED/);
-    await s.close();
-  });
+  it.each(['strict', 'node'])(
+    'finishes in-flight requests, turns /readyz 503, then refuses connections (HTTP_LISTENER=%s)',
+    async (listener) => {
+      slowArrived = new Promise((r) => (markSlowArrived = r));
+      const s = await startRedirector(config({ HTTP_LISTENER: listener }), {
+        rangeData: data,
+        logDestination: { write: () => {} },
+      });
+      const inFlight = request(`${s.url}/v2/pause/blobs/${SLOW}`, {
+        headers: { 'x-forwarded-for': '8.8.8.8, 130.211.0.1' },
+      });
+      await slowArrived;
+      const closed = s.close();
+      const ready = await request(`${s.adminUrl}/readyz`);
+      expect(ready.statusCode).toBe(503);
+      expect(await ready.body.json()).toMatchObject({ status: 'draining' });
+      releaseSlow();
+      const res = await inFlight;
+      expect(res.statusCode).toBe(307);
+      expect(res.headers.connection).toBe('close');
+      await res.body.dump();
+      await closed;
+      await expect(request(`${s.url}/v2/`)).rejects.toThrow(/ECONNREFUSED/);
+      await s.close();
+    },
+  );
 
   it('a busy port is reported and nothing is left running', async () => {
     const s = await startRedirector(config(), { rangeData: data, logDestination: { write: () => {} } });
     const port = new URL(s.url).port;
-    await expect(startRedirector(config({ PORT: port }), { rangeData: data, logDestination: { write: () => {} } })).rejects.toThrow(/EADDRINUSE/);
-    await expect(startRedirector(config({ ADMIN_PORT: new URL(s.adminUrl).port }), { rangeData: data, logDestination: { write: () => {} } })).rejects.toThrow(/EADDRINUSE/);
+    await expect(
+      startRedirector(config({ PORT: port }), { rangeData: data, logDestination: { write: () => {} } }),
+    ).rejects.toThrow(/EADDRINUSE/);
+    await expect(
+      startRedirector(config({ ADMIN_PORT: new URL(s.adminUrl).port }), {
+        rangeData: data,
+        logDestination: { write: () => {} },
+      }),
+    ).rejects.toThrow(/EADDRINUSE/);
     await s.close();
   });
 });
@@ -247,7 +278,9 @@ describe('node adapter details', () => {
     );
     expect((await request(`${l.url}/throw`)).statusCode).toBe(500);
     expect((await request(`${l.url}/reject`)).statusCode).toBe(500);
-    const joined = await request(`${l.url}/ok`, { headers: ['x-forwarded-for', '1.1.1.1', 'x-forwarded-for', '2.2.2.2, 3.3.3.3'] });
+    const joined = await request(`${l.url}/ok`, {
+      headers: ['x-forwarded-for', '1.1.1.1', 'x-forwarded-for', '2.2.2.2, 3.3.3.3'],
+    });
     expect(joined.statusCode).toBe(204);
     expect(seen.at(-1)).toBe('1.1.1.1, 2.2.2.2, 3.3.3.3');
     expect(errors.map((e) => (e as Error).message)).toEqual(['sync bug', 'async bug']);
@@ -297,7 +330,10 @@ describe('the entry point as a process', () => {
     const p = run({ PORT: '0', ADMIN_PORT: '0', DEFAULT_AWS_BASE_URL: bucket.url });
     const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
       const check = () => {
-        const l = p.out().split('\n').find((x) => x.includes('"msg":"listening"'));
+        const l = p
+          .out()
+          .split('\n')
+          .find((x) => x.includes('"msg":"listening"'));
         if (l) resolve(JSON.parse(l) as Record<string, unknown>);
       };
       p.child.stdout!.on('data', check);
@@ -318,7 +354,9 @@ describe('the entry point as a process', () => {
     const p = run({ PORT: 'eighty' });
     const [code] = (await once(p.child, 'exit')) as [number | null];
     expect(code).toBe(2);
-    expect(p.err()).toMatch(/^redirector: PORT: expected a whole number from 0 to 65535, got "eighty" \(CONFIG_INVALID\)/);
+    expect(p.err()).toMatch(
+      /^redirector: PORT: expected a whole number from 0 to 65535, got "eighty" \(CONFIG_INVALID\)/,
+    );
   });
 });
 

@@ -33,7 +33,12 @@ function build(env: Record<string, string> = {}, deps: RedirectorDeps = {}) {
     },
     ...deps,
   });
-  const req = (target: string, xff?: string, method = 'GET', remoteAddress = '10.0.0.1'): HttpRequest => ({ method, target, xff, remoteAddress });
+  const req = (target: string, xff?: string, method = 'GET', remoteAddress = '10.0.0.1'): HttpRequest => ({
+    method,
+    target,
+    xff,
+    remoteAddress,
+  });
   const get = async (path: string) => {
     const reply = await r.admin(req(path));
     return { ...reply, json: () => JSON.parse(reply.body) as Record<string, unknown> };
@@ -72,8 +77,24 @@ describe('decision log', () => {
     expect(d[0]).not.toHaveProperty('probeUrl');
     expect(d[1]).toMatchObject({ cache: 'cached-found' });
     expect(d[1]).not.toHaveProperty('headMs');
-    expect(d[2]).toEqual({ level: 30, time: expect.any(Number), msg: 'decision', reason: 'upstream', rule: 5, method: 'GET', path: '/v2/pause/manifests/latest?n=1', status: 307, target: `${UP}/pause/manifests/latest?n=1` });
-    expect(d[3]).toMatchObject({ reason: 'blob-bucket-hit', ip: null, ipSource: 'xff', ipProblem: expect.stringContaining('has 1 entry'), cloud: null });
+    expect(d[2]).toEqual({
+      level: 30,
+      time: expect.any(Number),
+      msg: 'decision',
+      reason: 'upstream',
+      rule: 5,
+      method: 'GET',
+      path: '/v2/pause/manifests/latest?n=1',
+      status: 307,
+      target: `${UP}/pause/manifests/latest?n=1`,
+    });
+    expect(d[3]).toMatchObject({
+      reason: 'blob-bucket-hit',
+      ip: null,
+      ipSource: 'xff',
+      ipProblem: expect.stringContaining('has 1 entry'),
+      cloud: null,
+    });
   });
 
   it('is off above info, explicitly', async () => {
@@ -88,7 +109,10 @@ describe('admin endpoints', () => {
     const { r, req, get } = build();
     await r.handler(req(BLOB, '35.180.1.1, 130.211.0.1'));
     await r.handler(req(BLOB, '35.180.1.1, 130.211.0.1'));
-    await Promise.all([r.handler(req('/v2/p/blobs/sha256:' + 'e'.repeat(64), '8.8.8.8, 1.1.1.1')), r.handler(req('/v2/p/blobs/sha256:' + 'e'.repeat(64), '8.8.8.8, 1.1.1.1'))]);
+    await Promise.all([
+      r.handler(req('/v2/p/blobs/sha256:' + 'e'.repeat(64), '8.8.8.8, 1.1.1.1')),
+      r.handler(req('/v2/p/blobs/sha256:' + 'e'.repeat(64), '8.8.8.8, 1.1.1.1')),
+    ]);
     await r.handler(req(BLOB, 'x'));
     await r.handler(req('/'));
     const m = await get('/metrics');
@@ -142,7 +166,13 @@ describe('admin endpoints', () => {
     expect(await get('/healthz')).toMatchObject({ status: 200, body: 'ok\n' });
     const ready = await get('/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', semantics: 'most-specific', protocolCompat: 'none', mutant: null, ranges: data.versions });
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      semantics: 'most-specific',
+      protocolCompat: 'none',
+      mutant: null,
+      ranges: data.versions,
+    });
     r.state.ready = false;
     const draining = await get('/readyz');
     expect(draining.status).toBe(503);
@@ -169,25 +199,49 @@ describe('/explain', () => {
       semantics: 'most-specific',
       protocolCompat: 'none',
       client: { ip: '15.193.0.5', cloud: 'AWS', region: 'ap-south-1', prefix: '15.193.0.0/24' },
-      probe: { known: null, result: null, ifHit: expect.stringContaining('ap-south-1'), otherwise: `${UP}/pause/blobs/${D}?ns=x` },
+      probe: {
+        known: null,
+        result: null,
+        ifHit: expect.stringContaining('ap-south-1'),
+        otherwise: `${UP}/pause/blobs/${D}?ns=x`,
+      },
       decision: null,
     });
     const probed = (await get(q + '&probe=1')).json();
     expect(heads).toHaveLength(1);
-    expect(probed).toMatchObject({ probe: { known: null, result: { outcome: 'head-found' } }, decision: { reason: 'blob-bucket-hit', rule: 6, status: 307 } });
+    expect(probed).toMatchObject({
+      probe: { known: null, result: { outcome: 'head-found' } },
+      decision: { reason: 'blob-bucket-hit', rule: 6, status: 307 },
+    });
     const cached = (await get(q)).json();
-    expect(cached).toMatchObject({ probe: { known: 'cached-found', result: null }, decision: { reason: 'blob-bucket-hit' } });
+    expect(cached).toMatchObject({
+      probe: { known: 'cached-found', result: null },
+      decision: { reason: 'blob-bucket-hit' },
+    });
     expect(heads).toHaveLength(1);
   });
 
   it('traces non-blob requests, unknown clients and v4-mapped addresses', async () => {
     const { get } = build();
-    expect((await get('/explain?path=/v2/')).json()).toMatchObject({ client: null, decision: { reason: 'v2-ping', status: 200, location: null } });
-    expect((await get('/explain?path=/v2/x/manifests/y&method=head')).json()).toMatchObject({ request: { method: 'HEAD' }, decision: { reason: 'upstream', status: 307 } });
-    expect((await get('/explain?path=/v2/..&method=GET')).json()).toMatchObject({ decision: { reason: 'bad-path', status: 400 } });
+    expect((await get('/explain?path=/v2/')).json()).toMatchObject({
+      client: null,
+      decision: { reason: 'v2-ping', status: 200, location: null },
+    });
+    expect((await get('/explain?path=/v2/x/manifests/y&method=head')).json()).toMatchObject({
+      request: { method: 'HEAD' },
+      decision: { reason: 'upstream', status: 307 },
+    });
+    expect((await get('/explain?path=/v2/..&method=GET')).json()).toMatchObject({
+      decision: { reason: 'bad-path', status: 400 },
+    });
     expect((await get(`/explain?path=${BLOB}`)).json()).toMatchObject({ client: { ip: null, cloud: null } });
-    expect((await get(`/explain?ip=::ffff:35.180.1.1&path=${BLOB}`)).json()).toMatchObject({ client: { ip: '35.180.1.1', region: 'eu-west-3' } });
-    expect((await get(`/explain?ip=35.220.26.1&path=${BLOB}`)).json()).toMatchObject({ probe: null, decision: { reason: 'blob-gcp-client' } });
+    expect((await get(`/explain?ip=::ffff:35.180.1.1&path=${BLOB}`)).json()).toMatchObject({
+      client: { ip: '35.180.1.1', region: 'eu-west-3' },
+    });
+    expect((await get(`/explain?ip=35.220.26.1&path=${BLOB}`)).json()).toMatchObject({
+      probe: null,
+      decision: { reason: 'blob-gcp-client' },
+    });
   });
 
   it('refuses a bad ip or a missing path', async () => {
@@ -200,8 +254,14 @@ describe('/explain', () => {
 
   it('uses archeio semantics and compat when configured', async () => {
     const { get } = build({ ROUTING_SEMANTICS: 'archeio', PROTOCOL_COMPAT: 'archeio' });
-    expect((await get(`/explain?ip=::ffff:35.180.1.1&path=${BLOB}`)).json()).toMatchObject({ protocolCompat: 'archeio', semantics: 'archeio', client: { ip: '::ffff:35.180.1.1', cloud: null } });
-    expect((await get(`/explain?path=${BLOB}`)).json()).toMatchObject({ decision: { reason: 'client-ip-invalid', status: 400 } });
+    expect((await get(`/explain?ip=::ffff:35.180.1.1&path=${BLOB}`)).json()).toMatchObject({
+      protocolCompat: 'archeio',
+      semantics: 'archeio',
+      client: { ip: '::ffff:35.180.1.1', cloud: null },
+    });
+    expect((await get(`/explain?path=${BLOB}`)).json()).toMatchObject({
+      decision: { reason: 'client-ip-invalid', status: 400 },
+    });
   });
 });
 
@@ -218,26 +278,51 @@ describe('start-up validation', () => {
   });
   it('applies DEFAULT_AWS_BASE_URL', async () => {
     const { r, req } = build({ DEFAULT_AWS_BASE_URL: 'https://cdn.example/' });
-    expect(location((await r.handler(req(BLOB, '8.8.8.8, 1.1.1.1'))).headers)).toBe(`https://cdn.example/containers/images/${D}`);
+    expect(location((await r.handler(req(BLOB, '8.8.8.8, 1.1.1.1'))).headers)).toBe(
+      `https://cdn.example/containers/images/${D}`,
+    );
   });
 });
 
 describe('range refresh', () => {
-  const aws = JSON.parse(readFileSync(BUNDLED_RANGE_SOURCES.aws, 'utf8')) as { syncToken: string; createDate: string; prefixes: { ip_prefix: string; region: string; service: string; network_border_group: string }[] };
+  const aws = JSON.parse(readFileSync(BUNDLED_RANGE_SOURCES.aws, 'utf8')) as {
+    syncToken: string;
+    createDate: string;
+    prefixes: { ip_prefix: string; region: string; service: string; network_border_group: string }[];
+  };
   const text = (source: string) => readFileSync(source, 'utf8');
 
   it('swaps a newer valid table, counts it and warns about unmapped regions', async () => {
-    const newer = { ...aws, syncToken: String(Number(aws.syncToken) + 1), createDate: '2026-08-01-00-00-00', prefixes: [...aws.prefixes, { ip_prefix: '198.51.100.0/24', region: 'xx-new-1', service: 'EC2', network_border_group: 'xx-new-1' }] };
+    const newer = {
+      ...aws,
+      syncToken: String(Number(aws.syncToken) + 1),
+      createDate: '2026-08-01-00-00-00',
+      prefixes: [
+        ...aws.prefixes,
+        { ip_prefix: '198.51.100.0/24', region: 'xx-new-1', service: 'EC2', network_border_group: 'xx-new-1' },
+      ],
+    };
     const { r, lines, req, get } = build(
-      { RANGES_REFRESH_INTERVAL_S: '3600', AWS_IP_RANGES_URL: 'aws-source', GCP_IP_RANGES_URL: BUNDLED_RANGE_SOURCES.gcp, AZURE_IP_RANGES_URL: BUNDLED_RANGE_SOURCES.azure },
+      {
+        RANGES_REFRESH_INTERVAL_S: '3600',
+        AWS_IP_RANGES_URL: 'aws-source',
+        GCP_IP_RANGES_URL: BUNDLED_RANGE_SOURCES.gcp,
+        AZURE_IP_RANGES_URL: BUNDLED_RANGE_SOURCES.azure,
+      },
       { readRangeText: async (source) => (source === 'aws-source' ? JSON.stringify(newer) : text(source)) },
     );
     expect((await r.refreshRanges())?.outcome).toBe('swapped');
     expect(r.classifier().data.versions.aws).toBe('2026-08-01-00-00-00');
     await r.handler(req(BLOB, '198.51.100.7, 1.1.1.1'));
-    expect(lines.find((l) => l.msg === 'decision')).toMatchObject({ cloud: 'AWS', region: 'xx-new-1', target: expect.stringContaining('cloudfront') });
+    expect(lines.find((l) => l.msg === 'decision')).toMatchObject({
+      cloud: 'AWS',
+      region: 'xx-new-1',
+      target: expect.stringContaining('cloudfront'),
+    });
     expect(lines.find((l) => l.msg === 'range data swapped')).toBeDefined();
-    expect(lines.find((l) => typeof l.msg === 'string' && l.msg.includes('without a bucket'))).toMatchObject({ regions: ['xx-new-1'] });
+    expect(lines.find((l) => typeof l.msg === 'string' && l.msg.includes('without a bucket'))).toMatchObject({
+      regions: ['xx-new-1'],
+    });
     const body = (await get('/metrics')).body;
     expect(body).toContain('redirector_range_refresh_total{result="swap"} 1');
     expect(body).toContain('version="2026-08-01-00-00-00"');
@@ -247,7 +332,10 @@ describe('range refresh', () => {
   });
 
   it('rejects a corrupt refresh and keeps serving the last good table', async () => {
-    const { r, lines, get } = build({ RANGES_REFRESH_INTERVAL_S: '60' }, { readRangeText: async () => '{"truncated": ' });
+    const { r, lines, get } = build(
+      { RANGES_REFRESH_INTERVAL_S: '60' },
+      { readRangeText: async () => '{"truncated": ' },
+    );
     expect((await r.refreshRanges())?.outcome).toBe('rejected');
     expect(r.classifier().data.versions).toEqual(data.versions);
     expect(lines.find((l) => l.msg === 'range refresh rejected; the last good table keeps serving')).toBeDefined();
@@ -264,14 +352,18 @@ describe('mutants', () => {
 
   it('announce themselves in the log, /readyz and /metrics', async () => {
     const { lines, get } = build(env('redirect-302'));
-    expect(lines.find((l) => l.level === 40 && String(l.msg).startsWith('MUTANT ACTIVE'))).toMatchObject({ mutant: 'redirect-302' });
+    expect(lines.find((l) => l.level === 40 && String(l.msg).startsWith('MUTANT ACTIVE'))).toMatchObject({
+      mutant: 'redirect-302',
+    });
     expect((await get('/readyz')).json().mutant).toBe('redirect-302');
     expect((await get('/metrics')).body).toContain('redirector_mutant{name="redirect-302"} 1');
   });
 
   it('ignore-xff routes by the socket address', async () => {
     const { r, req } = build(env('ignore-xff'));
-    expect(location((await r.handler(req(BLOB, '35.180.1.1, 130.211.0.1', 'GET', '35.220.26.1'))).headers)).toContain(UP);
+    expect(location((await r.handler(req(BLOB, '35.180.1.1, 130.211.0.1', 'GET', '35.220.26.1'))).headers)).toContain(
+      UP,
+    );
   });
 
   it('trust-leftmost-xff routes by the spoofable first entry', async () => {
@@ -282,7 +374,9 @@ describe('mutants', () => {
 
   it('wrong-bucket sends us-east-1 to us-west-2', async () => {
     const { r, req } = build(env('wrong-bucket'));
-    expect(location((await r.handler(req(BLOB, '15.230.221.5, 1.1.1.1'))).headers)).toContain('prod-registry-k8s-io-us-west-2');
+    expect(location((await r.handler(req(BLOB, '15.230.221.5, 1.1.1.1'))).headers)).toContain(
+      'prod-registry-k8s-io-us-west-2',
+    );
   });
 
   it('no-existence-check never sends a HEAD', async () => {
@@ -294,7 +388,9 @@ describe('mutants', () => {
 
   it('manifests-to-bucket sends manifests to the default bucket', async () => {
     const { r, req } = build(env('manifests-to-bucket'));
-    expect(location((await r.handler(req('/v2/pause/manifests/3.10?ns=x'))).headers)).toBe('https://d1be1w964nk82h.cloudfront.net/containers/images/3.10');
+    expect(location((await r.handler(req('/v2/pause/manifests/3.10?ns=x'))).headers)).toBe(
+      'https://d1be1w964nk82h.cloudfront.net/containers/images/3.10',
+    );
     expect((await r.handler(req('/v2/'))).status).toBe(200);
     expect(location((await r.handler(req('/v2/pause/tags/list'))).headers)).toBe(`${UP}/pause/tags/list`);
   });
@@ -323,6 +419,14 @@ describe('announce', () => {
   it('writes the listening line even when LOG_LEVEL silences everything else', () => {
     const { r, lines } = build({ LOG_LEVEL: 'silent' });
     r.announce({ url: 'http://127.0.0.1:1', adminUrl: 'http://127.0.0.1:2' });
-    expect(lines).toEqual([{ level: 30, time: expect.any(Number), url: 'http://127.0.0.1:1', adminUrl: 'http://127.0.0.1:2', msg: 'listening' }]);
+    expect(lines).toEqual([
+      {
+        level: 30,
+        time: expect.any(Number),
+        url: 'http://127.0.0.1:1',
+        adminUrl: 'http://127.0.0.1:2',
+        msg: 'listening',
+      },
+    ]);
   });
 });

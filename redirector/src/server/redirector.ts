@@ -7,8 +7,22 @@ import type { DestinationStream, Logger } from 'pino';
 import { BlobProbe, createHeadFetcher, systemClock, type Clock, type HeadFetcher } from '../blobs/index.js';
 import { MUTANTS, type Config } from '../config.js';
 import { formatClientIpRule } from '../net/index.js';
-import { IpClassifier, RangeRefresher, awsRegionsIn, loadRangeData, type RangeData, type ReadRangeText, type RefreshOutcome } from '../ranges/index.js';
-import { assertBucketCoverage, createArcheioRouter, createRouter, unmappedRegions, type Router } from '../routing/index.js';
+import {
+  IpClassifier,
+  RangeRefresher,
+  awsRegionsIn,
+  loadRangeData,
+  type RangeData,
+  type ReadRangeText,
+  type RefreshOutcome,
+} from '../ranges/index.js';
+import {
+  assertBucketCoverage,
+  createArcheioRouter,
+  createRouter,
+  unmappedRegions,
+  type Router,
+} from '../routing/index.js';
 import { configuredBucketMap, configuredRangeSources, configuredRoutingTable } from './configured-parts.js';
 import { createAdminHandler, type AdminState } from './admin-handler.js';
 import { createLogger, decisionLogger, defaultLogDestination } from './decision-log.js';
@@ -17,7 +31,13 @@ import { createMutation } from './mutants.js';
 import type { Refusal } from './refusal.js';
 import { createRefusalLog } from './refusal-log.js';
 import { createReplyRenderer, type Reply } from './reply.js';
-import { createRequestHandler, type BlobProber, type Classify, type HttpRequest, type RequestHandler } from './request-handler.js';
+import {
+  createRequestHandler,
+  type BlobProber,
+  type Classify,
+  type HttpRequest,
+  type RequestHandler,
+} from './request-handler.js';
 
 /** Effects and preloaded inputs; every field has a production default. */
 export interface RedirectorDeps {
@@ -87,7 +107,11 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
   const refresher =
     config.rangesRefreshIntervalS > 0
       ? new RangeRefresher({
-          sources: { aws: config.awsRangesUrl || files.aws, gcp: config.gcpRangesUrl || files.gcp, azure: config.azureRangesUrl || files.azure },
+          sources: {
+            aws: config.awsRangesUrl || files.aws,
+            gcp: config.gcpRangesUrl || files.gcp,
+            azure: config.azureRangesUrl || files.azure,
+          },
           semantics: config.routingSemantics,
           initial,
           intervalMs: config.rangesRefreshIntervalS * 1000,
@@ -100,7 +124,11 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
             logger.info({ versions: next.data.versions }, 'range data swapped');
             const missing = unmappedRegions(correctMap, awsRegionsIn(next.data), config.allowUnmappedRegions);
             // at run time a new region cannot stop the server: its clients use the default base until the map grows
-            if (missing.length > 0) logger.warn({ regions: missing }, 'range data has AWS regions without a bucket; their clients use the default base');
+            if (missing.length > 0)
+              logger.warn(
+                { regions: missing },
+                'range data has AWS regions without a bucket; their clients use the default base',
+              );
           },
           onReject(reason) {
             metrics?.rangeRefresh('reject');
@@ -121,7 +149,10 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
     revalidateMs: config.revalidateMs,
     onHead(e) {
       metrics?.head(e);
-      logger.debug({ bucket: e.base, url: e.url, outcome: e.outcome, status: e.status, ms: e.ms, error: e.error }, 'blob HEAD');
+      logger.debug(
+        { bucket: e.base, url: e.url, outcome: e.outcome, status: e.status, ms: e.ms, error: e.error },
+        'blob HEAD',
+      );
     },
     onBreakerChange(base, state) {
       metrics?.breakerChange(base, state);
@@ -133,7 +164,11 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
     probeStats: () => probe.stats(),
     breakerStates: () => probe.breakerStates(),
     rangeData: () => current.data,
-    info: { semantics: config.routingSemantics, protocolCompat: config.protocolCompat, clientIpRule: formatClientIpRule(config.clientIpRule) },
+    info: {
+      semantics: config.routingSemantics,
+      protocolCompat: config.protocolCompat,
+      clientIpRule: formatClientIpRule(config.clientIpRule),
+    },
     mutant: config.mutant,
   });
   const m = metrics;
@@ -161,7 +196,11 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
     },
   });
   if (mutated?.request || mutated?.reply) handler = wrapHandler(handler, mutated.request, mutated.reply);
-  if (mutated) logger.warn({ mutant: mutated.name, effect: MUTANTS[mutated.name] }, 'MUTANT ACTIVE: this redirector is deliberately broken (REDIRECTOR_MUTANT); never serve real traffic with it');
+  if (mutated)
+    logger.warn(
+      { mutant: mutated.name, effect: MUTANTS[mutated.name] },
+      'MUTANT ACTIVE: this redirector is deliberately broken (REDIRECTOR_MUTANT); never serve real traffic with it',
+    );
 
   const refusalLog = createRefusalLog({ clock, write: (fields, msg) => logger.info(fields, msg) });
 
@@ -209,7 +248,11 @@ export function assembleRedirector(config: Config, deps: RedirectorDeps = {}): R
 }
 
 /** Applies a mutant's request/reply wrappers around the correct handler (outside its code path). */
-function wrapHandler(inner: RequestHandler, request?: (r: HttpRequest) => HttpRequest, reply?: (r: Reply, req: HttpRequest) => Reply): RequestHandler {
+function wrapHandler(
+  inner: RequestHandler,
+  request?: (r: HttpRequest) => HttpRequest,
+  reply?: (r: Reply, req: HttpRequest) => Reply,
+): RequestHandler {
   return (req) => {
     const facts = request ? request(req) : req;
     const out = inner(facts);

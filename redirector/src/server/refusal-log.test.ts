@@ -38,7 +38,9 @@ describe('createRefusalLog', () => {
     expect(lines).toHaveLength(REFUSAL_LOG_PER_REASON);
     clock.advance(1);
     expect(lines).toHaveLength(REFUSAL_LOG_PER_REASON + 1);
-    expect(lines.at(-1)).toEqual(countLine({ 'bad-header': 1_000 - REFUSAL_LOG_PER_REASON }, REFUSAL_LOG_WINDOW_MS / 1000));
+    expect(lines.at(-1)).toEqual(
+      countLine({ 'bad-header': 1_000 - REFUSAL_LOG_PER_REASON }, REFUSAL_LOG_WINDOW_MS / 1000),
+    );
     expect(clock.pending).toBe(0);
   });
 

@@ -33,9 +33,12 @@ describe('nodeRefusalReason', () => {
     expect(nodeRefusalReason(code)).toBe(reason);
   });
 
-  it.each([['ECONNRESET'], ['EPIPE'], [undefined]])('%s is no refusal (the socket failed: nothing to answer)', (code) => {
-    expect(nodeRefusalReason(code)).toBeNull();
-  });
+  it.each([['ECONNRESET'], ['EPIPE'], [undefined]])(
+    '%s is no refusal (the socket failed: nothing to answer)',
+    (code) => {
+      expect(nodeRefusalReason(code)).toBeNull();
+    },
+  );
 });
 
 describe('refusalAnswer', () => {

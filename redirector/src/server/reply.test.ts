@@ -5,10 +5,14 @@ import type { RedirectPlan } from '../routing/index.js';
 import { createReplyRenderer } from './reply.js';
 
 const plan = (location: string): RedirectPlan => ({ kind: 'redirect', reason: 'blob-bucket-hit', location });
-const expected = (location: string) => ({ status: 307, headers: ['Location', location, 'Cache-Control', 'private, no-store', 'Content-Length', '0'], body: '' });
+const expected = (location: string) => ({
+  status: 307,
+  headers: ['Location', location, 'Cache-Control', 'private, no-store', 'Content-Length', '0'],
+  body: '',
+});
 
 describe('reply renderer (default flavour)', () => {
-  it('reuses the reply of a shared plan, renders fresh plans anew, and each reply is its plan\'s', () => {
+  it("reuses the reply of a shared plan, renders fresh plans anew, and each reply is its plan's", () => {
     const r = createReplyRenderer('default');
     const shared = Object.freeze(plan('https://a.example/containers/images/x'));
     const first = r.redirect(shared, 'GET');

@@ -28,7 +28,11 @@ export interface ReplyRenderer {
 
 // Shared replies are frozen, headers included: listeners may remember what they made of a frozen list
 // (strict-listener.ts keeps its validated wire text).
-const PING_REPLY: Reply = Object.freeze({ status: 200, headers: Object.freeze(['Docker-Distribution-Api-Version', 'registry/2.0', 'Content-Length', '0']) as string[], body: '' });
+const PING_REPLY: Reply = Object.freeze({
+  status: 200,
+  headers: Object.freeze(['Docker-Distribution-Api-Version', 'registry/2.0', 'Content-Length', '0']) as string[],
+  body: '',
+});
 
 /** Renders an error or ping answer (the same in both flavours, apart from what the plan already says). */
 function answer(plan: ErrorAnswer | PingAnswer): Reply {
@@ -56,7 +60,14 @@ export function createReplyRenderer(flavour: 'default' | 'archeio'): ReplyRender
         const body = method === 'GET' ? `<a href="${goHtmlEscape(plan.location)}">Temporary Redirect</a>.\n\n` : '';
         return {
           status: 307,
-          headers: ['Location', plan.location, 'Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))],
+          headers: [
+            'Location',
+            plan.location,
+            'Content-Type',
+            'text/html; charset=utf-8',
+            'Content-Length',
+            String(Buffer.byteLength(body)),
+          ],
           body,
         };
       },
@@ -65,7 +76,11 @@ export function createReplyRenderer(flavour: 'default' | 'archeio'): ReplyRender
   }
   // A redirect's reply depends on its plan alone: one reply per shared (frozen) plan, as PING_REPLY is one for all pings.
   const replies = new WeakMap<RedirectPlan, Reply>();
-  const render = (plan: RedirectPlan): Reply => ({ status: 307, headers: ['Location', plan.location, 'Cache-Control', 'private, no-store', 'Content-Length', '0'], body: '' });
+  const render = (plan: RedirectPlan): Reply => ({
+    status: 307,
+    headers: ['Location', plan.location, 'Cache-Control', 'private, no-store', 'Content-Length', '0'],
+    body: '',
+  });
   return {
     redirect(plan) {
       const known = replies.get(plan);
@@ -82,5 +97,8 @@ export function createReplyRenderer(flavour: 'default' | 'archeio'): ReplyRender
 
 /** Go's html.EscapeString as net/http's htmlEscape uses it (& < > " '). */
 function goHtmlEscape(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c] as string);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c] as string,
+  );
 }

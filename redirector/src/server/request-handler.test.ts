@@ -7,9 +7,22 @@ import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../blobs/index.js';
 import { clientIp, formatIp, type ClientIpRule, type Ip } from '../net/index.js';
 import type { Classification } from '../ranges/index.js';
-import { BucketRouter, UNKNOWN_CLIENT, buildRoutingTable, createRouter, parseBucketMap, type ClientFacts } from '../routing/index.js';
+import {
+  BucketRouter,
+  UNKNOWN_CLIENT,
+  buildRoutingTable,
+  createRouter,
+  parseBucketMap,
+  type ClientFacts,
+} from '../routing/index.js';
 import { createReplyRenderer } from './reply.js';
-import { createRequestHandler, decisionLocation, type Classify, type Decision, type HttpRequest } from './request-handler.js';
+import {
+  createRequestHandler,
+  decisionLocation,
+  type Classify,
+  type Decision,
+  type HttpRequest,
+} from './request-handler.js';
 
 const table = buildRoutingTable({
   upstreamEndpoint: 'https://up.example',
@@ -18,7 +31,12 @@ const table = buildRoutingTable({
   infoUrl: 'https://info.example/',
   privacyUrl: 'https://privacy.example/',
   preserveQuery: true,
-  buckets: new BucketRouter(parseBucketMap('{"default":"https://cdn.example","regions":{"r1":"https://r1.example","r2":"https://r2.example"}}', 'test')),
+  buckets: new BucketRouter(
+    parseBucketMap(
+      '{"default":"https://cdn.example","regions":{"r1":"https://r1.example","r2":"https://r2.example"}}',
+      'test',
+    ),
+  ),
 });
 const HIT: ProbeResult = { verdict: 'hit', outcome: 'cached-found', status: null, headMs: null, coalesced: false };
 const BLOB = `/v2/pause/blobs/sha256:${'a'.repeat(64)}`;
@@ -33,11 +51,26 @@ function classifier(generation: number): Classify {
   };
 }
 
-function facts(rule: ClientIpRule, xff: string | undefined, peer: string | undefined, classify: Classify): { client: ClientFacts; source: 'xff' | 'socket' } {
+function facts(
+  rule: ClientIpRule,
+  xff: string | undefined,
+  peer: string | undefined,
+  classify: Classify,
+): { client: ClientFacts; source: 'xff' | 'socket' } {
   const ip = clientIp(rule, xff, { remoteAddress: peer }, { unmapV4: true });
-  if (ip.ip === null || ip.address === null) return { client: ip.problem === undefined ? UNKNOWN_CLIENT : { ...UNKNOWN_CLIENT, problem: ip.problem }, source: ip.source };
+  if (ip.ip === null || ip.address === null)
+    return {
+      client: ip.problem === undefined ? UNKNOWN_CLIENT : { ...UNKNOWN_CLIENT, problem: ip.problem },
+      source: ip.source,
+    };
   const c = classify(ip.address);
-  return { client: c === null ? { ip: ip.ip, cloud: null, region: null, prefix: null } : { ip: ip.ip, cloud: c.cloud, region: c.region, prefix: c.prefix }, source: ip.source };
+  return {
+    client:
+      c === null
+        ? { ip: ip.ip, cloud: null, region: null, prefix: null }
+        : { ip: ip.ip, cloud: c.cloud, region: c.region, prefix: c.prefix },
+    source: ip.source,
+  };
 }
 
 function handlerWith(rule: ClientIpRule, classify: () => Classify) {
@@ -56,29 +89,54 @@ function handlerWith(rule: ClientIpRule, classify: () => Classify) {
 
 const xffValue = fc.oneof(
   fc.constant(undefined),
-  fc.constantFrom('', ' ', ',', 'not-an-ip, 130.211.0.1', '35.180.1.1', '::ffff:10.0.0.4, 130.211.0.1', '2001:db8::1, 130.211.0.1', '1.2.3.4,5.6.7.8, 9.9.9.9'),
+  fc.constantFrom(
+    '',
+    ' ',
+    ',',
+    'not-an-ip, 130.211.0.1',
+    '35.180.1.1',
+    '::ffff:10.0.0.4, 130.211.0.1',
+    '2001:db8::1, 130.211.0.1',
+    '1.2.3.4,5.6.7.8, 9.9.9.9',
+  ),
   fc.tuple(fc.nat(9), fc.nat(2)).map(([a, b]) => `10.0.0.${a}, 130.211.0.${b}`),
 );
-const rule = fc.constantFrom<ClientIpRule>({ kind: 'gclb' }, { kind: 'socket' }, { kind: 'xff-hops', hops: 0 }, { kind: 'xff-hops', hops: 2 });
+const rule = fc.constantFrom<ClientIpRule>(
+  { kind: 'gclb' },
+  { kind: 'socket' },
+  { kind: 'xff-hops', hops: 0 },
+  { kind: 'xff-hops', hops: 2 },
+);
 
 describe('request handler: client facts remembered by X-Forwarded-For', () => {
   it('gives every decision the facts its twin computes, across repeats, peers and classifier swaps', () => {
     fc.assert(
-      fc.property(rule, fc.array(fc.tuple(xffValue, fc.constantFrom('10.9.9.1', '10.9.9.2', undefined), fc.boolean()), { minLength: 1, maxLength: 40 }), (r, requests) => {
-        let generation = 0;
-        let current = classifier(generation);
-        const { handle, decisions } = handlerWith(r, () => current);
-        for (const [xff, peer, swap] of requests) {
-          if (swap) current = classifier(++generation);
-          handle({ method: 'GET', target: BLOB, xff, remoteAddress: peer });
-          const d = decisions.at(-1)!;
-          const want = facts(r, xff, peer, current);
-          expect(d.client).toEqual(want.client);
-          expect(d.ipSource).toBe(want.source);
-          // the plan follows the facts: the bucket of the region the classifier in force says
-          expect(decisionLocation(d)).toBe(want.client.region === null ? `https://cdn.example/containers/images/sha256:${'a'.repeat(64)}` : `https://${want.client.region}.example/containers/images/sha256:${'a'.repeat(64)}`);
-        }
-      }),
+      fc.property(
+        rule,
+        fc.array(fc.tuple(xffValue, fc.constantFrom('10.9.9.1', '10.9.9.2', undefined), fc.boolean()), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        (r, requests) => {
+          let generation = 0;
+          let current = classifier(generation);
+          const { handle, decisions } = handlerWith(r, () => current);
+          for (const [xff, peer, swap] of requests) {
+            if (swap) current = classifier(++generation);
+            handle({ method: 'GET', target: BLOB, xff, remoteAddress: peer });
+            const d = decisions.at(-1)!;
+            const want = facts(r, xff, peer, current);
+            expect(d.client).toEqual(want.client);
+            expect(d.ipSource).toBe(want.source);
+            // the plan follows the facts: the bucket of the region the classifier in force says
+            expect(decisionLocation(d)).toBe(
+              want.client.region === null
+                ? `https://cdn.example/containers/images/sha256:${'a'.repeat(64)}`
+                : `https://${want.client.region}.example/containers/images/sha256:${'a'.repeat(64)}`,
+            );
+          }
+        },
+      ),
       { numRuns: 400 },
     );
   });

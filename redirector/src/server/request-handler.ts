@@ -10,7 +10,16 @@
 import { clientIp, type ClientIpRule, type Ip } from '../net/index.js';
 import type { Classification } from '../ranges/index.js';
 import type { ProbeResult } from '../blobs/index.js';
-import { SlotMemo, resolveProbe, UNKNOWN_CLIENT, type BlobRoute, type ClientFacts, type Plan, type ProbePlan, type Router } from '../routing/index.js';
+import {
+  SlotMemo,
+  resolveProbe,
+  UNKNOWN_CLIENT,
+  type BlobRoute,
+  type ClientFacts,
+  type Plan,
+  type ProbePlan,
+  type Router,
+} from '../routing/index.js';
 import type { Reply, ReplyRenderer } from './reply.js';
 
 /** What the handler needs to know about one request. */
@@ -100,12 +109,23 @@ export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
       client = ip.problem === undefined ? UNKNOWN_CLIENT : Object.freeze({ ...UNKNOWN_CLIENT, problem: ip.problem });
     } else {
       const c = classify(ip.address);
-      client = Object.freeze(c === null ? { ip: ip.ip, cloud: null, region: null, prefix: null } : { ip: ip.ip, cloud: c.cloud, region: c.region, prefix: c.prefix });
+      client = Object.freeze(
+        c === null
+          ? { ip: ip.ip, cloud: null, region: null, prefix: null }
+          : { ip: ip.ip, cloud: c.cloud, region: c.region, prefix: c.prefix },
+      );
     }
     return { client, source: ip.source };
   };
 
-  const finish = (req: HttpRequest, plan: Exclude<Plan, ProbePlan>, blob: BlobRoute | null, who: ClientOf | null, probeUrl: string | null, result: ProbeResult | null): Reply => {
+  const finish = (
+    req: HttpRequest,
+    plan: Exclude<Plan, ProbePlan>,
+    blob: BlobRoute | null,
+    who: ClientOf | null,
+    probeUrl: string | null,
+    result: ProbeResult | null,
+  ): Reply => {
     const reply = plan.kind === 'redirect' ? renderer.redirect(plan, req.method) : renderer.answer(plan);
     onDecision({
       method: req.method,
@@ -145,6 +165,8 @@ export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
     const known = probe.peek(plan.base, plan.url);
     if (known !== undefined) return finish(req, resolveProbe(plan, known.verdict), route, who, plan.url, known);
     const w = who;
-    return probe.check(plan.base, plan.url).then((r) => finish(req, resolveProbe(plan, r.verdict), route, w, plan.url, r));
+    return probe
+      .check(plan.base, plan.url)
+      .then((r) => finish(req, resolveProbe(plan, r.verdict), route, w, plan.url, r));
   };
 }

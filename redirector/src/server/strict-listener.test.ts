@@ -23,7 +23,11 @@ const OK: Reply = { status: 200, headers: ['Content-Type', 'text/plain', 'Conten
 const EMPTY: Reply = { status: 200, headers: ['Content-Length', '0'], body: '' };
 
 /** Writes `bytes` (latin1), collects what comes back until the server closes or `untilDone` says enough. */
-function exchange(port: number, bytes: string | string[], opts: { untilDone?: (got: string) => boolean; giveUpMs?: number; gapMs?: number } = {}): Promise<{ got: string; closed: boolean }> {
+function exchange(
+  port: number,
+  bytes: string | string[],
+  opts: { untilDone?: (got: string) => boolean; giveUpMs?: number; gapMs?: number } = {},
+): Promise<{ got: string; closed: boolean }> {
   return new Promise((resolve) => {
     const s = connect({ port, host: '127.0.0.1' });
     let got = '';
@@ -67,7 +71,16 @@ describe('parseRequestHead', () => {
   const head = (lines: string[]) => lines.join('\r\n');
 
   it('reads method, target, version, X-Forwarded-For (repeated lines joined in order) and keep-alive', () => {
-    expect(parseRequestHead(head(['GET /v2/x/blobs/sha256:ab?ns=k8s.io HTTP/1.1', 'Host: r', 'x-forwarded-for:  1.1.1.1 ', 'X-Forwarded-For:\t2.2.2.2']))).toEqual({
+    expect(
+      parseRequestHead(
+        head([
+          'GET /v2/x/blobs/sha256:ab?ns=k8s.io HTTP/1.1',
+          'Host: r',
+          'x-forwarded-for:  1.1.1.1 ',
+          'X-Forwarded-For:\t2.2.2.2',
+        ]),
+      ),
+    ).toEqual({
       method: 'GET',
       target: '/v2/x/blobs/sha256:ab?ns=k8s.io',
       minor: 1,
@@ -164,7 +177,9 @@ describe('serializeReply', () => {
     expect(serializeReply(OK, 'GET', DATE, true, 5)).toBe(
       `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nDate: ${DATE}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nok\n`,
     );
-    expect(serializeReply(OK, 'HEAD', DATE, false, 5)).toBe(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nDate: ${DATE}\r\nConnection: close\r\n\r\n`);
+    expect(serializeReply(OK, 'HEAD', DATE, false, 5)).toBe(
+      `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nDate: ${DATE}\r\nConnection: close\r\n\r\n`,
+    );
     expect(serializeReply({ ...OK, status: 304 }, 'GET', DATE, true, null)).toBe(
       `HTTP/1.1 304 Not Modified\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nDate: ${DATE}\r\nConnection: keep-alive\r\n\r\n`,
     );
@@ -173,11 +188,15 @@ describe('serializeReply', () => {
     const shared = Object.freeze(['Location', 'https://x/a', 'Content-Length', '0']) as string[];
     const first = serializeReply({ status: 307, headers: shared, body: '' }, 'GET', DATE, true, 5);
     expect(serializeReply({ status: 307, headers: shared, body: '' }, 'GET', DATE, true, 5)).toBe(first);
-    expect(serializeReply({ status: 308, headers: shared, body: '' }, 'GET', DATE, true, 5)).toMatch(/^HTTP\/1\.1 308 Permanent Redirect\r\nLocation: https:\/\/x\/a\r\n/);
+    expect(serializeReply({ status: 308, headers: shared, body: '' }, 'GET', DATE, true, 5)).toMatch(
+      /^HTTP\/1\.1 308 Permanent Redirect\r\nLocation: https:\/\/x\/a\r\n/,
+    );
     const own = ['Location', 'https://x/a', 'Content-Length', '0'];
     serializeReply({ status: 307, headers: own, body: '' }, 'GET', DATE, true, 5);
     own[1] = 'https://x/b';
-    expect(serializeReply({ status: 307, headers: own, body: '' }, 'GET', DATE, true, 5)).toContain('Location: https://x/b\r\n');
+    expect(serializeReply({ status: 307, headers: own, body: '' }, 'GET', DATE, true, 5)).toContain(
+      'Location: https://x/b\r\n',
+    );
     own[1] = 'https://x/\r\nSet-Cookie: a=1';
     expect(serializeReply({ status: 307, headers: own, body: '' }, 'GET', DATE, true, 5)).toBeNull();
   });
@@ -187,7 +206,11 @@ describe('serializeReply', () => {
     expect(Buffer.isBuffer(out)).toBe(true);
     expect((out as Buffer).subarray(-3)).toEqual(Buffer.from('é\n', 'utf8'));
   });
-  it.each([['a CR/LF in a value', ['Location', '/a\r\nSet-Cookie: x=1']], ['a bad name', ['Bad Name', 'x']], ['a NUL', ['X', 'a\x00']]])('refuses %s', (_what, headers) => {
+  it.each([
+    ['a CR/LF in a value', ['Location', '/a\r\nSet-Cookie: x=1']],
+    ['a bad name', ['Bad Name', 'x']],
+    ['a NUL', ['X', 'a\x00']],
+  ])('refuses %s', (_what, headers) => {
     expect(serializeReply({ status: 307, headers, body: '' }, 'GET', DATE, true, 5)).toBeNull();
   });
 });
@@ -209,7 +232,10 @@ describe('against node:http (llhttp), generated heads', () => {
   /** What node:http makes of a head: the request its handler saw, or null when it refused it. */
   async function nodeReads(text: string): Promise<HttpRequest | null> {
     seen.length = 0;
-    const { got } = await exchange(node.port, `${text}\r\n\r\n`, { untilDone: (g) => g.includes('\r\n\r\n'), giveUpMs: 1_000 });
+    const { got } = await exchange(node.port, `${text}\r\n\r\n`, {
+      untilDone: (g) => g.includes('\r\n\r\n'),
+      giveUpMs: 1_000,
+    });
     if (seen.length === 0) {
       // refused: node answers 400 (or 431/505) and closes, or waits for more (which counts as not a request)
       expect(got === '' || /^HTTP\/1\.1 (400|431|505) /.test(got)).toBe(true);
@@ -220,28 +246,73 @@ describe('against node:http (llhttp), generated heads', () => {
   }
 
   // each part mostly valid, sometimes broken, so that a good share of heads is accepted and the rest is near misses
-  const mostly = <T,>(valid: fc.Arbitrary<T>, broken: fc.Arbitrary<T>) => fc.oneof({ arbitrary: valid, weight: 8 }, { arbitrary: broken, weight: 1 });
-  const method = mostly(fc.constantFrom('GET', 'HEAD', 'GET', 'POST', 'OPTIONS'), fc.constantFrom('CONNECT', 'FOO', 'get', 'G T', ''));
+  const mostly = <T>(valid: fc.Arbitrary<T>, broken: fc.Arbitrary<T>) =>
+    fc.oneof({ arbitrary: valid, weight: 8 }, { arbitrary: broken, weight: 1 });
+  const method = mostly(
+    fc.constantFrom('GET', 'HEAD', 'GET', 'POST', 'OPTIONS'),
+    fc.constantFrom('CONNECT', 'FOO', 'get', 'G T', ''),
+  );
   const target = mostly(
-    fc.constantFrom('/', '/v2/', '/v2/pause/blobs/sha256:' + 'a'.repeat(64), '/v2/x/manifests/1.0?ns=k8s.io', 'http://h/v2/', '/%2e%2e/'),
+    fc.constantFrom(
+      '/',
+      '/v2/',
+      '/v2/pause/blobs/sha256:' + 'a'.repeat(64),
+      '/v2/x/manifests/1.0?ns=k8s.io',
+      'http://h/v2/',
+      '/%2e%2e/',
+    ),
     fc.oneof(
       fc.constantFrom('*', 'r:443', 'h/v2', '', 'HTTP://h/', 'ftp://h/'),
-      fc.string({ unit: fc.constantFrom('/', 'a', '%', '?', '#', '"', '\\', ' ', '\t', '\x01', '\x7f', '\xe9', '{'), maxLength: 8 }).map((s) => '/' + s),
+      fc
+        .string({
+          unit: fc.constantFrom('/', 'a', '%', '?', '#', '"', '\\', ' ', '\t', '\x01', '\x7f', '\xe9', '{'),
+          maxLength: 8,
+        })
+        .map((s) => '/' + s),
     ),
   );
-  const version = mostly(fc.constantFrom('HTTP/1.1', 'HTTP/1.0'), fc.constantFrom('HTTP/2.0', 'http/1.1', 'HTTP/1.1 ', 'HTTP/1.', 'HTTP/1.01'));
+  const version = mostly(
+    fc.constantFrom('HTTP/1.1', 'HTTP/1.0'),
+    fc.constantFrom('HTTP/2.0', 'http/1.1', 'HTTP/1.1 ', 'HTTP/1.', 'HTTP/1.01'),
+  );
   const name = mostly(
-    fc.constantFrom('X-Forwarded-For', 'x-forwarded-for', 'Connection', 'Content-Length', 'Transfer-Encoding', 'User-Agent', 'Host'),
+    fc.constantFrom(
+      'X-Forwarded-For',
+      'x-forwarded-for',
+      'Connection',
+      'Content-Length',
+      'Transfer-Encoding',
+      'User-Agent',
+      'Host',
+    ),
     fc.constantFrom('Bad Name', 'X(', '', ' Host', 'X-Forwarded-For ', 'X\xe9'),
   );
   const value = mostly(
-    fc.constantFrom('r', '1.2.3.4, 35.191.0.1', '0', '5', 'chunked', 'close', 'keep-alive', ' padded ', '', 'a\tb', '\xe9t\xe9'),
-    fc.string({ unit: fc.constantFrom('a', '1', '.', ',', ' ', '\t', '\x00', '\x7f', '\xe9', '\r', '\n', ':'), maxLength: 6 }),
+    fc.constantFrom(
+      'r',
+      '1.2.3.4, 35.191.0.1',
+      '0',
+      '5',
+      'chunked',
+      'close',
+      'keep-alive',
+      ' padded ',
+      '',
+      'a\tb',
+      '\xe9t\xe9',
+    ),
+    fc.string({
+      unit: fc.constantFrom('a', '1', '.', ',', ' ', '\t', '\x00', '\x7f', '\xe9', '\r', '\n', ':'),
+      maxLength: 6,
+    }),
   );
   const separator = mostly(fc.constantFrom(': ', ':', ':\t', ':  '), fc.constantFrom(' : ', ' :'));
   const lineEnd = mostly(fc.constant('\r\n'), fc.constantFrom('\n', '\r', '\n\r'));
   const header = fc.tuple(name, separator, value, lineEnd).map(([n, sep, val, e]) => `${n}${sep}${val}${e}`);
-  const host = fc.oneof({ arbitrary: fc.constant(['Host: registry.k8s.io\r\n']), weight: 8 }, { arbitrary: fc.constant([]), weight: 1 });
+  const host = fc.oneof(
+    { arbitrary: fc.constant(['Host: registry.k8s.io\r\n']), weight: 8 },
+    { arbitrary: fc.constant([]), weight: 1 },
+  );
   // empty lines before the request line (RFC 9112 §2.2): mostly none, sometimes some, sometimes too many or not CRLF
   const emptyLines = fc.oneof(
     { arbitrary: fc.constant(''), weight: 12 },
@@ -283,11 +354,24 @@ describe('against node:http (llhttp), generated heads', () => {
     const clean = fc
       .tuple(
         fc.constantFrom('GET', 'HEAD'),
-        fc.constantFrom('/v2/', '/v2/pause/blobs/sha256:' + 'a'.repeat(64), '/v2/x/manifests/1.0?ns=k8s.io', '/v2/x/tags/list?n=10&last=a'),
+        fc.constantFrom(
+          '/v2/',
+          '/v2/pause/blobs/sha256:' + 'a'.repeat(64),
+          '/v2/x/manifests/1.0?ns=k8s.io',
+          '/v2/x/tags/list?n=10&last=a',
+        ),
         fc.constantFrom('HTTP/1.1', 'HTTP/1.0'),
-        fc.array(fc.tuple(fc.constantFrom('X-Forwarded-For', 'User-Agent', 'Accept', 'Authorization', 'Connection'), fc.constantFrom('1.2.3.4, 35.191.0.1', 'containerd/1.7', '*/*', 'keep-alive', 'Bearer x')), { maxLength: 4 }),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('X-Forwarded-For', 'User-Agent', 'Accept', 'Authorization', 'Connection'),
+            fc.constantFrom('1.2.3.4, 35.191.0.1', 'containerd/1.7', '*/*', 'keep-alive', 'Bearer x'),
+          ),
+          { maxLength: 4 },
+        ),
       )
-      .map(([m, t, v, hs]) => [`${m} ${t} ${v}`, 'Host: registry.k8s.io', ...hs.map(([n, val]) => `${n}: ${val}`)].join('\r\n'));
+      .map(([m, t, v, hs]) =>
+        [`${m} ${t} ${v}`, 'Host: registry.k8s.io', ...hs.map(([n, val]) => `${n}: ${val}`)].join('\r\n'),
+      );
     await fc.assert(
       fc.asyncProperty(clean, async (text) => {
         const strict = accepted(text);
@@ -320,8 +404,17 @@ describe('over sockets', () => {
     );
     const req = (t: string, extra = '') => `GET ${t} HTTP/1.1\r\nHost: r\r\n${extra}\r\n`;
     // the requests after the slow one arrive while it waits, in a read of their own
-    const { got } = await exchange(listener.port, [req('/a') + req('/slow'), req('/b') + req('/c', 'Connection: close\r\n') + req('/never')], { gapMs: 50 });
-    expect(got.split('\r\n\r\n').filter((p) => p.startsWith('/')).map((p) => p.split('\n')[0])).toEqual(['/a', '/slow', '/b', '/c']);
+    const { got } = await exchange(
+      listener.port,
+      [req('/a') + req('/slow'), req('/b') + req('/c', 'Connection: close\r\n') + req('/never')],
+      { gapMs: 50 },
+    );
+    expect(
+      got
+        .split('\r\n\r\n')
+        .filter((p) => p.startsWith('/'))
+        .map((p) => p.split('\n')[0]),
+    ).toEqual(['/a', '/slow', '/b', '/c']);
     expect(seen).toEqual(['/a', '/slow', '/b', '/c']);
     expect(got).toContain('Connection: close');
   });
@@ -345,7 +438,14 @@ describe('over sockets', () => {
     );
     expect(statusLines(pipelined.got)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
     // the empty lines and the head after them arrive in reads of their own, some after an answer
-    const reads = ['\r\n', '\r\n', 'GET /d HTTP/1.1\r\nHost: r\r\n', '\r\n', '\r\n\r', '\n' + req('/e', 'Connection: close\r\n')];
+    const reads = [
+      '\r\n',
+      '\r\n',
+      'GET /d HTTP/1.1\r\nHost: r\r\n',
+      '\r\n',
+      '\r\n\r',
+      '\n' + req('/e', 'Connection: close\r\n'),
+    ];
     const split = await exchange(listener.port, reads, { gapMs: 20 });
     expect(statusLines(split.got)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
     expect(seen).toEqual(['/one', '/a', '/b', '/c', '/d', '/e']);
@@ -368,7 +468,10 @@ describe('over sockets', () => {
     // refused as soon as they are there, without waiting for a request line
     const nothingAfter = await exchange(listener.port, tooMany, { giveUpMs: 1_000 });
     expect(nothingAfter.closed).toBe(true);
-    const after = await exchange(listener.port, `GET /a HTTP/1.1\r\nHost: r\r\n\r\n${tooMany}GET /b HTTP/1.1\r\nHost: r\r\n\r\n`);
+    const after = await exchange(
+      listener.port,
+      `GET /a HTTP/1.1\r\nHost: r\r\n\r\n${tooMany}GET /b HTTP/1.1\r\nHost: r\r\n\r\n`,
+    );
     expect(statusLines(after.got)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 400 Bad Request']);
     expect(after.closed).toBe(true);
     expect(seen).toEqual(['/a']);
@@ -429,32 +532,50 @@ describe('over sockets', () => {
     );
     const bad = await exchange(listener.port, 'GET / HTTP/1.1\r\nHost: r\r\nBad Name: x\r\n\r\n');
     expect(bad).toEqual({ got: 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n', closed: true });
-    const big = await exchange(listener.port, ['GET / HTTP/1.1\r\nHost: r\r\n', `X: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n`]);
-    expect(big).toEqual({ got: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n', closed: true });
-    const bigComplete = await exchange(listener.port, `GET / HTTP/1.1\r\nHost: r\r\nX: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n\r\n`);
+    const big = await exchange(listener.port, [
+      'GET / HTTP/1.1\r\nHost: r\r\n',
+      `X: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n`,
+    ]);
+    expect(big).toEqual({
+      got: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+      closed: true,
+    });
+    const bigComplete = await exchange(
+      listener.port,
+      `GET / HTTP/1.1\r\nHost: r\r\nX: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n\r\n`,
+    );
     expect(statusLines(bigComplete.got)).toEqual(['HTTP/1.1 431 Request Header Fields Too Large']);
     expect(calls).toBe(0);
   });
 
   it.each([
-    ['Content-Length', 'POST /v2/x/blobs/uploads/ HTTP/1.1\r\nHost: r\r\nContent-Length: 39\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: r\r\n\r\n'],
-    ['chunked', 'GET /v2/ HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked\r\n\r\n27\r\nGET /smuggled HTTP/1.1\r\nHost: r\r\n\r\n\r\n0\r\n\r\n'],
-  ])('answers a request with a body (%s) and closes: nothing in the body is read as a request', async (_kind, bytes) => {
-    const seen: string[] = [];
-    listener = await listenStrict(
-      (req) => {
-        seen.push(`${req.method} ${req.target}`);
-        return OK;
-      },
-      { host: '127.0.0.1', port: 0 },
-    );
-    const { got, closed } = await exchange(listener.port, bytes);
-    expect(closed).toBe(true);
-    expect(statusLines(got)).toEqual(['HTTP/1.1 200 OK']);
-    expect(got).toContain('\r\nConnection: close\r\n');
-    expect(seen).toHaveLength(1);
-    expect(seen[0]).not.toContain('smuggled');
-  });
+    [
+      'Content-Length',
+      'POST /v2/x/blobs/uploads/ HTTP/1.1\r\nHost: r\r\nContent-Length: 39\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: r\r\n\r\n',
+    ],
+    [
+      'chunked',
+      'GET /v2/ HTTP/1.1\r\nHost: r\r\nTransfer-Encoding: chunked\r\n\r\n27\r\nGET /smuggled HTTP/1.1\r\nHost: r\r\n\r\n\r\n0\r\n\r\n',
+    ],
+  ])(
+    'answers a request with a body (%s) and closes: nothing in the body is read as a request',
+    async (_kind, bytes) => {
+      const seen: string[] = [];
+      listener = await listenStrict(
+        (req) => {
+          seen.push(`${req.method} ${req.target}`);
+          return OK;
+        },
+        { host: '127.0.0.1', port: 0 },
+      );
+      const { got, closed } = await exchange(listener.port, bytes);
+      expect(closed).toBe(true);
+      expect(statusLines(got)).toEqual(['HTTP/1.1 200 OK']);
+      expect(got).toContain('\r\nConnection: close\r\n');
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).not.toContain('smuggled');
+    },
+  );
 
   it('closes the connection after such an answer even when the client keeps its half open and keeps sending', async () => {
     listener = await listenStrict(() => OK, { host: '127.0.0.1', port: 0 });
@@ -475,8 +596,15 @@ describe('over sockets', () => {
   });
 
   it('a slow answer is cut off by neither timeout: the head was complete, and the connection is not idle', async () => {
-    listener = await listenStrict(() => new Promise<Reply>((r) => setTimeout(() => r(OK), 700)), { host: '127.0.0.1', port: 0, headersTimeoutMs: 200, keepAliveTimeoutMs: 200 });
-    const { got } = await exchange(listener.port, 'GET / HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n', { giveUpMs: 3_000 });
+    listener = await listenStrict(() => new Promise<Reply>((r) => setTimeout(() => r(OK), 700)), {
+      host: '127.0.0.1',
+      port: 0,
+      headersTimeoutMs: 200,
+      keepAliveTimeoutMs: 200,
+    });
+    const { got } = await exchange(listener.port, 'GET / HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n', {
+      giveUpMs: 3_000,
+    });
     expect(statusLines(got)).toEqual(['HTTP/1.1 200 OK']);
   });
 
@@ -491,7 +619,12 @@ describe('over sockets', () => {
   });
 
   it('closes a head not finished within the header timeout with 408, and an idle keep-alive connection after its timeout', async () => {
-    listener = await listenStrict(() => OK, { host: '127.0.0.1', port: 0, headersTimeoutMs: 300, keepAliveTimeoutMs: 300 });
+    listener = await listenStrict(() => OK, {
+      host: '127.0.0.1',
+      port: 0,
+      headersTimeoutMs: 300,
+      keepAliveTimeoutMs: 300,
+    });
     const started = Date.now();
     const slow = await exchange(listener.port, 'GET / HTTP/1.1\r\nHost: r\r\n', { giveUpMs: 3_000 });
     expect(slow).toEqual({ got: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n', closed: true });
@@ -504,9 +637,15 @@ describe('over sockets', () => {
 
   it('keeps answering, in order, a client that sends many requests before reading any answer', async () => {
     const big = 'x'.repeat(8_000) + '\n';
-    listener = await listenStrict((req) => ({ status: 200, headers: ['X-Target', req.target, 'Content-Length', String(big.length)], body: big }), { host: '127.0.0.1', port: 0 });
+    listener = await listenStrict(
+      (req) => ({ status: 200, headers: ['X-Target', req.target, 'Content-Length', String(big.length)], body: big }),
+      { host: '127.0.0.1', port: 0 },
+    );
     const n = 300;
-    const requests = Array.from({ length: n }, (_, i) => `GET /${i} HTTP/1.1\r\nHost: r\r\n${i === n - 1 ? 'Connection: close\r\n' : ''}\r\n`).join('');
+    const requests = Array.from(
+      { length: n },
+      (_, i) => `GET /${i} HTTP/1.1\r\nHost: r\r\n${i === n - 1 ? 'Connection: close\r\n' : ''}\r\n`,
+    ).join('');
     const { got, closed } = await exchange(listener.port, requests, { giveUpMs: 10_000 });
     expect(closed).toBe(true);
     const targets = [...got.matchAll(/X-Target: (\/\d+)/g)].map((m) => m[1]);

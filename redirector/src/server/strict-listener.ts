@@ -56,7 +56,11 @@ const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const ASCII = /^[\x00-\x7f]*$/;
 const BARE_CR_OR_LF = /[\r\n]/;
 
-const INTERNAL_ERROR: Reply = { status: 500, headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '22'], body: 'internal server error\n' };
+const INTERNAL_ERROR: Reply = {
+  status: 500,
+  headers: ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '22'],
+  body: 'internal server error\n',
+};
 
 /** A parsed request head. */
 export interface RequestHead {
@@ -129,7 +133,8 @@ export function parseRequestHead(text: string): RequestHead | RefusalReason {
         }
         break;
       case 15:
-        if (name === 'X-Forwarded-For' || name.toLowerCase() === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
+        if (name === 'X-Forwarded-For' || name.toLowerCase() === 'x-forwarded-for')
+          xff = xff === undefined ? value : `${xff}, ${value}`;
         break;
       case 17:
         if (name.toLowerCase() === 'transfer-encoding') {
@@ -145,7 +150,14 @@ export function parseRequestHead(text: string): RequestHead | RefusalReason {
   if (minor === 1 && hosts === 0) return 'missing-host';
   if (transferEncoding && contentLength !== undefined) return 'bad-transfer-encoding';
   const hasBody = transferEncoding || (contentLength !== undefined && !/^0+$/.test(contentLength));
-  return { method: m[1]!, target: m[2]!, minor, xff, keepAlive: minor === 1 ? !close : keepAliveToken && !close, hasBody };
+  return {
+    method: m[1]!,
+    target: m[2]!,
+    minor,
+    xff,
+    keepAlive: minor === 1 ? !close : keepAliveToken && !close,
+    hasBody,
+  };
 }
 
 /** Why a request line is refused (the refusal path only: an accepted line never gets here). */
@@ -208,7 +220,13 @@ function headerText(reply: Reply): string | null {
 }
 
 /** The reply as bytes on the wire, node:http's way; null when a header could not be written (CR, LF, a bad name). */
-export function serializeReply(reply: Reply, method: string, date: string, keepAlive: boolean, keepAliveS: number | null): string | Buffer | null {
+export function serializeReply(
+  reply: Reply,
+  method: string,
+  date: string,
+  keepAlive: boolean,
+  keepAliveS: number | null,
+): string | Buffer | null {
   let head = headerText(reply);
   if (head === null) return null;
   if (!keepAlive) head += `Date: ${date}\r\nConnection: close\r\n\r\n`;
@@ -411,7 +429,10 @@ class Connection {
     const date = this.shared.dates.now(now);
     let bytes = serializeReply(reply, facts.method, date, keepAlive, this.shared.keepAliveS);
     if (bytes === null) {
-      this.shared.opts.onError?.(new Error(`reply ${reply.status} has a header node would refuse to write (CR, LF or a bad name)`), facts);
+      this.shared.opts.onError?.(
+        new Error(`reply ${reply.status} has a header node would refuse to write (CR, LF or a bad name)`),
+        facts,
+      );
       bytes = serializeReply(INTERNAL_ERROR, facts.method, date, keepAlive, this.shared.keepAliveS)!;
     }
     this.idleSince = now;

@@ -35,7 +35,11 @@ export interface RawOutcome {
  * Parses every complete response in `buf`; returns them and the unparsed rest. `headRequest`: the first final
  * (non-1xx) response answers a HEAD and has no body (later ones answer the sentinel or a smuggled request, GETs).
  */
-export function parseResponses(buf: Buffer, headRequest: boolean, atEof: boolean): { responses: RawResponse[]; rest: Buffer } {
+export function parseResponses(
+  buf: Buffer,
+  headRequest: boolean,
+  atEof: boolean,
+): { responses: RawResponse[]; rest: Buffer } {
   const responses: RawResponse[] = [];
   let at = 0;
   for (;;) {
@@ -51,7 +55,12 @@ export function parseResponses(buf: Buffer, headRequest: boolean, atEof: boolean
     const lengthHeader = headers.find(([n]) => n.toLowerCase() === 'content-length');
     const informational = status >= 100 && status < 200;
     const answersTheHead = headRequest && !responses.some((r) => r.status >= 200);
-    let bodyLength = answersTheHead || informational || status === 204 || status === 304 ? 0 : lengthHeader ? Number(lengthHeader[1]) : -1;
+    let bodyLength =
+      answersTheHead || informational || status === 204 || status === 304
+        ? 0
+        : lengthHeader
+          ? Number(lengthHeader[1])
+          : -1;
     if (bodyLength < 0) {
       // no length: the body runs to the end of the connection
       if (!atEof) break;
@@ -78,10 +87,18 @@ function openSocket(port: number): Promise<Socket> {
 }
 
 /** The request the server answers last and then closes the connection on (see `sendAlone`). */
-export const SENTINEL = Buffer.from('GET /v2/ HTTP/1.1\r\nHost: sentinel.invalid\r\nConnection: close\r\n\r\n', 'latin1');
+export const SENTINEL = Buffer.from(
+  'GET /v2/ HTTP/1.1\r\nHost: sentinel.invalid\r\nConnection: close\r\n\r\n',
+  'latin1',
+);
 
 /** One request on a fresh connection, then the sentinel; reads until the server closes or `timeoutMs`. */
-export async function sendAlone(port: number, bytes: Buffer, headRequest: boolean, timeoutMs = 3_000): Promise<RawOutcome> {
+export async function sendAlone(
+  port: number,
+  bytes: Buffer,
+  headRequest: boolean,
+  timeoutMs = 3_000,
+): Promise<RawOutcome> {
   let socket: Socket;
   try {
     socket = await openSocket(port);
@@ -98,7 +115,12 @@ export async function sendAlone(port: number, bytes: Buffer, headRequest: boolea
       clearTimeout(timer);
       socket.destroy();
       const { responses } = parseResponses(Buffer.concat(chunks), headRequest, true);
-      resolve({ responses, closedEarly: responses.length === 0 && !timedOut, timedOut: timedOut && responses.length === 0, ...(error ? { error } : {}) });
+      resolve({
+        responses,
+        closedEarly: responses.length === 0 && !timedOut,
+        timedOut: timedOut && responses.length === 0,
+        ...(error ? { error } : {}),
+      });
     };
     const timer = setTimeout(() => finish(true), timeoutMs);
     // a body-length header can make the server read the sentinel as body and wait for more: once something was
@@ -107,7 +129,8 @@ export async function sendAlone(port: number, bytes: Buffer, headRequest: boolea
     socket.on('data', (d) => {
       chunks.push(d);
       clearTimeout(quiet);
-      if (parseResponses(Buffer.concat(chunks), headRequest, false).responses.length > 0) quiet = setTimeout(() => finish(false), 300);
+      if (parseResponses(Buffer.concat(chunks), headRequest, false).responses.length > 0)
+        quiet = setTimeout(() => finish(false), 300);
     });
     socket.on('error', (err) => (error = (err as NodeJS.ErrnoException).code ?? err.message));
     socket.on('close', () => {
@@ -158,7 +181,9 @@ export class KeepAliveSender {
           const { responses, rest } = parseResponses(this.buffered, this.headRequest, false);
           if (responses.length === 0) return;
           this.buffered = rest;
-          const closing = responses.some((r) => r.headers.some(([n, v]) => n.toLowerCase() === 'connection' && /close/i.test(v)));
+          const closing = responses.some((r) =>
+            r.headers.some(([n, v]) => n.toLowerCase() === 'connection' && /close/i.test(v)),
+          );
           // a second response to one request would be a smuggled one: report it, and never reuse this connection
           if (closing || responses.length > 1 || rest.length > 0) this.drop();
           this.settle({ responses, closedEarly: false, timedOut: false });

@@ -6,7 +6,12 @@ declare module 'autocannon' {
       path?: string;
       headers?: Record<string, string>;
       setupRequest?: (req: Record<string, unknown>, context: Record<string, unknown>) => Record<string, unknown>;
-      onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void;
+      onResponse?: (
+        status: number,
+        body: string,
+        context: Record<string, unknown>,
+        headers: Record<string, string>,
+      ) => void;
     }
     interface Options {
       url: string;

@@ -37,7 +37,13 @@ export class FigureLog {
   private flush(): void {
     const dir = join(packageRoot(), 'reports', 'resilience');
     mkdirSync(dir, { recursive: true });
-    const doc = { area: this.area, started: this.started, written: new Date().toISOString(), loadAverage: loadAverage(), figures: this.figures };
+    const doc = {
+      area: this.area,
+      started: this.started,
+      written: new Date().toISOString(),
+      loadAverage: loadAverage(),
+      figures: this.figures,
+    };
     writeFileSync(join(dir, `${this.area}.json`), `${JSON.stringify(doc, null, 2)}\n`);
   }
 }

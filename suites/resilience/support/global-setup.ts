@@ -22,7 +22,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const sh = stack.processes.find((p) => p.name === 'redirector');
     if (!sh) throw new Error('the stack lists no redirector process');
     // ManagedProcess runs the redirector under a small sh watchdog: the node process is its child
-    const node = (await descendantProcesses(sh.pid)).find((p) => /node/.test(p.command) && /redirector/.test(p.command));
+    const node = (await descendantProcesses(sh.pid)).find(
+      (p) => /node/.test(p.command) && /redirector/.test(p.command),
+    );
     if (!node) throw new Error(`no node process below the redirector watchdog ${sh.pid}`);
     const world: ResilienceWorld = {
       target: stack.target,
@@ -42,6 +44,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   return async () => {
     const stopped = await stack.stop();
-    if (stopped.failures.length > 0) process.stderr.write(`[resilience] stack teardown left problems: ${JSON.stringify(stopped.failures)}\n`);
+    if (stopped.failures.length > 0)
+      process.stderr.write(`[resilience] stack teardown left problems: ${JSON.stringify(stopped.failures)}\n`);
   };
 }

@@ -23,7 +23,8 @@ export interface MixRequest {
 function baseIn(target: TargetDescription, bucketMap: BucketMap, v: Vantage): string | null {
   const worldBase = bucketBaseOf(target, v);
   if (worldBase === null) return null;
-  if (v.cloud === 'AWS' && v.region !== null && bucketMap.regions[v.region] !== undefined) return bucketMap.regions[v.region]!;
+  if (v.cloud === 'AWS' && v.region !== null && bucketMap.regions[v.region] !== undefined)
+    return bucketMap.regions[v.region]!;
   return bucketMap.default;
 }
 
@@ -36,15 +37,41 @@ export function mixFor(target: TargetDescription, bucketMap: BucketMap): MixRequ
   const out: MixRequest[] = [];
   const images = target.images.filter((i) => !i.kind?.some((k) => k === 'signature' || k === 'referrer'));
   const up = (path: string) => `${target.upstream}${path}`;
-  const allDigests = [...new Set(Object.values(typeof target.mirrorPlan === 'object' && target.mirrorPlan !== null ? target.mirrorPlan.buckets : {}).flat())];
+  const allDigests = [
+    ...new Set(
+      Object.values(
+        typeof target.mirrorPlan === 'object' && target.mirrorPlan !== null ? target.mirrorPlan.buckets : {},
+      ).flat(),
+    ),
+  ];
   target.vantages.forEach((v, n) => {
     const xff = xffFor(target, v);
     const img = images[n % images.length]!;
     const repo = repoOf(img.ref);
     const tag = img.ref.slice(repo.length + 1);
-    for (let i = 0; i < 4; i++) out.push({ kind: 'manifest-tag', path: `/v2/${repo}/manifests/${tag}`, xff, status: 307, location: up(`/v2/${repo}/manifests/${tag}`) });
-    for (let i = 0; i < 2; i++) out.push({ kind: 'manifest-digest', path: `/v2/${repo}/manifests/${img.digest}`, xff, status: 307, location: up(`/v2/${repo}/manifests/${img.digest}`) });
-    out.push({ kind: 'tag-list', path: `/v2/${repo}/tags/list?n=2`, xff, status: 307, location: up(`/v2/${repo}/tags/list?n=2`) });
+    for (let i = 0; i < 4; i++)
+      out.push({
+        kind: 'manifest-tag',
+        path: `/v2/${repo}/manifests/${tag}`,
+        xff,
+        status: 307,
+        location: up(`/v2/${repo}/manifests/${tag}`),
+      });
+    for (let i = 0; i < 2; i++)
+      out.push({
+        kind: 'manifest-digest',
+        path: `/v2/${repo}/manifests/${img.digest}`,
+        xff,
+        status: 307,
+        location: up(`/v2/${repo}/manifests/${img.digest}`),
+      });
+    out.push({
+      kind: 'tag-list',
+      path: `/v2/${repo}/tags/list?n=2`,
+      xff,
+      status: 307,
+      location: up(`/v2/${repo}/tags/list?n=2`),
+    });
     out.push({ kind: 'ping', path: '/v2/', xff, status: 200, location: null });
     const base = baseIn(target, bucketMap, v);
     const worldBase = bucketBaseOf(target, v);
@@ -54,7 +81,13 @@ export function mixFor(target: TargetDescription, bucketMap: BucketMap): MixRequ
     const present = held.length > 0 ? held : allDigests;
     for (let i = 0; i < 4; i++) {
       const d = present[(n + i * 5) % present.length]!;
-      out.push({ kind: 'blob-in-bucket', path: blobUrl(d), xff, status: 307, location: base === null || held.length === 0 ? up(blobUrl(d)) : `${base}/containers/images/${d}` });
+      out.push({
+        kind: 'blob-in-bucket',
+        path: blobUrl(d),
+        xff,
+        status: 307,
+        location: base === null || held.length === 0 ? up(blobUrl(d)) : `${base}/containers/images/${d}`,
+      });
     }
     const lacking = allDigests.filter((d) => !held.includes(d));
     if (lacking.length > 0 && base !== null) {
@@ -70,7 +103,13 @@ export function distinctBlob(target: TargetDescription, v: Vantage, fakeBase: st
   // the counter goes at the end: the fake bucket decides presence by the last hex digit
   const d = `sha256:${'d'.repeat(48)}${n.toString(16).padStart(16, '0')}`;
   const path = `/v2/pause/blobs/${d}`;
-  return { kind: 'blob-distinct', path, xff: xffFor(target, v), status: 307, location: fakeBucketHolds(d) ? `${fakeBase}/containers/images/${d}` : `${target.upstream}${path}` };
+  return {
+    kind: 'blob-distinct',
+    path,
+    xff: xffFor(target, v),
+    status: 307,
+    location: fakeBucketHolds(d) ? `${fakeBase}/containers/images/${d}` : `${target.upstream}${path}`,
+  };
 }
 
 /** Deterministic Fisher-Yates (mulberry32), so a run's mix is reproducible. */

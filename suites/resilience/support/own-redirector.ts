@@ -28,7 +28,10 @@ export async function startOwnRedirector(
   dir: string,
   options: { name: string; env?: Record<string, string>; bucketMap?: BucketMap },
 ): Promise<OwnRedirector> {
-  const { started, target } = await startWorldRedirector(world, dir, { ...options, env: { LOG_LEVEL: 'warn', ...(options.env ?? {}) } });
+  const { started, target } = await startWorldRedirector(world, dir, {
+    ...options,
+    env: { LOG_LEVEL: 'warn', ...(options.env ?? {}) },
+  });
   const node = (await descendantProcesses(started.process.pid)).find((p) => /node/.test(p.command));
   if (!node) {
     await started.stop();

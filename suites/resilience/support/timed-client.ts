@@ -25,13 +25,20 @@ export class TimedClient {
     });
   }
 
-  async send(path: string, opts: { method?: 'GET' | 'HEAD'; headers?: Record<string, string> } = {}): Promise<TimedAnswer> {
+  async send(
+    path: string,
+    opts: { method?: 'GET' | 'HEAD'; headers?: Record<string, string> } = {},
+  ): Promise<TimedAnswer> {
     const started = performance.now();
     try {
       const res = await this.pool.request({ path, method: opts.method ?? 'GET', headers: opts.headers ?? {} });
       await res.body.dump();
       const loc = res.headers.location;
-      return { status: res.statusCode, location: typeof loc === 'string' ? loc : null, ms: performance.now() - started };
+      return {
+        status: res.statusCode,
+        location: typeof loc === 'string' ? loc : null,
+        ms: performance.now() - started,
+      };
     } catch (err) {
       return { status: 0, location: null, ms: performance.now() - started, error: (err as Error).message };
     }
@@ -61,7 +68,13 @@ export function percentile(values: readonly number[], p: number): number {
 export function summarize(values: readonly number[]): LatencySummary {
   // (a reduce, not Math.max(...values): a spread of 100,000+ arguments overflows the stack)
   const max = values.reduce((m, v) => (v > m ? v : m), Number.NEGATIVE_INFINITY);
-  return { n: values.length, p50: percentile(values, 50), p90: percentile(values, 90), p99: percentile(values, 99), max: values.length ? max : Number.NaN };
+  return {
+    n: values.length,
+    p50: percentile(values, 50),
+    p90: percentile(values, 90),
+    p99: percentile(values, 99),
+    max: values.length ? max : Number.NaN,
+  };
 }
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;

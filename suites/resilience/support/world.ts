@@ -41,7 +41,10 @@ declare module 'vitest' {
 
 export function world(): ResilienceWorld {
   const w = inject('resilienceWorld');
-  if (!w) throw new Error('no resilience world: run these files through the "resilience" vitest project (npx vitest run --project resilience)');
+  if (!w)
+    throw new Error(
+      'no resilience world: run these files through the "resilience" vitest project (npx vitest run --project resilience)',
+    );
   return w;
 }
 
@@ -89,12 +92,17 @@ export class FaultsClient {
   async count(q: CounterQuery = {}): Promise<number> {
     const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined) as [string, string][]);
     const r = (await this.call('GET', `/counters?${qs}`)) as { count: number; truncated: boolean };
-    if (r.truncated && q.digest !== undefined) throw new Error('fault proxy counters are truncated; a per-digest count would be inexact');
+    if (r.truncated && q.digest !== undefined)
+      throw new Error('fault proxy counters are truncated; a per-digest count would be inexact');
     return r.count;
   }
 
   async requests(q: CounterQuery & { limit?: number } = {}): Promise<RecordedRequest[]> {
-    const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
+    const qs = new URLSearchParams(
+      Object.entries(q)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]): [string, string] => [k, String(v)]),
+    );
     return ((await this.call('GET', `/requests?${qs}`)) as { requests: RecordedRequest[] }).requests;
   }
 
@@ -117,7 +125,8 @@ export function xffFor(target: TargetDescription, v: Vantage): string {
 /** The bucket base a vantage's blob requests are checked against (null for GCP: upstream without a check). */
 export function bucketBaseOf(target: TargetDescription, v: Vantage): string | null {
   if (v.cloud === 'GCP') return null;
-  if (v.cloud === 'AWS' && v.region !== null && target.bucketMap.regions[v.region] !== undefined) return target.bucketMap.regions[v.region]!;
+  if (v.cloud === 'AWS' && v.region !== null && target.bucketMap.regions[v.region] !== undefined)
+    return target.bucketMap.regions[v.region]!;
   return target.bucketMap.default;
 }
 
@@ -127,7 +136,8 @@ export function bucketNameOf(base: string): string {
 }
 
 export function planOf(target: TargetDescription): MirrorPlan {
-  if (target.mirrorPlan === null || typeof target.mirrorPlan === 'string') throw new Error('the local stack publishes its mirror plan inline');
+  if (target.mirrorPlan === null || typeof target.mirrorPlan === 'string')
+    throw new Error('the local stack publishes its mirror plan inline');
   return target.mirrorPlan;
 }
 
