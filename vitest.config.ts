@@ -16,7 +16,7 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['redirector/src/**/*.ts'],
-      exclude: ['redirector/src/**/*.test.ts'],
+      exclude: ['redirector/src/**/*.test.ts', 'redirector/src/**/*.test-support.ts'],
       reporter: ['text-summary', 'json-summary'],
       thresholds: { lines: 95 },
     },

@@ -25,12 +25,14 @@ import { isAbsolute, resolve } from 'node:path';
 import { request } from 'undici';
 import type { Semantics, TargetDescription, Vantage, MirrorPlan } from '../target/target-description.js';
 import {
-  bigIntToAddress,
   bundledPublishedRanges,
   classifyByScan,
   type OracleClassification,
   type PublishedPrefix,
 } from './published-ranges.js';
+
+export { locationMatches, type LocationMatchOptions } from './location-match.js';
+export { findShadowedPrefixes, type ShadowedPrefix } from './shadowed-prefixes.js';
 
 /** The request kinds of the routing matrix (docs/suites.md, routing). */
 export const REQUEST_KINDS = [
@@ -504,58 +506,6 @@ export function primaryImage(target: TargetDescription) {
   return target.images.find((i) => !i.kind?.some((k) => k === 'signature' || k === 'referrer')) ?? target.images[0];
 }
 
-/** How strictly a Location is compared (a target may tolerate a request-id parameter or regional upstream hosts). */
-export interface LocationMatchOptions {
-  /** query parameters a redirect may add (e.g. `rid`, docs/reference/field-failures.md#deployment P4) */
-  toleratedQueryParams?: readonly string[];
-  /** host globs that stand in for the upstream's host (e.g. `*-docker.pkg.dev`: GCLB picks the regional AR) */
-  upstreamHosts?: readonly string[];
-  /** the upstream base, needed to apply `upstreamHosts` */
-  upstream?: string;
-}
-
-const globToRegExp = (glob: string) =>
-  new RegExp(
-    `^${glob
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('[^/]*')}$`,
-    'i',
-  );
-
-/**
- * Compares a Location with the expectation by scheme, host, port and path, then query parameters: every expected
- * parameter must be there with its value; extra ones only when tolerated. Hosts are compared case-insensitively.
- */
-export function locationMatches(
-  expected: string,
-  actual: string | undefined,
-  options: LocationMatchOptions = {},
-): boolean {
-  if (actual === undefined) return false;
-  let e: URL;
-  let a: URL;
-  try {
-    e = new URL(expected);
-    a = new URL(actual, expected); // a relative Location resolves against... nothing better is known; host will differ
-  } catch {
-    return false;
-  }
-  if (e.protocol !== a.protocol || e.pathname !== a.pathname) return false;
-  if (e.host.toLowerCase() !== a.host.toLowerCase()) {
-    const upstreamHost = options.upstream ? new URL(options.upstream).host.toLowerCase() : undefined;
-    const stands =
-      upstreamHost === e.host.toLowerCase() && (options.upstreamHosts ?? []).some((g) => globToRegExp(g).test(a.host));
-    if (!stands) return false;
-  }
-  const tolerated = new Set(options.toleratedQueryParams ?? []);
-  const ep = [...e.searchParams.entries()];
-  const ap = [...a.searchParams.entries()];
-  for (const [k, v] of ep) if (!a.searchParams.getAll(k).includes(v)) return false;
-  for (const [k] of ap) if (!e.searchParams.has(k) && !tolerated.has(k)) return false;
-  return true;
-}
-
 const oracles = new WeakMap<TargetDescription, Promise<RoutingOracle>>();
 
 /**
@@ -574,48 +524,4 @@ export function routingOracleFor(
     p.catch(() => oracles.delete(target));
   }
   return p;
-}
-
-export interface ShadowedPrefix {
-  /** the regional AWS prefix */
-  prefix: string;
-  region: string;
-  family: 4 | 6;
-  /** the AWS GLOBAL prefix that contains it */
-  shadowedBy: string;
-  /** an address inside the regional prefix (its first host) */
-  sample: string;
-}
-
-/**
- * AWS regional prefixes nested inside AWS GLOBAL ones: under archeio semantics their clients classify GLOBAL and get
- * the default base, under most-specific their region's bucket (150 IPv4 and 97 IPv6 prefixes in archeio's data,
- * docs/reference/archeio.md#ip-classification). Sorted by family, region, prefix.
- */
-export function findShadowedPrefixes(
-  prefixes: readonly PublishedPrefix[] = bundledPublishedRanges(),
-): ShadowedPrefix[] {
-  const globals = prefixes.filter((p) => p.cloud === 'AWS' && p.region === 'GLOBAL');
-  const out: ShadowedPrefix[] = [];
-  for (const p of prefixes) {
-    if (p.cloud !== 'AWS' || p.region === 'GLOBAL') continue;
-    const bits = p.family === 4 ? 32 : 128;
-    const g = globals.find(
-      (q) =>
-        q.family === p.family &&
-        q.length < p.length &&
-        (p.network >> BigInt(bits - q.length)) << BigInt(bits - q.length) === q.network,
-    );
-    if (!g) continue;
-    out.push({
-      prefix: p.prefix,
-      region: p.region,
-      family: p.family,
-      shadowedBy: g.prefix,
-      sample: bigIntToAddress(p.network + 1n, p.family),
-    });
-  }
-  return out.sort(
-    (a, b) => a.family - b.family || a.region.localeCompare(b.region) || a.prefix.localeCompare(b.prefix),
-  );
 }
