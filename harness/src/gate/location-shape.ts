@@ -11,6 +11,7 @@
  * is always a difference.
  */
 import type { TargetDescription } from '../target/target-description.js';
+import { globToRegExp } from '../oracle/location-match.js';
 
 export interface LocationShape {
   /**
@@ -40,15 +41,6 @@ export function bucketNameOf(base: string): string {
     return base;
   }
 }
-
-const globRe = (glob: string) =>
-  new RegExp(
-    `^${glob
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('[^/]*')}$`,
-    'i',
-  );
 
 function under(url: URL, base: string): string | null {
   let b: URL;
@@ -115,7 +107,7 @@ export function locationShape(
   const up = under(url, target.upstream);
   if (up !== null) return shape('upstream', upstreamRelative(up, target.upstreamPath));
   // a regional upstream host standing in for the upstream (production: the AR region of the Cloud Run instance)
-  if (upstreamHosts.some((g) => globRe(g).test(url.host)))
+  if (upstreamHosts.some((g) => globToRegExp(g).test(url.host)))
     return shape('upstream', upstreamRelative(url.pathname, target.upstreamPath));
   if (trimSlash(url.href) === trimSlash(target.infoUrl)) return shape('info', '');
   if (trimSlash(url.href) === trimSlash(target.privacyUrl)) return shape('privacy', '');

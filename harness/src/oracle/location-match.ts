@@ -12,7 +12,8 @@ export interface LocationMatchOptions {
   upstream?: string;
 }
 
-const globToRegExp = (glob: string) =>
+/** A host glob (`*` within one label run, case-insensitive) as a regular expression. */
+export const globToRegExp = (glob: string) =>
   new RegExp(
     `^${glob
       .split('*')

@@ -9,7 +9,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManagedProcess } from './managed-process.js';
 import type { RegistryService, Started } from './stack-service.js';
-import { Wait, systemClock, type Clock } from './wait.js';
+import { registryListening } from './registry-listening.js';
+import type { Clock } from './wait.js';
 
 export const DOCKER_REGISTRY_BIN = '/usr/bin/docker-registry';
 
@@ -61,19 +62,8 @@ export async function startDockerRegistry(opts: DockerRegistryOptions): Promise<
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env },
     echo: opts.echo,
   });
-  const clock = opts.clock ?? systemClock;
   try {
-    const m = await Wait.forLogLine(/listening on 127\.0\.0\.1:(\d+)/, opts.timeoutMs ?? 15_000).waitUntilReady({
-      clock,
-      component: opts.name,
-      output: proc,
-    });
-    const url = `http://127.0.0.1:${m[1]}`;
-    await Wait.forHttp(`${url}/v2/`, { timeoutMs: opts.timeoutMs ?? 15_000 }).waitUntilReady({
-      clock,
-      component: opts.name,
-      output: proc,
-    });
+    const url = await registryListening(proc, { name: opts.name, clock: opts.clock, timeoutMs: opts.timeoutMs });
     return { url, process: proc, stop: async () => void (await proc.stop(3_000)) };
   } catch (err) {
     await proc.stop(1_000);

@@ -23,7 +23,8 @@ import { ManagedProcess } from './managed-process.js';
 import type { SeedSnapshots } from './seed-snapshots.js';
 import { snapshotKey } from './seed-snapshots.js';
 import { StackError } from './stack-error.js';
-import { Wait, systemClock, type Clock } from './wait.js';
+import { registryListening } from './registry-listening.js';
+import type { Clock } from './wait.js';
 
 export const GGCR_SOURCE_DIR = fromPackageRoot('harness', 'go', 'upstream-registry');
 const SOURCE_FILES = ['main.go', 'go.mod', 'go.sum'];
@@ -160,19 +161,8 @@ export async function startGgcrUpstream(opts: GgcrUpstreamOptions): Promise<Star
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env },
     echo: opts.echo,
   });
-  const clock = opts.clock ?? systemClock;
   try {
-    const m = await Wait.forLogLine(/listening on 127\.0\.0\.1:(\d+)/, opts.timeoutMs ?? 15_000).waitUntilReady({
-      clock,
-      component: opts.name,
-      output: proc,
-    });
-    const url = `http://127.0.0.1:${m[1]}`;
-    await Wait.forHttp(`${url}/v2/`, { timeoutMs: opts.timeoutMs ?? 15_000 }).waitUntilReady({
-      clock,
-      component: opts.name,
-      output: proc,
-    });
+    const url = await registryListening(proc, { name: opts.name, clock: opts.clock, timeoutMs: opts.timeoutMs });
     const limit = pLimit(2);
     await Promise.all(
       opts.repos.map((repo) => limit(() => pushLayout(url, repo, join(opts.fixturesRoot, repo)))),
