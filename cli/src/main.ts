@@ -2,14 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './exit-codes.js';
 import { commands } from './commands/index.js';
 import { packageVersion } from '../../harness/src/index.js';
+import type { CliIo } from './cli-io.js';
 
-/** Command context: where each command writes, so tests can capture output without a subprocess. */
-export interface CliIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  stdin: NodeJS.ReadableStream;
-  env: NodeJS.ProcessEnv;
-}
+export type { CliIo } from './cli-io.js';
 
 /** The width help is wrapped to: the terminal's, within 60-120 columns, else 100. */
 export function helpWidthOf(stream: NodeJS.WritableStream): number {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../cli-io.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import {
   DEFAULT_PRICES,

@@ -27,8 +27,8 @@ import {
 } from '../../../harness/src/index.js';
 import { selectSuites, suiteNames, UnknownSuiteError, type SuiteDefinition } from '../../../suites/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import type { CliIo } from '../main.js';
-import type { RegisterCommand } from './index.js';
+import type { CliIo } from '../cli-io.js';
+import type { RegisterCommand } from '../cli-io.js';
 import { BUILT_IN_TARGETS, loadTargetFile, validateOpsOptions } from './run.js';
 
 /** The suites a gate runs beside the fingerprint unless told otherwise: the routing matrix is cheap and exact. */

@@ -1,5 +1,4 @@
-import type { Command } from 'commander';
-import type { CliIo } from '../main.js';
+import type { RegisterCommand } from '../cli-io.js';
 import { registerStack } from './stack.js';
 import { registerServe } from './serve.js';
 import { registerExplain } from './explain.js';
@@ -9,8 +8,7 @@ import { registerGate } from './gate.js';
 import { registerReplay } from './replay.js';
 import { registerRanges } from './ranges.js';
 
-/** Each command module registers its subcommand; setExit records the exit code of the action. */
-export type RegisterCommand = (program: Command, io: CliIo, setExit: (code: number) => void) => void;
+export type { RegisterCommand } from '../cli-io.js';
 
 export const commands: RegisterCommand[] = [
   registerStack,

@@ -38,8 +38,8 @@ import {
   loadBucketMap,
 } from '../../../redirector/src/routing/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import type { CliIo } from '../main.js';
-import type { RegisterCommand } from './index.js';
+import type { CliIo } from '../cli-io.js';
+import type { RegisterCommand } from '../cli-io.js';
 import { BUCKET_MAP_HELP } from '../default-hosts.js';
 
 const FILE_NAMES: Record<CloudKey, string> = {

@@ -27,8 +27,8 @@ import {
   type ReplayItem,
 } from '../../../harness/src/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import type { CliIo } from '../main.js';
-import type { RegisterCommand } from './index.js';
+import type { CliIo } from '../cli-io.js';
+import type { RegisterCommand } from '../cli-io.js';
 
 export interface ReplayCommandOptions {
   ip?: string[];

@@ -38,8 +38,8 @@ import {
 } from '../../../harness/src/index.js';
 import { selectSuites, suiteNames, UnknownSuiteError } from '../../../suites/index.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import type { CliIo } from '../main.js';
-import type { RegisterCommand } from './index.js';
+import type { CliIo } from '../cli-io.js';
+import type { RegisterCommand } from '../cli-io.js';
 
 export const BUILT_IN_TARGETS = ['local', 'sandbox', 'production'] as const;
 

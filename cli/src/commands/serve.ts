@@ -8,8 +8,8 @@
  */
 import { Option, type Command } from 'commander';
 import { CliError, ExitCode } from '../exit-codes.js';
-import type { CliIo } from '../main.js';
-import type { RegisterCommand } from './index.js';
+import type { CliIo } from '../cli-io.js';
+import type { RegisterCommand } from '../cli-io.js';
 import { ConfigError, SETTINGS, loadConfig } from '../../../redirector/src/config.js';
 import { describeStartError, readinessUntil, untilSignal, type Until } from '../../../redirector/src/main.js';
 import { startRedirector, type StartedRedirector } from '../../../redirector/src/server/index.js';

@@ -7,9 +7,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { StackError, type StackOptions, type StartedStack } from '../../../harness/src/index.js';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../cli-io.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import type { RegisterCommand } from './index.js';
+import type { RegisterCommand } from '../cli-io.js';
 
 export interface StackCommandDeps {
   startStack: (options: StackOptions) => Promise<StartedStack>;

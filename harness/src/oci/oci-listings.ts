@@ -8,7 +8,7 @@ import { descriptorProblem, isImageIndexJson, type Descriptor } from './descript
 import { headerValue, type OciHop } from './hop.js';
 import { nextLink } from './link-header.js';
 import { MediaType } from './media-types.js';
-import type { ManifestOptions, ManifestResult } from './oci-client.js';
+import type { ManifestOptions, ManifestResult } from './manifest-result.js';
 import { OciError } from './oci-error.js';
 import type { Exchange, OciTransport } from './oci-transport.js';
 
