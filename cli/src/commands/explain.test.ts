@@ -185,6 +185,10 @@ describe('registry-canary explain', () => {
     expect(bad.err).toContain(
       'invalid option: --semantics (ROUTING_SEMANTICS): expected one of most-specific, archeio, got "longest"',
     );
+    // the same setting from the environment is configuration, not the command line: 2, naming the variable
+    const fromEnv = await run(['1.1.1.1'], '', { ROUTING_SEMANTICS: 'longest' });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.err).toContain('invalid configuration in the environment: ROUTING_SEMANTICS: expected one of');
     const none = await run([], '\n# nothing\n');
     expect(none.code).toBe(64);
     expect(none.err).toContain('give IP addresses as arguments or on stdin');

@@ -165,8 +165,13 @@ export const registerExplain: RegisterCommand = (program: Command, io: CliIo, se
     .option('--semantics <name>', 'most-specific or archeio [env ROUTING_SEMANTICS; default most-specific]')
     .action(async (ips: string[], opts: Record<string, string | boolean | undefined>) => {
       const env: Record<string, string | undefined> = { ...io.env };
+      // settings given as flags: an invalid one is a usage error (64); one from the environment is configuration (2)
+      const fromFlags = new Set<string>();
       const set = (name: string, v: unknown): void => {
-        if (typeof v === 'string') env[name] = v;
+        if (typeof v === 'string') {
+          env[name] = v;
+          fromFlags.add(name);
+        }
       };
       set('AWS_IP_RANGES', opts.awsRanges);
       set('GCP_IP_RANGES', opts.gcpRanges);
@@ -178,11 +183,13 @@ export const registerExplain: RegisterCommand = (program: Command, io: CliIo, se
       try {
         explainer = createExplainer({ env });
       } catch (err) {
-        if (err instanceof ConfigError)
+        if (err instanceof ConfigError && fromFlags.has(err.setting))
           throw new CliError(
             `invalid option: ${err.message.replace(/^ROUTING_SEMANTICS/, '--semantics (ROUTING_SEMANTICS)')}`,
             ExitCode.usage,
           );
+        if (err instanceof ConfigError)
+          throw new CliError(`invalid configuration in the environment: ${err.message}`, ExitCode.unreachable);
         throw new CliError(describeStartError(err), ExitCode.unreachable);
       }
       const inputs = ips.length > 0 ? ips : await readLines(io.stdin);
