@@ -144,6 +144,9 @@ const PLANS: Record<string, Plan> = {
   'registry-canary replay --log decisions.jsonl --protocol-compat archeio --fail-on-difference': {
     skip: 'a third replay world; a decision log replayed: cli/src/commands/replay.int.test.ts',
   },
+  'registry-canary run --target local --suite oci-conformance': {
+    skip: 'builds and runs the official conformance program twice (a minute or more); exactly this command: suites/oci-conformance/oci-conformance.int.test.ts',
+  },
   'registry-canary cost --traffic fixtures/traffic/example.yaml': {
     argv: () => ['cost', '--traffic', fromPackageRoot('fixtures', 'traffic', 'example.yaml')],
     code: 0,
