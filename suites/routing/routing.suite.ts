@@ -25,7 +25,7 @@ import {
 
 export const ROUTING_SUITE = 'routing';
 
-/** The rule each request kind enforces (docs/reference/archeio.md#decision-list/docs/reference/archeio.md#url-construction). */
+/** The rule each request kind enforces (docs/reference/archeio.md#decision-list and #url-construction). */
 export const KIND_RULES: Record<RequestKind, { title: string; rule: string }> = {
   'manifest-by-tag': {
     title: 'manifest by tag goes to the upstream',

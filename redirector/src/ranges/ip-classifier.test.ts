@@ -29,7 +29,7 @@ const c = (cloud: Classification['cloud'], region: string, prefix: string): Clas
 });
 
 // [address, most-specific, archeio] — expectations read from fixtures/ip-ranges/raw and
-// docs/reference/archeio.md#client-ip/docs/reference/archeio.md#ip-classification/docs/reference/archeio.md#test-vectors.
+// docs/reference/archeio.md (sections "Client IP", "IP classification" and "Test vectors").
 const CASES: Array<[string, Classification | null, Classification | null]> = [
   // archeio's own vectors (handlers_test.go@093d55a, docs/reference/archeio.md#test-vectors vectors 10, 11 and 13)
   ['35.180.1.1', c('AWS', 'eu-west-3', '35.180.0.0/16'), c('AWS', 'eu-west-3', '35.180.0.0/16')],

@@ -6,8 +6,8 @@
  *
  *  - a head is accepted only when well formed by RFC 9112 read strictly: `method SP target SP HTTP/1.0|1.1` with a
  *    method node knows and a target in the form RFC 9112 §3.2 allows for it; CRLF line ends only (a bare CR or LF
- *    anywhere is an error); `token ":" OWS value OWS` header lines, no obs-fold, no space before the colon, values of visible
- *    ASCII, SP, HTAB and obs-text; for HTTP/1.1 exactly one Host. Up to MAX_EMPTY_LINES empty lines (CRLF) before
+ *    anywhere is an error); `token ":" OWS value OWS` header lines, no obs-fold, no space before the colon, values of
+ *    visible ASCII, SP, HTAB and obs-text; for HTTP/1.1 exactly one Host. Up to MAX_EMPTY_LINES empty lines (CRLF) before
  *    the request line are ignored (RFC 9112 §2.2), counting toward the head's size and time. Anything else gets
  *    node's own answer to a malformed request (`400 Bad Request`, `Connection: close`) and the connection is closed;
  *    a head over 16 KiB (node's maxHeaderSize) gets `431`. Each refusal is reported to `onRefusal` with a reason
@@ -28,12 +28,12 @@
  *    in-flight wait.
  *
  * Differences from node:http, on purpose: `Expect: 100-continue` gets the final answer straight away
- * (RFC 9110 §10.1.1 allows it; there is no body to wait for); a repeated Host, CONNECT to anything but `host:port`, `*` with a
- * method other than OPTIONS, the Transfer-Encoding cases above, more than MAX_EMPTY_LINES empty lines, and a bare
- * CR or LF among them are a 400 where node accepts them (node skips any number of CRs and LFs there); empty lines
- * start a head's header timeout, as any byte of a head does here (node starts it at the request line).
- * strict-listener.test.ts checks that every head this reader accepts, node:http accepts as the same method, target
- * and X-Forwarded-For.
+ * (RFC 9110 §10.1.1 allows it; there is no body to wait for); a repeated Host, CONNECT to anything but `host:port`,
+ * `*` with a method other than OPTIONS, the Transfer-Encoding cases above, more than MAX_EMPTY_LINES empty lines,
+ * and a bare CR or LF among them are a 400 where node accepts them (node skips any number of CRs and LFs there);
+ * empty lines start a head's header timeout, as any byte of a head does here (node starts it at the request line).
+ * strict-listener.differential.test.ts checks that every head this reader accepts, node:http accepts as the same
+ * method, target and X-Forwarded-For.
  */
 import { createServer, type Socket } from 'node:net';
 import { InFlight, bindListener, type Handler, type ListenOptions, type Listener } from './listener.js';
