@@ -15,9 +15,9 @@
 import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CheckFailure, NotApplicable } from '../results/check.js';
-import { isCi, locateTool, runTool, toolOutputTail } from './external-tool.js';
+import { isCi, locateTool, runTool, toolOutputTail, type ToolRun } from './external-tool.js';
 
 export interface GoProgram {
   /** the name the harness and reports use */
@@ -125,59 +125,60 @@ export interface InstallOptions {
   signal?: AbortSignal;
 }
 
-/** Installs are shared within a process, so concurrent checks wanting the same program build it once. */
+/**
+ * A Go binary built into the cache: `run(go, staging)` runs the go command so that it writes the binary into the
+ * staging directory under the target's file name.
+ */
+export interface CacheBuild {
+  /** the binary's final path, `<cache>/bin/<name>@<version>/<command>` */
+  target: string;
+  /** what is built, for messages: `crane (github.com/…/crane@v0.22.1)` */
+  what: string;
+  /** the go command line, for messages: `go install …@v0.22.1` */
+  command: string;
+  run(go: string, staging: string): Promise<ToolRun>;
+}
+
+/** Builds are shared within a process, so concurrent callers wanting the same binary build it once. */
 const pending = new Map<string, Promise<string>>();
 
 /**
- * The path of `program`, installing it with `go install` first when the cache lacks it. Throws GoProgramError
- * when Go is missing or the build fails (the error carries the tail of go's output).
+ * The path of `build.target`, building it first when the cache lacks it. The build writes into a staging directory
+ * beside the final one, renamed into place, so an interrupted build never leaves a binary that looks installed, and
+ * a process that loses the race to another keeps the other's copy. Throws GoProgramError when Go is missing or the
+ * build fails (with the tail of go's output).
  */
-export async function ensureGoProgram(program: GoProgram, opts: InstallOptions = {}): Promise<string> {
-  const env = opts.env ?? process.env;
-  const target = goProgramPath(program, env);
-  if (await executable(target)) return target;
-  const key = target;
-  let install = pending.get(key);
-  if (!install) {
-    install = installInto(program, target, env, opts).finally(() => pending.delete(key));
-    pending.set(key, install);
+export async function buildIntoCache(build: CacheBuild, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (await executable(build.target)) return build.target;
+  let running = pending.get(build.target);
+  if (!running) {
+    running = buildOnce(build, env).finally(() => pending.delete(build.target));
+    pending.set(build.target, running);
   }
-  return install;
+  return running;
 }
 
-async function installInto(
-  program: GoProgram,
-  target: string,
-  env: NodeJS.ProcessEnv,
-  opts: InstallOptions,
-): Promise<string> {
+async function buildOnce(build: CacheBuild, env: NodeJS.ProcessEnv): Promise<string> {
+  const { target } = build;
   const go = await locateTool('go', env);
   if (go === null) {
-    throw new GoProgramError(
-      `Go is not installed (no go on PATH), so ${program.name} (${program.pkg}@${program.version}) cannot be built`,
-      'no-go',
-    );
+    throw new GoProgramError(`Go is not installed (no go on PATH), so ${build.what} cannot be built`, 'no-go');
   }
-  const finalDir = join(target, '..');
-  const binRoot = join(finalDir, '..');
+  const file = basename(target);
+  const finalDir = dirname(target);
+  const binRoot = dirname(finalDir);
   await mkdir(binRoot, { recursive: true });
-  const staging = await mkdtemp(join(binRoot, `.${program.name}-`));
-  const spec = `${program.pkg}@${program.version}`;
+  const staging = await mkdtemp(join(binRoot, `.${file}-`));
   try {
-    const run = await runTool(go, ['install', spec], {
-      env: { ...env, GOBIN: staging, GOFLAGS: env.GOFLAGS ?? '', GO111MODULE: 'on' },
-      timeoutMs: opts.timeoutMs ?? 30 * 60_000,
-      signal: opts.signal,
-    });
+    const run = await build.run(go, staging);
     if (run.exitCode !== 0) {
       const how = run.exitCode === null ? 'was killed (timeout or abort)' : `failed (exit ${run.exitCode})`;
-      throw new GoProgramError(`go install ${spec} ${how}:\n${toolOutputTail(run, 12)}`, 'install-failed');
+      throw new GoProgramError(`${build.command} ${how}:\n${toolOutputTail(run, 12)}`, 'install-failed');
     }
     const built = await readdir(staging);
-    if (!built.includes(program.command) || !(await executable(join(staging, program.command)))) {
+    if (!built.includes(file) || !(await executable(join(staging, file)))) {
       const wrote = built.length > 0 ? built.join(', ') : 'nothing';
-      const message = `go install ${spec} succeeded but wrote ${wrote}, not ${program.command}`;
-      throw new GoProgramError(message, 'install-failed');
+      throw new GoProgramError(`${build.command} succeeded but wrote ${wrote}, not ${file}`, 'install-failed');
     }
     // another process may have finished the same version meanwhile: keep its copy
     if (!(await executable(target))) {
@@ -193,9 +194,32 @@ async function installInto(
     await rm(staging, { recursive: true, force: true });
   }
   if (!(await executable(target))) {
-    throw new GoProgramError(`go install ${spec} succeeded but ${target} is not there`, 'install-failed');
+    throw new GoProgramError(`${build.command} succeeded but ${target} is not there`, 'install-failed');
   }
   return target;
+}
+
+/**
+ * The path of `program`, installing it with `go install` first when the cache lacks it. Throws GoProgramError
+ * when Go is missing or the build fails (the error carries the tail of go's output).
+ */
+export async function ensureGoProgram(program: GoProgram, opts: InstallOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const spec = `${program.pkg}@${program.version}`;
+  return buildIntoCache(
+    {
+      target: goProgramPath(program, env),
+      what: `${program.name} (${spec})`,
+      command: `go install ${spec}`,
+      run: (go, staging) =>
+        runTool(go, ['install', spec], {
+          env: { ...env, GOBIN: staging, GOFLAGS: env.GOFLAGS ?? '', GO111MODULE: 'on' },
+          timeoutMs: opts.timeoutMs ?? 30 * 60_000,
+          signal: opts.signal,
+        }),
+    },
+    env,
+  );
 }
 
 /**

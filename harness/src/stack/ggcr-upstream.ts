@@ -11,15 +11,15 @@
  * the fixture layouts (blobs already there are skipped by push.ts's HEAD), so a restored start only PUTs manifests.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { goProgramCacheDir } from '../clients/go-programs.js';
-import { locateTool, runTool, toolOutputTail } from '../clients/external-tool.js';
+import { GoProgramError, buildIntoCache, goProgramCacheDir } from '../clients/go-programs.js';
+import { runTool } from '../clients/external-tool.js';
 import { pushLayout } from '../oci/push.js';
 import { fromPackageRoot } from '../package-root.js';
-import { ManagedProcess } from './managed-process.js';
+import { ManagedProcess, findExecutable } from './managed-process.js';
 import type { SeedSnapshots } from './seed-snapshots.js';
 import { snapshotKey } from './seed-snapshots.js';
 import { StackError } from './stack-error.js';
@@ -32,27 +32,23 @@ const COMMAND = 'upstream-registry';
 
 /** Whether `go` is on PATH (synchronously: the stack's `auto` choice is made while validating options). */
 export function goOnPath(env: NodeJS.ProcessEnv = process.env): boolean {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, 'go'), constants.X_OK);
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
+  return findExecutable('go', env) !== null;
 }
 
 /** A hash of the command's sources: a changed main.go or go.sum builds a new binary. */
 export function ggcrSourceHash(sourceDir = GGCR_SOURCE_DIR): string {
+  // the package's own sources do not change while it runs: read and hash them once
+  if (sourceDir === GGCR_SOURCE_DIR && ownSourceHash !== undefined) return ownSourceHash;
   const h = createHash('sha256');
   for (const f of SOURCE_FILES) {
     h.update(`${f}\0`);
     h.update(readFileSync(join(sourceDir, f)));
   }
-  return h.digest('hex').slice(0, 16);
+  const hash = h.digest('hex').slice(0, 16);
+  if (sourceDir === GGCR_SOURCE_DIR) ownSourceHash = hash;
+  return hash;
 }
+let ownSourceHash: string | undefined;
 
 export function ggcrBinaryPath(env: NodeJS.ProcessEnv = process.env, sourceDir = GGCR_SOURCE_DIR): string {
   return join(goProgramCacheDir(env), 'bin', `${COMMAND}@${ggcrSourceHash(sourceDir)}`, COMMAND);
@@ -64,58 +60,38 @@ export function ggcrAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
   return goOnPath(env) || existsSync(ggcrBinaryPath(env));
 }
 
-const pendingBuilds = new Map<string, Promise<string>>();
-
-/** The command's path, built first when the cache lacks this version of its sources. */
+/** The command's path, built first (`go build`, through the Go program cache) when the cache lacks this source version. */
 export async function ensureGgcrBinary(
   opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; log?: (m: string) => void } = {},
 ): Promise<string> {
   const env = opts.env ?? process.env;
-  const target = ggcrBinaryPath(env);
   try {
-    await access(target, constants.X_OK);
-    return target;
-  } catch {
-    // build it
-  }
-  let build = pendingBuilds.get(target);
-  if (!build) {
-    build = (async () => {
-      const go = await locateTool('go', env);
-      if (go === null)
-        throw new StackError(
-          'STACK_TOOL_MISSING',
-          `upstream "ggcr" needs Go to build ${GGCR_SOURCE_DIR} (or use --upstream docker-registry or embedded)`,
-        );
-      const finalDir = join(target, '..');
-      await mkdir(join(finalDir, '..'), { recursive: true });
-      const staging = await mkdtemp(join(finalDir, '..', `.${COMMAND}-`));
-      try {
-        opts.log?.(
-          `building ${COMMAND} (go build, once per source version; the first build fetches go-containerregistry)`,
-        );
-        const run = await runTool(go, ['build', '-trimpath', '-o', join(staging, COMMAND), '.'], {
-          cwd: GGCR_SOURCE_DIR,
-          env: { ...env, GOFLAGS: '-mod=readonly', GO111MODULE: 'on' },
-          timeoutMs: opts.timeoutMs ?? 10 * 60_000,
-        });
-        if (run.exitCode !== 0)
-          throw new StackError(
-            'STACK_TOOL_MISSING',
-            `go build of ${GGCR_SOURCE_DIR} failed (exit ${run.exitCode}):\n${toolOutputTail(run, 12)}`,
+    return await buildIntoCache(
+      {
+        target: ggcrBinaryPath(env),
+        what: `the ggcr upstream (${GGCR_SOURCE_DIR})`,
+        command: `go build of ${GGCR_SOURCE_DIR}`,
+        run: (go, staging) => {
+          opts.log?.(
+            `building ${COMMAND} (go build, once per source version; the first build fetches go-containerregistry)`,
           );
-        if (!existsSync(target)) {
-          await rm(finalDir, { recursive: true, force: true });
-          await rename(staging, finalDir);
-        }
-      } finally {
-        await rm(staging, { recursive: true, force: true });
-      }
-      return target;
-    })().finally(() => pendingBuilds.delete(target));
-    pendingBuilds.set(target, build);
+          return runTool(go, ['build', '-trimpath', '-o', join(staging, COMMAND), '.'], {
+            cwd: GGCR_SOURCE_DIR,
+            env: { ...env, GOFLAGS: '-mod=readonly', GO111MODULE: 'on' },
+            timeoutMs: opts.timeoutMs ?? 10 * 60_000,
+          });
+        },
+      },
+      env,
+    );
+  } catch (err) {
+    if (!(err instanceof GoProgramError)) throw err;
+    const message =
+      err.reason === 'no-go'
+        ? `upstream "ggcr" needs Go to build ${GGCR_SOURCE_DIR} (or use --upstream docker-registry or embedded)`
+        : err.message;
+    throw new StackError('STACK_TOOL_MISSING', message, { cause: err });
   }
-  return build;
 }
 
 export interface GgcrUpstreamOptions {
