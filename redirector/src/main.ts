@@ -10,7 +10,8 @@ import { armSignalLatch, nextSignal } from './signal-latch.js';
 
 // Only builtins and the signal latch are imported statically: as the process's entry this module arms the latch
 // before the server's modules load (serve() imports them), so a SIGTERM at any stage of start-up drains.
-if (isMain()) armSignalLatch();
+const IS_MAIN = isMain();
+if (IS_MAIN) armSignalLatch();
 
 /** Exit code for configuration and start-up data errors (cli/src/exit-codes.ts `unreachable`: misconfigured). */
 export const EXIT_MISCONFIGURED = 2;
@@ -85,6 +86,6 @@ function isMain(): boolean {
   }
 }
 
-if (isMain()) {
+if (IS_MAIN) {
   process.exitCode = await serve(process.env);
 }

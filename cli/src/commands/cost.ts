@@ -73,18 +73,15 @@ function formatReport(r: CostReport): string {
  * routes do differ; when no client is routed differently it says the semantics cost the same.
  */
 export function semanticsComparison(specific: CostReport, archeio: CostReport): string {
-  const moved = specific.byClient.filter((c, i) => {
-    const a = archeio.byClient[i];
-    return a !== undefined && (a.host !== c.host || a.origin !== c.origin);
-  });
+  // both reports list the mix's clients in the mix's order: pair them once
+  const moved = specific.byClient
+    .map((c, i) => ({ c, a: archeio.byClient[i] }))
+    .filter(({ c, a }) => a !== undefined && (a.host !== c.host || a.origin !== c.origin));
   if (moved.length === 0) {
     return 'archeio and most-specific semantics route every client of this mix alike: the same cost under both.';
   }
   const d = archeio.totalUsd - specific.totalUsd;
-  const names = moved.map((c) => {
-    const a = archeio.byClient.find((x) => x.name === c.name)!;
-    return `${c.name} (${c.host} → ${a.host})`;
-  });
+  const names = moved.map(({ c, a }) => `${c.name} (${c.host} → ${a!.host})`);
   const amount = Math.abs(d) < 0.005 ? 'the same' : `${usd(Math.abs(d))} ${d > 0 ? 'more' : 'less'}`;
   return (
     `archeio semantics cost ${amount}${amount === 'the same' ? ' as' : ' than'} most-specific for this mix: ` +

@@ -83,9 +83,8 @@ export async function runServe(
   } catch (err) {
     stop.cancel?.();
     if (err instanceof ConfigError) {
-      const setting = /^([A-Z][A-Z0-9_]*):/.exec(err.message)?.[1];
-      if (setting !== undefined && fromFlags.has(setting)) {
-        throw new CliError(`--${flagFor(setting)}: ${err.message}`, ExitCode.usage);
+      if (fromFlags.has(err.setting)) {
+        throw new CliError(`--${flagFor(err.setting)}: ${err.message}`, ExitCode.usage);
       }
       throw new CliError(`invalid configuration: ${err.message}`, ExitCode.misconfigured);
     }

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { ClientReference } from './client-reference.js';
 import { runTool, type ToolRun, type ToolRunOptions } from './external-tool.js';
 import { verifyLayoutBlobs } from './layout-blobs.js';
+import { isDigest } from '../oci/digest.js';
 
 export interface CraneResult {
   run: ToolRun;
@@ -28,12 +29,10 @@ function insecure(ref: ClientReference): string[] {
   return ref.plainHttp ? ['--insecure'] : [];
 }
 
-const DIGEST = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
-
 export async function craneDigest(bin: string, ref: ClientReference, opts: ToolRunOptions = {}): Promise<CraneResult> {
   const run = await runTool(bin, ['digest', ...insecure(ref), ref.text], opts);
   const printed = run.stdout.trim();
-  return { run, digest: run.exitCode === 0 && DIGEST.test(printed) ? printed : null };
+  return { run, digest: run.exitCode === 0 && isDigest(printed) ? printed : null };
 }
 
 /** `crane validate --remote` of `ref` as given (by tag, or by digest: `byDigest` below). */
@@ -73,7 +72,7 @@ export async function cranePullToOciLayout(
   const digest = digests.length === 1 ? digests[0]! : null;
   const { blobs, mismatched } = await verifyLayoutBlobs(layoutDir);
   if (digests.length !== 1) mismatched.push(`index.json lists ${digests.length} manifests, expected the one pulled`);
-  else if (DIGEST.test(digest!)) {
+  else if (isDigest(digest!)) {
     const [algorithm, encoded] = digest!.split(':') as [string, string];
     const found = await readFile(join(layoutDir, 'blobs', algorithm, encoded)).then(
       () => true,

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { ClientReference } from './client-reference.js';
 import { runTool, type ToolRun, type ToolRunOptions } from './external-tool.js';
 import { verifyLayoutBlobs } from './layout-blobs.js';
+import { isDigest } from '../oci/digest.js';
 
 export interface RegctlDigest {
   run: ToolRun;
@@ -55,8 +56,6 @@ export function regctlHostFlags(ref: ClientReference): string[] {
   return ['--host', `reg=${ref.authority},tls=${ref.plainHttp ? 'disabled' : 'enabled'}`];
 }
 
-const DIGEST = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
-
 export async function regctlImageDigest(
   bin: string,
   ref: ClientReference,
@@ -65,7 +64,7 @@ export async function regctlImageDigest(
 ): Promise<RegctlDigest> {
   const run = await runTool(bin, ['image', 'digest', ...regctlHostFlags(ref), ref.text], { ...opts, env: session.env });
   const printed = run.stdout.trim();
-  return { run, digest: run.exitCode === 0 && DIGEST.test(printed) ? printed : null };
+  return { run, digest: run.exitCode === 0 && isDigest(printed) ? printed : null };
 }
 
 interface LayoutIndex {
@@ -93,7 +92,7 @@ export async function regctlCopyToOciLayout(
   const entry = index.manifests?.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
   const digest = entry?.digest ?? null;
   const { blobs, mismatched } = await verifyLayoutBlobs(layoutDir);
-  if (digest !== null && DIGEST.test(digest)) {
+  if (digest !== null && isDigest(digest)) {
     const [algorithm, encoded] = digest.split(':') as [string, string];
     const stored = await readdir(join(layoutDir, 'blobs', algorithm)).catch(() => [] as string[]);
     if (!stored.includes(encoded)) mismatched.push(`${digest}: the tagged manifest is not in the layout`);
