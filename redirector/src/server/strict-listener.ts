@@ -342,7 +342,10 @@ class Connection {
         if (this.socket.writableNeedDrain) this.socket.pause();
         return;
       }
-      let end = known >= 0 ? known : buf.indexOf('\r\n\r\n');
+      // empty lines before a request line (RFC 9112 §2.2) are skipped: the head's end is searched for after them
+      const start = buf.charCodeAt(0) === 13 ? emptyLinesEnd(buf) : 0;
+      if (start > 2 * MAX_EMPTY_LINES) return this.refuse('too-many-empty-lines', buf);
+      const end = known >= 0 && start === 0 ? known : buf.indexOf('\r\n\r\n', start);
       known = -1;
       if (end < 0) {
         this.keep(buf);
@@ -350,22 +353,8 @@ class Connection {
         return;
       }
       if (end + 4 > MAX_HEAD_BYTES) return this.refuse('header-too-large', buf);
-      let head = parseRequestHead(buf.slice(0, end));
-      if (typeof head === 'string') {
-        if (end !== 0) return this.refuse(head, buf);
-        // two or more empty lines before a request line: the CRLF CRLF found is theirs, the head's end is after them
-        const start = emptyLinesEnd(buf);
-        if (start > 2 * MAX_EMPTY_LINES) return this.refuse('too-many-empty-lines', buf);
-        end = buf.indexOf('\r\n\r\n', start);
-        if (end < 0) {
-          this.keep(buf);
-          if (this.size > MAX_HEAD_BYTES) this.refuse('header-too-large', buf);
-          return;
-        }
-        if (end + 4 > MAX_HEAD_BYTES) return this.refuse('header-too-large', buf);
-        head = parseRequestHead(buf.slice(0, end));
-        if (typeof head === 'string') return this.refuse(head, buf);
-      }
+      const head = parseRequestHead(buf.slice(0, end));
+      if (typeof head === 'string') return this.refuse(head, buf);
       buf = buf.slice(end + 4);
       // after CONNECT, a client sends tunnel bytes, not requests
       this.dispatch(head, head.keepAlive && !head.hasBody && head.method !== 'CONNECT' && !this.shared.closing());
