@@ -263,9 +263,7 @@ export async function cranePulls(
           continue;
         }
         if (pulled.mismatched.length > 0) {
-          const which = pulled.mismatched.slice(0, 5).join('; ');
-          const message = `crane pull ${pinned.text}: stored blobs do not match their digests: ${which}`;
-          out.failures.push(new CheckFailure('integrity', message));
+          out.failures.push(storedBlobsMismatch(`crane pull ${pinned.text}`, pulled.mismatched));
           continue;
         }
         out.notes.push(`${image.ref}: ${limitation.note}; pulled with crane pull --format=oci, every blob re-hashed`);
@@ -310,9 +308,7 @@ export async function regctlPulls(
         continue;
       }
       if (copied.mismatched.length > 0) {
-        const which = copied.mismatched.slice(0, 5).join('; ');
-        const message = `regctl image copy ${ref.text}: stored blobs do not match their digests: ${which}`;
-        out.failures.push(new CheckFailure('integrity', message));
+        out.failures.push(storedBlobsMismatch(`regctl image copy ${ref.text}`, copied.mismatched));
         continue;
       }
       const resolved = await regctlImageDigest(bin, ref, session, opts);
@@ -329,4 +325,10 @@ export async function regctlPulls(
     await session.close();
   }
   return out;
+}
+
+/** A client wrote blobs whose bytes are not their names' digests: an integrity failure naming the first five. */
+function storedBlobsMismatch(command: string, mismatched: readonly string[]): CheckFailure {
+  const which = mismatched.slice(0, 5).join('; ');
+  return new CheckFailure('integrity', `${command}: stored blobs do not match their digests: ${which}`);
 }
