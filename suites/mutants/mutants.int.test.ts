@@ -95,7 +95,13 @@ const evidence = (r: CheckResult) => r.details?.routing as RoutingEvidence;
 
 function expectRed(report: RunReport): void {
   expect(report.verdict.exitCode, report.verdict.reason).toBe(1);
-  expect(report.status).toBe('fail');
+  expect(
+    report.status,
+    report.results
+      .filter((r) => r.status === 'error')
+      .map(explain)
+      .join('\n'),
+  ).toBe('fail');
 }
 
 async function withMutant(mutant: string, body: (target: TargetDescription) => Promise<void>): Promise<void> {
