@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  packageVersion,
   RoutingOracle,
   startStack,
   type StartedStack,
@@ -84,6 +85,7 @@ describe('registry-canary gate against local stacks', () => {
     expect(r.code, r.err).toBe(1);
     const g = JSON.parse(await readFile(join(report, 'gate.json'), 'utf8')) as GateReport;
     expect(g.verdict.decision).toBe('block');
+    expect(g.versions.harness).toBe(packageVersion());
     const reported = g.diff!.differences.map((d) => d.id).sort();
     expect(reported.length).toBeGreaterThan(0);
 

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { requireTool } from '../clients/external-tool.js';
 
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
@@ -50,6 +50,8 @@ export async function launchChromium(opts: ChromiumOptions = {}): Promise<Launch
   const userDataDir = await mkdtemp(join(tmpdir(), 'rc-chromium-'));
   let context: BrowserContext;
   try {
+    // loaded here, not at import: playwright-core takes most of a second to load, and only the browser suite needs it
+    const { chromium } = await import('playwright-core');
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath,
       headless: true,

@@ -334,6 +334,7 @@ describe('gate reports', () => {
   });
   const report: GateReport = {
     schema: 'registry-canary/gate/v1',
+    versions: { harness: '0.1.0' },
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:00:02.000Z',
     durationMs: 2000,
@@ -353,12 +354,14 @@ describe('gate reports', () => {
       `| blob:${DIGEST}@aws-x | GET /v2/pause/blobs/${DIGEST} | destination | 307 bucket:b /p | 307 default-base /p |`,
     );
     expect(md).toContain('| default blob base | https://cdn.registry.k8s.dev | https://cdn.registry.k8s.io |');
+    expect(md).toContain('- judged by: registry-canary 0.1.0');
   });
   it('html: stable hooks, self-contained', () => {
     const html = gateHtml(report);
     expect(html).toMatch(/<section id="gate-verdict" data-decision="block" data-exit-code="1">/);
     expect(html).toContain(`<tr data-id="blob:${DIGEST}@aws-x" data-kind="blob" data-vantage="aws-x">`);
     expect(html).not.toMatch(/<script|<link |src="http/);
+    expect(html).toContain('judged by: registry-canary 0.1.0');
   });
   it("html has what markdown has: suites with links to both sides' reports, regressions, timings", () => {
     const suites = (red: string[], reportDir: string) => ({

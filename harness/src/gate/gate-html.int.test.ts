@@ -40,6 +40,7 @@ const differences = Array.from({ length: 6 }, (_, i) => ({
 }));
 const report = {
   schema: 'registry-canary/gate/v1',
+  versions: { harness: '0.1.0' },
   startedAt: '2026-01-01T00:00:00.000Z',
   finishedAt: '2026-01-01T00:00:02.000Z',
   durationMs: 2000,

@@ -21,6 +21,8 @@ import { suiteRegressions, type GateSide, type GateVerdict } from './gate-verdic
 
 export interface GateReport {
   schema: 'registry-canary/gate/v1';
+  /** the registry-canary that judged (each side's suite reports carry their own versions too) */
+  versions: { harness: string };
   startedAt: string;
   finishedAt: string;
   durationMs: number;
@@ -92,6 +94,7 @@ export function gateMarkdown(report: GateReport): string {
     `- baseline: ${sideLine(report.baseline)}`,
     `- vantage${report.vantages.length === 1 ? '' : 's'}: ${report.vantages.length <= 8 ? report.vantages.join(', ') : `${report.vantages.length} (${report.vantages.slice(0, 8).join(', ')}, ...)`}`,
     `- compared: ${diff?.compared ?? 0} behaviours (${report.probes.length} first hops per side plus image digests) in ${(report.durationMs / 1000).toFixed(1)} s`,
+    `- judged by: registry-canary ${report.versions.harness}`,
     '',
     '## Verdict',
     '',
@@ -227,7 +230,7 @@ tr.accepted{color:#57606a}code{font-size:12px}.warning{border-left:6px solid #9a
 <ul>${verdict.reasons.map((r) => `<li>${h(r)}</li>`).join('')}</ul>
 </section>
 ${acceptSection}
-<p>candidate: ${h(sideLine(report.candidate))}<br>baseline: ${h(sideLine(report.baseline))}<br>vantages: ${h(report.vantages.join(', '))}<br>compared: ${diff?.compared ?? 0} behaviours in ${(report.durationMs / 1000).toFixed(1)} s</p>
+<p>candidate: ${h(sideLine(report.candidate))}<br>baseline: ${h(sideLine(report.baseline))}<br>vantages: ${h(report.vantages.join(', '))}<br>compared: ${diff?.compared ?? 0} behaviours in ${(report.durationMs / 1000).toFixed(1)} s<br>judged by: registry-canary ${h(report.versions.harness)}</p>
 <h2>Behavioural differences (${diff?.differences.length ?? 0})</h2>
 <table id="gate-differences"><colgroup><col class="id"><col class="request"><col class="what"><col class="side"><col class="side"></colgroup><thead><tr><th>id</th><th>request</th><th>what differs</th><th>candidate</th><th>baseline</th></tr></thead><tbody>
 ${rows}

@@ -17,6 +17,7 @@ import type { Preflight, RunReport } from '../results/run-report.js';
 import { writeReports } from '../report/write-reports.js';
 import { preflight as defaultPreflight } from '../run/preflight.js';
 import { runChecks } from '../run/run-checks.js';
+import { packageVersion } from '../version.js';
 import { targetOracle } from '../run/target-oracle.js';
 import { resolveEgressVantage, selectVantages, VantageSelectionError } from '../run/vantage-selection.js';
 import type { TargetDescription, Vantage } from '../target/target-description.js';
@@ -278,6 +279,7 @@ export async function runGate(options: RunGateOptions): Promise<GateReport> {
   const verdict = decideGate(candidate, baseline, diff);
   return {
     schema: 'registry-canary/gate/v1',
+    versions: { harness: packageVersion() },
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     durationMs: now() - t0,
