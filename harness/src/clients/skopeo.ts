@@ -70,21 +70,7 @@ export async function skopeoCopyToOciLayout(
   opts: ToolRunOptions & { tag?: string } = {},
 ): Promise<SkopeoCopy> {
   const tag = opts.tag ?? 'pulled';
-  const run = await runTool(
-    bin,
-    [
-      '--insecure-policy',
-      'copy',
-      '--quiet',
-      '--all',
-      '--preserve-digests',
-      '--retry-times=0',
-      ...tlsFlag(ref, '--src-tls-verify'),
-      `docker://${ref.text}`,
-      `oci:${layoutDir}:${tag}`,
-    ],
-    opts,
-  );
+  const run = await copyAll(bin, ref, `oci:${layoutDir}:${tag}`, opts);
   if (run.exitCode !== 0) return { run, digest: null, layoutConsistent: false };
   const index = JSON.parse(await readFile(join(layoutDir, 'index.json'), 'utf8')) as OciLayoutIndex;
   const entry = index.manifests?.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
@@ -102,17 +88,9 @@ export async function skopeoCopyToOciLayout(
   return { run, digest, layoutConsistent };
 }
 
-/**
- * Copies every platform of `ref` into a `dir:` layout, which stores manifests byte for byte whatever their type
- * (an OCI layout cannot hold a Docker manifest list without rewriting it). The top-level manifest is `manifest.json`.
- */
-export async function skopeoCopyToDirLayout(
-  bin: string,
-  ref: ClientReference,
-  dir: string,
-  opts: ToolRunOptions = {},
-): Promise<SkopeoCopy> {
-  const run = await runTool(
+/** `skopeo copy --all --preserve-digests` of `ref` to `destination`, without retries (a retry would hide a fault). */
+function copyAll(bin: string, ref: ClientReference, destination: string, opts: ToolRunOptions) {
+  return runTool(
     bin,
     [
       '--insecure-policy',
@@ -123,10 +101,23 @@ export async function skopeoCopyToDirLayout(
       '--retry-times=0',
       ...tlsFlag(ref, '--src-tls-verify'),
       `docker://${ref.text}`,
-      `dir:${dir}`,
+      destination,
     ],
     opts,
   );
+}
+
+/**
+ * Copies every platform of `ref` into a `dir:` layout, which stores manifests byte for byte whatever their type
+ * (an OCI layout cannot hold a Docker manifest list without rewriting it). The top-level manifest is `manifest.json`.
+ */
+export async function skopeoCopyToDirLayout(
+  bin: string,
+  ref: ClientReference,
+  dir: string,
+  opts: ToolRunOptions = {},
+): Promise<SkopeoCopy> {
+  const run = await copyAll(bin, ref, `dir:${dir}`, opts);
   if (run.exitCode !== 0) return { run, digest: null, layoutConsistent: false };
   const bytes = await readFile(join(dir, 'manifest.json'));
   // The dir: layout names no digest for the top level; the manifest bytes are the digest's only witness.
