@@ -11,6 +11,7 @@ const BENCHES = {
   lookup: 'bench/lookup.bench.ts',
   'redirector-throughput': 'bench/redirector-throughput.ts',
   'redirector-startup': 'bench/redirector-startup.ts',
+  'cli-startup': 'bench/cli-startup.ts',
   'redirector-memory': 'bench/redirector-memory.ts',
   'pull-throughput': 'bench/pull-throughput.ts',
 };

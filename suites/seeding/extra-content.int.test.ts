@@ -249,7 +249,7 @@ describe
       const upstream = createOciClient({ baseUrl: stack.target.upstream });
       const m = await upstream.getManifest(REPO, TAG);
       expect(m.digest).toBe(image.digest);
-      const s3 = s3rverClient(stack.buckets.s3rverUrl);
+      const s3 = await s3rverClient(stack.buckets.s3rverUrl);
       try {
         const plan = extended.mirrorPlan as MirrorPlan;
         for (const [base, digests] of Object.entries(plan.buckets)) {

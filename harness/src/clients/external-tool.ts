@@ -10,7 +10,6 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { $ } from 'zx';
 import { CheckFailure, NotApplicable } from '../results/check.js';
 
 /** Absolute path of an executable found on PATH (or given as an absolute path), or null. */
@@ -83,6 +82,8 @@ export interface ToolRunOptions {
  */
 export async function runTool(bin: string, args: readonly string[], opts: ToolRunOptions = {}): Promise<ToolRun> {
   const started = performance.now();
+  // zx is loaded on first use, not with the harness: it takes a quarter of a second to load
+  const { $ } = await import('zx');
   const shell = $({
     quiet: true,
     nothrow: true,

@@ -14,7 +14,7 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { request } from 'undici';
-import { Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { STATUS_ORDER } from '../results/check.js';
 import { FAILURE_CLASSES, isRed, type RunReport } from '../results/run-report.js';
 
@@ -53,7 +53,12 @@ export function runLabels(report: Pick<RunReport, 'target' | 'options'>): Metric
 }
 
 /** Builds the registry of a run's metrics (exported for tests and for callers that serve them another way). */
-export function runMetricsRegistry(report: RunReport, labels: MetricsLabels = runLabels(report)): Registry {
+export async function runMetricsRegistry(
+  report: RunReport,
+  labels: MetricsLabels = runLabels(report),
+): Promise<Registry> {
+  // loaded here, not with the harness: only a run that exports metrics needs it
+  const { Gauge, Registry } = await import('prom-client');
   const registry = new Registry();
   registry.setDefaultLabels({ target: labels.target, vantage: labels.vantage });
   const gauge = (name: string, help: string, labelNames: string[] = []) =>
@@ -129,7 +134,7 @@ export function runMetricsRegistry(report: RunReport, labels: MetricsLabels = ru
 
 /** The text exposition format (version 0.0.4) of a run's metrics. */
 export async function runMetricsText(report: RunReport, labels?: MetricsLabels): Promise<string> {
-  return runMetricsRegistry(report, labels).metrics();
+  return (await runMetricsRegistry(report, labels)).metrics();
 }
 
 /** Writes the metrics for node_exporter's textfile collector: to `<file>.<pid>.tmp`, then renamed over `file`. */

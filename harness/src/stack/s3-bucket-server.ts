@@ -10,7 +10,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ManagedProcess } from './managed-process.js';
 import { StackError } from './stack-error.js';
 import type { Started } from './stack-service.js';
@@ -25,12 +25,16 @@ export const S3RVER_VERSION: string = (createRequire(import.meta.url)('s3rver/pa
 
 const SMALL_BODY_BYTES = 4 * 1024 * 1024;
 
+/** The SDK, loaded on first use: it takes a quarter of a second to load, and only the local stack's buckets need it. */
+const sdk = () => import('@aws-sdk/client-s3');
+
 export function blobKey(digest: string): string {
   return `containers/images/${digest}`;
 }
 
 /** An SDK client for s3rver: path-style, its fixed credentials, and no default checksums. */
-export function s3rverClient(endpoint: string): S3Client {
+export async function s3rverClient(endpoint: string): Promise<S3Client> {
+  const { S3Client } = await sdk();
   // Under Node < 22 the SDK prints a nine-line notice that its releases from January 2027 will need Node 22, in the
   // middle of a run's or a stack's progress. The pinned lockfile is the answer to it: nothing for a
   // user to act on until an SDK upgrade, which has to settle the Node version anyway. A value the user set stands.
@@ -48,6 +52,7 @@ export function s3rverClient(endpoint: string): S3Client {
 
 /** Every key in a bucket (ListObjectsV2, following continuation tokens). */
 export async function listBucketKeys(client: S3Client, bucket: string, prefix?: string): Promise<string[]> {
+  const { ListObjectsV2Command } = await sdk();
   const keys: string[] = [];
   let token: string | undefined;
   do {
@@ -71,14 +76,11 @@ export interface S3BucketServerOptions {
 }
 
 export class S3BucketServer {
-  readonly client: S3Client;
-
   private constructor(
     readonly process: ManagedProcess,
     readonly endpoint: string,
-  ) {
-    this.client = s3rverClient(endpoint);
-  }
+    readonly client: S3Client,
+  ) {}
 
   static async start(opts: S3BucketServerOptions): Promise<S3BucketServer> {
     const bin = createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js');
@@ -98,7 +100,8 @@ export class S3BucketServer {
         component: 's3rver',
         output: proc,
       });
-      return new S3BucketServer(proc, `http://127.0.0.1:${m[1]}`);
+      const endpoint = `http://127.0.0.1:${m[1]}`;
+      return new S3BucketServer(proc, endpoint, await s3rverClient(endpoint));
     } catch (err) {
       await proc.stop(1_000);
       throw err;
@@ -106,11 +109,13 @@ export class S3BucketServer {
   }
 
   async createBuckets(names: readonly string[]): Promise<void> {
+    const { CreateBucketCommand } = await sdk();
     await Promise.all(names.map((Bucket) => this.client.send(new CreateBucketCommand({ Bucket }))));
   }
 
   /** Uploads a blob file to `containers/images/<digest>` in the bucket. */
   async putBlob(bucket: string, digest: string, file: string, size: number): Promise<void> {
+    const { PutObjectCommand } = await sdk();
     try {
       await this.client.send(
         new PutObjectCommand({

@@ -414,7 +414,7 @@ describe('a failed start tears down what it started', () => {
 
 /** Lists every bucket with the SDK (ListObjectsV2) and compares it with the published mirror plan. */
 async function expectBucketsMatchPlan(stack: StartedStack): Promise<void> {
-  const s3 = s3rverClient(stack.buckets.s3rverUrl);
+  const s3 = await s3rverClient(stack.buckets.s3rverUrl);
   try {
     const plan = stack.target.mirrorPlan as { buckets: Record<string, string[]> };
     const bases = Object.keys(plan.buckets).sort();
