@@ -152,21 +152,28 @@ describe('registry-canary gate against local stacks', () => {
     console.log(`gate identical stacks (fingerprint only): ${r.seconds.toFixed(1)} s, ${g.diff!.compared} behaviours`);
   });
 
-  it('an accepted difference is reported and does not block', async () => {
+  it('an accepted difference is reported and does not block; a pattern that matched nothing is a warning', async () => {
+    const report = join(dir, 'accepted');
     const r = await gate(
       '--candidate-config',
       files['most-specific']!,
       '--baseline-config',
       files.archeio!,
       '--report',
-      join(dir, 'accepted'),
+      report,
       '--suite',
       'none',
       '--accept',
       'blob:*@aws-shadowed-*',
+      '--accept',
+      'manifest:*@nowhere-*',
     );
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/accepted \(blob:\*@aws-shadowed-\*\)/);
+    expect(r.err).toContain('WARNING: --accept "manifest:*@nowhere-*" matched no difference');
+    expect(r.err).not.toContain('--accept "blob:');
+    const g = JSON.parse(await readFile(join(report, 'gate.json'), 'utf8')) as GateReport;
+    expect(g.unmatchedAccepts).toEqual(['manifest:*@nowhere-*']);
   });
 
   it('an unreachable side exits 2 and still writes the report', async () => {

@@ -20,7 +20,6 @@ import {
   GateUsageError,
   gateMarkdown,
   runGate,
-  unmatchedAccepts,
   writeGateReports,
   gateJson,
   fromPackageRoot,
@@ -205,7 +204,7 @@ export async function gateCommand(opts: GateCommandOptions, io: CliIo): Promise<
       io.stdout.write(gateMarkdown(report));
     }
     say(`reports: ${written.gateMd}, ${written.gateHtml}, ${written.gateJson}, ${written.junitXml}`);
-    for (const g of unmatchedAccepts(report)) {
+    for (const g of report.unmatchedAccepts) {
       say(`registry-canary gate: WARNING: --accept ${JSON.stringify(g)} matched no difference; remove it or fix it`);
     }
     say(

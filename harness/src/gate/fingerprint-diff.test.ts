@@ -344,6 +344,7 @@ describe('gate reports', () => {
     probes: probes.slice(0, 2),
     diff: d,
     accept: [],
+    unmatchedAccepts: [],
     verdict: decideGate(c, b, d),
     timings: { fingerprint: 1000 },
   };
@@ -401,8 +402,9 @@ describe('gate reports', () => {
   });
 
   it('an --accept pattern that matched nothing is a loud warning in both reports, not an error', () => {
-    const stale: GateReport = { ...report, accept: ['blob:*@aws-x', 'manifest:*@nowhere-*'] };
-    expect(unmatchedAccepts(stale)).toEqual(['manifest:*@nowhere-*']);
+    const accept = ['blob:*@aws-x', 'manifest:*@nowhere-*'];
+    expect(unmatchedAccepts({ accept, diff: report.diff })).toEqual(['manifest:*@nowhere-*']);
+    const stale: GateReport = { ...report, accept, unmatchedAccepts: ['manifest:*@nowhere-*'] };
     expect(gateMarkdown(stale)).toContain(
       '## WARNING: --accept patterns that matched nothing (1)\n\n- `manifest:*@nowhere-*`: no difference has an id it matches',
     );

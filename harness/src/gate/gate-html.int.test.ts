@@ -50,6 +50,7 @@ const report = {
   probes: [],
   diff: { compared: 12, differences, declared: [], hostnames: { candidateOnly: [], baselineOnly: [] } },
   accept: [],
+  unmatchedAccepts: [],
   verdict: { decision: 'block', exitCode: 1, reasons: ['six differences'] },
   timings: {},
 } as unknown as GateReport;

@@ -33,6 +33,8 @@ export interface GateReport {
   probes: FingerprintProbe[];
   diff: FingerprintDiff | null;
   accept: string[];
+  /** the `accept` patterns that matched no difference: stale, or mistyped (a warning, never a block) */
+  unmatchedAccepts: string[];
   verdict: GateVerdict;
   /** time spent per phase, ms */
   timings: Record<string, number>;
@@ -100,7 +102,7 @@ export function gateMarkdown(report: GateReport): string {
     '',
     ...verdict.reasons.map((r) => `- ${r}`),
   ];
-  const unmatched = unmatchedAccepts(report);
+  const unmatched = report.unmatchedAccepts;
   if (unmatched.length > 0) {
     out.push('', `## WARNING: --accept patterns that matched nothing (${unmatched.length})`, '');
     out.push(...unmatched.map((g) => `- \`${g}\`: no difference has an id it matches; remove it, or fix the pattern`));
@@ -171,7 +173,7 @@ const h = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(
 
 export function gateHtml(report: GateReport, gateDir?: string): string {
   const { verdict, diff } = report;
-  const unmatched = unmatchedAccepts(report);
+  const unmatched = report.unmatchedAccepts;
   const regressions = suiteRegressions(report.candidate.suites, report.baseline.suites);
   const suiteItems = [report.candidate, report.baseline]
     .filter((s) => s.suites)

@@ -24,7 +24,7 @@ import type { TargetDescription, Vantage } from '../target/target-description.js
 import { collectFingerprint, type BehaviourFingerprint } from './behaviour-fingerprint.js';
 import { diffFingerprints, type FingerprintDiff } from './fingerprint-diff.js';
 import { commonRefs, gateProbes, type FingerprintProbe } from './fingerprint-probes.js';
-import type { GateReport } from './gate-report.js';
+import { unmatchedAccepts, type GateReport } from './gate-report.js';
 import { decideGate, redChecks, type GateSide, type SideSuites } from './gate-verdict.js';
 
 export class GateUsageError extends Error {
@@ -289,6 +289,7 @@ export async function runGate(options: RunGateOptions): Promise<GateReport> {
     probes,
     diff,
     accept: [...(options.accept ?? [])],
+    unmatchedAccepts: unmatchedAccepts({ accept: [...(options.accept ?? [])], diff }),
     verdict,
     timings,
   };
