@@ -5,7 +5,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { RedirectorDeps } from './server/index.js';
+import type { RedirectorDeps, StartedRedirector } from './server/index.js';
 import { armSignalLatch, nextSignal } from './signal-latch.js';
 
 // Only builtins and the signal latch are imported statically: as the process's entry this module arms the latch
@@ -39,6 +39,34 @@ export function readinessUntil(stop: Promise<unknown>): { ready: boolean } {
 }
 
 /**
+ * The life of a server, for both entries (this module and `registry-canary serve`): starts it with `start`, keeps it
+ * until `until` resolves, logs why it stops, drains. Resolves to null once drained, or to the start-up failure
+ * (the wait released); a failure while draining rejects.
+ */
+export async function serveUntil(
+  start: (state: { ready: boolean }) => Promise<StartedRedirector>,
+  until: Until = untilSignal,
+  onStarted?: (started: StartedRedirector) => void,
+): Promise<{ startError: unknown } | null> {
+  // listen for the signal before announcing readiness: a SIGTERM right after the "listening" line must drain, not
+  // kill the process with the default action
+  const stop = until();
+  const state = readinessUntil(stop);
+  let started: StartedRedirector;
+  try {
+    started = await start(state);
+  } catch (startError) {
+    stop.cancel?.();
+    return { startError };
+  }
+  onStarted?.(started);
+  const reason = await stop;
+  started.redirector.logger.info({ reason }, 'stopping');
+  await started.close();
+  return null;
+}
+
+/**
  * Runs the server until `until` resolves (by default a termination signal), then drains. Resolves to the exit code:
  * 0, or 2 when the configuration or the start-up data is invalid (the message names the setting or file).
  */
@@ -48,26 +76,16 @@ export async function serve(
   until: Until = untilSignal,
   deps: RedirectorDeps = {},
 ): Promise<number> {
-  // listen for the signal before announcing readiness: a SIGTERM right after the "listening" line must drain, not
-  // kill the process with the default action
-  const stop = until();
-  const state = readinessUntil(stop);
-  let started;
-  try {
+  const failed = await serveUntil(async (state) => {
     const [{ loadConfig }, { startRedirector }] = await Promise.all([
       import('./config.js'),
       import('./server/index.js'),
     ]);
-    started = await startRedirector(loadConfig(env), { state, ...deps });
-  } catch (err) {
-    stop.cancel?.();
-    stderr.write(`redirector: ${describeStartError(err)}\n`);
-    return EXIT_MISCONFIGURED;
-  }
-  const reason = await stop;
-  started.redirector.logger.info({ reason }, 'stopping');
-  await started.close();
-  return 0;
+    return startRedirector(loadConfig(env), { state, ...deps });
+  }, until);
+  if (failed === null) return 0;
+  stderr.write(`redirector: ${describeStartError(failed.startError)}\n`);
+  return EXIT_MISCONFIGURED;
 }
 
 /** A start-up failure as one line: configuration and data errors carry their own precise message. */

@@ -131,7 +131,7 @@ describe('registry-canary serve', () => {
       .trim()
       .split('\n')
       .map((l) => (JSON.parse(l) as { msg: string }).msg);
-    expect(msgs).toEqual(['listening', 'decision', 'draining', 'stopped']);
+    expect(msgs).toEqual(['listening', 'decision', 'stopping', 'draining', 'stopped']); // as the deployable entry logs them
   });
 
   it('runServe reports bad configuration as a CliError', async () => {

@@ -11,7 +11,7 @@ import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../cli-io.js';
 import type { RegisterCommand } from '../cli-io.js';
 import { ConfigError, SETTINGS, loadConfig } from '../../../redirector/src/config.js';
-import { describeStartError, readinessUntil, untilSignal, type Until } from '../../../redirector/src/main.js';
+import { describeStartError, serveUntil, untilSignal, type Until } from '../../../redirector/src/main.js';
 import { startRedirector, type StartedRedirector } from '../../../redirector/src/server/index.js';
 
 /**
@@ -71,28 +71,23 @@ export async function runServe(
   /** settings given as flags: an invalid value there is a usage error (64), from the environment misconfiguration (2) */
   fromFlags: ReadonlySet<string> = new Set(),
 ): Promise<void> {
-  // listen for the signal before the "listening" line goes out (see redirector/src/main.ts); bin/registry-canary.js
-  // armed the latch before any module loaded, so a signal that came earlier is held for `until`
-  const stop = until();
-  const state = readinessUntil(stop);
-  let started: StartedRedirector;
-  try {
-    const config = loadConfig(env);
-    const deps = io.stdout === process.stdout ? { state } : { state, logDestination: io.stdout };
-    started = await startRedirector(config, deps);
-  } catch (err) {
-    stop.cancel?.();
-    if (err instanceof ConfigError) {
-      if (fromFlags.has(err.setting)) {
-        throw new CliError(`--${flagFor(err.setting)}: ${err.message}`, ExitCode.usage);
-      }
-      throw new CliError(`invalid configuration: ${err.message}`, ExitCode.misconfigured);
+  // bin/registry-canary.js armed the signal latch before any module loaded, so a signal that came earlier is held
+  // for `until`
+  const failed = await serveUntil(
+    (state) =>
+      startRedirector(loadConfig(env), io.stdout === process.stdout ? { state } : { state, logDestination: io.stdout }),
+    until,
+    onStarted,
+  );
+  if (failed === null) return;
+  const err = failed.startError;
+  if (err instanceof ConfigError) {
+    if (fromFlags.has(err.setting)) {
+      throw new CliError(`--${flagFor(err.setting)}: ${err.message}`, ExitCode.usage);
     }
-    throw new CliError(`cannot start the redirector: ${describeStartError(err)}`, ExitCode.unreachable);
+    throw new CliError(`invalid configuration: ${err.message}`, ExitCode.misconfigured);
   }
-  onStarted?.(started);
-  await stop;
-  await started.close();
+  throw new CliError(`cannot start the redirector: ${describeStartError(err)}`, ExitCode.unreachable);
 }
 
 export const registerServe: RegisterCommand = (program: Command, io: CliIo, setExit) => {
