@@ -118,6 +118,7 @@ describe('registry-canary gate against local stacks', () => {
     // the suites (routing by default) ran on both sides and are green on both: the fingerprint is what blocks
     expect(g.candidate.suites?.verdict.exitCode).toBe(0);
     expect(g.baseline.suites?.verdict.exitCode).toBe(0);
+    expect(g.regressions).toEqual([]);
 
     // the reports: markdown on stdout, HTML and JUnit beside gate.json, each side's suite reports
     expect(r.out).toMatch(/^# Promotion gate: local-most-specific → local-archeio: BLOCK \(exit 1\)/);

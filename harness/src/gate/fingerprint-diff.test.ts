@@ -345,6 +345,7 @@ describe('gate reports', () => {
     diff: d,
     accept: [],
     unmatchedAccepts: [],
+    regressions: [],
     verdict: decideGate(c, b, d),
     timings: { fingerprint: 1000 },
   };
@@ -377,11 +378,11 @@ describe('gate reports', () => {
       })),
       reportDir,
     });
-    const withSuites: GateReport = {
-      ...report,
-      candidate: { ...c, suites: suites(['routing/b@v'], '/r/gate/candidate') },
-      baseline: { ...b, suites: suites([], '/r/gate/baseline') },
-    };
+    const candidate = { ...c, suites: suites(['routing/b@v', 'routing/both@v'], '/r/gate/candidate') };
+    const baseline = { ...b, suites: suites(['routing/both@v'], '/r/gate/baseline') };
+    const regressions = suiteRegressions(candidate.suites, baseline.suites);
+    expect(regressions.map((r) => r.id)).toEqual(['routing/b@v']); // red on both sides is no regression
+    const withSuites: GateReport = { ...report, candidate, baseline, regressions };
     const md = gateMarkdown(withSuites);
     const html = gateHtml(withSuites, '/r/gate');
     expect(md).toMatch(/## Suites \(1 regression\)/);

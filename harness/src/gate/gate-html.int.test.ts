@@ -51,6 +51,7 @@ const report = {
   diff: { compared: 12, differences, declared: [], hostnames: { candidateOnly: [], baselineOnly: [] } },
   accept: [],
   unmatchedAccepts: [],
+  regressions: [],
   verdict: { decision: 'block', exitCode: 1, reasons: ['six differences'] },
   timings: {},
 } as unknown as GateReport;

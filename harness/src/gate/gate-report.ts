@@ -17,7 +17,7 @@ import { xmlEscape } from '../report/junit-xml.js';
 import type { FingerprintProbe } from './fingerprint-probes.js';
 import type { BehaviourDifference, FingerprintDiff } from './fingerprint-diff.js';
 import { describeHop } from './fingerprint-diff.js';
-import { suiteRegressions, type GateSide, type GateVerdict } from './gate-verdict.js';
+import type { GateSide, GateVerdict, RedCheck } from './gate-verdict.js';
 
 export interface GateReport {
   schema: 'registry-canary/gate/v1';
@@ -35,6 +35,8 @@ export interface GateReport {
   accept: string[];
   /** the `accept` patterns that matched no difference: stale, or mistyped (a warning, never a block) */
   unmatchedAccepts: string[];
+  /** candidate checks red while the same check on the baseline is not (each one blocks) */
+  regressions: RedCheck[];
   verdict: GateVerdict;
   /** time spent per phase, ms */
   timings: Record<string, number>;
@@ -146,7 +148,7 @@ export function gateMarkdown(report: GateReport): string {
       if (baselineOnly.length > 0) out.push(`- no longer used by the candidate: ${baselineOnly.join(', ')}`);
     }
   }
-  const regressions = suiteRegressions(report.candidate.suites, report.baseline.suites);
+  const regressions = report.regressions;
   if (report.candidate.suites || report.baseline.suites) {
     out.push('', `## Suites (${regressions.length} regression${regressions.length === 1 ? '' : 's'})`, '');
     for (const s of [report.candidate, report.baseline])
@@ -174,7 +176,7 @@ const h = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(
 export function gateHtml(report: GateReport, gateDir?: string): string {
   const { verdict, diff } = report;
   const unmatched = report.unmatchedAccepts;
-  const regressions = suiteRegressions(report.candidate.suites, report.baseline.suites);
+  const regressions = report.regressions;
   const suiteItems = [report.candidate, report.baseline]
     .filter((s) => s.suites)
     .map((s) => {

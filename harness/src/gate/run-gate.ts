@@ -25,7 +25,7 @@ import { collectFingerprint, type BehaviourFingerprint } from './behaviour-finge
 import { diffFingerprints, type FingerprintDiff } from './fingerprint-diff.js';
 import { commonRefs, gateProbes, type FingerprintProbe } from './fingerprint-probes.js';
 import { unmatchedAccepts, type GateReport } from './gate-report.js';
-import { decideGate, redChecks, type GateSide, type SideSuites } from './gate-verdict.js';
+import { decideGate, redChecks, suiteRegressions, type GateSide, type SideSuites } from './gate-verdict.js';
 
 export class GateUsageError extends Error {
   readonly code = 'GATE_USAGE';
@@ -290,6 +290,7 @@ export async function runGate(options: RunGateOptions): Promise<GateReport> {
     diff,
     accept: [...(options.accept ?? [])],
     unmatchedAccepts: unmatchedAccepts({ accept: [...(options.accept ?? [])], diff }),
+    regressions: suiteRegressions(candidate.suites, baseline.suites),
     verdict,
     timings,
   };
