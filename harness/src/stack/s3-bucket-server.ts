@@ -34,11 +34,12 @@ export function blobKey(digest: string): string {
 
 /** An SDK client for s3rver: path-style, its fixed credentials, and no default checksums. */
 export async function s3rverClient(endpoint: string): Promise<S3Client> {
-  const { S3Client } = await sdk();
   // Under Node < 22 the SDK prints a nine-line notice that its releases from January 2027 will need Node 22, in the
   // middle of a run's or a stack's progress. The pinned lockfile is the answer to it: nothing for a
   // user to act on until an SDK upgrade, which has to settle the Node version anyway. A value the user set stands.
+  // (Set before the SDK loads, in case a release checks at load.)
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { S3Client } = await sdk();
   return new S3Client({
     region: 'us-east-1',
     endpoint,
