@@ -131,7 +131,8 @@ describe('registry-canary serve', () => {
       .trim()
       .split('\n')
       .map((l) => (JSON.parse(l) as { msg: string }).msg);
-    expect(msgs).toEqual(['listening', 'decision', 'stopping', 'draining', 'stopped']); // as the deployable entry logs them
+    // the same lines, in the same order, as the deployable entry logs them
+    expect(msgs).toEqual(['listening', 'decision', 'stopping', 'draining', 'stopped']);
   });
 
   it('runServe reports bad configuration as a CliError', async () => {
