@@ -5,7 +5,7 @@
  * code (history belongs in git log). docs/reference/ holds, in this project's words, what the code needs from
  * outside documents, each fact with its public source.
  *
- * `findOffences` is pure: a file's text plus a view of the tree (which paths exist, which anchors a markdown file
+ * `findOffences` is pure: a file's text plus a view of the tree (which paths exist, which heading ids a markdown file
  * has). `trackedFiles` reads the git index, so the test needs no child process.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -29,19 +29,25 @@ export interface Offence {
 export interface Tree {
   /** whether a repository-relative path (file or directory, no leading `./`) exists */
   exists(path: string): boolean;
-  /** the heading anchors of a markdown file, or null when it is not one */
-  anchors(path: string): ReadonlySet<string> | null;
+  /** the heading ids (the targets of `#…` links) of a markdown file, or null when it is not one */
+  headingIds(path: string): ReadonlySet<string> | null;
 }
 
 /** Documents the project's research was drawn from; none of them is in the repository. */
 const OUTSIDE_DOCUMENT = new RegExp(
-  [String.raw`\.\./shared\b`, 'redirector-anchors', String.raw`\bstyle\.md\b`, String.raw`\btoolchain\.md\b`]
-    .concat([String.raw`\bkep-3000\b`, String.raw`\bfield-issues\.md\b`])
+  [
+    String.raw`\bshared\/reference\b`,
+    String.raw`\.\./shared\b`,
+    String.raw`redirector-anchor`,
+    String.raw`\bstyle\.md\b`,
+  ]
+    .concat([String.raw`\btoolchain\.md\b`, String.raw`\bkep-3000\b`, String.raw`\bfield-issues\.md\b`])
+    .concat([String.raw`\bfield-failures\.md\b`, String.raw`\boci-pull-path\.md\b`])
     .join('|'),
   'i',
 );
-/** Names that exist under docs/reference/ but nowhere else. */
-const REFERENCE_NAME = /(?<![\w/.-])(field-failures|oci-pull-path|archeio)\.md\b/i;
+/** Names that exist under docs/reference/ but nowhere else: cited bare, they would be taken for outside documents. */
+const REFERENCE_NAME = /(?<![\w/.-])(incidents|oci-distribution|archeio)\.md\b/i;
 
 /** A standard's own section numbers: "RFC 9110 §14.2, §14.4", "NIST SP 800-38A §6.5". */
 const STANDARD = String.raw`(RFC ?\d{3,5}|SP 800-\w+|ISO[ /]IEC \d+|IEEE \d+)`;
@@ -82,7 +88,7 @@ export function headingAnchor(heading: string): string {
 
 /** Every anchor of a markdown text: its headings (repeats get -1, -2, …) and explicit `<a id|name="…">`. */
 export function markdownAnchors(text: string): Set<string> {
-  const anchors = new Set<string>();
+  const ids = new Set<string>();
   const seen = new Map<string, number>();
   let fenced = false;
   for (const line of text.split('\n')) {
@@ -93,11 +99,11 @@ export function markdownAnchors(text: string): Set<string> {
       const base = headingAnchor(h[1]!);
       const n = seen.get(base) ?? 0;
       seen.set(base, n + 1);
-      anchors.add(n === 0 ? base : `${base}-${n}`);
+      ids.add(n === 0 ? base : `${base}-${n}`);
     }
-    for (const m of line.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) anchors.add(m[1]!);
+    for (const m of line.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) ids.add(m[1]!);
   }
-  return anchors;
+  return ids;
 }
 
 /** The comment part of a line of code (`//`, block-comment lines, `#` in YAML and shell), or the empty string. */
@@ -144,8 +150,8 @@ function lineOffences(file: string, line: string, tree: Tree): { rule: Reference
       continue;
     }
     if (t.anchor === undefined) continue;
-    const anchors = tree.anchors(path);
-    if (anchors !== null && !anchors.has(t.anchor)) found.push({ rule: 'missing-anchor' });
+    const ids = tree.headingIds(path);
+    if (ids !== null && !ids.has(t.anchor)) found.push({ rule: 'missing-anchor' });
   }
   return found;
 }
@@ -228,7 +234,7 @@ export function checkoutTree(root: string, files: readonly string[]): Tree {
       known.has(path) ||
       (!posix.basename(path).includes('.') && files.some((f) => f.startsWith(path))) ||
       (existsSync(join(root, path)) && !path.startsWith('node_modules')),
-    anchors(path) {
+    headingIds(path) {
       if (!cache.has(path)) {
         const markdown = path.endsWith('.md') && known.has(path);
         cache.set(path, markdown ? markdownAnchors(readFileSync(join(root, path), 'utf8')) : null);

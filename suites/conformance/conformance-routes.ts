@@ -10,7 +10,7 @@
  * Rules whose answer depends on the final hop (Range, HEAD/GET parity, Docker-Content-Digest on blobs) are also
  * exercised from extra routes, a GCP vantage (blobs go upstream) and an AWS vantage with a regional bucket (blobs
  * go to that bucket), so both kinds of final hop are judged
- * (docs/reference/oci-pull-path.md#what-breaks-through-a-redirector items 2 and 4).
+ * (docs/reference/oci-distribution.md#what-breaks-through-a-redirector items 2 and 4).
  */
 import {
   NotApplicable,

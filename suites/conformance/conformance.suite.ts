@@ -3,7 +3,7 @@
  *
  * Every pull-path check of the official suites, G1 (v1.1.1) and G2 (main), adapted to pre-seeded content on a
  * read-only target and judged on the final hop after following redirects
- * (docs/reference/oci-pull-path.md#official-conformance-suites), plus the spec rules they leave out:
+ * (docs/reference/oci-distribution.md#official-conformance-suites), plus the spec rules they leave out:
  * Docker-Content-Digest, Content-Type/Content-Length on HEAD, Range on the final hop, error bodies, tag-list pagination
  * across the redirect, referrers with the tag-schema fallback, `/v2/`, `_catalog`, 405, HEAD/GET parity and raw-path
  * probes. docs/suites.md lists each check and its rule.

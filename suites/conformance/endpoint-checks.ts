@@ -24,7 +24,7 @@ export function endpointChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'v2-ping',
       'GET /v2/, GET /v2 and HEAD /v2/ answer 200 from the redirector itself (no redirect, no challenge)',
-      'dist-spec "Determining Support" (200 = implements the spec); G2 R1 ping; redirector rule 3; docs/reference/oci-pull-path.md#edge-cases E1 (a cross-host /v2/ breaks Docker auth attribution)',
+      'dist-spec "Determining Support" (200 = implements the spec); G2 R1 ping; redirector rule 3; docs/reference/oci-distribution.md#edge-cases E1 (a cross-host /v2/ breaks Docker auth attribution)',
       async ({ client, evidence }) => {
         const hops: Hop[] = [];
         for (const [method, path] of [
@@ -65,7 +65,7 @@ export function endpointChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'methods-405',
       'POST, PUT, PATCH, DELETE and OPTIONS on every route answer 405 with Allow: GET, HEAD; never 2xx or a redirect',
-      'redirector rule 1 (405 with Allow: GET, HEAD); RFC 9110 §15.5.6 (405 MUST carry Allow); docs/reference/oci-pull-path.md#edge-cases E2 (read-only front)',
+      'redirector rule 1 (405 with Allow: GET, HEAD); RFC 9110 §15.5.6 (405 MUST carry Allow); docs/reference/oci-distribution.md#edge-cases E2 (read-only front)',
       async ({ client, content, evidence }) => {
         const m = ociImageManifest(await content());
         const blob = m.blobs[0]?.digest ?? m.image.digest;

@@ -1,6 +1,6 @@
 /**
  * Spec rules on the pull path that neither official suite checks in read-only mode
- * (docs/reference/oci-pull-path.md#official-conformance-suites "Neither suite checks ..."): Docker-Content-Digest
+ * (docs/reference/oci-distribution.md#official-conformance-suites "Neither suite checks ..."): Docker-Content-Digest
  * presence, HEAD/GET parity on the final hop, and no Content-Encoding on blobs. Blob rules are judged on every distinct
  * final hop (bucket and upstream), like Range.
  */
@@ -54,7 +54,7 @@ export function headerChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'docker-content-digest-manifests',
       'Every manifest GET and HEAD (by tag and by digest) carries Docker-Content-Digest equal to its digest on the final hop',
-      'dist-spec main "Pulling manifests" (c2519f1): Docker-Content-Digest MUST on manifest GET/HEAD (SHOULD in v1.1.1); containerd and crane need it on HEAD (docs/reference/oci-pull-path.md#clients-through-redirects)',
+      'dist-spec main "Pulling manifests" (c2519f1): Docker-Content-Digest MUST on manifest GET/HEAD (SHOULD in v1.1.1); containerd and crane need it on HEAD (docs/reference/oci-distribution.md#clients-through-redirects)',
       async ({ client, content, evidence }) => {
         const c = await content();
         await sweepManifestProbes(client, c, ['HEAD', 'GET'], (p, s, what) => {
@@ -70,7 +70,7 @@ export function headerChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'docker-content-digest-blobs',
       'Blob GET and HEAD: Docker-Content-Digest, when present, equals the digest; a registry final hop must send it (object storage cannot)',
-      'dist-spec "Pulling blobs": "if present, MUST match" (both versions); main makes it a MUST, which plain object storage never meets (docs/reference/oci-pull-path.md#blobs), so its absence is tolerated only on a storage final hop',
+      'dist-spec "Pulling blobs": "if present, MUST match" (both versions); main makes it a MUST, which plain object storage never meets (docs/reference/oci-distribution.md#blobs), so its absence is tolerated only on a storage final hop',
       async ({ content, evidence }) => {
         const blobs = sampleBlobs(await content());
         const hops = await sweepFinalHops(routes(), blobs, async (blob, target) => {
@@ -99,7 +99,7 @@ export function headerChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'head-get-parity-manifests',
       'HEAD and GET of every manifest end with the same status, Content-Type, Content-Length and Docker-Content-Digest',
-      'docs/reference/oci-pull-path.md#edge-cases E18, docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 2 (a HEAD redirected to a URL signed for GET fails); dist-spec "Pulling manifests" HEAD',
+      'docs/reference/oci-distribution.md#edge-cases E18, docs/reference/oci-distribution.md#what-breaks-through-a-redirector item 2 (a HEAD redirected to a URL signed for GET fails); dist-spec "Pulling manifests" HEAD',
       async ({ client, content, evidence }) => {
         const c = await content();
         await sweepManifestRefs(c, async (s, ref) => {
@@ -115,7 +115,7 @@ export function headerChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'head-get-parity-blobs',
       'HEAD and GET of blobs end with the same status, Content-Length and Docker-Content-Digest on every final hop',
-      'docs/reference/oci-pull-path.md#edge-cases E18, docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 2 (S3 presigns are method-bound: HEAD must be served too); dist-spec "Pulling blobs" HEAD',
+      'docs/reference/oci-distribution.md#edge-cases E18, docs/reference/oci-distribution.md#what-breaks-through-a-redirector item 2 (S3 presigns are method-bound: HEAD must be served too); dist-spec "Pulling blobs" HEAD',
       async ({ content, evidence }) => {
         const blobs = sampleBlobs(await content());
         const hops = await sweepFinalHops(routes(), blobs, async (blob, target) => {
@@ -144,7 +144,7 @@ export function headerChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'blob-no-content-encoding',
       'A blob GET sent with Accept-Encoding: gzip, br, zstd comes back unencoded, with the exact stored bytes',
-      'docs/reference/oci-pull-path.md#edge-cases E5, docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 5 (a Content-Encoding added by a CDN or set on the object breaks the digest); dist-spec "Pulling blobs"',
+      'docs/reference/oci-distribution.md#edge-cases E5, docs/reference/oci-distribution.md#what-breaks-through-a-redirector item 5 (a Content-Encoding added by a CDN or set on the object breaks the digest); dist-spec "Pulling blobs"',
       async ({ content, evidence }) => {
         const c = await content();
         const blobs = [...sampleBlobs(c), ...blobsAtLeast(c, 2048).slice(0, 1)];

@@ -1,5 +1,5 @@
 /**
- * Raw-path probes (docs/reference/oci-pull-path.md#edge-cases E13): paths that fetch() would normalise before sending,
+ * Raw-path probes (docs/reference/oci-distribution.md#edge-cases E13): paths that fetch() would normalise before sending,
  * sent byte for byte, to see what the redirector does with dot segments, encoded slashes, doubled slashes, case and odd
  * characters. Whatever it answers, it must never answer 5xx and never emit a Location outside the configured prefixes
  * (redirector rule 4; archeio's path.Join escapes them, docs/reference/archeio.md#url-construction, quirk Q2).
@@ -58,7 +58,7 @@ export function pathProbeChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'path-probes-stay-in-prefix',
       'Raw dot-segment, encoded-slash and odd paths never produce a 5xx or a Location outside the configured upstream, bucket and info prefixes',
-      'redirector rule 4 ("every Location lies on one of the configured hosts and prefixes"); docs/reference/oci-pull-path.md#edge-cases E13, E16 (no CR/LF in Location)',
+      'redirector rule 4 ("every Location lies on one of the configured hosts and prefixes"); docs/reference/oci-distribution.md#edge-cases E13, E16 (no CR/LF in Location)',
       async ({ client, content, evidence }) => {
         const prefixes = allowedLocationPrefixes(kit.target);
         const problems: string[] = [];

@@ -1,13 +1,13 @@
 /**
  * The official suites' pull-path checks, adapted to pre-seeded content and a read-only target, judged on the final
  * hop after following the redirector's redirects, exactly as the official suites judge
- * (docs/reference/oci-pull-path.md#official-conformance-suites):
+ * (docs/reference/oci-distribution.md#official-conformance-suites):
  *
- * - G1 (distribution-spec v1.1.1, Ginkgo) pull tests 1–13 (docs/reference/oci-pull-path.md#g1-pull-checks), in
+ * - G1 (distribution-spec v1.1.1, Ginkgo) pull tests 1–13 (docs/reference/oci-distribution.md#g1-pull-checks), in
  *   read-only mode: `OCI_TAG_NAME` is a tag of a plain OCI image manifest, `OCI_MANIFEST_DIGEST` its digest,
  *   `OCI_BLOB_DIGEST` its config blob;
  * - G2 (distribution-spec main) read-only pull checks R4–R6, R13–R16, R19–R21
- *   (docs/reference/oci-pull-path.md#g2-pull-path-checks). Unlike G2 in read-only mode, the content is known here
+ *   (docs/reference/oci-distribution.md#g2-pull-path-checks). Unlike G2 in read-only mode, the content is known here
  *   (sizes and media types come from the manifests), so lengths and types are compared.
  */
 import { randomBytes } from 'node:crypto';
@@ -232,7 +232,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'manifest-get-every-image',
       'GET of every image by tag and by digest: the bytes hash to the digest, exact Content-Type, Content-Length (G2 R15, R16 with known content)',
-      'G2 R15 manifest-by-tag, R16 manifest-by-digest; dist-spec "Pulling manifests" GET (Content-Type SHOULD equal the body mediaType; clients reject a mismatch, docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 1)',
+      'G2 R15 manifest-by-tag, R16 manifest-by-digest; dist-spec "Pulling manifests" GET (Content-Type SHOULD equal the body mediaType; clients reject a mismatch, docs/reference/oci-distribution.md#what-breaks-through-a-redirector item 1)',
       async ({ client, content, evidence }) => {
         const c = await content();
         await sweepManifestRefs(c, async (s, ref) => {
@@ -281,7 +281,7 @@ export function pullChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'manifest-invalid-digest',
       'GET of a malformed digest returns 400 or 404 (G2 R21)',
-      'G2 R21 invalid-digest-format/manifest-get; docs/reference/oci-pull-path.md#grammar, dist-spec "Error Codes" body',
+      'G2 R21 invalid-digest-format/manifest-get; docs/reference/oci-distribution.md#grammar, dist-spec "Error Codes" body',
       async ({ client, content }) => {
         const repo = ociImageManifest(await content()).repo;
         expectNotFound(

@@ -1,6 +1,6 @@
 /**
  * Range on blob GETs, judged on the final hop (bucket or upstream), which is where a redirector's world breaks it
- * (docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 4; field case: a CDN answering 400). Range is
+ * (docs/reference/oci-distribution.md#what-breaks-through-a-redirector item 4; field case: a CDN answering 400). Range is
  * a SHOULD (spec "Pulling blobs", RFC 9110 §14), but Docker resumes only on a 206 with the right Content-Range and
  * containerd's parallel chunks rely on it, so a 200 is reported as a failure here (G2 records it as "range
  * unsupported").
@@ -70,7 +70,7 @@ const VECTORS: RangeVector[] = [
   {
     name: 'range-500-open',
     title: 'Range bytes=500- → 206, bytes 500 to the end (G2 R8; Docker and containerd resume this way)',
-    rule: 'G2 R8; dist-spec "Pulling blobs" Range; docs/reference/oci-pull-path.md#clients-through-redirects (resume needs 206 + Content-Range)',
+    rule: 'G2 R8; dist-spec "Pulling blobs" Range; docs/reference/oci-distribution.md#clients-through-redirects (resume needs 206 + Content-Range)',
     range: () => ({ start: 500 }),
     expect: (s) => ({ start: 500, end: s - 1 }),
   },
@@ -91,14 +91,14 @@ const VECTORS: RangeVector[] = [
   {
     name: 'range-invalid-500-0',
     title: 'Range bytes=500-0 (last < first) → 416, or the header ignored (200, whole blob); never 400 (G2 R11)',
-    rule: 'G2 R11; RFC 9110 §14.1.1 (an invalid range may be ignored) and RFC 9110 §15.5.17; docs/reference/oci-pull-path.md#edge-cases E8',
+    rule: 'G2 R11; RFC 9110 §14.1.1 (an invalid range may be ignored) and RFC 9110 §15.5.17; docs/reference/oci-distribution.md#edge-cases E8',
     range: () => 'bytes=500-0',
     expect: () => 'invalid',
   },
   {
     name: 'range-unsatisfiable',
     title: 'Range starting past the end → 416 (ideally Content-Range bytes */S); never 400 (G2 R12)',
-    rule: 'G2 R12; RFC 9110 §15.5.17 416 Range Not Satisfiable; docs/reference/oci-pull-path.md#edge-cases E8 (field case: CDN 400)',
+    rule: 'G2 R12; RFC 9110 §15.5.17 416 Range Not Satisfiable; docs/reference/oci-distribution.md#edge-cases E8 (field case: CDN 400)',
     range: (s) => ({ start: s + 2952, end: s + 7952 }),
     expect: () => 'unsatisfiable',
   },
@@ -223,7 +223,7 @@ export function rangeChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'range-parallel-halves',
       'Two Range halves fetched separately recombine to the blob digest (containerd parallel chunks)',
-      'docs/reference/oci-pull-path.md#edge-cases E9, docs/reference/oci-pull-path.md#clients-through-redirects (containerd: Range bytes=N- per chunk); dist-spec "Pulling blobs" Range',
+      'docs/reference/oci-distribution.md#edge-cases E9, docs/reference/oci-distribution.md#clients-through-redirects (containerd: Range bytes=N- per chunk); dist-spec "Pulling blobs" Range',
       async ({ evidence }) => {
         const s = await loadSubject();
         const half = Math.floor(s.blob.size / 2);

@@ -134,7 +134,7 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'referrers-fallback-tag',
       'When the referrers API answers 404, the tag sha256-<hex> of the subject is an OCI index listing the referrer',
-      'dist-spec "Listing Referrers" client fallback and the referrers tag schema (docs/reference/oci-pull-path.md#grammar) (algorithm-truncated tag, every illegal character replaced by "-")',
+      'dist-spec "Listing Referrers" client fallback and the referrers tag schema (docs/reference/oci-distribution.md#grammar) (algorithm-truncated tag, every illegal character replaced by "-")',
       async ({ client, content, evidence }) => {
         const hops: Hop[] = [];
         const problems: string[] = [];
@@ -182,7 +182,7 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'referrers-artifact-type-filter',
       'GET referrers?artifactType=<t>: if OCI-Filters-Applied names artifactType, only that type is listed; the referrer is listed either way (G1 D6; G2 R18 filter)',
-      'dist-spec "Listing Referrers" filtering (OCI-Filters-Applied MUST when applied); G1 D6; G2 R18; the query must survive the redirect (docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 8)',
+      'dist-spec "Listing Referrers" filtering (OCI-Filters-Applied MUST when applied); G1 D6; G2 R18; the query must survive the redirect (docs/reference/oci-distribution.md#what-breaks-through-a-redirector item 8)',
       async ({ client, content, evidence }) => {
         const typed = seededReferrers(await content()).filter((r) => r.artifactType !== undefined);
         const ref = typed[0];
@@ -211,7 +211,7 @@ export function referrersChecks(kit: ConformanceKit): Check[] {
     kit.check(
       'referrers-invalid-digest',
       'GET referrers of a malformed digest returns 400 (when the API exists)',
-      'dist-spec "Listing Referrers": "an invalid digest → 400" (MUST); docs/reference/oci-pull-path.md#edge-cases E19',
+      'dist-spec "Listing Referrers": "an invalid digest → 400" (MUST); docs/reference/oci-distribution.md#edge-cases E19',
       async ({ client, content, evidence }) => {
         const c = await content();
         const repo = ociImageManifest(c).repo;

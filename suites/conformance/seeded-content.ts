@@ -1,7 +1,7 @@
 /**
  * Pre-seeded content, the read-only stand-in for what the official suites push
- * (docs/reference/oci-pull-path.md#g1-pull-checks "pre-seeded mode",
- * docs/reference/oci-pull-path.md#g2-pull-path-checks `OCI_RO_DATA_*`). Nothing assumes the built-in fixtures: every
+ * (docs/reference/oci-distribution.md#g1-pull-checks "pre-seeded mode",
+ * docs/reference/oci-distribution.md#g2-pull-path-checks `OCI_RO_DATA_*`). Nothing assumes the built-in fixtures: every
  * image the target lists is fetched once by digest through the redirector, and the checks pick what they need from what
  * is actually there, by `kind` label first and by the manifests' own media types otherwise. A needed kind that is
  * absent makes the check not applicable, with the reason.
@@ -65,7 +65,7 @@ export interface SeededContent {
 }
 
 const COSIGN_TAG = /^sha256-[a-f0-9]{64}\.(sig|att|sbom)$/;
-/** The referrers tag schema for a sha256 subject (docs/reference/oci-pull-path.md#grammar): `sha256-<64 hex>`. */
+/** The referrers tag schema for a sha256 subject (docs/reference/oci-distribution.md#grammar): `sha256-<64 hex>`. */
 const REFERRERS_TAG = /^sha256-([a-f0-9]{64})$/;
 const RUNNABLE_CONFIGS: readonly string[] = [MediaType.OciConfig, MediaType.DockerConfig];
 
@@ -191,7 +191,7 @@ function isPlainImage(s: SeededImage): boolean {
 
 /**
  * The tag + OCI image manifest the official suites' pull workflow needs (`OCI_TAG_NAME` pointing at
- * `OCI_MANIFEST_DIGEST`, docs/reference/oci-pull-path.md#g1-pull-checks). Prefers images labelled as single-platform
+ * `OCI_MANIFEST_DIGEST`, docs/reference/oci-distribution.md#g1-pull-checks). Prefers images labelled as single-platform
  * OCI manifests.
  */
 export function ociImageManifest(content: SeededContent): SeededImage {

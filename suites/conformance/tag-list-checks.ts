@@ -2,7 +2,7 @@
  * Tag listing and its pagination through the redirector (dist-spec "Listing Tags"): G1 discovery D1–D3, G2 R2/R17, and
  * the spec rules they leave out (`n=0`, Link). Query strings must survive the redirect, or `n` and `last` are silently
  * lost and the full list comes back (archeio's kubernetes/registry.k8s.io#326;
- * docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 8).
+ * docs/reference/oci-distribution.md#what-breaks-through-a-redirector item 8).
  *
  * Order and pagination are the upstream's to implement: a rule broken the same way by the upstream asked directly
  * is not applicable, not a redirector failure (upstream-differential.ts).
@@ -216,14 +216,14 @@ export function tagListChecks(kit: ConformanceKit): Check[] {
     judged(
       'tag-list-link',
       'Following Link rel="next" from ?n=1 walks the whole list without repeats, staying on the tags/list path',
-      'dist-spec "Listing Tags" (Link MUST be RFC 5988 rel="next"); docs/reference/oci-pull-path.md#edge-cases E11',
+      'dist-spec "Listing Tags" (Link MUST be RFC 5988 rel="next"); docs/reference/oci-distribution.md#edge-cases E11',
       linkRule,
       2,
     ),
     kit.check(
       'query-survives-redirect',
       'Query strings survive the redirect: tags/list?n&last, referrers?artifactType, manifests?ns',
-      'redirector rule 4 (the query string survives redirects); docs/reference/oci-pull-path.md#edge-cases E10, docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 8; archeio kubernetes/registry.k8s.io#326',
+      'redirector rule 4 (the query string survives redirects); docs/reference/oci-distribution.md#edge-cases E10, docs/reference/oci-distribution.md#what-breaks-through-a-redirector item 8; archeio kubernetes/registry.k8s.io#326',
       async ({ client, content, evidence }) => {
         const c = await content();
         const image = ociImageManifest(c);

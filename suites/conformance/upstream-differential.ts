@@ -1,12 +1,12 @@
 /**
  * Blame assignment for rules the redirector can only pass through: tag-list order and pagination (`n`, `last`,
  * Link) are implemented by the upstream registry, and the redirector's job is to keep the query intact
- * (docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 8). When a redirected answer breaks such a
+ * (docs/reference/oci-distribution.md#what-breaks-through-a-redirector item 8). When a redirected answer breaks such a
  * rule, the same request is sent to the upstream directly:
  *
  * - the upstream breaks it on its own → the target cannot exercise the rule: not applicable, with both answers
  *   (G2 records "registry unsupported" features the same way, as skip;
- *   docs/reference/oci-pull-path.md#g2-pull-path-checks);
+ *   docs/reference/oci-distribution.md#g2-pull-path-checks);
  * - the upstream gets it right → the redirect broke it: a conformance failure;
  * - the upstream cannot be asked (auth, network) → the failure stands as observed.
  */

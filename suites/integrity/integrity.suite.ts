@@ -2,11 +2,11 @@
  * integrity: full pulls of every image through every vantage (docs/suites.md): index → each platform →
  * config and layers, every body hashed and sized against its descriptor while it streams (harness pullImage). The
  * first hop of every manifest and blob request is judged by the routing oracle: a pull that succeeds by the wrong
- * route is a FAILURE of class routing (a pull that succeeds is not enough: docs/reference/field-failures.md).
+ * route is a FAILURE of class routing (a pull that succeeds is not enough: docs/reference/incidents.md).
  *
  * Plus, per vantage, a resumed download: two Range requests joined must hash to the blob's digest, each a 206 with
  * the right Content-Range, and an unsatisfiable range a 416, never a 400
- * (docs/reference/field-failures.md#routing-and-client-ip R7: the CDN's Range breakage cut off CRI-O and podman pulls;
+ * (docs/reference/incidents.md#routing-and-client-ip R7: the CDN's Range breakage cut off CRI-O and podman pulls;
  * RFC 9110 §14).
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -204,7 +204,7 @@ function rangeCheck(target: TargetDescription, vantage: Vantage, options: Integr
     id: `${INTEGRITY_SUITE}/range-resume@${vantage.name}`,
     suite: INTEGRITY_SUITE,
     title: `a blob fetched in two Range parts through ${vantage.name} joins to its digest; an unsatisfiable range is 416`,
-    rule: 'RFC 9110 §14 / OCI dist-spec "Pulling blobs" Range: 206 + Content-Range, 416 when unsatisfiable, never 400 (docs/reference/field-failures.md#routing-and-client-ip R7)',
+    rule: 'RFC 9110 §14 / OCI dist-spec "Pulling blobs" Range: 206 + Content-Range, 416 when unsatisfiable, never 400 (docs/reference/incidents.md#routing-and-client-ip R7)',
     vantage,
     async run(ctx) {
       const route = vantageRoute(target, vantage);

@@ -174,7 +174,7 @@ export function mirrorChecks(target: TargetDescription): Check[] {
     id: `${MIRROR_SUITE}/coverage`,
     suite: MIRROR_SUITE,
     title: 'coverage of every bucket base, per region (a report; gaps are not failures)',
-    rule: 'mirror coverage per region (replication lag: docs/reference/field-failures.md#routing-and-client-ip R4)',
+    rule: 'mirror coverage per region (replication lag: docs/reference/incidents.md#routing-and-client-ip R4)',
     async run(ctx) {
       if (bases.length === 0) throw new NotApplicable('the bucket map lists no bucket');
       const settled = await Promise.allSettled(bases.map((b) => audit(b)));

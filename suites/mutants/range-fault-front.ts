@@ -3,7 +3,7 @@
  * in front of the local stack's bucket server; requests without Range pass through untouched, so existence HEADs and
  * plain pulls still work, and only a resumed or parallel download sees the fault:
  * - `status-400`: every ranged GET gets 400 with an S3-style XML body: what the new CDN did in the field
- *   (docs/reference/field-failures.md#routing-and-client-ip R7, kubernetes/registry.k8s.io#333);
+ *   (docs/reference/incidents.md#routing-and-client-ip R7, kubernetes/registry.k8s.io#333);
  * - `corrupt`: ranged answers keep their status and headers but the first body byte is flipped.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';

@@ -45,7 +45,7 @@ export const KIND_RULES: Record<RequestKind, { title: string; rule: string }> = 
   },
   'blob-absent-from-bucket': {
     title: "a blob the vantage's bucket lacks falls back to the upstream",
-    rule: 'redirector rule 6: existence check miss → 307 upstream (docs/reference/field-failures.md#routing-and-client-ip R4)',
+    rule: 'redirector rule 6: existence check miss → 307 upstream (docs/reference/incidents.md#routing-and-client-ip R4)',
   },
   'blob-upstream-only': {
     title: 'a blob no bucket holds goes to the upstream',
@@ -59,7 +59,7 @@ export const KIND_RULES: Record<RequestKind, { title: string; rule: string }> = 
   privacy: { title: '/privacy redirects to the privacy policy', rule: 'redirector rule 2: /privacy → 307 PRIVACY_URL' },
   'unknown-path': {
     title: 'a path outside /v2 is a 404 (CRI-O’s /v1/_ping)',
-    rule: 'redirector rule 2: other paths → 404 (docs/reference/field-failures.md#edge-and-network N2)',
+    rule: 'redirector rule 2: other paths → 404 (docs/reference/incidents.md#edge-and-network N2)',
   },
 };
 
@@ -70,7 +70,7 @@ export interface RoutingSuiteOptions {
   shadowedSamplesPerFamily?: number;
 }
 
-const GCP_FALLBACK_IP = '35.220.26.1'; // archeio's GCP test address (docs/reference/field-failures.md#representative-ips)
+const GCP_FALLBACK_IP = '35.220.26.1'; // archeio's GCP test address (docs/reference/incidents.md#representative-ips)
 const AWS_FALLBACK_IP = '35.180.1.1'; // archeio's AWS eu-west-3 test address
 
 /** Runs one request from a route and judges its first hop. */
@@ -140,7 +140,7 @@ function antiSpoofingCheck(target: TargetDescription, vantage: Vantage): Check {
     id: `${ROUTING_SUITE}/anti-spoofing@${vantage.name}`,
     suite: ROUTING_SUITE,
     title: `a client-supplied X-Forwarded-For entry does not move ${vantage.name}'s blob route`,
-    rule: 'client IP = second-to-last X-Forwarded-For entry (GCLB; docs/reference/archeio.md#client-ip); a deployed instance must ignore client XFF (docs/reference/field-failures.md#routing-and-client-ip R10)',
+    rule: 'client IP = second-to-last X-Forwarded-For entry (GCLB; docs/reference/archeio.md#client-ip); a deployed instance must ignore client XFF (docs/reference/incidents.md#routing-and-client-ip R10)',
     vantage,
     async run(ctx) {
       const oracle = await targetOracle(target);

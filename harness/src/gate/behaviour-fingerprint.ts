@@ -1,5 +1,5 @@
 /**
- * The behaviour fingerprint of one environment, from one set of vantages (docs/reference/field-failures.md#deployment
+ * The behaviour fingerprint of one environment, from one set of vantages (docs/reference/incidents.md#deployment
  * P1: "Behaviour fingerprint per environment: bucket map, default host, sig routing, referrers"):
  *
  * - the first hop of every probe (fingerprint-probes.ts): status, destination and path shape (location-shape.ts),

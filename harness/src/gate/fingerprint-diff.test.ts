@@ -113,7 +113,7 @@ describe("locationShape: a Location in the environment's own terms", () => {
     ).toBe('!/v2/other/x');
   });
 
-  it('keeps the query except tolerated parameters (rid, docs/reference/field-failures.md#deployment P4), sorted', () => {
+  it('keeps the query except tolerated parameters (rid, docs/reference/incidents.md#deployment P4), sorted', () => {
     const s = locationShape(
       production,
       'https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/pause/tags/list?rid=abc&n=2&last=3.9',

@@ -2,13 +2,13 @@
  * Two behaviour fingerprints compared probe by probe (pure). What it reports:
  *
  * - **behavioural differences**: a probe whose first hop differs in status, destination, path shape, query or a header
- *   that matters, or an image reference that resolves to another digest (docs/reference/field-failures.md#deployment
+ *   that matters, or an image reference that resolves to another digest (docs/reference/incidents.md#deployment
  *   P1: "the promotion report lists sandbox-vs-prod behavioural differences"). These block a promotion unless accepted;
  * - **declared differences**: what the two descriptions say differs (semantics, default base, upstream, signature
  *   upstream, bucket map). Environments differ in their inputs by design (the same Terraform module with different
- *   inputs: docs/reference/field-failures.md#sandbox-and-production): listed, never blocking by themselves;
+ *   inputs: docs/reference/incidents.md#sandbox-and-production): listed, never blocking by themselves;
  * - **hostnames**: hosts clients are sent to on one side only. A new hostname breaks allowlisting users
- *   (docs/reference/field-failures.md#edge-and-network N6, R6): a warning in the report, not a failure.
+ *   (docs/reference/incidents.md#edge-and-network N6, R6): a warning in the report, not a failure.
  */
 import { globMatches } from '../results/known-issue.js';
 import type { TargetDescription } from '../target/target-description.js';

@@ -101,7 +101,7 @@ export async function gateProbes(
       const s = splitRef(sig.ref);
       at('signature-tag', 'GET', `/v2/${s.repository}/manifests/${s.tag}`, { signature: true });
       at('signature-by-digest', 'GET', `/v2/${s.repository}/manifests/${sig.digest}`, {
-        note: 'the signature manifest by digest (docs/reference/field-failures.md#signatures-and-referrers S2)',
+        note: 'the signature manifest by digest (docs/reference/incidents.md#signatures-and-referrers S2)',
       });
     }
     for (const side of sides) {

@@ -3,7 +3,7 @@
  *
  * - gate.json   everything: both sides, both fingerprints, the probes, the diff, the verdict (`registry-canary/gate/v1`);
  * - gate.md     for a promotion PR or an issue: the verdict and its reasons, the differences, declared differences,
- *               new hostnames (docs/reference/field-failures.md#edge-and-network N6), suite regressions;
+ *               new hostnames (docs/reference/incidents.md#edge-and-network N6), suite regressions;
  * - gate.html   the same, self-contained (inline CSS, no scripts), with stable hooks `#gate-verdict[data-decision]`
  *               and `table#gate-differences tr[data-id]`;
  * - junit.xml   for TestGrid: one testcase per compared behaviour (a difference is a failure, an accepted one is

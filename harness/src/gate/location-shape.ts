@@ -6,7 +6,7 @@
  * production and `http://127.0.0.1:38039/prod-registry-k8s-io-eu-west-3/containers/images/sha256:da86…` on a local
  * stack are both `bucket:prod-registry-k8s-io-eu-west-3` + `/containers/images/sha256:da86…`. Bucket *names* are kept
  * (hosts come from configuration, never from a naming pattern: eu-west-2's is `767373bb…-eu-west-2`,
- * docs/reference/field-failures.md#buckets-and-default-urls), so a change of bucket is a difference while a change of
+ * docs/reference/incidents.md#buckets-and-default-urls), so a change of bucket is a difference while a change of
  * endpoint style is not. A host the description does not know is `host:<host>`: a destination no configuration explains
  * is always a difference.
  */
@@ -23,7 +23,7 @@ export interface LocationShape {
   path: string;
   /** query parameters as `k=v` joined by `&`, sorted, without the ones the target tolerates (e.g. `rid`) */
   query: string;
-  /** the host the client is sent to, as is (for the hostname set users must allow, docs/reference/field-failures.md#edge-and-network N6) */
+  /** the host the client is sent to, as is (for the hostname set users must allow, docs/reference/incidents.md#edge-and-network N6) */
   host: string;
 }
 

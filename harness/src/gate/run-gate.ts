@@ -1,7 +1,7 @@
 /**
  * `registry-canary gate`: is the candidate environment safe to promote over the baseline? Promotion
  * is a human decision upstream and nothing compares the two environments' behaviour
- * (docs/reference/field-failures.md#sandbox-and-production); the gate lists every behavioural difference.
+ * (docs/reference/incidents.md#sandbox-and-production); the gate lists every behavioural difference.
  *
  * 1. One set of vantages for both sides (gateVantages): the same egress vantage when either side is reached from the
  *    harness's own address (an xff side poses as its address), else the vantages both describe.

@@ -8,7 +8,7 @@
  *
  * | repo                      | tags                                   | what                                                     |
  * |---------------------------|----------------------------------------|----------------------------------------------------------|
- * | conformance               | tagtest0, test0-3, TEST0-3             | single-platform OCI image manifest (G1 read-only seed, docs/reference/oci-pull-path.md#g1-pull-checks); 9 tags for pagination |
+ * | conformance               | tagtest0, test0-3, TEST0-3             | single-platform OCI image manifest (G1 read-only seed, docs/reference/oci-distribution.md#g1-pull-checks); 9 tags for pagination |
  * | conformance               | sha512                                 | OCI image manifest whose layer is addressed by sha512    |
  * | conformance               | sha256-<hex of tagtest0>               | referrers tag-schema index (spec "Listing Referrers" fallback)          |
  * | conformance               | (untagged)                             | two referrers of tagtest0 with different artifactTypes   |
@@ -112,7 +112,7 @@ interface PlatformImageSpec {
   docker?: boolean;
   /** tar+gzip (stored-block gzip) instead of an uncompressed tar */
   gzip?: boolean;
-  /** address the layer by sha512 (image-spec descriptor.md registered algorithm; docs/reference/oci-pull-path.md#grammar) */
+  /** address the layer by sha512 (image-spec descriptor.md registered algorithm; docs/reference/oci-distribution.md#grammar) */
   layerAlgorithm?: 'sha256' | 'sha512';
 }
 
@@ -261,7 +261,7 @@ export async function buildFixtureImages(outDir: string, options: BuildFixtureOp
   const amd64: Platform = { architecture: 'amd64', os: 'linux' };
 
   // conformance: the single-platform OCI image manifest the official suite's read-only mode needs (G1 checks in
-  // docs/reference/oci-pull-path.md#g1-pull-checks;
+  // docs/reference/oci-distribution.md#g1-pull-checks;
   // 6–12 send Accept: OCI manifest only), 9 tags in mixed case (G1 main D1–D3), two referrers and the tag-schema index.
   const conf = repo('conformance');
   const confManifest = await conf.platformImage({

@@ -1,11 +1,11 @@
 /**
  * Verifies a body while it streams: hashes every chunk with the algorithm the expected digest names (sha256 or
- * sha512, docs/reference/oci-pull-path.md#grammar) and counts bytes against the expected size. Nothing is buffered
+ * sha512, docs/reference/oci-distribution.md#grammar) and counts bytes against the expected size. Nothing is buffered
  * unless the caller asks for the bytes (manifests, capped); a large layer goes to a sink or is discarded chunk by
  * chunk.
  *
  * Clients SHOULD verify bodies against the requested digest (spec "Pulling manifests", "Pulling blobs"); neither
- * official suite does in read-only mode (docs/reference/oci-pull-path.md#official-conformance-suites), so this is where
+ * official suite does in read-only mode (docs/reference/oci-distribution.md#official-conformance-suites), so this is where
  * integrity is decided.
  */
 import { once } from 'node:events';

@@ -1,6 +1,6 @@
 /**
  * Range requests and Content-Range answers for blob GETs (distribution-spec "Pulling blobs": Range SHOULD be supported
- * per RFC 9110 §14; docs/reference/oci-pull-path.md#edge-cases E8, G2 R7–R12).
+ * per RFC 9110 §14; docs/reference/oci-distribution.md#edge-cases E8, G2 R7–R12).
  */
 export type ByteRangeRequest =
   /** a raw `Range` header value sent as-is, e.g. `bytes=500-0` or `bytes=0-1,5-6` (probes) */

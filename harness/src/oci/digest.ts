@@ -1,5 +1,5 @@
 /**
- * Digests per image-spec descriptor.md (docs/reference/oci-pull-path.md#grammar): `algorithm ":" encoded`, with the
+ * Digests per image-spec descriptor.md (docs/reference/oci-distribution.md#grammar): `algorithm ":" encoded`, with the
  * registered algorithms' encodings pinned to lower-case hex of a fixed length. sha256 and sha512 are computed; blake3
  * is well-formed but not computable here (UNSUPPORTED_DIGEST), other algorithms pass the grammar as the spec asks.
  */
@@ -54,7 +54,7 @@ export function digestOf(bytes: Uint8Array, algorithm: DigestAlgorithm = 'sha256
 }
 
 /**
- * The referrers tag schema (distribution-spec "Referrers Tag Schema"; docs/reference/oci-pull-path.md#grammar):
+ * The referrers tag schema (distribution-spec "Referrers Tag Schema"; docs/reference/oci-distribution.md#grammar):
  * algorithm truncated to 32 characters, encoded to 64, every character illegal in a tag replaced by `-`.
  */
 export function referrersTagFor(digest: string): string {

@@ -1,12 +1,12 @@
 /**
  * What the client records of each HTTP exchange in a redirect chain. An `OciHop` is a `Hop` (harness/src/results/
  * check.ts) with what the hop audit needs on top: the request headers actually sent (so a check can prove
- * Authorization or X-Forwarded-For never reached another origin; docs/reference/oci-pull-path.md#edge-cases E17) and
+ * Authorization or X-Forwarded-For never reached another origin; docs/reference/oci-distribution.md#edge-cases E17) and
  * the time to headers.
  *
  * Both official conformance suites only look at the final hop
- * (docs/reference/oci-pull-path.md#official-conformance-suites); the harness keeps all of them so routing checks can
- * assert on the first hop and policy checks on every hop (docs/reference/oci-pull-path.md#edge-cases E16, E17).
+ * (docs/reference/oci-distribution.md#official-conformance-suites); the harness keeps all of them so routing checks can
+ * assert on the first hop and policy checks on every hop (docs/reference/oci-distribution.md#edge-cases E16, E17).
  */
 import type { Hop } from '../results/check.js';
 

@@ -1,7 +1,7 @@
 /**
  * The `Link` header used for tag-list and referrers pagination (distribution-spec "Listing Tags", "Listing Referrers":
  * RFC 5988 with `rel="next"`). The target is resolved against the URL of the response that carried it, i.e. the final
- * hop the client saw (docs/reference/oci-pull-path.md#edge-cases E11), so a Link that leaks an upstream namespace shows
+ * hop the client saw (docs/reference/oci-distribution.md#edge-cases E11), so a Link that leaks an upstream namespace shows
  * up as such.
  */
 export interface LinkValue {

@@ -1,7 +1,7 @@
 /**
- * Manifest and blob media types on the pull path (image-spec media-types.md; docs/reference/oci-pull-path.md#manifests)
+ * Manifest and blob media types on the pull path (image-spec media-types.md; docs/reference/oci-distribution.md#manifests)
  * and the Accept lists the client sends. Go clients and the reference registry parse every Accept line split on ",";
- * one comma-joined line is what crane sends and what distribution reads (docs/reference/oci-pull-path.md#manifests).
+ * one comma-joined line is what crane sends and what distribution reads (docs/reference/oci-distribution.md#manifests).
  */
 export const MediaType = {
   OciIndex: 'application/vnd.oci.image.index.v1+json',

@@ -170,7 +170,7 @@ describe('pullImage through a redirecting front', () => {
     }
   });
 
-  it('a manifest answered with the wrong Content-Type fails BAD_MANIFEST (docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 1)', async () => {
+  it('a manifest answered with the wrong Content-Type fails BAD_MANIFEST (docs/reference/oci-distribution.md#what-breaks-through-a-redirector item 1)', async () => {
     const pause = fixture('pause:3.10');
     const bytes = await readFile(path.join(set.root, 'pause', 'blobs', 'sha256', pause.digest.slice(7)));
     const bucket = await listen(

@@ -1,5 +1,5 @@
 /**
- * A full pull, the way a container runtime does it (docs/reference/oci-pull-path.md#clients-through-redirects): the
+ * A full pull, the way a container runtime does it (docs/reference/oci-distribution.md#clients-through-redirects): the
  * reference's manifest, then for an index every platform manifest it lists (nested indexes too), then every config and
  * layer blob. Every body is verified against its descriptor's digest and size while it streams; nothing large is
  * buffered.
@@ -44,7 +44,7 @@ export interface PullOptions {
   /**
    * require the manifest's final-hop Content-Type to equal its body `mediaType` and the parent descriptor's
    * (containerd and ggcr take the type from Content-Type;
-   * docs/reference/oci-pull-path.md#what-breaks-through-a-redirector item 1). Default true.
+   * docs/reference/oci-distribution.md#what-breaks-through-a-redirector item 1). Default true.
    */
   strictContentType?: boolean;
   accept?: readonly string[];

@@ -1,7 +1,7 @@
 /**
  * The anonymous token flow: the pure parsing, and the client against two local servers, a redirector and an
  * Artifact-Registry-like upstream that answers every anonymous request with `401 WWW-Authenticate: Bearer …` and
- * issues tokens at its realm (docs/reference/field-failures.md#upstream-and-replication U1; docs/canary-operations.md
+ * issues tokens at its realm (docs/reference/incidents.md#upstream-and-replication U1; docs/canary-operations.md
  * "Anonymous tokens").
  */
 import { createHash } from 'node:crypto';
@@ -173,7 +173,7 @@ beforeAll(async () => {
       };
     }
     // AR sends blobs to a relative download URL on its own host
-    // (docs/reference/field-failures.md#upstream-and-replication U6); the token goes along
+    // (docs/reference/incidents.md#upstream-and-replication U6); the token goes along
     if (url.pathname.startsWith(`${PREFIX}/pause/blobs/`))
       return {
         status: 302,

@@ -8,7 +8,7 @@
  *
  * Artifact Registry, the upstream of registry.k8s.io and registry-sandbox.k8s.io, answers every anonymous request
  * this way, so without the flow every pull through production stops at the upstream's 401. A regional AR that
- * refuses anonymous tokens (403) is a failure users saw (docs/reference/field-failures.md#upstream-and-replication U1,
+ * refuses anonymous tokens (403) is a failure users saw (docs/reference/incidents.md#upstream-and-replication U1,
  * kubernetes/registry.k8s.io#116).
  *
  * This module is the pure part: parsing challenges and token responses, building the realm URL, and the token cache.

@@ -4,7 +4,7 @@
  */
 /** How strictly a Location is compared (a target may tolerate a request-id parameter or regional upstream hosts). */
 export interface LocationMatchOptions {
-  /** query parameters a redirect may add (e.g. `rid`, docs/reference/field-failures.md#deployment P4) */
+  /** query parameters a redirect may add (e.g. `rid`, docs/reference/incidents.md#deployment P4) */
   toleratedQueryParams?: readonly string[];
   /** host globs that stand in for the upstream's host (e.g. `*-docker.pkg.dev`: GCLB picks the regional AR) */
   upstreamHosts?: readonly string[];

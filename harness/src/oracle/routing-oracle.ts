@@ -125,7 +125,7 @@ export class OracleError extends Error {
   }
 }
 
-/** A digest no bucket or registry holds: archeio's own fixture for the upstream fallback (docs/reference/field-failures.md#routing-and-client-ip R4). */
+/** A digest no bucket or registry holds: archeio's own fixture for the upstream fallback (docs/reference/incidents.md#routing-and-client-ip R4). */
 export const SYNTHETIC_ABSENT_DIGEST = `sha256:${'a'.repeat(57)}1234567`;
 
 // OCI distribution-spec: repository name and digest grammar (the redirector's "strict OCI name and digest grammar").
@@ -392,7 +392,7 @@ export class RoutingOracle {
       case 'privacy':
         return { kind, method: 'GET', path: '/privacy' };
       case 'unknown-path':
-        // CRI-O probes the v1 ping; it must be a clean 404 (docs/reference/field-failures.md#edge-and-network N2)
+        // CRI-O probes the v1 ping; it must be a clean 404 (docs/reference/incidents.md#edge-and-network N2)
         return { kind, method: 'GET', path: '/v1/_ping' };
       case 'manifest-by-tag':
         return main && { kind, method: 'GET', path: `/v2/${main.repository}/manifests/${main.tag}` };

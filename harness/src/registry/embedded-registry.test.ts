@@ -56,7 +56,7 @@ describe('served over HTTP', () => {
     expect(r).toMatchObject({ status: 200, apiVersion: 'registry/2.0' });
   });
 
-  it('HEAD and GET agree for every manifest and blob (docs/reference/oci-pull-path.md#edge-cases E18)', async () => {
+  it('HEAD and GET agree for every manifest and blob (docs/reference/oci-distribution.md#edge-cases E18)', async () => {
     for (const i of set.images) {
       const p = await client.headGetParity('manifest', i.repo, i.tag);
       expect(p.mismatches, i.ref).toEqual([]);

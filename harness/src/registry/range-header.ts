@@ -1,7 +1,7 @@
 /**
  * Server side of Range for blob GET/HEAD (distribution-spec "Pulling blobs", RFC 9110 §14.2). One range is served as a
  * 206; what cannot be satisfied is a 416 with `Content-Range: bytes *\/size` (never 400;
- * docs/reference/oci-pull-path.md#edge-cases E8). A header this server does not understand (another unit, bad syntax,
+ * docs/reference/oci-distribution.md#edge-cases E8). A header this server does not understand (another unit, bad syntax,
  * several ranges) is ignored and the whole blob is sent with 200, which RFC 9110 §14.2 allows.
  */
 export type RangeDecision =

@@ -52,7 +52,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'registry-handler-'));
   set = await buildFixtureImages(dir, { bigLayerMiB: 1 });
   // extra content dropped into the root before start is served too (seeding with standard tools);
-  // its name contains the route words, which must parse from the right (docs/reference/oci-pull-path.md#edge-cases E14)
+  // its name contains the route words, which must parse from the right (docs/reference/oci-distribution.md#edge-cases E14)
   const w = new OciLayoutWriter(path.join(dir, 'a', 'blobs', 'manifests'));
   const layer = await w.putBlob(Buffer.from('extra'), MediaType.OciLayer);
   const config = await w.putJson(
@@ -122,7 +122,7 @@ describe('manifests (spec "Pulling manifests")', () => {
     expect(jsonOf(none).errors[0].code).toBe('MANIFEST_UNKNOWN');
     const idx = await get('/v2/e2e-test-images/busybox/manifests/1.36.1-1', { accept: MediaType.OciManifest });
     expect(idx.status).toBe(404);
-    // G1 sends only the OCI manifest type (docs/reference/oci-pull-path.md#g1-pull-checks): the conformance image must
+    // G1 sends only the OCI manifest type (docs/reference/oci-distribution.md#g1-pull-checks): the conformance image must
     // be an image manifest
     expect((await get('/v2/conformance/manifests/tagtest0', { accept: MediaType.OciManifest })).status).toBe(200);
   });
@@ -202,7 +202,7 @@ describe('blobs (spec "Pulling blobs")', () => {
     expect(digestOf(bodyOf(r), 'sha512')).toBe(b.digest);
   });
 
-  it('a blob of another repository is unknown here (docs/reference/oci-pull-path.md#edge-cases E7)', async () => {
+  it('a blob of another repository is unknown here (docs/reference/oci-distribution.md#edge-cases E7)', async () => {
     const r = await get(`/v2/conformance/blobs/${blob('pause:layer').digest}`);
     expect(r.status).toBe(404);
     expect(jsonOf(r).errors[0].code).toBe('BLOB_UNKNOWN');
@@ -215,7 +215,7 @@ describe('blobs (spec "Pulling blobs")', () => {
     expect(jsonOf(bad).errors[0].code).toBe('DIGEST_INVALID');
   });
 
-  describe('Range (RFC 9110 §14; docs/reference/oci-pull-path.md#edge-cases E8, G2 R7–R12)', () => {
+  describe('Range (RFC 9110 §14; docs/reference/oci-distribution.md#edge-cases E8, G2 R7–R12)', () => {
     // the conformance layer: an uncompressed tar of 3072 bytes
     const cases: [string, (size: number) => string, number, ((size: number) => [number, number]) | null][] = [
       ['first byte', () => 'bytes=0-0', 206, () => [0, 0]],

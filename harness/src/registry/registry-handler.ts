@@ -1,7 +1,7 @@
 /**
  * The embedded registry's request handling, free of node:http: a request description in, a response description
  * out (the adapter in embedded-registry.ts streams file bodies). Read-only OCI distribution-spec pull semantics
- * (docs/reference/oci-pull-path.md#manifests), matched to the Debian docker-registry (distribution 2.8.2) where the
+ * (docs/reference/oci-distribution.md#manifests), matched to the Debian docker-registry (distribution 2.8.2) where the
  * spec leaves room, and correct where 2.8.2 is not. The differences are listed in docs/oci-client.md.
  */
 import { stat } from 'node:fs/promises';
@@ -78,7 +78,7 @@ function header(req: RegistryRequest, name: string): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-/** Every Accept line, split on ",", parameters dropped: what distribution's manifest handler reads (docs/reference/oci-pull-path.md#manifests). */
+/** Every Accept line, split on ",", parameters dropped: what distribution's manifest handler reads (docs/reference/oci-distribution.md#manifests). */
 function acceptedTypes(req: RegistryRequest): Set<string> {
   const raw = req.headers.accept;
   const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
@@ -137,7 +137,7 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
     let m = digest === undefined ? undefined : repo.manifests.get(digest);
     if (m === undefined) return error(404, 'MANIFEST_UNKNOWN', 'manifest unknown', detail);
 
-    // Accept handling as distribution 2.8 (docs/reference/oci-pull-path.md#manifests): OCI types not accepted → 404; a
+    // Accept handling as distribution 2.8 (docs/reference/oci-distribution.md#manifests): OCI types not accepted → 404; a
     // Docker list asked for by tag without list support → its linux/amd64 child. (2.8 then converts schema2 to signed
     // schema1 when schema2 is not accepted either; this registry serves schema2 as is.)
     const accepts = acceptedTypes(req);
@@ -254,7 +254,7 @@ export function createRegistryHandler(catalog: LayoutCatalog): RegistryHandler {
     const route = routeOf(path);
     if (route.kind === 'unknown') return error(404, 'UNSUPPORTED', `no such endpoint: ${path}`);
     // read-only: every write (and anything else) is 405 (spec "Error Codes" UNSUPPORTED;
-    // docs/reference/oci-pull-path.md#edge-cases E2)
+    // docs/reference/oci-distribution.md#edge-cases E2)
     if (!READ_METHODS.has(method) || route.kind === 'upload') {
       return error(405, 'UNSUPPORTED', `${method} is not supported by this read-only registry`, undefined, {
         allow: 'GET, HEAD',

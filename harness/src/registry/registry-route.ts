@@ -1,8 +1,8 @@
 /**
  * Classifies a raw request target into a distribution-spec endpoint (spec "Endpoints" table). The repository name
  * is parsed from the right, so names containing `manifests`, `blobs`, `tags` or `referrers` route correctly
- * (docs/reference/oci-pull-path.md#edge-cases E14). Nothing is percent-decoded or normalised: `..`, `%2F` or `//` make
- * the name invalid instead of silently becoming another path (docs/reference/oci-pull-path.md#edge-cases E13).
+ * (docs/reference/oci-distribution.md#edge-cases E14). Nothing is percent-decoded or normalised: `..`, `%2F` or `//` make
+ * the name invalid instead of silently becoming another path (docs/reference/oci-distribution.md#edge-cases E13).
  */
 export type RegistryRoute =
   | { kind: 'ping' }

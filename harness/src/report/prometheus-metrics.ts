@@ -9,7 +9,7 @@
  *
  * The metrics are a pure function of the RunReport; the two writers are the only I/O. prom-client does the
  * formatting and escaping. Every series carries `target` and `vantage`, so canaries in different clusters and
- * regions can share one Pushgateway and one dashboard (docs/reference/field-failures.md#upstream-and-replication U5:
+ * regions can share one Pushgateway and one dashboard (docs/reference/incidents.md#upstream-and-replication U5:
  * "report 5xx per region").
  */
 import { rename, writeFile } from 'node:fs/promises';

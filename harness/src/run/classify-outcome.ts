@@ -60,7 +60,7 @@ export class Inconclusive extends Error {
 
 /**
  * The class of a response that did not even get to be judged: 429, 5xx, or an HTML 403 (what Google's front end
- * sends when it blocks a client: docs/reference/field-failures.md#edge-and-network N4). Undefined for any other status.
+ * sends when it blocks a client: docs/reference/incidents.md#edge-and-network N4). Undefined for any other status.
  */
 export function transportClassOf(status: number, contentType = ''): FailureClass | undefined {
   if (status === 429) return 'rate-limited';

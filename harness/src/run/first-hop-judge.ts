@@ -1,11 +1,11 @@
 /**
  * Judges one first hop against the routing oracle. Used by the routing suite (one request per check) and the
  * integrity suite (the first hop of every manifest and blob of a pull): a pull that succeeds by the wrong route is a
- * routing failure: a pull that succeeds is not enough (docs/reference/field-failures.md).
+ * routing failure: a pull that succeeds is not enough (docs/reference/incidents.md).
  *
  * Comparison: the status exactly (307 and nothing else: 302 breaks method preservation, anchors (c) ae83b43); the
  * Location by scheme, host, port and path, then query parameters (routing-oracle.ts locationMatches), with the
- * tolerances the target declares in `locationMatch` (docs/reference/field-failures.md#deployment P4: a request id may
+ * tolerances the target declares in `locationMatch` (docs/reference/incidents.md#deployment P4: a request id may
  * be appended).
  */
 import { CheckFailure, type Hop } from '../results/check.js';

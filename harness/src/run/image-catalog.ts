@@ -5,7 +5,7 @@
  * same content independently through its pulls.
  *
  * A remote target may list `knownBlobs: [{repository, digest, size}]` (e.g. pause:3.1's config, present in every
- * production bucket: docs/reference/field-failures.md#images-and-digests); they are used when the upstream cannot be
+ * production bucket: docs/reference/incidents.md#images-and-digests); they are used when the upstream cannot be
  * walked (e.g. it wants a token this client does not fetch).
  */
 import { isImageIndexJson, isImageManifestJson } from '../oci/descriptor.js';

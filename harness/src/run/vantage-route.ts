@@ -33,7 +33,7 @@ export interface RouteOptions {
   /**
    * client-supplied X-Forwarded-For entries placed in front of whatever the load balancer writes (anti-spoofing
    * checks: they must not change the route,
-   * docs/reference/field-failures.md#routing-and-client-ip R10)
+   * docs/reference/incidents.md#routing-and-client-ip R10)
    */
   spoofedXff?: readonly string[];
 }

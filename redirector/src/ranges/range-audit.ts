@@ -9,7 +9,7 @@
  *    `registry-canary cost`'s business.
  * 2. **Unmapped regions**: AWS regions in the data with no bucket entry. GLOBAL, us-gov-* and eusc-* go to the default
  *    by design; unreleased regions may be allowed (ALLOW_UNMAPPED_REGIONS). Any other is a problem: its clients
- *    silently use the default (docs/reference/field-failures.md#routing-and-client-ip R2, the drift that made
+ *    silently use the default (docs/reference/incidents.md#routing-and-client-ip R2, the drift that made
  *    production drop and re-add buckets).
  * 3. **Ownership**: every published prefix resolves to its owner through the redirector's own classifier: the first,
  *    middle and last address of each prefix, and the same under `::ffff:` for IPv4, are looked up and compared with an

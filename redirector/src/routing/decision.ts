@@ -37,7 +37,7 @@ export const REASONS = [
 
 export type Reason = (typeof REASONS)[number];
 
-/** OCI distribution-spec error codes this server emits (docs/reference/oci-pull-path.md#error-bodies). */
+/** OCI distribution-spec error codes this server emits (docs/reference/oci-distribution.md#error-bodies). */
 export type OciErrorCode = 'NAME_INVALID' | 'DIGEST_INVALID' | 'NAME_UNKNOWN' | 'MANIFEST_UNKNOWN' | 'UNSUPPORTED';
 
 /** An error answer: status plus either an OCI JSON error (on /v2 paths) or a plain-text body. */

@@ -2,7 +2,7 @@
  * Request-target parsing and OCI path classification (rules 2-6 of docs/request-handling.md, path part only).
  *
  * Grammar sources: distribution-spec `spec.md` "Pulling" (name), image-spec `descriptor.md` (digest), summarised in
- * shared/reference/docs/reference/oci-pull-path.md#grammar. Paths are judged on their percent-DECODED form, as archeio
+ * docs/reference/oci-distribution.md#grammar. Paths are judged on their percent-DECODED form, as archeio
  * does (it routes on Go's decoded `r.URL.Path`, docs/reference/archeio.md#decision-list), but forwarded in their RAW
  * form: decoding then re-encoding could change what the upstream sees.
  *

@@ -1,6 +1,6 @@
 /**
  * fast-check arbitraries for hostile requests, built on the OCI grammar (distribution-spec names and references,
- * image-spec digests; docs/reference/oci-pull-path.md#grammar): valid requests, then the same requests
+ * image-spec digests; docs/reference/oci-distribution.md#grammar): valid requests, then the same requests
  * bent in every way docs/reliability.md lists. Every string here is a BYTE string (one char per byte, latin1):
  * non-ASCII look-alikes are their UTF-8 bytes, raw or percent-encoded, because that is what arrives on the wire.
  */
