@@ -17,7 +17,7 @@ import { METHODS, STATUS_CODES, createServer, type IncomingMessage, type ServerR
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { InFlight, bindListener, type Handler, type ListenOptions, type Listener } from './listener.js';
-import { REFUSAL_STATUS, firstLineOf, nodeRefusalReason, refusalAnswer, type Refusal } from './refusal.js';
+import { firstLineOf, nodeRefusalReason, refusalAnswer, type Refusal } from './refusal.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 
@@ -170,10 +170,9 @@ function refuseClient(err: ClientError, socket: Socket, onRefusal: (r: Refusal) 
   // the response in progress on this connection: node keeps it there, and no public property exposes it
   const current = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
   if (reason !== null && socket.writable && !(current?.headersSent ?? false)) {
-    const status = REFUSAL_STATUS[reason];
     const firstLine = err.rawPacket === undefined ? '' : firstLineOf(err.rawPacket.toString('latin1', 0, 2048));
-    onRefusal({ reason, status, remoteAddress: socket.remoteAddress, firstLine, code: err.code! });
-    socket.write(refusalAnswer(status), 'latin1');
+    onRefusal({ reason, remoteAddress: socket.remoteAddress, firstLine, code: err.code! });
+    socket.write(refusalAnswer(reason), 'latin1');
   }
   socket.destroy();
 }

@@ -7,7 +7,6 @@ import { REFUSAL_LOG_PER_REASON, REFUSAL_LOG_WINDOW_MS, createRefusalLog } from 
 
 const refusal = (reason: RefusalReason, firstLine = 'GET / HTTP/1.1'): Refusal => ({
   reason,
-  status: reason === 'timeout' ? 408 : 400,
   remoteAddress: '10.0.0.1',
   firstLine,
 });

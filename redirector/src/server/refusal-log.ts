@@ -16,7 +16,7 @@
  * shutdown).
  */
 import type { Clock } from '../blobs/index.js';
-import type { Refusal, RefusalReason } from './refusal.js';
+import { REFUSAL_STATUS, type Refusal, type RefusalReason } from './refusal.js';
 
 export const REFUSAL_LOG_PER_REASON = 10;
 export const REFUSAL_LOG_WINDOW_MS = 60_000;
@@ -65,7 +65,7 @@ export function createRefusalLog(o: RefusalLogOptions): RefusalLog {
       if (n < perReason) {
         logged.set(r.reason, n + 1);
         const fields: Record<string, unknown> = {
-          status: r.status,
+          status: REFUSAL_STATUS[r.reason],
           reason: r.reason,
           remoteAddress: r.remoteAddress,
           firstLine: r.firstLine,

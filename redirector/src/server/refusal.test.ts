@@ -45,7 +45,7 @@ describe('refusalAnswer', () => {
   it("is node's: the status line with node's reason phrase and Connection: close, for every reason's status", () => {
     for (const reason of REFUSAL_REASONS) {
       const status = REFUSAL_STATUS[reason];
-      expect(refusalAnswer(status)).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
+      expect(refusalAnswer(reason)).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
     }
   });
 });

@@ -9,6 +9,8 @@
  * answers with 400 on its own, without that event, so it is not counted there.
  */
 
+import { STATUS_CODES } from 'node:http';
+
 /** Why a request was refused. */
 export type RefusalReason =
   /** not `method SP target SP version` (three parts, one space each, a token for a method) */
@@ -69,8 +71,8 @@ export const REFUSAL_REASONS = Object.keys(REFUSAL_STATUS) as readonly RefusalRe
 
 /** What a listener reports of a refusal. */
 export interface Refusal {
+  /** why (its status is REFUSAL_STATUS[reason]) */
   readonly reason: RefusalReason;
-  readonly status: 400 | 408 | 413 | 431;
   /** the peer's address (behind a load balancer, the balancer's) */
   readonly remoteAddress: string | undefined;
   /** the start of what was refused: its first line, at most REFUSAL_LINE_BYTES (latin1: one char per byte) */
@@ -100,18 +102,16 @@ export function firstLineOf(text: string): string {
   return colon >= 0 && (space < 0 || colon < space) ? line.slice(0, colon + 1) : line;
 }
 
-/** The answer node:http writes for a refusal with this status (then it closes the connection). */
-export function refusalAnswer(status: Refusal['status']): string {
-  switch (status) {
-    case 400:
-      return 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
-    case 408:
-      return 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
-    case 413:
-      return 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n';
-    case 431:
-      return 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n';
-  }
+/** The answer node:http writes for each refusal (then it closes the connection), built once. */
+const ANSWERS = Object.fromEntries(
+  REFUSAL_REASONS.map((reason) => {
+    const status = REFUSAL_STATUS[reason];
+    return [reason, `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`];
+  }),
+) as Readonly<Record<RefusalReason, string>>;
+
+export function refusalAnswer(reason: RefusalReason): string {
+  return ANSWERS[reason];
 }
 
 /**

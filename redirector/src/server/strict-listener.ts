@@ -38,7 +38,7 @@
 import { createServer, type Socket } from 'node:net';
 import { InFlight, bindListener, type Handler, type ListenOptions, type Listener } from './listener.js';
 import { KNOWN_METHODS, reasonPhrase } from './node-adapter.js';
-import { REFUSAL_STATUS, firstLineOf, refusalAnswer, type RefusalReason } from './refusal.js';
+import { firstLineOf, refusalAnswer, type RefusalReason } from './refusal.js';
 import type { Reply } from './reply.js';
 import type { HttpRequest } from './request-handler.js';
 
@@ -453,10 +453,9 @@ class Connection {
   /** Answers a refusal node's way and closes; reports it. `text`: what was received of the refused head. */
   refuse(reason: RefusalReason, text: string): void {
     if (this.ended) return;
-    const status = REFUSAL_STATUS[reason];
     const remoteAddress = this.socket.remoteAddress;
-    this.shared.opts.onRefusal?.({ reason, status, remoteAddress, firstLine: firstLineOf(text) });
-    this.end(refusalAnswer(status));
+    this.shared.opts.onRefusal?.({ reason, remoteAddress, firstLine: firstLineOf(text) });
+    this.end(refusalAnswer(reason));
   }
 
   /** The timeouts, checked on the listener's interval. */
