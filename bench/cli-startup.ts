@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { medianInterval } from './goal-verdict.js';
+import { medianInterval, quantile } from './goal-verdict.js';
 import { ROOT, build } from './redirector-process.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
@@ -34,8 +34,7 @@ function main(): void {
   const lines = [`| spawn → exit, ms (${RUNS} runs) | median | interval | p90 | max |`, '|---|---|---|---|---|'];
   for (const [name, xs] of Object.entries(times)) {
     const m = medianInterval(xs);
-    const sorted = [...xs].sort((a, b) => a - b);
-    const p90 = sorted[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))]!;
+    const p90 = quantile(xs, 0.9);
     lines.push(
       `| ${name} | ${m.median.toFixed(0)} | ${m.low.toFixed(0)}-${m.high.toFixed(0)} (${Math.round(m.confidence * 100)}%) | ${p90.toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`,
     );

@@ -33,9 +33,14 @@ export interface GoalVerdict extends MedianInterval {
   readonly verdict: Verdict;
 }
 
+/** The value at share `p` of the sorted values (the benchmarks' p50, p90): the one at index ⌊n·p⌋, capped at the last. */
+export function quantile(values: readonly number[], p: number): number {
+  return [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+}
+
 /** The median as the benchmarks report it: the middle value, the upper of the two middle ones for an even count. */
 export function median(values: readonly number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return quantile(values, 0.5);
 }
 
 /** P(Binomial(n, ½) ≤ k), exactly (n is a count of rounds: small). */

@@ -12,13 +12,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, spawnRedirector } from './redirector-process.js';
-import { goalVerdict, verdictLine } from './goal-verdict.js';
+import { goalVerdict, quantile, verdictLine } from './goal-verdict.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
 /** the goal for the median start (docs/performance.md) */
 const GOAL_MS = 500;
-const pct = (xs: number[], p: number): number =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
 async function main(): Promise<void> {
   build();
@@ -36,7 +34,7 @@ async function main(): Promise<void> {
       if (code !== 0) throw new Error(`redirector exited ${code} on SIGTERM`);
     }
     const row = (name: string, xs: number[]) =>
-      `| ${name} | ${pct(xs, 0.5).toFixed(0)} | ${pct(xs, 0.9).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`;
+      `| ${name} | ${quantile(xs, 0.5).toFixed(0)} | ${quantile(xs, 0.9).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`;
     process.stdout.write(
       [
         `| start → ready, ms (${RUNS} runs) | median | p90 | max |`,
@@ -53,7 +51,7 @@ async function main(): Promise<void> {
         runs: RUNS,
         readyMs: ready,
         nodeFloorMs: bare,
-        medianMs: pct(ready, 0.5),
+        medianMs: quantile(ready, 0.5),
         goal,
       }) + '\n',
     );
